@@ -1,0 +1,73 @@
+"""``hdrpipe`` command line: a thin layer over the public API.
+
+Each stage registers its commands in its own module (``cli/validate.py``,
+``cli/color.py``, ``cli/encode.py``, ``cli/conform.py``, ``cli/handoff.py``);
+``main`` maps :class:`~hdrpipe.errors.HdrpipeError` to exit codes
+(0 done, 1 ran and failed, 2 usage error or input not found).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+import typer
+
+try:  # typer >= 0.26 vendors click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
+from ..errors import HdrpipeError
+from ._app import app, state
+
+__all__ = ["main", "app"]
+
+log = logging.getLogger("hdrpipe.cli")
+
+# Command modules, in pipeline order. A module that is not there yet is skipped.
+_COMMAND_MODULES = ("validate", "color", "encode", "conform", "handoff", "farm")
+
+
+def _load_commands() -> None:
+    for name in _COMMAND_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    _load_commands()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="hdrpipe", standalone_mode=False)
+    except typer.Exit as err:
+        return int(err.exit_code)
+    except typer.Abort:
+        print("hdrpipe: interrupted", file=sys.stderr)
+        return 130
+    except NoArgsIsHelpError as err:
+        err.show(file=sys.stderr)
+        return 0
+    except ClickException as err:
+        err.show(file=sys.stderr)
+        return 2
+    except HdrpipeError as err:
+        if state.debug:
+            traceback.print_exc(file=sys.stderr)
+        print(f"hdrpipe: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("hdrpipe: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
