@@ -1,0 +1,251 @@
+"""HDR static metadata: SMPTE ST 2086 mastering display and CTA-861.3 MaxCLL / MaxFALL.
+
+* :func:`mastering_display` builds the ST 2086 colour volume from named primaries
+  (colour-science's colourspace datasets) — never from pasted strings: the
+  string copied around the web, ``G(13250,34500)B(7500,3000)R(34000,16000)``,
+  is P3-D65, not BT.2020. :class:`~hdrpipe.types.MasteringDisplay` converts to
+  the integer units of x265 ``master-display`` and the ISO BMFF ``mdcv`` box
+  (xy in 0.00002, luminance in 0.0001 cd/m²).
+* :class:`LightLevelMeter` accumulates CTA-861.3 (2015) §3 content light levels
+  over a stream of frames of the FINAL display-encoded signal: per pixel
+  max(R, G, B) in cd/m²; MaxCLL = max over all pixels of all frames; MaxFALL =
+  max over frames of the frame's mean of that per-pixel value.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..errors import ColorError
+from ..types import ContentLightLevel, MasteringDisplay
+from .ocio import Target, get_target
+from .transfer import eotf_bt1886, eotf_bt2100_hlg, eotf_st2084
+
+__all__ = [
+    "PRIMARIES_COLOURSPACES",
+    "mastering_display",
+    "mastering_display_for",
+    "LightLevelMeter",
+]
+
+# hdrpipe primaries name -> colour-science RGB_COLOURSPACES key.
+PRIMARIES_COLOURSPACES: dict[str, str] = {
+    "rec2020": "ITU-R BT.2020",
+    "p3d65": "P3-D65",
+    "rec709": "ITU-R BT.709",
+}
+_ALIASES = {
+    "bt2020": "rec2020",
+    "rec.2020": "rec2020",
+    "p3-d65": "p3d65",
+    "bt709": "rec709",
+    "rec.709": "rec709",
+}
+
+
+def mastering_display(
+    primaries: str = "rec2020",
+    *,
+    max_luminance: float = 1000.0,
+    min_luminance: float = 0.0001,
+) -> MasteringDisplay:
+    """Return the SMPTE ST 2086 mastering display for named ``primaries``.
+
+    Primaries and the D65 white point come from colour-science's
+    ``RGB_COLOURSPACES`` (ITU-R BT.2020 Table 3, SMPTE EG 432-1 P3-D65,
+    ITU-R BT.709 Table 1.3/1.4). Luminances in cd/m².
+
+    >>> mastering_display("p3d65").x265()
+    'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)'
+    """
+    key = _ALIASES.get(primaries.strip().lower(), primaries.strip().lower())
+    if key not in PRIMARIES_COLOURSPACES:
+        raise ColorError(
+            f"unknown mastering primaries {primaries!r}; available: "
+            + ", ".join(PRIMARIES_COLOURSPACES)
+        )
+    if not max_luminance > min_luminance >= 0:
+        raise ColorError(
+            f"mastering display luminance must satisfy max > min >= 0 cd/m², got "
+            f"max {max_luminance}, min {min_luminance}"
+        )
+    with warnings.catch_warnings():  # colour warns about optional matplotlib/scipy
+        warnings.simplefilter("ignore")
+        import colour
+
+    cs = colour.RGB_COLOURSPACES[PRIMARIES_COLOURSPACES[key]]
+    (rx, ry), (gx, gy), (bx, by) = (tuple(map(float, p)) for p in cs.primaries)
+    wx, wy = (float(v) for v in cs.whitepoint)
+    return MasteringDisplay(
+        red=(rx, ry),
+        green=(gx, gy),
+        blue=(bx, by),
+        white=(wx, wy),
+        max_luminance=float(max_luminance),
+        min_luminance=float(min_luminance),
+    )
+
+
+def mastering_display_for(
+    target: Target, *, min_luminance: float = 0.0001
+) -> MasteringDisplay | None:
+    """Return the mastering display of an HDR target (``None`` for SDR/scene-linear).
+
+    The primaries are the gamut the output transform limits to
+    (``target.limiting_primaries``, e.g. P3-D65 for a P3-limited master in a
+    Rec.2020 container), else the container primaries; the peak is
+    ``target.peak_luminance``.
+    """
+    if target.transfer not in ("pq", "hlg") or target.peak_luminance is None:
+        return None
+    return mastering_display(
+        target.limiting_primaries or target.primaries,
+        max_luminance=target.peak_luminance,
+        min_luminance=min_luminance,
+    )
+
+
+class LightLevelMeter:
+    """Streaming CTA-861.3 MaxCLL / MaxFALL accumulator over display-encoded frames.
+
+    Feed every output frame (the signal of ``target`` as :class:`Transform` made
+    it, (H, W, 3|4), alpha ignored) to :meth:`add`. ``active=(x, y, w, h)`` is the
+    picture area inside letterbox/pillarbox mattes: by default the mattes are
+    excluded from the frame average (MaxFALL); ``include_mattes=True`` averages
+    the whole frame. MaxCLL always covers every pixel (mattes are black). The
+    manifest records ``include_mattes`` (see :meth:`to_dict`).
+
+    Values are measured on the float signal (before quantisation to 10/12 bits).
+    :meth:`result` rounds to the nearest integer cd/m² (CTA-861.3 carries integer
+    cd/m² in uint16) — e.g. a 1000-nit specular gives MaxCLL 1000, not 1001 for a
+    float error. NaN pixels count as black (``validate`` reports them).
+    Thread-safe; chunked farm runs :meth:`merge` their meters.
+    """
+
+    def __init__(self, target: Target, *, include_mattes: bool = False) -> None:
+        if target.transfer not in ("pq", "hlg", "bt1886"):
+            raise ColorError(
+                f"target {target.name!r} is scene-referred ({target.transfer}): "
+                "MaxCLL/MaxFALL are defined on a display signal"
+            )
+        self.target = target
+        self.include_mattes = bool(include_mattes)
+        self.frames = 0
+        self.max_cll_exact = 0.0
+        self.max_fall_exact = 0.0
+        self._lock = threading.Lock()
+
+    def _max_rgb_light(self, rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        peak = self.target.peak_luminance
+        if self.target.transfer == "hlg":
+            # The HLG EOTF mixes channels (OOTF on luminance): decode, then max.
+            light = eotf_bt2100_hlg(rgb, L_W=peak or 1000.0)
+            return np.fmax(np.fmax(light[..., 0], light[..., 1]), light[..., 2])
+        # PQ and BT.1886 decode each channel with the same increasing curve, so
+        # max(EOTF(R), EOTF(G), EOTF(B)) = EOTF(max(R, G, B)): one decode per pixel.
+        m = np.fmax(np.fmax(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+        if self.target.transfer == "pq":
+            return eotf_st2084(m)
+        return eotf_bt1886(m, L_W=peak or 100.0)
+
+    def add(
+        self, signal: ArrayLike, *, active: tuple[int, int, int, int] | None = None
+    ) -> None:
+        """Measure one frame. ``active`` = (x, y, w, h) picture area in pixels."""
+        arr = np.asarray(signal)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise ColorError(f"LightLevelMeter: expected (H, W, 3|4), got {arr.shape}")
+        height, width = arr.shape[:2]
+        light = np.nan_to_num(self._max_rgb_light(arr[..., :3]), nan=0.0)
+        frame_max = float(light.max()) if light.size else 0.0
+        region = light
+        if active is not None and not self.include_mattes:
+            x, y, w, h = (int(v) for v in active)
+            if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+                raise ColorError(
+                    f"LightLevelMeter: active area {active} outside the "
+                    f"{width}x{height} frame"
+                )
+            region = light[y : y + h, x : x + w]
+        frame_avg = float(region.mean(dtype=np.float64)) if region.size else 0.0
+        with self._lock:
+            self.frames += 1
+            self.max_cll_exact = max(self.max_cll_exact, frame_max)
+            self.max_fall_exact = max(self.max_fall_exact, frame_avg)
+
+    def merge(self, other: LightLevelMeter) -> LightLevelMeter:
+        """Return a new meter holding both meters' frames (chunked farm runs)."""
+        if other.include_mattes != self.include_mattes:
+            raise ColorError(
+                "cannot merge light-level meters with different include_mattes"
+            )
+        if (other.target.transfer, other.target.peak_luminance) != (
+            self.target.transfer,
+            self.target.peak_luminance,
+        ):
+            raise ColorError(
+                f"cannot merge light-level meters of targets {self.target.name!r} and "
+                f"{other.target.name!r}"
+            )
+        merged = LightLevelMeter(self.target, include_mattes=self.include_mattes)
+        merged.frames = self.frames + other.frames
+        merged.max_cll_exact = max(self.max_cll_exact, other.max_cll_exact)
+        merged.max_fall_exact = max(self.max_fall_exact, other.max_fall_exact)
+        return merged
+
+    def result(self) -> ContentLightLevel:
+        """Return MaxCLL / MaxFALL as integers cd/m² (nearest, clamped to uint16)."""
+
+        def q(v: float) -> int:
+            return min(65535, max(0, math.floor(v + 0.5)))
+
+        return ContentLightLevel(
+            max_cll=q(self.max_cll_exact), max_fall=q(self.max_fall_exact)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"max_cll", "max_fall", "frames", "include_mattes", "target", …}``.
+
+        ``max_cll``/``max_fall`` are the rounded integers of :meth:`result`; the
+        ``*_exact`` floats let chunk meters be merged without rounding twice.
+        """
+        r = self.result()
+        return {
+            "max_cll": r.max_cll,
+            "max_fall": r.max_fall,
+            "frames": self.frames,
+            "include_mattes": self.include_mattes,
+            "target": self.target.name,
+            "max_cll_exact": self.max_cll_exact,
+            "max_fall_exact": self.max_fall_exact,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], target: Target | None = None
+    ) -> LightLevelMeter:
+        """Rebuild a meter from :meth:`to_dict` (default target: the one named)."""
+        meter = cls(
+            target or get_target(str(data["target"])),
+            include_mattes=bool(data.get("include_mattes", False)),
+        )
+        meter.frames = int(data.get("frames", 0))
+        meter.max_cll_exact = float(data.get("max_cll_exact", data.get("max_cll", 0.0)))
+        meter.max_fall_exact = float(
+            data.get("max_fall_exact", data.get("max_fall", 0.0))
+        )
+        return meter
+
+    def __repr__(self) -> str:
+        r = self.result()
+        return (
+            f"LightLevelMeter(target={self.target.name!r}, frames={self.frames}, "
+            f"max_cll={r.max_cll}, max_fall={r.max_fall}, "
+            f"include_mattes={self.include_mattes})"
+        )
