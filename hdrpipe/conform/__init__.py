@@ -1,0 +1,53 @@
+"""Conform: rates, timecode, retime (frame map, blend, optical flow), reformat.
+
+Pure building blocks the engine streams frames through: :func:`parse_rate`
+and :class:`Timecode` for time, :func:`frame_map` + :func:`retime_frame` for
+changing rate, :func:`plan_reformat` + :func:`apply_reformat` for the
+delivery raster.
+"""
+
+from __future__ import annotations
+
+from .flow import FlowCache, FlowPair, estimate_flow, interpolate
+from .rates import STANDARD_RATES, parse_rate
+from .reformat import (
+    Fit,
+    Placement,
+    apply_reformat,
+    fill_display_window,
+    parse_raster,
+    plan_reformat,
+)
+from .retime import (
+    Method,
+    Sample,
+    blend,
+    frame_map,
+    output_count,
+    retime_frame,
+    sample_at,
+)
+from .timecode import Timecode
+
+__all__ = [
+    "parse_rate",
+    "STANDARD_RATES",
+    "Timecode",
+    "Method",
+    "Sample",
+    "output_count",
+    "sample_at",
+    "frame_map",
+    "blend",
+    "retime_frame",
+    "FlowCache",
+    "FlowPair",
+    "estimate_flow",
+    "interpolate",
+    "Fit",
+    "Placement",
+    "parse_raster",
+    "plan_reformat",
+    "apply_reformat",
+    "fill_display_window",
+]
