@@ -1,0 +1,109 @@
+"""Handoff: the files people downstream open — Nuke script, OTIO/EDL/FCPXML, ACES AMF.
+
+Everything here consumes the job manifest (schema ``hdrpipe.manifest/1``) as data,
+a mapping or a path to the JSON file, and writes files atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .amf import build_amf, display_outputs, write_amf
+from .manifest import as_manifest, check_manifest, load_manifest
+from .nuke import build_script, write_nuke_script
+from .tcl import quote, tokenize
+
+_OTIO_NAMES = ("build_timeline", "write_otio", "write_edl", "write_fcpxml")
+
+
+def __getattr__(name: str) -> Any:
+    # OpenTimelineIO is imported on first use, so the Nuke hook (which runs in
+    # Nuke's own Python, without OTIO) can import the Nuke writer alone.
+    if name in _OTIO_NAMES:
+        from . import otio as _otio
+
+        return getattr(_otio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "write_nuke_script",
+    "build_script",
+    "build_timeline",
+    "write_otio",
+    "write_edl",
+    "write_fcpxml",
+    "write_amf",
+    "build_amf",
+    "write_handoff",
+    "load_manifest",
+    "check_manifest",
+    "quote",
+    "tokenize",
+]
+
+log = logging.getLogger(__name__)
+
+
+def write_handoff(
+    manifest: Mapping[str, Any] | str | os.PathLike[str],
+    outdir: str | os.PathLike[str],
+    *,
+    nuke: bool = True,
+    otio: bool = True,
+    edl: bool = True,
+    fcpxml: bool = True,
+    amf: bool = True,
+) -> dict[str, Path]:
+    """Write the selected handoff files for a job into ``outdir``.
+
+    Files are named after the job: ``<name>.nk``, ``<name>.otio``, ``<name>.edl``
+    (first movie deliverable), ``<name>.fcpxml`` (first movie deliverable),
+    ``<name>_<preset>.amf`` per display-referred deliverable. Returns
+    ``{"nuke": path, "otio": …, "edl": …, "fcpxml": …, "amf": first AMF,
+    "amf:<preset>": each AMF}``; a format the job cannot produce (EDL/FCPXML
+    without a movie, AMF without a display-referred deliverable) is skipped
+    with an INFO log and left out of the result.
+    """
+    doc = as_manifest(manifest)
+    out = Path(outdir)
+    stem = _safe_stem(str(doc["name"]))
+    has_movie = any(o["kind"] != "exr" for o in doc["outputs"])
+    written: dict[str, Path] = {}
+    if nuke:
+        written["nuke"] = write_nuke_script(doc, out / f"{stem}.nk")
+    from .otio import write_edl, write_fcpxml, write_otio
+
+    if otio:
+        written["otio"] = write_otio(doc, out / f"{stem}.otio")
+    if edl:
+        if doc["outputs"]:
+            written["edl"] = write_edl(doc, out / f"{stem}.edl")
+        else:
+            log.info("handoff %s: no deliverable, no EDL", stem)
+    if fcpxml:
+        if has_movie:
+            written["fcpxml"] = write_fcpxml(doc, out / f"{stem}.fcpxml")
+        else:
+            log.info("handoff %s: FCPXML needs a movie deliverable; skipped", stem)
+    if amf:
+        outs = display_outputs(doc)
+        if not outs:
+            log.info("handoff %s: no display-referred deliverable, no AMF", stem)
+        for o in outs:
+            p = write_amf(
+                doc, out / f"{stem}_{_safe_stem(o['preset'])}.amf", o["preset"]
+            )
+            written.setdefault("amf", p)
+            written[f"amf:{o['preset']}"] = p
+    return written
+
+
+def _safe_stem(text: str) -> str:
+    """File-name stem without path separators or control characters."""
+    cleaned = "".join("_" if c in "/\\\0" or ord(c) < 0x20 else c for c in text).strip()
+    return cleaned.lstrip(".") or "job"

@@ -1,0 +1,291 @@
+"""Read and check the job manifest (schema ``hdrpipe.manifest/1``) the engine writes.
+
+The handoff stage consumes the manifest as plain JSON data so it never imports the
+engine. :func:`load_manifest` reads a file, :func:`check_manifest` validates a
+mapping; both return a new ``dict`` and raise :class:`~hdrpipe.errors.HandoffError`
+naming the offending key path when the document is malformed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ..errors import HandoffError, InputError
+
+__all__ = [
+    "SCHEMA",
+    "ManifestNotFoundError",
+    "load_manifest",
+    "check_manifest",
+    "as_manifest",
+    "parse_rate",
+    "timecode_to_frames",
+    "look_cdl",
+]
+
+SCHEMA = "hdrpipe.manifest/1"
+
+
+class ManifestNotFoundError(HandoffError, InputError):
+    """The manifest file does not exist or cannot be read (a usage error, exit 2)."""
+
+    exit_code = 2
+
+
+_TC = re.compile(r"^(\d{2}):(\d{2}):(\d{2})([:;])(\d{2,3})$")
+
+
+def parse_rate(text: object, where: str = "rate") -> Fraction:
+    """Parse a manifest rate (``"24000/1001"``, ``"24/1"``, ``"25"``) exactly."""
+    try:
+        rate = Fraction(str(text))
+    except (ValueError, ZeroDivisionError) as err:
+        raise HandoffError(f"manifest {where}: not a rate: {text!r}") from err
+    if rate <= 0:
+        raise HandoffError(f"manifest {where}: rate must be positive, got {text!r}")
+    return rate
+
+
+def timecode_to_frames(tc: str, rate: Fraction, drop_frame: bool = False) -> int:
+    """Return the frame count of SMPTE ST 12-1 timecode ``HH:MM:SS:FF`` at ``rate``.
+
+    Drop-frame (ST 12-1 clause 5.2.2: frame numbers 0 and 1 — 0..3 at 59.94 — are
+    skipped at the start of every minute except minutes 0, 10, 20 …) applies when
+    ``drop_frame`` is set or the separator is ``;``.
+    """
+    m = _TC.match(str(tc))
+    if not m:
+        raise HandoffError(f"manifest timecode {tc!r}: expected HH:MM:SS:FF")
+    hh, mm, ss, sep, ff = int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5])
+    base = round(rate)
+    if ff >= base or mm > 59 or ss > 59:
+        raise HandoffError(
+            f"manifest timecode {tc!r}: field out of range at {base} fps"
+        )
+    frames = ((hh * 60 + mm) * 60 + ss) * base + ff
+    if drop_frame or sep == ";":
+        drop = 2 * round(rate / Fraction(30000, 1001)) if rate != 0 else 0
+        if drop == 0:
+            raise HandoffError(
+                f"manifest timecode {tc!r}: drop frame needs 29.97 or 59.94"
+            )
+        minutes = hh * 60 + mm
+        frames -= drop * (minutes - minutes // 10)
+    return frames
+
+
+def _need(
+    obj: Mapping[str, Any], key: str, types: type | tuple[type, ...], where: str
+) -> Any:
+    if key not in obj:
+        raise HandoffError(f"manifest {where}: missing key {key!r}")
+    value = obj[key]
+    tys = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, tys) or (isinstance(value, bool) and bool not in tys):
+        names = "/".join(t.__name__ for t in tys)
+        raise HandoffError(
+            f"manifest {where}.{key}: expected {names}, got {type(value).__name__}"
+        )
+    return value
+
+
+def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a manifest mapping and return a deep copy as a plain ``dict``.
+
+    Checked: schema id, rate, start timecode, raster, colour config, every input,
+    output and shot with the keys the handoff writers read; shot references and
+    record ranges (record_out is exclusive, shots concatenate in order).
+    """
+    if not isinstance(manifest, Mapping):
+        raise HandoffError(
+            f"manifest: expected a JSON object, got {type(manifest).__name__}"
+        )
+    doc: dict[str, Any] = copy.deepcopy(dict(manifest))
+    schema = doc.get("schema")
+    if schema != SCHEMA:
+        raise HandoffError(f"manifest: schema {schema!r} is not {SCHEMA!r}")
+    name = _need(doc, "name", str, "")
+    if not name:
+        raise HandoffError("manifest name: empty")
+    rate = parse_rate(_need(doc, "rate", str, ""))
+    drop = bool(doc.get("drop_frame", False))
+    timecode_to_frames(_need(doc, "start_timecode", str, ""), rate, drop)
+    _need(doc, "frames", int, "")
+    raster = _need(doc, "raster", dict, "")
+    for key in ("width", "height"):
+        if _need(raster, key, int, "raster") <= 0:
+            raise HandoffError(f"manifest raster.{key}: must be positive")
+    pa = raster.get("pixel_aspect", 1.0)
+    if not isinstance(pa, (int, float)) or pa <= 0:
+        raise HandoffError(
+            f"manifest raster.pixel_aspect: must be a positive number, got {pa!r}"
+        )
+    active = raster.get("active")
+    if active is not None and (
+        not isinstance(active, list)
+        or len(active) != 4
+        or not all(isinstance(v, int) for v in active)
+    ):
+        raise HandoffError(
+            f"manifest raster.active: expected 4 integers, got {active!r}"
+        )
+    color = _need(doc, "color", dict, "")
+    _need(color, "config", dict, "color")
+    _need(color, "source_colorspace", str, "color")
+    cdl = color.get("look_cdl")
+    if cdl is not None:
+        if not isinstance(cdl, dict):
+            raise HandoffError("manifest color.look_cdl: expected an object or null")
+        for key in ("slope", "offset", "power"):
+            v = _need(cdl, key, list, "color.look_cdl")
+            if len(v) != 3 or not all(isinstance(x, (int, float)) for x in v):
+                raise HandoffError(f"manifest color.look_cdl.{key}: expected 3 numbers")
+        if not isinstance(cdl.get("saturation", 1.0), (int, float)):
+            raise HandoffError("manifest color.look_cdl.saturation: expected a number")
+    inputs = _need(doc, "inputs", list, "")
+    if not inputs:
+        raise HandoffError("manifest inputs: empty")
+    for i, item in enumerate(inputs):
+        where = f"inputs[{i}]"
+        if not isinstance(item, dict):
+            raise HandoffError(f"manifest {where}: expected an object")
+        _need(item, "path", str, where)
+        first = _need(item, "first", int, where)
+        last = _need(item, "last", int, where)
+        if last < first:
+            raise HandoffError(f"manifest {where}: last {last} < first {first}")
+        parse_rate(item.get("rate", doc["rate"]), f"{where}.rate")
+    outputs = _need(doc, "outputs", list, "")
+    for i, item in enumerate(outputs):
+        where = f"outputs[{i}]"
+        if not isinstance(item, dict):
+            raise HandoffError(f"manifest {where}: expected an object")
+        _need(item, "preset", str, where)
+        kind = _need(item, "kind", str, where)
+        _need(item, "path", str, where)
+        _need(item, "frames", int, where)
+        if kind == "exr":
+            _need(item, "first_frame", int, where)
+        if (item.get("display") is None) != (item.get("view") is None):
+            raise HandoffError(f"manifest {where}: display and view go together")
+    shots = _need(doc, "shots", list, "")
+    if not shots:
+        raise HandoffError("manifest shots: empty")
+    expected_first = 0
+    for i, shot in enumerate(shots):
+        where = f"shots[{i}]"
+        if not isinstance(shot, dict):
+            raise HandoffError(f"manifest {where}: expected an object")
+        _need(shot, "name", str, where)
+        idx = _need(shot, "input", int, where)
+        if not 0 <= idx < len(inputs):
+            raise HandoffError(f"manifest {where}.input: {idx} is not an input index")
+        sf = _need(shot, "source_first", int, where)
+        sl = _need(shot, "source_last", int, where)
+        if sl < sf:
+            raise HandoffError(
+                f"manifest {where}: source_last {sl} < source_first {sf}"
+            )
+        rf = _need(shot, "record_first", int, where)
+        rn = _need(shot, "record_frames", int, where)
+        if rn <= 0:
+            raise HandoffError(f"manifest {where}.record_frames: must be positive")
+        if rf != expected_first:
+            raise HandoffError(
+                f"manifest {where}.record_first: {rf}, expected {expected_first} "
+                "(shots are concatenated in order)"
+            )
+        expected_first = rf + rn
+    if expected_first != doc["frames"]:
+        raise HandoffError(
+            f"manifest: shots cover {expected_first} record frames, "
+            f"frames is {doc['frames']}"
+        )
+    return doc
+
+
+def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a manifest JSON file and return it checked (see :func:`check_manifest`)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ManifestNotFoundError(f"{p}: cannot read manifest: {err}") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise HandoffError(f"{p}: not JSON: {err}") from err
+    try:
+        return check_manifest(data)
+    except HandoffError as err:
+        raise HandoffError(f"{p}: {err}") from err
+
+
+def as_manifest(manifest: object) -> dict[str, Any]:
+    """Accept a manifest mapping, a path to one, or an object with ``to_dict()``."""
+    if isinstance(manifest, (str, os.PathLike)):
+        return load_manifest(manifest)
+    if isinstance(manifest, Mapping):
+        return check_manifest(manifest)
+    to_dict = getattr(manifest, "to_dict", None)
+    if callable(to_dict):
+        return check_manifest(to_dict())
+    raise HandoffError(
+        f"manifest: expected a mapping, a path or an object with to_dict(), "
+        f"got {type(manifest).__name__}"
+    )
+
+
+_CDL_SUFFIXES = (".cdl", ".cc", ".ccc")
+
+
+def look_cdl(color: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The job's ASC CDL: slope, offset, power, saturation, id, path (or None).
+
+    ``color["look_cdl"]`` when the engine recorded it; otherwise, when
+    ``color["look"]`` is an ASC CDL file (``.cdl``/``.cc``/``.ccc``, ASC CDL
+    v1.01 XML), its first ``ColorCorrection`` is read. Other looks (LUTs, CLF)
+    give None.
+    """
+    cdl = color.get("look_cdl")
+    if cdl:
+        return dict(cdl)
+    look = color.get("look")
+    if not isinstance(look, str) or not look.lower().endswith(_CDL_SUFFIXES):
+        return None
+    path = Path(look)
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as err:
+        raise HandoffError(f"{path}: cannot read the look's ASC CDL: {err}") from err
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    cc = next((e for e in root.iter() if local(e.tag) == "ColorCorrection"), None)
+    if cc is None:
+        raise HandoffError(f"{path}: no ColorCorrection element (ASC CDL v1.01)")
+    values: dict[str, Any] = {"id": cc.get("id"), "path": str(path), "saturation": 1.0}
+    for el in cc.iter():
+        name = local(el.tag)
+        try:
+            if name in ("Slope", "Offset", "Power"):
+                numbers = [float(v) for v in (el.text or "").split()]
+                if len(numbers) != 3:
+                    raise ValueError(f"{name} needs 3 numbers")
+                values[name.lower()] = numbers
+            elif name == "Saturation":
+                values["saturation"] = float((el.text or "").strip())
+        except ValueError as err:
+            raise HandoffError(f"{path}: bad CDL {name}: {err}") from err
+    for key in ("slope", "offset", "power"):
+        values.setdefault(key, [1.0, 1.0, 1.0] if key != "offset" else [0.0, 0.0, 0.0])
+    return values
