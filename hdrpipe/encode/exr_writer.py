@@ -1,0 +1,292 @@
+"""EXR deliverables: ``exr-acescg`` (Nuke comp) and ``exr-aces`` (SMPTE ST 2065-4).
+
+Frames are scene-linear float32 in the preset's target space. Each frame is
+written atomically by :func:`hdrpipe.exr.write_exr` and its header read back and
+checked before the next one.
+
+ST 2065-4:2013 (ACES Image Container File Layout) requires, and we write:
+scanline (not tiled) files, half-float R, G, B (A) channels, INCREASING_Y line
+order, ``chromaticities`` = AP0 with the ACES white point (SMPTE ST 2065-1),
+``adoptedNeutral`` = ACES white (0.32168, 0.33767), ``acesImageContainerFlag``
+= 1, and no compression (the strict 2013 container); PIZ is accepted by a user
+preset (``exr_compression = "piz"``), as ST 2065-4 revisions and most tools do.
+``timeCode`` (SMPTE ST 12-1 packing) and ``framesPerSecond`` are written on
+every frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import exr
+from ..errors import EncodeError, InputError
+from ..types import ContentLightLevel, Rate
+from .presets import DeliverySpec
+from .video import EncodeResult
+
+__all__ = [
+    "ExrWriter",
+    "ACES_ADOPTED_NEUTRAL",
+    "TARGET_CHROMATICITIES",
+    "frame_path",
+    "timecode_add",
+]
+
+log = logging.getLogger(__name__)
+
+#: ACES white point, SMPTE ST 2065-1:2021 Table 1 / ST 2065-4 adoptedNeutral.
+ACES_ADOPTED_NEUTRAL = (0.32168, 0.33767)
+
+#: EXR ``chromaticities`` written per colour target.
+TARGET_CHROMATICITIES: dict[str, tuple[float, ...]] = {
+    "acescg": exr.AP1_CHROMATICITIES,
+    "aces2065-1": exr.AP0_CHROMATICITIES,
+}
+
+_HASHES = re.compile(r"#+")
+_PRINTF = re.compile(r"%0?(\d*)d")
+
+
+def frame_path(pattern: str | os.PathLike[str], frame: int) -> Path:
+    """Expand a ``####`` (or ``%04d``) pattern for ``frame``, zero-padded."""
+    text = str(pattern)
+    if _HASHES.search(text):
+        m = list(_HASHES.finditer(text))[-1]
+        width = len(m.group(0))
+        return Path(text[: m.start()] + f"{frame:0{width}d}" + text[m.end() :])
+    m2 = list(_PRINTF.finditer(text))
+    if m2:
+        m = m2[-1]
+        width = int(m.group(1) or 0)
+        return Path(text[: m.start()] + f"{frame:0{width}d}" + text[m.end() :])
+    raise InputError(
+        f"{text}: EXR deliverable path needs a frame pattern such as name.####.exr"
+    )
+
+
+def timecode_add(tc: str, frames: int, rate: Rate) -> str:
+    """Return ``tc`` advanced by ``frames`` at ``rate`` (ST 12-1 drop-frame aware)."""
+    sep = ";" if (rate.drop_frame or ";" in tc) else ":"
+    parts = [int(v) for v in re.split(r"[:;]", tc)]
+    if len(parts) != 4:
+        raise InputError(f"timecode {tc!r}: expected HH:MM:SS:FF")
+    hh, mm, ss, ff = parts
+    base = rate.timebase
+    if sep == ";":
+        drop = round(base / 15)  # 2 at 29.97, 4 at 59.94 (ST 12-1 §5.2.2)
+        per_min = base * 60 - drop
+        per_10 = per_min * 10 + drop
+        total_min = hh * 60 + mm
+        n = (total_min * 60 + ss) * base + ff - drop * (total_min - total_min // 10)
+        n += frames
+        d, m = divmod(n, per_10)
+        n += drop * 9 * d + (drop * ((m - drop) // per_min) if m > drop else 0)
+        ff, rest = n % base, n // base
+    else:
+        n = ((hh * 60 + mm) * 60 + ss) * base + ff + frames
+        ff, rest = n % base, n // base
+    ss, rest = rest % 60, rest // 60
+    mm, hh = rest % 60, (rest // 60) % 24
+    return f"{hh:02d}:{mm:02d}:{ss:02d}{sep}{ff:02d}"
+
+
+class ExrWriter:
+    """Write an EXR sequence deliverable; see :func:`hdrpipe.encode.open_writer`."""
+
+    def __init__(
+        self,
+        spec: DeliverySpec,
+        path: str | os.PathLike[str],
+        *,
+        width: int,
+        height: int,
+        rate: Rate,
+        start_timecode: str | None = None,
+        first_frame: int = 1001,
+        has_alpha: bool = False,
+        overwrite: bool = False,
+    ) -> None:
+        if spec.kind != "exr":
+            raise InputError(f"preset {spec.name!r} is not an EXR preset")
+        if spec.target not in TARGET_CHROMATICITIES:
+            raise InputError(
+                f"preset {spec.name!r}: no EXR chromaticities for {spec.target!r} "
+                f"(known: {', '.join(TARGET_CHROMATICITIES)})"
+            )
+        self.spec = spec
+        self.path = Path(path)
+        frame_path(self.path, first_frame)  # validates the pattern
+        if not self.path.parent.is_dir():
+            raise InputError(f"{self.path.parent}: output directory does not exist")
+        self.width, self.height, self.rate = width, height, rate
+        self.start_timecode = start_timecode
+        self.first_frame = first_frame
+        self.has_alpha = has_alpha
+        self.overwrite = overwrite
+        self.chromaticities = TARGET_CHROMATICITIES[spec.target]
+        self.attributes: dict[str, object] = {}
+        if spec.target == "aces2065-1":
+            self.attributes = {
+                "acesImageContainerFlag": 1,
+                "adoptedNeutral": ACES_ADOPTED_NEUTRAL,
+            }
+        self._written: list[Path] = []
+        self._closed = False
+        self._first_header: dict[str, Any] = {}
+
+    @property
+    def frames(self) -> int:
+        return len(self._written)
+
+    def write(
+        self, frame: NDArray[np.float32], *, time_code: str | None = None
+    ) -> None:
+        """Write the next frame (H, W, 3|4) float32, scene-linear, under its number."""
+        if self._closed:
+            raise EncodeError(f"{self.path}: write after close")
+        number = self.first_frame + len(self._written)
+        out = frame_path(self.path, number)
+        a = np.asarray(frame)
+        if (
+            a.ndim != 3
+            or a.shape[:2] != (self.height, self.width)
+            or a.shape[2] not in (3, 4)
+        ):
+            raise InputError(
+                f"{out}: frame {number}: expected ({self.height}, {self.width}, 3|4), "
+                f"got {a.shape}"
+            )
+        if not self.has_alpha:
+            a = a[..., :3]
+        elif a.shape[2] != 4:
+            raise InputError(
+                f"{out}: frame {number}: writer opened with alpha, frame has 3 channels"
+            )
+        if out.exists() and not self.overwrite:
+            raise InputError(
+                f"{out}: exists; refusing to overwrite (overwrite=True to replace)"
+            )
+        if time_code is None and self.start_timecode is not None:
+            time_code = timecode_add(self.start_timecode, len(self._written), self.rate)
+        if time_code is not None and self.rate.drop_frame and ";" not in time_code:
+            time_code = time_code[:8] + ";" + time_code[9:]
+        try:
+            exr.write_exr(
+                out,
+                np.ascontiguousarray(a),
+                pixel_type=self.spec.exr_pixel_type or "half",
+                compression=self.spec.exr_compression or "none",
+                chromaticities=self.chromaticities,
+                time_code=time_code,
+                frames_per_second=Fraction(self.rate.fps),
+                attributes=self.attributes,
+            )
+        except InputError as err:
+            raise EncodeError(f"{out}: frame {number}: {err}") from err
+        self._written.append(out)
+        self._verify(out, number, time_code)
+
+    def _verify(self, out: Path, number: int, time_code: str | None) -> None:
+        try:
+            h = exr.read_header(out)
+        except InputError as err:
+            raise EncodeError(
+                f"{out}: frame {number}: cannot read back: {err}"
+            ) from err
+        bad = []
+        want_ch = ("A", "B", "G", "R") if self.has_alpha else ("B", "G", "R")
+        if tuple(sorted(h.channel_names)) != want_ch:
+            bad.append(f"channels {h.channel_names}")
+        ptype = self.spec.exr_pixel_type or "half"
+        if any(c.pixel_type != ptype for c in h.channels):
+            bad.append(f"pixel types {[c.pixel_type for c in h.channels]} != {ptype}")
+        if h.chromaticities is None or not np.allclose(
+            h.chromaticities, self.chromaticities, atol=1e-6
+        ):
+            bad.append(f"chromaticities {h.chromaticities} != {self.chromaticities}")
+        if h.compression != (self.spec.exr_compression or "none"):
+            bad.append(f"compression {h.compression} != {self.spec.exr_compression}")
+        if h.tiled:
+            bad.append("tiled (scanline expected)")
+        if (h.width, h.height) != (self.width, self.height):
+            bad.append(f"size {h.width}x{h.height}")
+        if (
+            time_code is not None
+            and h.time_code != time_code.replace(";", ":")
+            and h.time_code != time_code
+        ):
+            bad.append(f"timeCode {h.time_code} != {time_code}")
+        if h.frames_per_second != self.rate.fps:
+            bad.append(f"framesPerSecond {h.frames_per_second} != {self.rate.fps}")
+        if self.spec.target == "aces2065-1" and h.aces_image_container_flag != 1:
+            bad.append(f"acesImageContainerFlag {h.aces_image_container_flag}")
+        if bad:
+            raise EncodeError(
+                f"{out}: frame {number}: EXR does not match preset {self.spec.name!r}: "
+                + "; ".join(bad)
+            )
+        if not self._first_header:
+            self._first_header = {
+                "path": str(out),
+                "width": h.width,
+                "height": h.height,
+                "channels": list(h.channel_names),
+                "pixel_type": ptype,
+                "compression": h.compression,
+                "chromaticities": list(h.chromaticities or ()),
+                "time_code": h.time_code,
+                "frames_per_second": str(h.frames_per_second),
+                "aces_image_container_flag": h.aces_image_container_flag,
+                "has_alpha": self.has_alpha,
+            }
+
+    def close(self, light_level: ContentLightLevel | None = None) -> EncodeResult:
+        """Finish the sequence; every frame was already verified as it was written."""
+        if self._closed:
+            raise EncodeError(f"{self.path}: closed twice")
+        if not self._written:
+            self.abort()
+            raise EncodeError(f"{self.path}: no frames written")
+        self._closed = True
+        info = dict(self._first_header)
+        info.update(
+            pattern=str(self.path),
+            frames=len(self._written),
+            first_frame=self.first_frame,
+            last_frame=self.first_frame + len(self._written) - 1,
+            rate=str(self.rate.fps),
+            start_timecode=self.start_timecode,
+        )
+        return EncodeResult(self.path, self.spec.name, len(self._written), info, None)
+
+    def abort(self) -> None:
+        """Remove the frames written so far (a partial sequence is no deliverable)."""
+        if self._closed:
+            return
+        self._closed = True
+        for p in self._written:
+            p.unlink(missing_ok=True)
+        self._written.clear()
+
+    def __enter__(self) -> ExrWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._closed:
+            self.close()

@@ -1,0 +1,425 @@
+"""A small ISO BMFF / QuickTime box reader and writer for colour metadata.
+
+FFmpeg (as bundled with PyAV 18) writes ``colr`` as QuickTime ``nclc`` in MOV
+(no range flag) and offers no way to attach ``mdcv``/``clli``. This module
+rewrites the video sample entry of a finished MOV/MP4 so it carries:
+
+* ``colr`` type ``nclx`` — colour_primaries, transfer_characteristics,
+  matrix_coefficients (ITU-T H.273 code points, u16 each) and
+  ``full_range_flag`` (1 bit) + 7 reserved bits (ISO/IEC 14496-12:2022 §12.1.5);
+* ``mdcv`` — MasteringDisplayColourVolumeBox (ISO/IEC 14496-12:2022 §12.1.6 /
+  Apple QuickTime File Format): display_primaries_x/y for G, B, R (u16, 0.00002
+  units), white_point_x/y (u16), max then min display_mastering_luminance (u32,
+  0.0001 cd/m²), same order and units as the H.265 D.2.28 SEI / SMPTE ST 2086;
+* ``clli`` — ContentLightLevelBox (§12.1.7): max_content_light_level,
+  max_pic_average_light_level (u16, cd/m²; CTA-861.3).
+
+Growing the sample entry grows every ancestor box; if ``moov`` precedes
+``mdat`` every ``stco``/``co64`` chunk offset is shifted by the growth.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EncodeError
+from ..types import ContentLightLevel, MasteringDisplay
+
+__all__ = [
+    "Box",
+    "parse_boxes",
+    "serialize_boxes",
+    "make_box",
+    "colr_nclx",
+    "mdcv",
+    "clli",
+    "parse_colr",
+    "parse_mdcv",
+    "parse_clli",
+    "read_moov",
+    "video_sample_entries",
+    "patch_video_sample_entry",
+    "read_colour_boxes",
+]
+
+# Boxes whose payload is only child boxes.
+_CONTAINERS = frozenset(
+    {
+        b"moov",
+        b"trak",
+        b"mdia",
+        b"minf",
+        b"stbl",
+        b"edts",
+        b"dinf",
+        b"mvex",
+        b"moof",
+        b"traf",
+    }
+)
+# Bytes between a VisualSampleEntry header and its child boxes (ISO/IEC 14496-12
+# §12.1.3: SampleEntry 8 + VisualSampleEntry 70; same as QuickTime ImageDescription).
+_VISUAL_SAMPLE_ENTRY_PREFIX = 78
+
+
+@dataclass
+class Box:
+    """One box: ``type`` (4 bytes), a raw ``prefix`` (non-box payload before children),
+    ``children`` (for containers) and a raw ``suffix`` (trailing non-box bytes)."""
+
+    type: bytes
+    prefix: bytes = b""
+    children: list[Box] | None = None
+    suffix: bytes = b""
+
+    @property
+    def payload(self) -> bytes:
+        if self.children is None:
+            return self.prefix
+        return self.prefix + serialize_boxes(self.children) + self.suffix
+
+    def to_bytes(self) -> bytes:
+        body = self.payload
+        size = len(body) + 8
+        if size <= 0xFFFFFFFF:
+            return struct.pack(">I4s", size, self.type) + body
+        return struct.pack(">I4sQ", 1, self.type, size + 8) + body
+
+    def find(self, *path: bytes) -> Iterator[Box]:
+        """Yield descendants along ``path`` (each element a child type)."""
+        if not path:
+            yield self
+            return
+        for child in self.children or ():
+            if child.type == path[0]:
+                yield from child.find(*path[1:])
+
+
+def make_box(box_type: bytes | str, payload: bytes) -> bytes:
+    """Return the bytes of a box with a 32-bit size header."""
+    t = box_type.encode("ascii") if isinstance(box_type, str) else box_type
+    return struct.pack(">I4s", len(payload) + 8, t) + payload
+
+
+def _iter_raw(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """Yield (type, payload start, end) of the boxes in data[start:end]."""
+    pos = start
+    while pos + 8 <= end:
+        size, box_type = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                break
+            (size,) = struct.unpack_from(">Q", data, pos + 8)
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            break
+        yield box_type, pos + header, pos + size
+        pos += size
+
+
+def parse_boxes(
+    data: bytes, *, handler: bytes | None = None
+) -> tuple[list[Box], bytes]:
+    """Parse a run of boxes; return (boxes, trailing bytes that are not a box).
+
+    Containers are parsed recursively; ``stsd`` and the visual sample entries of a
+    ``vide`` track are parsed too (so their child boxes can be edited); any other
+    box keeps its payload as raw ``prefix`` bytes.
+    """
+    boxes: list[Box] = []
+    pos = 0
+    for box_type, p0, p1 in _iter_raw(data, 0, len(data)):
+        payload = data[p0:p1]
+        pos = p1
+        if box_type == b"trak":
+            h = _track_handler(payload)
+            kids, tail = parse_boxes(payload, handler=h)
+            boxes.append(Box(box_type, b"", kids, tail))
+        elif box_type in _CONTAINERS:
+            kids, tail = parse_boxes(payload, handler=handler)
+            boxes.append(Box(box_type, b"", kids, tail))
+        elif box_type == b"stsd" and handler == b"vide" and len(payload) >= 8:
+            entries, tail = parse_boxes(payload[8:], handler=b"vide-entry")
+            boxes.append(Box(box_type, payload[:8], entries, tail))
+        elif handler == b"vide-entry" and len(payload) >= _VISUAL_SAMPLE_ENTRY_PREFIX:
+            kids, tail = parse_boxes(payload[_VISUAL_SAMPLE_ENTRY_PREFIX:])
+            boxes.append(
+                Box(box_type, payload[:_VISUAL_SAMPLE_ENTRY_PREFIX], kids, tail)
+            )
+        else:
+            boxes.append(Box(box_type, payload))
+    return boxes, data[pos:]
+
+
+def _track_handler(trak_payload: bytes) -> bytes | None:
+    """Return a track's ``mdia/hdlr`` handler_type (``b"vide"``, ``b"tmcd"``, …)."""
+    for t, p0, p1 in _iter_raw(trak_payload, 0, len(trak_payload)):
+        if t != b"mdia":
+            continue
+        for t2, q0, q1 in _iter_raw(trak_payload, p0, p1):
+            if t2 == b"hdlr" and q1 - q0 >= 12:
+                return trak_payload[q0 + 8 : q0 + 12]
+    return None
+
+
+def serialize_boxes(boxes: Sequence[Box]) -> bytes:
+    """Serialise boxes, recomputing every size."""
+    return b"".join(b.to_bytes() for b in boxes)
+
+
+# -- colour boxes -----------------------------------------------------------------
+
+
+def colr_nclx(primaries: int, transfer: int, matrix: int, *, full_range: bool) -> bytes:
+    """Return a ``colr`` box of type ``nclx`` (19 bytes), ISO/IEC 14496-12 §12.1.5."""
+    return make_box(
+        b"colr",
+        b"nclx"
+        + struct.pack(">HHHB", primaries, transfer, matrix, 0x80 if full_range else 0),
+    )
+
+
+def mdcv(display: MasteringDisplay) -> bytes:
+    """Return an ``mdcv`` box (32 bytes) for ``display`` (G, B, R, white; max, min)."""
+    u = display.xy_units()
+    lmax, lmin = display.luminance_units()
+    for k, (x, y) in u.items():
+        if not (0 <= x <= 50000 and 0 <= y <= 50000):
+            raise EncodeError(
+                f"mastering display {k} xy units {x},{y} outside 0..50000"
+            )
+    payload = struct.pack(">8HII", *u["G"], *u["B"], *u["R"], *u["WP"], lmax, lmin)
+    return make_box(b"mdcv", payload)
+
+
+def clli(level: ContentLightLevel) -> bytes:
+    """Return a ``clli`` box (12 bytes): MaxCLL, MaxFALL (cd/m²)."""
+    return make_box(b"clli", struct.pack(">HH", level.max_cll, level.max_fall))
+
+
+def parse_colr(payload: bytes) -> dict[str, object]:
+    """Decode a ``colr`` payload (nclx, nclc or ICC) into a dict."""
+    kind = payload[:4].decode("latin-1")
+    out: dict[str, object] = {"type": kind}
+    if kind in ("nclx", "nclc") and len(payload) >= 10:
+        p, t, m = struct.unpack_from(">HHH", payload, 4)
+        out.update(primaries=p, transfer=t, matrix=m)
+        if kind == "nclx" and len(payload) >= 11:
+            out["full_range"] = bool(payload[10] & 0x80)
+    return out
+
+
+def parse_mdcv(payload: bytes) -> dict[str, object]:
+    """Decode an ``mdcv`` payload: xy in 0.00002 units, luminance in 0.0001 cd/m²."""
+    v = struct.unpack_from(">8HII", payload, 0)
+    return {
+        "G": (v[0], v[1]),
+        "B": (v[2], v[3]),
+        "R": (v[4], v[5]),
+        "WP": (v[6], v[7]),
+        "max_luminance": v[8],
+        "min_luminance": v[9],
+    }
+
+
+def parse_clli(payload: bytes) -> dict[str, int]:
+    """Decode a ``clli`` payload."""
+    max_cll, max_fall = struct.unpack_from(">HH", payload, 0)
+    return {"max_cll": max_cll, "max_fall": max_fall}
+
+
+# -- file level -------------------------------------------------------------------
+
+
+def _top_level(path: Path) -> list[tuple[bytes, int, int, int]]:
+    """Return (type, offset, header_size, size) of each top-level box of a file."""
+    out = []
+    file_size = path.stat().st_size
+    with path.open("rb") as fh:
+        pos = 0
+        while pos + 8 <= file_size:
+            fh.seek(pos)
+            head = fh.read(16)
+            size, box_type = struct.unpack_from(">I4s", head, 0)
+            header = 8
+            if size == 1:
+                (size,) = struct.unpack_from(">Q", head, 8)
+                header = 16
+            elif size == 0:
+                size = file_size - pos
+            if size < header or pos + size > file_size:
+                raise EncodeError(f"{path}: damaged box {box_type!r} at offset {pos}")
+            out.append((box_type, pos, header, size))
+            pos += size
+    return out
+
+
+def read_moov(path: str | os.PathLike[str]) -> Box:
+    """Read and parse the ``moov`` box of a MOV/MP4 file."""
+    p = Path(path)
+    top = _top_level(p)
+    for box_type, off, header, size in top:
+        if box_type == b"moov":
+            with p.open("rb") as fh:
+                fh.seek(off + header)
+                payload = fh.read(size - header)
+            kids, tail = parse_boxes(payload)
+            return Box(b"moov", b"", kids, tail)
+    raise EncodeError(f"{p}: no moov box")
+
+
+def video_sample_entries(moov: Box) -> list[Box]:
+    """Return the sample entries of every video (``vide``) track."""
+    out: list[Box] = []
+    for stsd in moov.find(b"trak", b"mdia", b"minf", b"stbl", b"stsd"):
+        if stsd.children is not None:
+            out.extend(stsd.children)
+    return out
+
+
+def read_colour_boxes(path: str | os.PathLike[str]) -> dict[str, object]:
+    """Return fourcc and decoded colr/mdcv/clli of the first video sample entry."""
+    entries = video_sample_entries(read_moov(path))
+    if not entries:
+        raise EncodeError(f"{path}: no video sample entry")
+    entry = entries[0]
+    colr: list[dict[str, object]] = []
+    out: dict[str, object] = {
+        "fourcc": entry.type.decode("latin-1"),
+        "colr": colr,
+        "mdcv": None,
+        "clli": None,
+    }
+    for child in entry.children or ():
+        if child.type == b"colr":
+            colr.append(parse_colr(child.prefix))
+        elif child.type == b"mdcv":
+            out["mdcv"] = parse_mdcv(child.prefix)
+        elif child.type == b"clli":
+            out["clli"] = parse_clli(child.prefix)
+    return out
+
+
+@dataclass
+class _Patch:
+    colr: bytes | None
+    extra: list[bytes] = field(default_factory=list)
+
+
+def _patch_entry(entry: Box, patch: _Patch) -> None:
+    kids = entry.children if entry.children is not None else []
+    drop = {bytes(raw[4:8]) for raw in patch.extra}
+    new: list[Box] = []
+    placed = False
+    for child in kids:
+        if (
+            child.type == b"colr"
+            and patch.colr
+            and child.prefix[:4] in (b"nclc", b"nclx")
+        ):
+            if not placed:  # replace the first nclc/nclx in place, drop others
+                new.append(Box(b"colr", patch.colr[8:]))
+                placed = True
+            continue
+        if child.type in drop:
+            continue
+        new.append(child)
+    if patch.colr and not placed:
+        new.append(Box(b"colr", patch.colr[8:]))
+    for raw in patch.extra:
+        new.append(Box(raw[4:8], raw[8:]))
+    entry.children = new
+
+
+def _shift_chunk_offsets(moov: Box, delta: int) -> None:
+    for stbl in moov.find(b"trak", b"mdia", b"minf", b"stbl"):
+        for child in stbl.children or ():
+            if child.type == b"stco":
+                head = child.prefix[:8]
+                (n,) = struct.unpack_from(">I", head, 4)
+                offs = struct.unpack_from(f">{n}I", child.prefix, 8)
+                child.prefix = head + struct.pack(f">{n}I", *(o + delta for o in offs))
+            elif child.type == b"co64":
+                head = child.prefix[:8]
+                (n,) = struct.unpack_from(">I", head, 4)
+                offs = struct.unpack_from(f">{n}Q", child.prefix, 8)
+                child.prefix = head + struct.pack(f">{n}Q", *(o + delta for o in offs))
+
+
+def patch_video_sample_entry(
+    path: str | os.PathLike[str],
+    *,
+    colr: bytes | None = None,
+    extra: Sequence[bytes] = (),
+) -> None:
+    """Rewrite the video sample entry of ``path`` in place.
+
+    ``colr`` (a full box, e.g. from :func:`colr_nclx`) replaces an existing
+    ``nclc``/``nclx`` colr (or is appended); ``extra`` boxes (``mdcv``, ``clli``)
+    replace any of the same type and are appended at the end of the entry.
+    When ``moov`` is the last box it is rewritten in place; otherwise the file
+    is rebuilt through a sibling temporary file (with chunk offsets shifted when
+    ``moov`` precedes the media data).
+    """
+    p = Path(path)
+    top = _top_level(p)
+    idx = next((i for i, t in enumerate(top) if t[0] == b"moov"), None)
+    if idx is None:
+        raise EncodeError(f"{p}: no moov box")
+    _, off, header, size = top[idx]
+    with p.open("rb") as fh:
+        fh.seek(off + header)
+        kids, tail = parse_boxes(fh.read(size - header))
+    moov = Box(b"moov", b"", kids, tail)
+    entries = video_sample_entries(moov)
+    if not entries:
+        raise EncodeError(f"{p}: no video sample entry to patch")
+    for entry in entries:
+        _patch_entry(entry, _Patch(colr, list(extra)))
+    new_moov = moov.to_bytes()
+    delta = len(new_moov) - size
+    mdat_after = any(t[0] == b"mdat" and t[1] > off for t in top)
+    if mdat_after and delta:
+        _shift_chunk_offsets(moov, delta)
+        new_moov = moov.to_bytes()
+    if idx == len(top) - 1:
+        with p.open("r+b") as fh:
+            fh.seek(off)
+            fh.write(new_moov)
+            fh.truncate()
+        return
+    tmp = p.with_name(p.name + ".boxpatch")
+    try:
+        with p.open("rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(_Limited(src, off), dst)
+            dst.write(new_moov)
+            src.seek(off + size)
+            shutil.copyfileobj(src, dst)
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Limited:
+    """File-like that reads at most ``n`` bytes from the start of ``fh``."""
+
+    def __init__(self, fh: object, n: int) -> None:
+        self._fh = fh
+        self._left = n
+        fh.seek(0)  # type: ignore[attr-defined]
+
+    def read(self, k: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        k = self._left if k < 0 else min(k, self._left)
+        data: bytes = self._fh.read(k)  # type: ignore[attr-defined]
+        self._left -= len(data)
+        return data

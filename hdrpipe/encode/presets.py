@@ -1,0 +1,398 @@
+"""Delivery presets: what each deliverable is, as data.
+
+A :class:`DeliverySpec` names the colour target that feeds it (``hdrpipe.color``
+target names), the container, the encoder and its settings, the Y'CbCr layout
+and the tags the container must carry. The shipped registry is :data:`PRESETS`;
+users add their own from a TOML or JSON file with :func:`load_presets` (a user
+preset may ``base`` a shipped one and override fields).
+
+ProRes encoder choice — measured here with ``bench/encode.py --prores-compare``
+(FFmpeg 8.1.2 via PyAV 18.1, 2 shared cores, 1920×1080, 12 synthetic PQ frames:
+gradients, a moving highlight and Gaussian grain σ; PSNR of the decoded Y'/Cb/Cr
+planes against our 10-bit input codes, peak 1023; fps of the encoder alone)::
+
+    grain σ  profile   encoder    fps    PSNR Y / Cb / Cr (dB)   MB/frame
+    0.002    4444 XQ   prores_ks   6.4   66.0 / 66.1 / 66.0      1.79
+    0.002    4444 XQ   prores_aw   9.7   72.0 / 66.0 / 66.0      2.16
+    0.002    422 HQ    prores_ks   6.7   63.9 / 65.0 / 64.8      0.96
+    0.002    422 HQ    prores_aw  17.2   64.9 / 65.6 / 65.4      1.04
+    0.01     4444 XQ   prores_ks   3.9   54.8 / 54.9 / 54.8      2.17
+    0.01     4444 XQ   prores_aw   8.3   61.1 / 55.4 / 55.4      2.68
+    0.01     422 HQ    prores_ks   3.5   52.0 / 53.0 / 52.9      0.97
+    0.01     422 HQ    prores_aw  17.6   55.3 / 55.8 / 55.7      1.31
+
+We ship ``prores_aw`` for both profiles: at 1080p it is as close or closer to the
+source on every plane (+1…6 dB on Y'), at the cost of 8–35 % more bytes per frame,
+and it is 1.5–5× faster. It carries alpha
+(``yuva444p10le``).
+(On tiny, smooth 160×90 test frames ``prores_ks`` scores higher — 59 vs 55 dB for
+4444 XQ — which does not hold at delivery sizes.) A user preset may ``base`` one
+of ours and set ``codec = "prores_ks"`` (with ``options.alpha_bits`` etc.).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from ..errors import InputError
+
+__all__ = [
+    "DeliverySpec",
+    "PRESETS",
+    "get_preset",
+    "load_presets",
+    "spec_to_dict",
+]
+
+
+@dataclass(frozen=True)
+class DeliverySpec:
+    """One deliverable: container, encoder, Y'CbCr layout and the tags it carries.
+
+    Colour tags use FFmpeg's names (``bt2020``, ``bt2020nc``, ``smpte2084``,
+    ``arib-std-b67``, ``bt709``), which map one-to-one to the code points of
+    ITU-T H.273 (``colr`` box and VUI). Video frames fed to a writer are the
+    display-encoded R'G'B'(A) signal of ``target`` in [0, 1]; EXR frames are
+    scene-linear in ``target``.
+
+    ``mastering_max_luminance`` / ``mastering_min_luminance`` (cd/m²) give the
+    SMPTE ST 2086 mastering display used when the caller passes none;
+    ``chroma_location`` is the FFmpeg chroma sample location our down-sampling
+    filter implements (``"left"`` = H.273 type 0: co-sited horizontally,
+    mid-way vertically) and is written into the stream.
+    """
+
+    name: str
+    description: str
+    kind: Literal["video", "exr"]
+    target: str
+    container: str
+    extension: str
+    codec: str | None = None
+    profile: str | None = None
+    pix_fmt: str | None = None
+    bit_depth: int = 10
+    chroma: Literal["444", "422", "420"] | None = None
+    matrix: str | None = None
+    primaries: str | None = None
+    transfer: str | None = None
+    color_range: Literal["tv", "pc"] | None = None
+    hdr_metadata: bool = False
+    needs_light_level_at_open: bool = False
+    options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    exr_compression: str | None = None
+    exr_pixel_type: str | None = None
+    mastering_max_luminance: float | None = None
+    mastering_min_luminance: float | None = None
+    chroma_location: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, MappingProxyType):
+            object.__setattr__(
+                self,
+                "options",
+                MappingProxyType(
+                    {str(k): str(v) for k, v in dict(self.options).items()}
+                ),
+            )
+        if self.kind not in ("video", "exr"):
+            raise InputError(
+                f"preset {self.name!r}: kind must be video or exr, got {self.kind!r}"
+            )
+        if self.kind == "video":
+            missing = [
+                n
+                for n in (
+                    "codec",
+                    "pix_fmt",
+                    "chroma",
+                    "matrix",
+                    "primaries",
+                    "transfer",
+                    "color_range",
+                )
+                if getattr(self, n) is None
+            ]
+            if missing:
+                raise InputError(
+                    f"video preset {self.name!r} lacks {', '.join(missing)}"
+                )
+            if self.container not in ("mov", "mp4"):
+                raise InputError(
+                    f"video preset {self.name!r}: container must be mov or mp4"
+                )
+            if self.chroma not in ("444", "422", "420"):
+                raise InputError(
+                    f"preset {self.name!r}: chroma must be 444, 422 or 420"
+                )
+            if self.bit_depth not in (8, 10, 12):
+                raise InputError(f"preset {self.name!r}: bit_depth must be 8, 10 or 12")
+        elif self.container != "exr":
+            raise InputError(f"exr preset {self.name!r}: container must be 'exr'")
+        if not self.extension.startswith("."):
+            raise InputError(f"preset {self.name!r}: extension must start with '.'")
+
+
+def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
+    """Return a JSON-friendly dict of ``spec`` (options as a plain dict)."""
+    d = {f.name: getattr(spec, f.name) for f in fields(spec)}
+    d["options"] = dict(spec.options)
+    return d
+
+
+_BT2100_PQ = {"matrix": "bt2020nc", "primaries": "bt2020", "transfer": "smpte2084"}
+
+_PRESET_LIST: tuple[DeliverySpec, ...] = (
+    DeliverySpec(
+        name="prores4444xq-pq1000",
+        description="ProRes 4444 XQ 4:4:4 10-bit (+alpha), Rec.2100 PQ, "
+        "ACES 2.0 HDR 1000 nits "
+        "(Rec.2020); MOV colr nclx 9/16/9 + mdcv + clli",
+        kind="video",
+        target="hdr-pq-1000-rec2020",
+        container="mov",
+        extension=".mov",
+        codec="prores_aw",
+        profile="4444xq",
+        pix_fmt="yuv444p10le",
+        bit_depth=10,
+        chroma="444",
+        color_range="tv",
+        hdr_metadata=True,
+        needs_light_level_at_open=False,
+        options={"vendor": "apl0"},
+        mastering_max_luminance=1000.0,
+        mastering_min_luminance=0.0001,
+        **_BT2100_PQ,
+    ),
+    DeliverySpec(
+        name="prores422hq-pq1000",
+        description="ProRes 422 HQ 4:2:2 10-bit, Rec.2100 PQ, "
+        "ACES 2.0 HDR 1000 nits (Rec.2020); "
+        "MOV colr nclx 9/16/9 + mdcv + clli",
+        kind="video",
+        target="hdr-pq-1000-rec2020",
+        container="mov",
+        extension=".mov",
+        codec="prores_aw",
+        profile="hq",
+        pix_fmt="yuv422p10le",
+        bit_depth=10,
+        chroma="422",
+        color_range="tv",
+        hdr_metadata=True,
+        needs_light_level_at_open=False,
+        options={"vendor": "apl0"},
+        mastering_max_luminance=1000.0,
+        mastering_min_luminance=0.0001,
+        chroma_location="left",
+        **_BT2100_PQ,
+    ),
+    DeliverySpec(
+        name="hevc-hdr10",
+        description="HEVC Main 10 4:2:0, BT.2020 PQ 1000 nits, hvc1 in MP4; "
+        "HDR10 SEI + colr nclx + "
+        "mdcv + clli",
+        kind="video",
+        target="hdr-pq-1000-rec2020",
+        container="mp4",
+        extension=".mp4",
+        codec="libx265",
+        profile="main10",
+        pix_fmt="yuv420p10le",
+        bit_depth=10,
+        chroma="420",
+        color_range="tv",
+        hdr_metadata=True,
+        needs_light_level_at_open=True,
+        options={
+            "preset": "medium",
+            "crf": "18",
+            "x265-params": "no-open-gop=1:log-level=error",
+        },
+        mastering_max_luminance=1000.0,
+        mastering_min_luminance=0.0001,
+        chroma_location="left",
+        **_BT2100_PQ,
+    ),
+    DeliverySpec(
+        name="hevc-hlg",
+        description="HEVC Main 10 4:2:0, BT.2100 HLG (ARIB STD-B67, transfer 18) "
+        "1000 nits, hvc1 in MP4; colr nclx 9/18/9 + mdcv + clli",
+        kind="video",
+        target="hlg-1000",
+        container="mp4",
+        extension=".mp4",
+        codec="libx265",
+        profile="main10",
+        pix_fmt="yuv420p10le",
+        bit_depth=10,
+        chroma="420",
+        matrix="bt2020nc",
+        primaries="bt2020",
+        transfer="arib-std-b67",
+        color_range="tv",
+        # ST 2086 + CTA-861.3 in the container (mdcv/clli), as for every HDR
+        # preset, but no x265 SEI: HDR10 SEI signalling is for PQ, and static
+        # metadata is optional for HLG. MaxCLL/MaxFALL come from the colour
+        # stage's meter on the HLG signal (BT.2100 HLG EOTF, 1000 cd/m² display).
+        hdr_metadata=True,
+        needs_light_level_at_open=False,
+        mastering_max_luminance=1000.0,
+        mastering_min_luminance=0.0001,
+        options={
+            "preset": "medium",
+            "crf": "18",
+            "x265-params": "no-open-gop=1:log-level=error",
+        },
+        chroma_location="left",
+    ),
+    DeliverySpec(
+        name="h264-sdr-review",
+        description="H.264 High 8-bit 4:2:0, Rec.709 / BT.1886 SDR "
+        "(ACES 2.0 SDR 100 nits), "
+        "narrow range, for review",
+        kind="video",
+        target="sdr-rec709",
+        container="mp4",
+        extension=".mp4",
+        codec="libx264",
+        profile="high",
+        pix_fmt="yuv420p",
+        bit_depth=8,
+        chroma="420",
+        matrix="bt709",
+        primaries="bt709",
+        transfer="bt709",
+        color_range="tv",
+        hdr_metadata=False,
+        options={"preset": "medium", "crf": "18"},
+        chroma_location="left",
+    ),
+    DeliverySpec(
+        name="exr-acescg",
+        description="OpenEXR half ACEScg (AP1 linear) for Nuke comp, PIZ, "
+        "chromaticities AP1",
+        kind="exr",
+        target="acescg",
+        container="exr",
+        extension=".exr",
+        bit_depth=16,
+        exr_compression="piz",
+        exr_pixel_type="half",
+    ),
+    DeliverySpec(
+        name="exr-aces",
+        description="SMPTE ST 2065-4 ACES container: scanline half ACES2065-1 (AP0), "
+        "uncompressed, acesImageContainerFlag — the archival master",
+        kind="exr",
+        target="aces2065-1",
+        container="exr",
+        extension=".exr",
+        bit_depth=16,
+        exr_compression="none",
+        exr_pixel_type="half",
+    ),
+)
+
+PRESETS: Mapping[str, DeliverySpec] = MappingProxyType(
+    {p.name: p for p in _PRESET_LIST}
+)
+"""The shipped presets by id (DESIGN.md). An id never changes meaning."""
+
+
+def get_preset(
+    name: str, *, extra: Mapping[str, DeliverySpec] | None = None
+) -> DeliverySpec:
+    """Return the preset ``name`` from ``extra`` (user presets) or :data:`PRESETS`.
+
+    Raises
+    ------
+    InputError
+        Unknown name; the message lists every known id.
+    """
+    if extra and name in extra:
+        return extra[name]
+    if name in PRESETS:
+        return PRESETS[name]
+    known = sorted(set(PRESETS) | set(extra or {}))
+    raise InputError(
+        f"unknown delivery preset {name!r}; known presets: {', '.join(known)}"
+    )
+
+
+_FIELD_NAMES = {f.name for f in fields(DeliverySpec)}
+
+
+def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
+    """Load user presets from a TOML or JSON file.
+
+    The file maps preset ids to tables of :class:`DeliverySpec` fields, either at
+    the top level or under a ``presets`` key. ``base = "<id>"`` starts from an
+    existing preset (shipped, or earlier in the same file) and overrides only
+    the fields given::
+
+        [presets.prores4444xq-pq1000-ks]
+        base = "prores4444xq-pq1000"
+        codec = "prores_ks"
+        description = "ProRes 4444 XQ via prores_ks"
+
+    Raises
+    ------
+    InputError
+        Missing/unreadable file, bad syntax, unknown field or base, invalid spec.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise InputError(f"{p}: cannot read presets file: {err}") from err
+    try:
+        if p.suffix.lower() == ".json":
+            doc = json.loads(raw)
+        else:
+            doc = tomllib.loads(raw.decode("utf-8"))
+    except (
+        ValueError,
+        UnicodeDecodeError,
+    ) as err:  # JSONDecodeError and TOMLDecodeError
+        raise InputError(f"{p}: cannot parse presets: {err}") from err
+    if not isinstance(doc, dict):
+        raise InputError(f"{p}: presets file must hold a table/object")
+    table = doc.get("presets", doc)
+    if not isinstance(table, dict):
+        raise InputError(f"{p}: 'presets' must be a table/object")
+    out: dict[str, DeliverySpec] = {}
+    for name, entry in table.items():
+        if not isinstance(entry, dict):
+            raise InputError(f"{p}: preset {name!r} must be a table/object")
+        entry = dict(entry)
+        base_name = entry.pop("base", None)
+        unknown = sorted(set(entry) - _FIELD_NAMES)
+        if unknown:
+            raise InputError(
+                f"{p}: preset {name!r}: unknown field(s) {', '.join(unknown)}"
+            )
+        entry["name"] = name
+        try:
+            if base_name is not None:
+                base = get_preset(str(base_name), extra=out)
+                if "options" in entry:  # options merge onto the base's
+                    entry["options"] = {**dict(base.options), **dict(entry["options"])}
+                spec = replace(base, **entry)
+            else:
+                entry.setdefault("description", name)
+                spec = DeliverySpec(**entry)
+        except TypeError as err:
+            raise InputError(f"{p}: preset {name!r}: {err}") from err
+        except InputError as err:
+            raise InputError(f"{p}: preset {name!r}: {err}") from err
+        out[name] = spec
+    return out

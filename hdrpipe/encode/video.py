@@ -1,0 +1,555 @@
+"""Movie writers (PyAV): ProRes, HEVC HDR10 / HLG and H.264, with exact tags.
+
+Frames in are the display-encoded R'G'B'(A) float32 signal in [0, 1]; we turn
+them into narrow-range Y'CbCr planes ourselves (:mod:`hdrpipe.encode.ycbcr`) and
+hand those to the encoder untouched (no swscale). The movie is written to
+``<stem>.partial<ext>`` next to the final path; :meth:`VideoWriter.close`
+flushes, rewrites the sample entry (``colr`` nclx with range flag, ``mdcv``,
+``clli``), verifies the file with MediaInfo/PyAV against the preset and only
+then renames it to the final name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import EncodeError, InputError
+from ..types import ContentLightLevel, MasteringDisplay, Rate
+from . import isobmff, ycbcr
+from .presets import DeliverySpec
+from .probe import (
+    H273_MATRIX,
+    H273_PRIMARIES,
+    H273_TRANSFER,
+    MEDIAINFO_NAMES,
+    NAMED_PRIMARIES,
+    verify,
+)
+
+__all__ = [
+    "VideoWriter",
+    "EncodeResult",
+    "default_mastering",
+    "partial_path",
+    "fill_frame",
+]
+
+log = logging.getLogger(__name__)
+
+_TC_RE = re.compile(r"^\d{2}:\d{2}:\d{2}[:;]\d{2}$")
+# FFmpeg colour primaries name → MediaInfo/NAMED_PRIMARIES key.
+_PRIMARIES_KEY = {"bt2020": "BT.2020", "smpte432": "Display P3", "bt709": "BT.709"}
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    """What a finished writer produced: the final path, preset id, frames written,
+    the probe dict read back (movies; for EXR the header of the first frame) and
+    the content light level written (HDR presets)."""
+
+    path: Path
+    preset: str
+    frames: int
+    probe: dict[str, Any] = field(default_factory=dict)
+    light_level: ContentLightLevel | None = None
+
+
+def default_mastering(spec: DeliverySpec) -> MasteringDisplay:
+    """Return the ST 2086 mastering display implied by ``spec`` (its primaries, D65,
+    ``mastering_max_luminance``/``mastering_min_luminance``)."""
+    key = _PRIMARIES_KEY.get(spec.primaries or "")
+    if key is None or spec.mastering_max_luminance is None:
+        raise InputError(
+            f"preset {spec.name!r}: no default mastering display; pass mastering="
+        )
+    r, g, b, w = NAMED_PRIMARIES[key]
+    return MasteringDisplay(
+        red=r,
+        green=g,
+        blue=b,
+        white=w,
+        max_luminance=spec.mastering_max_luminance,
+        min_luminance=spec.mastering_min_luminance or 0.0,
+    )
+
+
+def partial_path(path: Path) -> Path:
+    """Temporary name next to ``path``: ``name.partial.mov`` for ``name.mov``."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def _pix_fmt(spec: DeliverySpec, has_alpha: bool) -> str:
+    pix = spec.pix_fmt or ""
+    if has_alpha:
+        if (
+            spec.chroma != "444"
+            or not spec.codec
+            or not spec.codec.startswith("prores")
+        ):
+            raise InputError(
+                f"preset {spec.name!r} cannot carry alpha (ProRes 4444 only)"
+            )
+        if pix.startswith("yuv"):
+            pix = "yuva" + pix[3:]
+    return pix
+
+
+def fill_frame(
+    planes: list[NDArray[np.uint16]], pix_fmt: str, width: int, height: int
+) -> av.VideoFrame:
+    """Copy Y'CbCr(A) code planes into a new PyAV frame of ``pix_fmt`` (as is)."""
+    frame = av.VideoFrame(width, height, pix_fmt)
+    dtype = np.uint8 if frame.format.components[0].bits <= 8 else np.uint16
+    for plane, data in zip(frame.planes, planes, strict=True):
+        h, w = data.shape
+        itemsize = np.dtype(dtype).itemsize
+        buf = np.frombuffer(memoryview(plane), dtype=dtype)
+        buf = buf.reshape(-1, plane.line_size // itemsize)
+        buf[:h, :w] = data
+    return frame
+
+
+def _timecode_ok(tc: str, rate: Rate) -> str:
+    if not _TC_RE.match(tc):
+        raise InputError(f"start timecode {tc!r} is not HH:MM:SS:FF")
+    ff = int(tc[-2:])
+    if ff >= rate.timebase:
+        raise InputError(
+            f"start timecode {tc!r}: frame {ff} ≥ timebase {rate.timebase}"
+        )
+    # ST 12-1: ';' before the frames field marks drop-frame (29.97/59.94 only).
+    return tc[:8] + (";" if rate.drop_frame else ":") + tc[9:]
+
+
+_MAX_REORDER = 16
+
+
+def _repair_dts(
+    packets: list[av.Packet[Any]], last_dts: int | None, path: Path
+) -> list[av.Packet[Any]]:
+    """Give the packets drained at flush a valid DTS when the encoder did not.
+
+    libx265 through FFmpeg 8.1 returns uninitialised DTS for clips of only a
+    few frames (all packets come out at flush), which the MOV muxer then
+    rejects at random. Our PTS are the frame indices, so a valid decode-order
+    DTS is ``sorted(pts)[i] - D`` with the smallest reorder delay ``D`` that keeps
+    ``dts <= pts`` (ISO/IEC 14496-12 §8.6.1: composition time >= decode time).
+    """
+    if not packets:
+        return packets
+    pts = [p.pts for p in packets]
+    dts = [p.dts for p in packets]
+    if any(t is None for t in pts):
+        raise EncodeError(f"{path}: encoder returned packets without PTS at flush")
+    # A reorder delay cannot exceed the frames in flight (x265 allows ≤ 16 B-frames).
+    lowest = min(pts) - len(packets) - _MAX_REORDER  # type: ignore[type-var, operator]
+    floor = lowest - 1 if last_dts is None else last_dts
+    ok = all(d is not None for d in dts) and all(
+        d is not None and t is not None and floor < d <= t
+        for d, t in zip(dts, pts, strict=True)
+    )
+    ok = ok and all(a < b for a, b in zip(dts, dts[1:], strict=False))  # type: ignore[operator]
+    if ok:
+        return packets
+    order = sorted(pts)  # type: ignore[type-var]
+    delay = max(0, *(o - t for o, t in zip(order, pts, strict=True)))  # type: ignore[operator]
+    new = [o - delay for o in order]  # type: ignore[operator]
+    if last_dts is not None and new[0] <= last_dts:
+        raise EncodeError(f"{path}: cannot repair the encoder's DTS at flush")
+    log.info("%s: encoder gave invalid DTS at flush %s; rewritten %s", path, dts, new)
+    for packet, d in zip(packets, new, strict=True):
+        packet.dts = d
+    return packets
+
+
+class VideoWriter:
+    """Write one movie deliverable; see :func:`hdrpipe.encode.open_writer`."""
+
+    def __init__(
+        self,
+        spec: DeliverySpec,
+        path: str | os.PathLike[str],
+        *,
+        width: int,
+        height: int,
+        rate: Rate,
+        start_timecode: str | None = None,
+        has_alpha: bool = False,
+        mastering: MasteringDisplay | None = None,
+        light_level: ContentLightLevel | None = None,
+        threads: int | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        if spec.kind != "video":
+            raise InputError(f"preset {spec.name!r} is not a video preset")
+        self.spec = spec
+        self.path = Path(path)
+        if self.path.suffix.lower() != spec.extension:
+            log.info(
+                "%s: extension differs from preset %s (%s)",
+                self.path,
+                spec.name,
+                spec.extension,
+            )
+        if self.path.exists() and not overwrite:
+            raise InputError(
+                f"{self.path}: exists; refusing to overwrite (pass overwrite=True)"
+            )
+        if not self.path.parent.is_dir():
+            raise InputError(f"{self.path.parent}: output directory does not exist")
+        if width <= 0 or height <= 0:
+            raise InputError(f"{self.path}: bad frame size {width}x{height}")
+        if spec.chroma in ("422", "420") and width % 2:
+            raise InputError(
+                f"{self.path}: {spec.chroma} needs an even width, got {width}"
+            )
+        if spec.chroma == "420" and height % 2:
+            raise InputError(f"{self.path}: 4:2:0 needs an even height, got {height}")
+        if not isinstance(rate, Rate):
+            raise InputError(
+                f"{self.path}: rate must be a hdrpipe.types.Rate, got {rate!r}"
+            )
+        self.width, self.height, self.rate = width, height, rate
+        self.has_alpha = has_alpha
+        self.overwrite = overwrite
+        self.start_timecode = (
+            _timecode_ok(start_timecode, rate) if start_timecode else None
+        )
+        self.mastering = mastering
+        self.light_level = light_level
+        if spec.hdr_metadata and self.mastering is None:
+            self.mastering = default_mastering(spec)
+            log.info(
+                "%s: mastering display from preset %s: %s",
+                self.path,
+                spec.name,
+                self.mastering.x265(),
+            )
+        if spec.hdr_metadata and spec.needs_light_level_at_open and light_level is None:
+            raise InputError(
+                f"{self.path}: preset {spec.name!r} bakes MaxCLL/MaxFALL into "
+                "the stream; "
+                "measure the content first and pass light_level= at open"
+            )
+        if spec.chroma_location not in (None, ycbcr.CHROMA_LOCATION):
+            raise InputError(
+                f"preset {spec.name!r}: chroma_location {spec.chroma_location!r} "
+                "unsupported; "
+                f"our down-sampling implements {ycbcr.CHROMA_LOCATION!r} (type 0)"
+            )
+        if spec.codec not in MEDIAINFO_NAMES["codec"]:
+            raise InputError(
+                f"preset {spec.name!r}: encoder {spec.codec!r} unsupported "
+                f"(known: {', '.join(MEDIAINFO_NAMES['codec'])})"
+            )
+        if spec.matrix not in ycbcr.MATRICES:
+            raise InputError(
+                f"preset {spec.name!r}: matrix {spec.matrix!r} unsupported "
+                f"(known: {', '.join(ycbcr.MATRICES)})"
+            )
+        if spec.color_range != "tv":
+            raise InputError(
+                f"preset {spec.name!r}: only narrow ('tv') range Y'CbCr is written"
+            )
+        self.pix_fmt = _pix_fmt(spec, has_alpha)
+        try:
+            fmt = av.VideoFormat(self.pix_fmt, 4, 4)
+        except ValueError as err:
+            raise InputError(f"preset {spec.name!r}: pix_fmt: {err}") from err
+        chroma_size = {"444": (4, 4), "422": (2, 4), "420": (2, 2)}[spec.chroma or ""]
+        c1 = fmt.components[1]
+        if (
+            fmt.components[0].bits != spec.bit_depth
+            or (c1.width, c1.height) != chroma_size
+        ):
+            raise InputError(
+                f"preset {spec.name!r}: pix_fmt {self.pix_fmt} does not hold "
+                f"{spec.bit_depth}-bit {spec.chroma}"
+            )
+        self._tmp = partial_path(self.path)
+        self._frames = 0
+        self._last_dts: int | None = None
+        self._closed = False
+        self._container: Any = None
+        self._open(threads)
+
+    # -- setup -------------------------------------------------------------------
+    def _codec_options(self) -> dict[str, str]:
+        spec = self.spec
+        opts = dict(spec.options)
+        if spec.chroma != "444":
+            # Signals the siting of our filter (type 0). x264 writes chroma_loc_info
+            # only for non-zero types; absent means type 0 (H.264 Annex E.2.1).
+            # ProRes has no siting field (its 4:2:2 is conventionally co-sited).
+            opts["chroma_sample_location"] = ycbcr.CHROMA_LOCATION
+        if spec.codec == "prores_ks" and spec.profile:
+            opts["profile"] = spec.profile
+        if spec.codec == "libx265":
+            params = [p for p in opts.pop("x265-params", "").split(":") if p]
+            if spec.profile:
+                opts.setdefault("profile", spec.profile)
+            if spec.hdr_metadata and spec.transfer == "smpte2084":
+                # HDR10 SEI (H.265 D.2.28 mastering display, D.2.35 content light
+                # level) in every IRAP; HLG carries the container boxes only.
+                assert self.mastering is not None
+                params += [
+                    "hdr10=1",
+                    "repeat-headers=1",
+                    f"master-display={self.mastering.x265()}",
+                ]
+                if self.light_level is not None:
+                    params.append(
+                        f"max-cll={self.light_level.max_cll},{self.light_level.max_fall}"
+                    )
+            if spec.chroma == "420":
+                # H.265 Annex E chroma_sample_loc_type 0: the siting our filter uses.
+                params.append("chromaloc=0")
+            opts["x265-params"] = ":".join(params)
+        if spec.codec == "libx264" and spec.profile:
+            opts.setdefault("profile", spec.profile)
+        return opts
+
+    def _open(self, threads: int | None) -> None:
+        spec = self.spec
+        self._tmp.unlink(missing_ok=True)
+        try:
+            self._container = av.open(str(self._tmp), "w", format=spec.container)
+            stream = self._container.add_stream(spec.codec, rate=self.rate.fps)
+            stream.width = self.width
+            stream.height = self.height
+            stream.pix_fmt = self.pix_fmt
+            stream.time_base = Fraction(1, 1) / self.rate.fps
+            cc = stream.codec_context
+            cc.framerate = self.rate.fps
+            cc.color_primaries = H273_PRIMARIES[spec.primaries or ""]
+            cc.color_trc = H273_TRANSFER[spec.transfer or ""]
+            cc.colorspace = H273_MATRIX[spec.matrix or ""]
+            cc.color_range = 1  # AVCOL_RANGE_MPEG: narrow range (checked at open)
+            if spec.codec == "prores_aw" and spec.profile:
+                cc.profile = {
+                    "4444xq": "XQ",
+                    "4444": "4444",
+                    "hq": "HQ",
+                    "standard": "Standard",
+                    "lt": "LT",
+                    "proxy": "Proxy",
+                }[spec.profile]
+            if spec.codec == "libx265":
+                stream.codec_tag = "hvc1"
+            if threads:
+                cc.thread_count = threads
+            stream.options = self._codec_options()
+            if self.start_timecode:
+                stream.metadata["timecode"] = self.start_timecode
+            self._stream = stream
+        except (av.error.FFmpegError, KeyError, ValueError) as err:
+            self._discard()
+            raise EncodeError(
+                f"{self.path}: cannot open {spec.codec} ({spec.name}): {err}"
+            ) from err
+        log.debug(
+            "%s: opened %s %s %s",
+            self._tmp,
+            spec.codec,
+            self.pix_fmt,
+            self._codec_options(),
+        )
+
+    # -- writing -------------------------------------------------------------------
+    def planes(self, frame: NDArray[np.float32]) -> list[NDArray[np.uint16]]:
+        """Convert one R'G'B'(A) frame into the code planes the encoder takes."""
+        spec = self.spec
+        y, cb, cr = ycbcr.rgb_to_ycbcr(
+            frame,
+            matrix=spec.matrix,  # type: ignore[arg-type]  # checked at open
+            bit_depth=spec.bit_depth,
+            chroma=spec.chroma,  # type: ignore[arg-type]
+        )
+        planes = [y, cb, cr]
+        if self.has_alpha:
+            planes.append(ycbcr.quantise_alpha(frame[..., 3], spec.bit_depth))
+        return planes
+
+    def write(
+        self, frame: NDArray[np.float32], *, time_code: str | None = None
+    ) -> None:
+        """Encode one frame (H, W, 3|4) float32 display-encoded R'G'B'(A) in [0, 1].
+
+        ``time_code`` is accepted for the Writer protocol; a movie carries only the
+        start timecode (``tmcd``) and frames are contiguous.
+        """
+        if self._closed:
+            raise EncodeError(f"{self.path}: write after close")
+        n = self._frames
+        a = np.asarray(frame)
+        if a.dtype != np.float32:
+            raise InputError(f"{self.path}: frame {n}: expected float32, got {a.dtype}")
+        if (
+            a.ndim != 3
+            or a.shape[:2] != (self.height, self.width)
+            or a.shape[2] not in (3, 4)
+        ):
+            raise InputError(
+                f"{self.path}: frame {n}: expected ({self.height}, {self.width}, 3|4), "
+                f"got {a.shape}"
+            )
+        if self.has_alpha and a.shape[2] != 4:
+            raise InputError(
+                f"{self.path}: frame {n}: writer has alpha, frame has 3 channels"
+            )
+        self.write_planes(self.planes(a))
+
+    def write_planes(self, planes: list[NDArray[np.uint16]]) -> None:
+        """Encode one frame given as ready code planes (Y, Cb, Cr[, A])."""
+        n = self._frames
+        try:
+            vf = fill_frame(planes, self.pix_fmt, self.width, self.height)
+            vf.pts = n
+            # ProRes (both encoders) writes the *frame's* colour properties into its
+            # frame header (Apple ProRes RDD 36 §5.1.1): set them on every frame.
+            cc = self._stream.codec_context
+            vf.color_primaries = cc.color_primaries
+            vf.color_trc = cc.color_trc
+            vf.colorspace = cc.colorspace
+            vf.color_range = cc.color_range
+            for packet in self._stream.encode(vf):
+                self._mux(packet)
+        except (av.error.FFmpegError, ValueError) as err:
+            raise EncodeError(
+                f"{self.path}: frame {n}: {self.spec.codec} encode failed: {err}"
+            ) from err
+        self._frames += 1
+
+    # -- finishing ----------------------------------------------------------------
+    def close(self, light_level: ContentLightLevel | None = None) -> EncodeResult:
+        """Flush, mux, patch colour boxes, verify against the preset, rename."""
+        if self._closed:
+            raise EncodeError(f"{self.path}: closed twice")
+        spec = self.spec
+        level = light_level if light_level is not None else self.light_level
+        try:
+            if self._frames == 0:
+                raise EncodeError(f"{self.path}: no frames written")
+            if spec.hdr_metadata and level is None:
+                raise EncodeError(
+                    f"{self.path}: preset {spec.name!r} needs MaxCLL/MaxFALL: "
+                    "pass light_level to close()"
+                )
+            if (
+                spec.hdr_metadata
+                and spec.needs_light_level_at_open
+                and self.light_level is not None
+                and level != self.light_level
+            ):
+                raise EncodeError(
+                    f"{self.path}: light level at close {level} differs from the one "
+                    "baked into "
+                    f"the stream at open {self.light_level}"
+                )
+            try:
+                tail = list(self._stream.encode(None))
+                for packet in _repair_dts(tail, self._last_dts, self.path):
+                    self._mux(packet)
+                self._container.close()
+            except av.error.FFmpegError as err:
+                raise EncodeError(f"{self.path}: flush/mux failed: {err}") from err
+            self._container = None
+            extra: list[bytes] = []
+            if spec.hdr_metadata:
+                assert self.mastering is not None and level is not None
+                extra = [isobmff.mdcv(self.mastering), isobmff.clli(level)]
+            colr = isobmff.colr_nclx(
+                H273_PRIMARIES[spec.primaries or ""],
+                H273_TRANSFER[spec.transfer or ""],
+                H273_MATRIX[spec.matrix or ""],
+                full_range=spec.color_range == "pc",
+            )
+            isobmff.patch_video_sample_entry(self._tmp, colr=colr, extra=extra)
+            info = verify(
+                self._tmp,
+                spec,
+                frames=self._frames,
+                rate=self.rate,
+                start_timecode=self.start_timecode,
+                light_level=level if spec.hdr_metadata else None,
+                mastering=self.mastering if spec.hdr_metadata else None,
+                has_alpha=self.has_alpha,
+            )
+            if self.path.exists() and not self.overwrite:
+                raise EncodeError(
+                    f"{self.path}: appeared while encoding; not overwritten"
+                )
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        info["path"] = str(self.path)
+        log.info("%s: %d frames, %s verified", self.path, self._frames, spec.name)
+        return EncodeResult(
+            self.path,
+            spec.name,
+            self._frames,
+            info,
+            level if spec.hdr_metadata else None,
+        )
+
+    def _mux(self, packet: av.Packet[Any]) -> None:
+        pts, dts = packet.pts, packet.dts
+        if (
+            pts is None
+            or dts is None
+            or not pts - self._frames - _MAX_REORDER <= dts <= pts
+            or (self._last_dts is not None and dts <= self._last_dts)
+        ):
+            raise EncodeError(
+                f"{self.path}: {self.spec.codec} returned a packet with invalid "
+                f"timestamps (pts {pts}, dts {dts}, previous dts {self._last_dts})"
+            )
+        packet.duration = 1  # one frame, in the codec time base (1/rate)
+        self._container.mux(packet)  # rescales the packet to the stream time base
+        self._last_dts = dts
+
+    def _discard(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.close()
+            except (av.error.FFmpegError, OSError) as err:
+                log.debug("%s: close during abort: %s", self._tmp, err)
+            self._container = None
+        self._tmp.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        """Stop and remove the temporary file; the final path is never touched."""
+        self._closed = True
+        self._discard()
+
+    @property
+    def frames(self) -> int:
+        """Frames written so far."""
+        return self._frames
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._closed:
+            self.close()

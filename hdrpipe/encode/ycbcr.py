@@ -1,0 +1,249 @@
+"""R'G'B' → Y'CbCr (narrow range, integer code values) and back, in numpy.
+
+Matrices: ITU-R BT.2020-2 Table 4 / BT.2100-2 Table 6 (non-constant luminance,
+K_R = 0.2627, K_B = 0.0593) and ITU-R BT.709-6 Item 3.2 (K_R = 0.2126,
+K_B = 0.0722)::
+
+    E'_Y  = K_R E'_R + (1 - K_R - K_B) E'_G + K_B E'_B
+    E'_Cb = (E'_B - E'_Y) / (2 (1 - K_B))
+    E'_Cr = (E'_R - E'_Y) / (2 (1 - K_R))
+
+Quantisation (narrow range): BT.2100-2 Table 9 / BT.709-6 Item 4.6, with n the
+bit depth and rounding to nearest (not truncation)::
+
+    D'_Y = Round((219 E'_Y + 16) · 2^(n-8))
+    D'_C = Round((224 E'_C + 128) · 2^(n-8))
+
+Results are limited to the video data range 2^(n-8) … 2^n − 2^(n-8) − 1 (codes
+outside it are reserved for timing references, BT.2100-2 Table 9 note).
+
+Chroma down-sampling (done on the non-linear E'_Cb/E'_Cr before quantisation):
+
+* 4:2:2 and 4:2:0 horizontally: chroma **co-sited** with the even luma
+  columns, 3-tap [1, 2, 1] / 4 filter centred on them.
+* 4:2:0 vertically: chroma **mid-way** between luma rows 2k and 2k+1, 4-tap
+  [1, 3, 3, 1] / 8 filter centred between them.
+
+That is chroma sample location type 0 (ITU-T H.273 §8.7 / H.265 Annex E
+``chroma_sample_loc_type`` 0, FFmpeg ``AVCHROMA_LOC_LEFT``), the one the writers
+signal. Edges replicate the border sample. :func:`ycbcr_to_rgb` up-samples
+with linear interpolation at the same sites.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "MATRICES",
+    "CHROMA_LOCATION",
+    "rgb_to_ycbcr",
+    "ycbcr_to_rgb",
+    "quantise_alpha",
+    "dequantise_alpha",
+    "downsample_chroma",
+    "upsample_chroma",
+    "code_range",
+]
+
+Matrix = Literal["bt2020nc", "bt709"]
+Chroma = Literal["444", "422", "420"]
+
+# (K_R, K_B): ITU-R BT.2020-2 Table 4 (= BT.2100-2 Table 6) and BT.709-6 Item 3.2.
+MATRICES: dict[str, tuple[float, float]] = {
+    "bt2020nc": (0.2627, 0.0593),
+    "bt709": (0.2126, 0.0722),
+}
+
+#: FFmpeg chroma_sample_location implemented by :func:`downsample_chroma`.
+CHROMA_LOCATION = "left"
+
+
+def code_range(bit_depth: int) -> tuple[int, int]:
+    """Return the (lowest, highest) video data code at ``bit_depth`` bits.
+
+    BT.2100-2 Table 9: 4…1019 at 10 bits, 16…4079 at 12 bits; 1…254 at 8 bits.
+    """
+    s = 1 << (bit_depth - 8)
+    return s, (1 << bit_depth) - s - 1
+
+
+def _coefficients(matrix: str) -> tuple[float, float, float]:
+    try:
+        k_r, k_b = MATRICES[matrix]
+    except KeyError:
+        raise ValueError(
+            f"unknown Y'CbCr matrix {matrix!r}; known: {', '.join(MATRICES)}"
+        ) from None
+    return k_r, 1.0 - k_r - k_b, k_b
+
+
+def _pad_edge(
+    a: NDArray[np.float32], axis: int, before: int, after: int
+) -> NDArray[np.float32]:
+    width = [(0, 0)] * a.ndim
+    width[axis] = (before, after)
+    return np.pad(a, width, mode="edge")
+
+
+def downsample_chroma(c: NDArray[np.float32], chroma: Chroma) -> NDArray[np.float32]:
+    """Down-sample a chroma plane (H, W) float32 to the ``chroma`` layout.
+
+    Output is (H, ceil(W/2)) for 4:2:2 and (ceil(H/2), ceil(W/2)) for 4:2:0;
+    siting as in the module docstring (type 0). Odd sizes replicate the edge.
+    """
+    c = np.asarray(c, dtype=np.float32)
+    if chroma == "444":
+        return c
+    h, w = c.shape
+    # Horizontal: co-sited [1, 2, 1]/4 centred on even columns 0, 2, 4, …
+    p = _pad_edge(c, 1, 1, 2)  # p[:, j + 1] == c[:, j]
+    n = (w + 1) // 2
+    left = p[:, 0 : 2 * n : 2]
+    mid = p[:, 1 : 2 * n + 1 : 2]
+    right = p[:, 2 : 2 * n + 2 : 2]
+    out = (left + 2.0 * mid + right) * np.float32(0.25)
+    if chroma == "422":
+        return out.astype(np.float32, copy=False)
+    # Vertical: interstitial [1, 3, 3, 1]/8 centred between rows 2k and 2k+1.
+    m = (h + 1) // 2
+    q = _pad_edge(out, 0, 1, 3)  # q[i + 1] == out[i]
+    r0 = q[0 : 2 * m : 2]
+    r1 = q[1 : 2 * m + 1 : 2]
+    r2 = q[2 : 2 * m + 2 : 2]
+    r3 = q[3 : 2 * m + 3 : 2]
+    v = (r0 + r3 + np.float32(3.0) * (r1 + r2)) * np.float32(0.125)
+    return v.astype(np.float32, copy=False)
+
+
+def upsample_chroma(
+    c: NDArray[np.floating], chroma: Chroma, shape: tuple[int, int]
+) -> NDArray[np.float32]:
+    """Up-sample a chroma plane to ``shape`` (H, W), linear at the type-0 sites."""
+    c = np.asarray(c, dtype=np.float32)
+    h, w = shape
+    if chroma == "444":
+        return c
+    if chroma == "420":
+        # Chroma row k sits at luma row 2k + 0.5: luma row 2k is 1/4 towards k-1,
+        # 2k+1 is 1/4 towards k+1.
+        p = _pad_edge(c, 0, 1, 1)
+        even = np.float32(0.75) * p[1:-1] + np.float32(0.25) * p[:-2]
+        odd = np.float32(0.75) * p[1:-1] + np.float32(0.25) * p[2:]
+        v = np.empty((2 * c.shape[0], c.shape[1]), dtype=np.float32)
+        v[0::2] = even
+        v[1::2] = odd
+        c = v[:h]
+    # Horizontal: chroma column k sits at luma column 2k (co-sited).
+    p = _pad_edge(c, 1, 0, 1)
+    out = np.empty((c.shape[0], 2 * c.shape[1]), dtype=np.float32)
+    out[:, 0::2] = c
+    out[:, 1::2] = np.float32(0.5) * (p[:, :-1] + p[:, 1:])
+    return out[:, :w]
+
+
+def rgb_to_ycbcr(
+    rgb: ArrayLike,
+    *,
+    matrix: Matrix,
+    bit_depth: int,
+    chroma: Chroma,
+) -> tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint16]]:
+    """Convert display-encoded R'G'B' (H, W, ≥3) in [0, 1] to narrow-range Y'CbCr codes.
+
+    Parameters
+    ----------
+    rgb
+        Non-linear R'G'B' signal (PQ, HLG or BT.1886 code values as floats in
+        [0, 1]); channels beyond the third (alpha) are ignored.
+    matrix
+        ``"bt2020nc"`` (BT.2020/BT.2100 non-constant luminance) or ``"bt709"``.
+    bit_depth
+        8, 10 or 12.
+    chroma
+        ``"444"``, ``"422"`` or ``"420"`` (type-0 siting, see module docstring).
+
+    Returns
+    -------
+    (Y, Cb, Cr)
+        uint16 planes; Y is (H, W), Cb/Cr are (H, W), (H, ⌈W/2⌉) or (⌈H/2⌉, ⌈W/2⌉).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, cb, cr = rgb_to_ycbcr(np.ones((1, 1, 3), np.float32), matrix="bt2020nc",
+    ...                          bit_depth=10, chroma="444")
+    >>> int(y[0, 0]), int(cb[0, 0]), int(cr[0, 0])
+    (940, 512, 512)
+    """
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] < 3:
+        raise ValueError(f"expected (H, W, 3|4) R'G'B', got shape {a.shape}")
+    k_r, k_g, k_b = _coefficients(matrix)
+    f32 = np.float32
+    r = a[..., 0].astype(f32, copy=False)
+    g = a[..., 1].astype(f32, copy=False)
+    b = a[..., 2].astype(f32, copy=False)
+    y = f32(k_r) * r + f32(k_g) * g + f32(k_b) * b
+    cb = (b - y) * f32(1.0 / (2.0 * (1.0 - k_b)))
+    cr = (r - y) * f32(1.0 / (2.0 * (1.0 - k_r)))
+    cb = downsample_chroma(cb, chroma)
+    cr = downsample_chroma(cr, chroma)
+    scale = f32(1 << (bit_depth - 8))
+    lo, hi = code_range(bit_depth)
+    # Round half up (floor(x + 0.5)); clamp to the video data range (BT.2100 Table 9).
+    y_code = np.floor((f32(219.0) * y + f32(16.0)) * scale + f32(0.5))
+    cb_code = np.floor((f32(224.0) * cb + f32(128.0)) * scale + f32(0.5))
+    cr_code = np.floor((f32(224.0) * cr + f32(128.0)) * scale + f32(0.5))
+    return (
+        np.clip(y_code, lo, hi).astype(np.uint16),
+        np.clip(cb_code, lo, hi).astype(np.uint16),
+        np.clip(cr_code, lo, hi).astype(np.uint16),
+    )
+
+
+def ycbcr_to_rgb(
+    y: ArrayLike,
+    cb: ArrayLike,
+    cr: ArrayLike,
+    *,
+    matrix: Matrix,
+    bit_depth: int,
+    chroma: Chroma,
+) -> NDArray[np.float32]:
+    """Invert :func:`rgb_to_ycbcr`: narrow-range codes → R'G'B' float32 (H, W, 3).
+
+    Chroma is up-sampled to the luma size with linear interpolation at the
+    type-0 sites; no clamping (values outside [0, 1] show coding errors).
+    """
+    k_r, k_g, k_b = _coefficients(matrix)
+    f32 = np.float32
+    yq = np.asarray(y, dtype=f32)
+    scale = f32(1 << (bit_depth - 8))
+    e_y = (yq / scale - f32(16.0)) / f32(219.0)
+    e_cb = (np.asarray(cb, dtype=f32) / scale - f32(128.0)) / f32(224.0)
+    e_cr = (np.asarray(cr, dtype=f32) / scale - f32(128.0)) / f32(224.0)
+    e_cb = upsample_chroma(e_cb, chroma, yq.shape)
+    e_cr = upsample_chroma(e_cr, chroma, yq.shape)
+    r = e_y + f32(2.0 * (1.0 - k_r)) * e_cr
+    b = e_y + f32(2.0 * (1.0 - k_b)) * e_cb
+    g = (e_y - f32(k_r) * r - f32(k_b) * b) / f32(k_g)
+    return np.stack([r, g, b], axis=-1).astype(np.float32, copy=False)
+
+
+def quantise_alpha(alpha: ArrayLike, bit_depth: int) -> NDArray[np.uint16]:
+    """Quantise alpha in [0, 1] to full-range codes 0 … 2^n − 1 (never narrow)."""
+    a = np.asarray(alpha, dtype=np.float32)
+    top = np.float32((1 << bit_depth) - 1)
+    codes: NDArray[np.float32] = np.clip(np.floor(a * top + np.float32(0.5)), 0, top)
+    return codes.astype(np.uint16)
+
+
+def dequantise_alpha(codes: ArrayLike, bit_depth: int) -> NDArray[np.float32]:
+    """Invert :func:`quantise_alpha`."""
+    return (
+        np.asarray(codes, dtype=np.float32) / np.float32((1 << bit_depth) - 1)
+    ).astype(np.float32)

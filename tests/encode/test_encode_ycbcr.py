@@ -1,0 +1,171 @@
+"""Y'CbCr matrices, narrow-range codes and chroma siting vs independent references."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hdrpipe.encode.ycbcr import (
+    code_range,
+    downsample_chroma,
+    quantise_alpha,
+    rgb_to_ycbcr,
+    ycbcr_to_rgb,
+)
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import colour
+
+MATRIX_K = {"bt2020nc": "ITU-R BT.2020", "bt709": "ITU-R BT.709"}
+RNG = np.random.default_rng(2026)
+RGB = RNG.uniform(0.0, 1.0, (31, 37, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "bits"),
+    [("bt2020nc", 10), ("bt2020nc", 12), ("bt709", 8), ("bt709", 10)],
+    ids=["2020-10", "2020-12", "709-8", "709-10"],
+)
+def test_444_matches_colour_science(matrix: str, bits: int) -> None:
+    # colour-science RGB_to_YCbCr with the same K, legal (narrow) range, float output
+    # (normalised by 2^n - 1): ours are integers, so the difference must be ≤ 0.5 code.
+    ref = (2**bits - 1) * colour.RGB_to_YCbCr(
+        RGB.astype(np.float64),
+        K=colour.WEIGHTS_YCBCR[MATRIX_K[matrix]],
+        out_bits=bits,
+        out_legal=True,
+        out_int=False,
+    )
+    y, cb, cr = rgb_to_ycbcr(RGB, matrix=matrix, bit_depth=bits, chroma="444")
+    ours = np.stack([y, cb, cr], axis=-1).astype(np.float64)
+    lo, hi = code_range(bits)
+    ref = np.clip(ref, lo, hi)
+    worst = np.unravel_index(np.argmax(np.abs(ours - ref)), ours.shape)
+    assert np.abs(ours - ref).max() <= 0.5 + 1e-3, (
+        f"worst at {worst}: {ours[worst]} vs {ref[worst]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rgb", "matrix", "bits", "codes"),
+    [
+        # BT.2100-2 Table 9 / BT.709-6 Item 4.6: black 64, white 940, achromatic
+        # Cb=Cr=512 (10 bit)
+        ((0.0, 0.0, 0.0), "bt2020nc", 10, (64, 512, 512)),
+        ((1.0, 1.0, 1.0), "bt2020nc", 10, (940, 512, 512)),
+        ((1.0, 1.0, 1.0), "bt709", 8, (235, 128, 128)),
+        ((0.0, 0.0, 0.0), "bt709", 12, (256, 2048, 2048)),
+        # Red primary, BT.2020 NCL: Y' = 0.2627 → 64 + 876*0.2627 = 294.1 → 294;
+        # Cb = -0.2627 / 1.8814 → 512 - 896*0.13963 = 386.9 → 387; Cr = 0.5 → 960
+        ((1.0, 0.0, 0.0), "bt2020nc", 10, (294, 387, 960)),
+    ],
+    ids=["black", "white", "white-709-8", "black-709-12", "red-2020"],
+)
+def test_published_code_values(rgb, matrix, bits, codes) -> None:
+    frame = np.array(rgb, np.float32).reshape(1, 1, 3)
+    y, cb, cr = rgb_to_ycbcr(frame, matrix=matrix, bit_depth=bits, chroma="444")
+    assert (int(y[0, 0]), int(cb[0, 0]), int(cr[0, 0])) == codes
+
+
+def test_rounding_not_truncation() -> None:
+    # Y' = 0.5 at 10 bits: 64 + 876 * 0.5 = 502 exactly; Y' for 0.5 + 0.6/876 → 502.6
+    # → 503.
+    v = np.float32(0.5 + 0.6 / 876)
+    y, _, _ = rgb_to_ycbcr(
+        np.full((1, 1, 3), v, np.float32), matrix="bt2020nc", bit_depth=10, chroma="444"
+    )
+    assert int(y[0, 0]) == 503
+
+
+def test_out_of_range_is_limited_to_video_data_codes() -> None:
+    frame = np.array([[[-0.5, -0.5, -0.5], [1.5, 1.5, 1.5]]], np.float32)
+    y, cb, cr = rgb_to_ycbcr(frame, matrix="bt2020nc", bit_depth=10, chroma="444")
+    assert int(y.min()) == 4 and int(y.max()) == 1019  # BT.2100 Table 9 reserved codes
+
+
+def _ref_h(c: np.ndarray) -> np.ndarray:
+    """[1,2,1]/4 centred on even columns, edge replicated (loop, independent of the
+    code).
+    """
+    h, w = c.shape
+    out = np.zeros((h, (w + 1) // 2))
+    for k in range(out.shape[1]):
+        j = 2 * k
+        left, right = c[:, max(j - 1, 0)], c[:, min(j + 1, w - 1)]
+        out[:, k] = (left + 2 * c[:, j] + right) / 4
+    return out
+
+
+def _ref_v(c: np.ndarray) -> np.ndarray:
+    """[1,3,3,1]/8 centred between rows 2k and 2k+1 (chroma loc type 0), edge
+    replicated.
+    """
+    h, w = c.shape
+    out = np.zeros(((h + 1) // 2, w))
+    clip = lambda i: min(max(i, 0), h - 1)  # noqa: E731
+    for k in range(out.shape[0]):
+        i = 2 * k
+        out[k] = (
+            c[clip(i - 1)] + 3 * c[clip(i)] + 3 * c[clip(i + 1)] + c[clip(i + 2)]
+        ) / 8
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape", [(8, 10), (9, 11), (2, 2)], ids=["even", "odd", "tiny"]
+)
+def test_downsample_filters_and_siting(shape) -> None:
+    c = RNG.uniform(-0.5, 0.5, shape).astype(np.float32)
+    np.testing.assert_allclose(downsample_chroma(c, "422"), _ref_h(c), atol=1e-6)
+    np.testing.assert_allclose(
+        downsample_chroma(c, "420"), _ref_v(_ref_h(c)), atol=1e-6
+    )
+
+
+def test_cosited_impulse_lands_on_its_chroma_sample() -> None:
+    # A chroma impulse on luma column 4 (even = co-sited) stays centred on chroma
+    # column 2.
+    c = np.zeros((2, 10), np.float32)
+    c[:, 4] = 1.0
+    out = downsample_chroma(c, "422")
+    np.testing.assert_allclose(out[0], [0, 0, 0.5, 0, 0], atol=1e-7)
+    # On an odd column (interstitial) it splits evenly between chroma columns 1 and 2.
+    c2 = np.zeros((2, 10), np.float32)
+    c2[:, 3] = 1.0
+    np.testing.assert_allclose(
+        downsample_chroma(c2, "422")[0], [0, 0.25, 0.25, 0, 0], atol=1e-7
+    )
+
+
+@pytest.mark.parametrize("chroma", ["444", "422", "420"])
+def test_round_trip_flat_colour_is_exact_to_quantisation(chroma) -> None:
+    # Flat colour: filters are exact, so only quantisation error remains (≤ ~1 code
+    # value).
+    frame = np.empty((8, 12, 3), np.float32)
+    frame[:] = (0.3, 0.6, 0.2)
+    y, cb, cr = rgb_to_ycbcr(frame, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+    back = ycbcr_to_rgb(y, cb, cr, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+    assert back.dtype == np.float32 and back.shape == frame.shape
+    np.testing.assert_allclose(back, frame, atol=1.5 / 876)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float32, (4, 6, 3), elements=st.floats(0.0, 1.0, width=32)))
+def test_round_trip_444_within_quantisation(rgb) -> None:
+    y, cb, cr = rgb_to_ycbcr(rgb, matrix="bt709", bit_depth=12, chroma="444")
+    back = ycbcr_to_rgb(y, cb, cr, matrix="bt709", bit_depth=12, chroma="444")
+    # Worst channel is B' = Y' + 2(1 - K_B) Cb: half a Y' code + 1.8556 × half a Cb
+    # code.
+    bound = 0.5 / (219 * 16) + 2 * (1 - 0.0722) * 0.5 / (224 * 16)
+    assert np.abs(back - rgb).max() <= bound + 1e-6
+
+
+def test_alpha_full_range() -> None:
+    a = np.array([0.0, 0.5, 1.0], np.float32)
+    assert quantise_alpha(a, 10).tolist() == [0, 512, 1023]
