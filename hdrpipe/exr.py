@@ -1,0 +1,653 @@
+"""Read and write OpenEXR headers and pixels.
+
+OpenImageIO reads headers and pixels (it is robust on OpenEXR's fuzz corpus and
+releases the GIL while decoding); the OpenEXR Python bindings write files, so the
+header we write is exactly the one we ask for (OIIO refuses an
+``acesImageContainerFlag`` with a compressed file in its "strict" ACES mode, and
+ST 2065-4 container rules are a *validation* concern here, not a writer's one).
+
+Conventions follow the OpenEXR file layout ("OpenEXR File Layout", openexr.com):
+windows are inclusive ``(xmin, ymin, xmax, ymax)`` boxes; the display window is
+the image frame, the data window is where pixels are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import OpenEXR
+import OpenImageIO as oiio  # noqa: N813 - the usual alias
+from numpy.typing import NDArray
+
+from .errors import InputError
+
+__all__ = [
+    "Channel",
+    "ExrHeader",
+    "read_header",
+    "read_pixels",
+    "read_stored",
+    "rgb_channels",
+    "check_decodes",
+    "write_exr",
+    "write_exr_multipart",
+    "AP0_CHROMATICITIES",
+    "AP1_CHROMATICITIES",
+    "REC709_CHROMATICITIES",
+    "REC2020_CHROMATICITIES",
+    "P3D65_CHROMATICITIES",
+    "XYZ_CHROMATICITIES",
+    "COMPRESSIONS",
+    "MAX_CHANNELS",
+]
+
+log = logging.getLogger(__name__)
+
+# Chromaticities as the EXR ``chromaticities`` attribute stores them:
+# (Rx, Ry, Gx, Gy, Bx, By, Wx, Wy), CIE 1931 xy.
+#: ACES AP0 primaries, ACES white (SMPTE ST 2065-1:2021, Table 1).
+AP0_CHROMATICITIES = (0.7347, 0.2653, 0.0000, 1.0000, 0.0001, -0.0770, 0.32168, 0.33767)
+#: ACES AP1 primaries, ACES white (S-2014-004 ACEScg, Table 1).
+AP1_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
+#: ITU-R BT.709-6, Table 1 items 1.3/1.4 (D65 white).
+REC709_CHROMATICITIES = (0.640, 0.330, 0.300, 0.600, 0.150, 0.060, 0.3127, 0.3290)
+#: ITU-R BT.2020-2, Table 3 items 3.3/3.4 (D65 white).
+REC2020_CHROMATICITIES = (0.708, 0.292, 0.170, 0.797, 0.131, 0.046, 0.3127, 0.3290)
+#: SMPTE EG 432-1 P3-D65 (DCI-P3 primaries, D65 white).
+P3D65_CHROMATICITIES = (0.680, 0.320, 0.265, 0.690, 0.150, 0.060, 0.3127, 0.3290)
+#: CIE XYZ as an RGB space (equal-energy white E), as OpenEXR writes it for XYZ data.
+XYZ_CHROMATICITIES = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1 / 3, 1 / 3)
+
+#: OpenEXR compression names (as ``exrheader`` prints them) → enum.
+COMPRESSIONS: Mapping[str, Any] = MappingProxyType(
+    {
+        "none": OpenEXR.NO_COMPRESSION,
+        "rle": OpenEXR.RLE_COMPRESSION,
+        "zips": OpenEXR.ZIPS_COMPRESSION,
+        "zip": OpenEXR.ZIP_COMPRESSION,
+        "piz": OpenEXR.PIZ_COMPRESSION,
+        "pxr24": OpenEXR.PXR24_COMPRESSION,
+        "b44": OpenEXR.B44_COMPRESSION,
+        "b44a": OpenEXR.B44A_COMPRESSION,
+        "dwaa": OpenEXR.DWAA_COMPRESSION,
+        "dwab": OpenEXR.DWAB_COMPRESSION,
+    }
+)
+
+#: More channels than this in one part is refused as an absurd header.
+MAX_CHANNELS = 1024
+
+_PIXEL_TYPES = {"half": np.float16, "float": np.float32, "uint": np.uint32}
+
+# Attributes that ExrHeader carries as fields (OIIO names), not in ``attributes``.
+_FIELD_ATTRIBUTES = frozenset(
+    {
+        "compression",
+        "chromaticities",
+        "smpte:TimeCode",
+        "framesPerSecond",
+        "FramesPerSecond",
+        "acesImageContainerFlag",
+        "oiio:subimages",
+        "multiView",
+        "openexr:chunkCount",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One EXR channel: its name and storage type (``"half" | "float" | "uint"``)."""
+
+    name: str
+    pixel_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExrHeader:
+    """The header of one EXR file (part 0, plus the part count).
+
+    ``width``/``height`` are the display window size in pixels; windows are
+    inclusive ``(xmin, ymin, xmax, ymax)`` boxes. ``time_code`` is
+    ``"HH:MM:SS:FF"`` from the ``timeCode`` attribute (SMPTE ST 12-1 packing);
+    ``attributes`` holds every other attribute as JSON-friendly values.
+    """
+
+    path: Path
+    width: int
+    height: int
+    data_window: tuple[int, int, int, int]
+    display_window: tuple[int, int, int, int]
+    channels: tuple[Channel, ...]
+    compression: str
+    chromaticities: tuple[float, ...] | None
+    time_code: str | None
+    frames_per_second: Fraction | None
+    aces_image_container_flag: int | None
+    parts: int
+    tiled: bool
+    multi_view: tuple[str, ...] | None
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        """Channel names in file order."""
+        return tuple(c.name for c in self.channels)
+
+    @property
+    def data_size(self) -> tuple[int, int]:
+        """Data window (width, height) in pixels."""
+        x0, y0, x1, y1 = self.data_window
+        return x1 - x0 + 1, y1 - y0 + 1
+
+
+def _json_value(value: object) -> object:
+    """Convert an OIIO attribute value to something ``json.dumps`` accepts."""
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_value(value.tolist())
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    return str(value)
+
+
+def _bcd(value: int) -> int:
+    return (value >> 4) * 10 + (value & 0x0F)
+
+
+def _decode_time_code(packed: object) -> tuple[str, bool] | None:
+    """Decode OIIO's ``smpte:TimeCode`` (time-and-flags, user data) to text.
+
+    Packing per SMPTE ST 12-1 as OpenEXR's ``TimeCode`` class stores it: BCD
+    frames in bits 0–5, drop-frame flag bit 6, seconds bits 8–14, minutes bits
+    16–22, hours bits 24–29.
+    """
+    if not isinstance(packed, (tuple, list)) or not packed:
+        return None
+    word = int(packed[0]) & 0xFFFFFFFF
+    frames = _bcd(word & 0x3F)
+    seconds = _bcd((word >> 8) & 0x7F)
+    minutes = _bcd((word >> 16) & 0x7F)
+    hours = _bcd((word >> 24) & 0x3F)
+    drop = bool(word & 0x40)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}", drop
+
+
+def _pixel_type_name(desc: oiio.TypeDesc) -> str:
+    text = str(desc)
+    if text == "half":
+        return "half"
+    if text == "float":
+        return "float"
+    if text in ("uint", "uint32"):
+        return "uint"
+    return text
+
+
+def _open(path: Path) -> oiio.ImageInput:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file")
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        message = oiio.geterror() or "unknown error"
+        raise InputError(
+            f"{path}: not a readable EXR file: {_exr_reason(path, message)}"
+        )
+    if inp.format_name() != "openexr":
+        fmt = inp.format_name()
+        inp.close()
+        raise InputError(f"{path}: not an OpenEXR file (OpenImageIO reads it as {fmt})")
+    return inp
+
+
+def _exr_reason(path: Path, oiio_message: str) -> str:
+    """Ask the OpenEXR library why a file failed (its message is more specific)."""
+    try:
+        OpenEXR.File(str(path), header_only=True)
+    except Exception as err:  # noqa: BLE001 - any decoder error is the answer we want
+        return (
+            str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        )
+    return (
+        oiio_message.strip().splitlines()[0]
+        if oiio_message.strip()
+        else "unknown error"
+    )
+
+
+def _windows(
+    spec: oiio.ImageSpec,
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    data = (spec.x, spec.y, spec.x + spec.width - 1, spec.y + spec.height - 1)
+    display = (
+        spec.full_x,
+        spec.full_y,
+        spec.full_x + spec.full_width - 1,
+        spec.full_y + spec.full_height - 1,
+    )
+    return data, display
+
+
+def _check_sane(path: Path, spec: oiio.ImageSpec, max_pixels: int) -> None:
+    """Refuse a header that would allocate absurd memory, before any pixel read."""
+    if spec.nchannels <= 0 or spec.nchannels > MAX_CHANNELS:
+        raise InputError(
+            f"{path}: {spec.nchannels} channels (expected 1..{MAX_CHANNELS}): refused"
+        )
+    for label, w, h in (
+        ("data window", spec.width, spec.height),
+        ("display window", spec.full_width, spec.full_height),
+    ):
+        if w <= 0 or h <= 0:
+            raise InputError(f"{path}: empty {label} {w}x{h}")
+        if w * h > max_pixels:
+            raise InputError(
+                f"{path}: {label} {w}x{h} = {w * h} pixels exceeds the limit of "
+                f"{max_pixels} pixels: refused before reading pixels"
+            )
+
+
+def read_header(
+    path: str | os.PathLike[str], *, max_pixels: int = 1 << 28
+) -> ExrHeader:
+    """Read the header of an EXR file (part 0) without touching pixels.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not an EXR, damaged, or declares a data/display
+        window larger than ``max_pixels`` or more than ``MAX_CHANNELS`` channels.
+    """
+    p = Path(path)
+    inp = _open(p)
+    try:
+        spec = inp.spec()
+        _check_sane(p, spec, max_pixels)
+        parts = 1
+        while inp.seek_subimage(parts, 0):
+            parts += 1
+        inp.seek_subimage(0, 0)
+        spec = inp.spec()
+    finally:
+        inp.close()
+    data, display = _windows(spec)
+    formats = spec.channelformats or (spec.format,) * spec.nchannels
+    channels = tuple(
+        Channel(name, _pixel_type_name(fmt))
+        for name, fmt in zip(spec.channelnames, formats, strict=True)
+    )
+    attrs: dict[str, object] = {}
+    for attr in spec.extra_attribs:
+        attrs[attr.name] = attr.value
+    compression = str(attrs.get("compression", "none")).split(":")[0].lower()
+    chroma = attrs.get("chromaticities")
+    chromaticities = (
+        tuple(float(v) for v in chroma) if isinstance(chroma, (tuple, list)) else None
+    )
+    tc = _decode_time_code(attrs.get("smpte:TimeCode"))
+    fps_value = attrs.get("framesPerSecond", attrs.get("FramesPerSecond"))
+    fps: Fraction | None = None
+    if isinstance(fps_value, (tuple, list)) and len(fps_value) == 2 and fps_value[1]:
+        fps = Fraction(int(fps_value[0]), int(fps_value[1]))
+    flag = attrs.get("acesImageContainerFlag")
+    views = attrs.get("multiView")
+    multi_view = (
+        tuple(str(v) for v in views)
+        if isinstance(views, (tuple, list))
+        else ((str(views),) if isinstance(views, str) else None)
+    )
+    extra = {k: _json_value(v) for k, v in attrs.items() if k not in _FIELD_ATTRIBUTES}
+    if tc is not None:
+        extra["timeCodeDropFrame"] = tc[1]
+    return ExrHeader(
+        path=p,
+        width=spec.full_width,
+        height=spec.full_height,
+        data_window=data,
+        display_window=display,
+        channels=channels,
+        compression=compression,
+        chromaticities=chromaticities,
+        time_code=tc[0] if tc else None,
+        frames_per_second=fps,
+        aces_image_container_flag=int(flag) if isinstance(flag, int) else None,
+        parts=parts,
+        tiled=spec.tile_width > 0,
+        multi_view=multi_view,
+        attributes=MappingProxyType(extra),
+    )
+
+
+def rgb_channels(
+    names: tuple[str, ...], *, alpha: bool = True
+) -> tuple[str, ...] | None:
+    """Return the R, G, B(, A) channel names an image would be read from, or None.
+
+    Plain ``R``/``G``/``B`` win; otherwise the first layer (``layer.R`` …, in
+    sorted order) that has all three.
+    """
+    present = set(names)
+    prefixes = [""] + sorted({n.rsplit(".", 1)[0] + "." for n in names if "." in n})
+    for prefix in prefixes:
+        if all(prefix + c in present for c in "RGB"):
+            found = tuple(prefix + c for c in "RGB")
+            if alpha and prefix + "A" in present:
+                found += (prefix + "A",)
+            return found
+    return None
+
+
+def _rgba_indices(path: Path, names: tuple[str, ...], want_alpha: bool) -> list[int]:
+    """Indices of the channels :func:`rgb_channels` picks; InputError if none."""
+    found = rgb_channels(names, alpha=want_alpha)
+    if found is not None:
+        return [names.index(n) for n in found]
+    index = set(names)
+    missing = [c for c in "RGB" if c not in index]
+    raise InputError(
+        f"{path}: channels {list(names)} lack {', '.join(missing)}: "
+        "an RGB(A) image is required"
+    )
+
+
+def _read(
+    p: Path, channels: str, part: int, max_pixels: int
+) -> tuple[
+    NDArray[Any], tuple[str, ...], tuple[int, int, int, int], tuple[int, int, int, int]
+]:
+    """Open once; return (RGB(A) data-window samples, names, data, display window)."""
+    want_alpha = "A" in channels.upper()
+    inp = _open(p)
+    try:
+        if part and not inp.seek_subimage(part, 0):
+            raise InputError(f"{p}: has no part {part}")
+        spec = inp.spec()
+        _check_sane(p, spec, max_pixels)
+        idx = _rgba_indices(p, tuple(spec.channelnames), want_alpha)
+        formats = spec.channelformats or (spec.format,) * spec.nchannels
+        all_half = all(str(formats[i]) == "half" for i in idx)
+        lo, hi = min(idx), max(idx) + 1
+        # Half decodes ~3x faster than OIIO's half->float path; callers widen it.
+        raw = inp.read_image(part, 0, lo, hi, "half" if all_half else "float")
+        if raw is None or inp.has_error:
+            reason = inp.geterror() or "unknown error"
+            raise InputError(f"{p}: pixels unreadable: {reason}")
+        names = tuple(spec.channelnames[i] for i in idx)
+        data, display = _windows(spec)
+    finally:
+        inp.close()
+    raw = np.asarray(raw)
+    if raw.ndim == 2:
+        raw = raw[:, :, np.newaxis]
+    if raw.ndim != 3:
+        raise InputError(f"{p}: volume/deep images are not supported")
+    sel = [i - lo for i in idx]
+    if sel != list(range(raw.shape[2])):
+        raw = raw[:, :, sel]
+    return np.ascontiguousarray(raw), names, data, display
+
+
+def check_decodes(
+    path: str | os.PathLike[str], *, part: int = 0, max_pixels: int = 1 << 28
+) -> None:
+    """Decode every channel of one part and discard it; InputError if that fails.
+
+    For files validation cannot analyse (no R, G, B) but must still prove readable.
+    """
+    p = Path(path)
+    inp = _open(p)
+    try:
+        if part and not inp.seek_subimage(part, 0):
+            raise InputError(f"{p}: has no part {part}")
+        spec = inp.spec()
+        _check_sane(p, spec, max_pixels)
+        raw = inp.read_image(part, 0, 0, spec.nchannels, "half")
+        if raw is None or inp.has_error:
+            reason = inp.geterror() or "unknown error"
+            raise InputError(f"{p}: pixels unreadable: {reason}")
+    finally:
+        inp.close()
+
+
+def read_stored(
+    path: str | os.PathLike[str],
+    *,
+    channels: str = "RGBA",
+    part: int = 0,
+    max_pixels: int = 1 << 28,
+) -> tuple[NDArray[Any], tuple[str, ...]]:
+    """Read the R, G, B(, A) samples of the DATA window in their stored precision.
+
+    Returns ``(array, names)``: a C-contiguous (H, W, C) array — float16 when
+    every channel read is half, else float32 (uint is widened to float32) — and
+    the channel names read. Used by validation, which counts what is stored.
+    """
+    raw, names, _, _ = _read(Path(path), channels, part, max_pixels)
+    return raw, names
+
+
+def _display_placement(
+    spec_data: tuple[int, int, int, int],
+    display: tuple[int, int, int, int],
+    pixels: NDArray[np.float32],
+) -> NDArray[np.float32]:
+    out = np.zeros(
+        (display[3] - display[1] + 1, display[2] - display[0] + 1, pixels.shape[2]),
+        np.float32,
+    )
+    data = spec_data
+    # Intersection of the data window with the display window, in each frame.
+    x0, y0 = max(data[0], display[0]), max(data[1], display[1])
+    x1, y1 = min(data[2], display[2]), min(data[3], display[3])
+    if x0 <= x1 and y0 <= y1:
+        out[
+            y0 - display[1] : y1 - display[1] + 1, x0 - display[0] : x1 - display[0] + 1
+        ] = pixels[y0 - data[1] : y1 - data[1] + 1, x0 - data[0] : x1 - data[0] + 1]
+    return out
+
+
+def read_pixels(
+    path: str | os.PathLike[str],
+    *,
+    channels: str = "RGBA",
+    part: int = 0,
+    max_pixels: int = 1 << 28,
+) -> NDArray[np.float32]:
+    """Read the RGB(A) pixels of one part, covering the display window.
+
+    Returns a C-contiguous float32 array shaped (H, W, C), H×W the display
+    window; data-window pixels sit at their offset and the area outside the
+    data window is 0. C is 4 only when ``channels`` asks for ``A`` and the part
+    has an alpha channel. Values are the stored values (scene-linear, no
+    transform).
+
+    Raises
+    ------
+    InputError
+        Unreadable/damaged file, absurd header, missing R/G/B channel.
+    """
+    raw, _, data, display = _read(Path(path), channels, part, max_pixels)
+    pixels = raw.astype(np.float32, copy=False)
+    if data == display:
+        return np.ascontiguousarray(pixels)
+    return _display_placement(data, display, pixels)
+
+
+def _time_code(text: str) -> OpenEXR.TimeCode:
+    parts = text.replace(";", ":").split(":")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        raise InputError(f"time code {text!r}: expected HH:MM:SS:FF")
+    tc = OpenEXR.TimeCode()
+    tc.hours, tc.minutes, tc.seconds, tc.frame = (int(v) for v in parts)
+    tc.dropFrame = ";" in text
+    return tc
+
+
+def _header(
+    pixel_h: int,
+    pixel_w: int,
+    compression: str,
+    chromaticities: tuple[float, ...] | None,
+    time_code: str | None,
+    frames_per_second: Fraction | None,
+    attributes: Mapping[str, object] | None,
+    tiled: bool,
+) -> dict[str, object]:
+    comp = compression.lower()
+    if comp not in COMPRESSIONS:
+        raise InputError(
+            f"compression {compression!r}: expected one of {sorted(COMPRESSIONS)}"
+        )
+    header: dict[str, object] = {
+        "compression": COMPRESSIONS[comp],
+        "type": OpenEXR.tiledimage if tiled else OpenEXR.scanlineimage,
+    }
+    if tiled:
+        tiles = OpenEXR.TileDescription()
+        tiles.xSize, tiles.ySize = 64, 64
+        tiles.mode = OpenEXR.ONE_LEVEL
+        header["tiles"] = tiles
+    if chromaticities is not None:
+        if len(chromaticities) != 8:
+            raise InputError(
+                f"chromaticities must be 8 floats, got {len(chromaticities)}"
+            )
+        header["chromaticities"] = tuple(float(v) for v in chromaticities)
+    if time_code is not None:
+        header["timeCode"] = _time_code(time_code)
+    if frames_per_second is not None:
+        header["framesPerSecond"] = Fraction(frames_per_second)
+    for key, value in (attributes or {}).items():
+        if isinstance(value, (list, tuple)) and all(
+            isinstance(v, float) for v in value
+        ):
+            header[key] = tuple(value)
+        elif isinstance(value, Fraction):
+            header[key] = value
+        else:
+            header[key] = value
+    return header
+
+
+def _channels(pixels: NDArray[Any], pixel_type: str) -> dict[str, NDArray[Any]]:
+    arr = np.asarray(pixels)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise InputError(f"pixels must be (H, W, 3|4), got shape {arr.shape}")
+    if pixel_type not in _PIXEL_TYPES:
+        raise InputError(f"pixel_type {pixel_type!r}: expected half, float or uint")
+    arr = arr.astype(_PIXEL_TYPES[pixel_type], copy=False)
+    return {
+        name: np.ascontiguousarray(arr[:, :, i])
+        for i, name in enumerate("RGBA"[: arr.shape[2]])
+    }
+
+
+def _partial_name(path: Path) -> Path:
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(f"{stem}.partial{path.suffix or '.exr'}")
+
+
+def _write_atomic(path: Path, exr: OpenEXR.File) -> Path:
+    tmp = _partial_name(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        exr.write(str(tmp))
+        os.replace(tmp, path)
+    except Exception as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"{path}: cannot write EXR: {err}") from err
+    return path
+
+
+def write_exr(
+    path: str | os.PathLike[str],
+    pixels: NDArray[Any],
+    *,
+    pixel_type: str = "half",
+    compression: str = "piz",
+    chromaticities: tuple[float, ...] | None = None,
+    time_code: str | None = None,
+    frames_per_second: Fraction | None = None,
+    attributes: Mapping[str, object] | None = None,
+    tiled: bool = False,
+) -> Path:
+    """Write (H, W, 3|4) pixels as an EXR with channels R, G, B(, A), atomically.
+
+    The file is written as ``<name>.partial.exr`` then renamed over ``path``.
+    ``time_code`` is ``"HH:MM:SS:FF"`` (``;`` before FF marks drop-frame);
+    ``attributes`` may hold any standard EXR attribute, e.g.
+    ``{"acesImageContainerFlag": 1, "adoptedNeutral": (0.32168, 0.33767)}``.
+    Tiled files use 64×64 one-level tiles.
+    """
+    p = Path(path)
+    arr = np.asarray(pixels)
+    chans = _channels(arr, pixel_type)
+    header = _header(
+        arr.shape[0],
+        arr.shape[1],
+        compression,
+        chromaticities,
+        time_code,
+        frames_per_second,
+        attributes,
+        tiled,
+    )
+    try:
+        exr = OpenEXR.File(header, chans)
+    except Exception as err:
+        raise InputError(f"{p}: cannot build EXR header: {err}") from err
+    return _write_atomic(p, exr)
+
+
+def write_exr_multipart(
+    path: str | os.PathLike[str],
+    images: list[NDArray[Any]],
+    *,
+    names: list[str] | None = None,
+    pixel_type: str = "half",
+    compression: str = "piz",
+    chromaticities: tuple[float, ...] | None = None,
+    attributes: Mapping[str, object] | None = None,
+) -> Path:
+    """Write (H, W, 3|4) images as the parts of one multi-part EXR, atomically."""
+    p = Path(path)
+    names = names or [f"part{i}" for i in range(len(images))]
+    parts = []
+    for image, name in zip(images, names, strict=True):
+        arr = np.asarray(image)
+        header = _header(
+            arr.shape[0],
+            arr.shape[1],
+            compression,
+            chromaticities,
+            None,
+            None,
+            attributes,
+            False,
+        )
+        parts.append(OpenEXR.Part(header, _channels(arr, pixel_type), name))
+    try:
+        exr = OpenEXR.File(parts)
+    except Exception as err:
+        raise InputError(f"{p}: cannot build multi-part EXR: {err}") from err
+    return _write_atomic(p, exr)

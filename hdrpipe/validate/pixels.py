@@ -1,0 +1,291 @@
+"""Per-frame pixel statistics, computed once per frame on the stored samples.
+
+Pure numpy on the decoded (H, W, C) array: no I/O. Counts are of *samples*
+(one channel of one pixel) for ``nonfinite``/``negative`` and of *pixels* for
+``gamut``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "FrameStats",
+    "frame_stats",
+    "effective_bits",
+    "acescct_encode",
+    "eotf_inverse_st2084",
+    "gamut_matrices",
+    "GAMUT_TOLERANCE",
+    "GAMUT_SAMPLE_PIXELS",
+]
+
+# ACEScct, Academy S-2016-001 (ACEScct), section 4.4.
+ACESCCT_X_BRK = 0.0078125
+ACESCCT_A = 10.5402377416545
+ACESCCT_B = 0.0729055341958355
+
+# SMPTE ST 2084:2014, equation 5.2 constants.
+ST2084_M1 = 2610 / 16384
+ST2084_M2 = 2523 / 4096 * 128
+ST2084_C1 = 3424 / 4096
+ST2084_C2 = 2413 / 4096 * 32
+ST2084_C3 = 2392 / 4096 * 32
+#: Luminance of scene-linear 1.0 when probing for PQ-quantised content, cd/m².
+PQ_REFERENCE_WHITE = 100.0
+
+
+def _matrix(src: str, dst: str) -> NDArray[np.float64]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import colour
+
+    return np.asarray(
+        colour.matrix_RGB_to_RGB(
+            colour.RGB_COLOURSPACES[src],
+            colour.RGB_COLOURSPACES[dst],
+            chromatic_adaptation_transform="CAT02",
+        ),
+        np.float64,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def gamut_matrices() -> dict[str, NDArray[Any]]:
+    """AP0→AP1 and AP0→Rec.2020 matrices (colour-science), computed once.
+
+    ``"AP1"``: ACES2065-1 → ACEScg (same ACES white, no adaptation);
+    ``"Rec.2020"``: ACES2065-1 → ITU-R BT.2020 linear (ACES white → D65, CAT02);
+    ``"test"``: both, stacked (6, 3) with the tolerance folded in (below).
+    """
+    ap1 = _matrix("ACES2065-1", "ACEScg")
+    rec2020 = _matrix("ACES2065-1", "ITU-R BT.2020")
+    # Folding the tolerance into the matrix: (M_i + tol·[1,1,1]) · rgb < 0.
+    # Rows 0-2: AP1, rows 3-5: Rec.2020; applied as (6, 3) @ (3, N), which numpy
+    # hands to BLAS (an (N, 3) @ (3, 6) product is ~30x slower here).
+    test = np.ascontiguousarray(
+        np.concatenate([ap1 + GAMUT_TOLERANCE, rec2020 + GAMUT_TOLERANCE]),
+        dtype=np.float32,
+    )
+    return {"AP1": ap1, "Rec.2020": rec2020, "test": test}
+
+
+#: A pixel is outside a gamut when a target component is below
+#: ``-GAMUT_TOLERANCE × (R + G + B)`` of the AP0 pixel: half storage rounds
+#: each AP0 sample by up to 2^-11 relative, which the matrices amplify.
+GAMUT_TOLERANCE = 2e-3
+
+#: Frames with more pixels than this are tested for gamut on every n-th row
+#: only, n chosen so about this many pixels are tested: the exact test of every
+#: pixel of a 1080p frame costs ~40 % of its decode (bench/validate.py), and a
+#: share of pixels is a statistic that 1/8 of the rows estimates well.
+GAMUT_SAMPLE_PIXELS = 1 << 18
+
+#: At most this many pixels per frame feed the bit-depth estimate.
+BIT_DEPTH_SAMPLES = 1 << 12
+
+
+@dataclass(frozen=True, slots=True)
+class FrameStats:
+    """Pixel statistics of one frame (data window, RGB(A) channels)."""
+
+    pixels: int
+    gamut_pixels: int
+    samples: int
+    nan: int
+    inf: int
+    negative: int
+    outside_ap1: int  # of gamut_pixels
+    outside_rec2020: int  # of gamut_pixels
+    codes: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+
+
+def acescct_encode(lin: NDArray[Any]) -> NDArray[np.float64]:
+    """ACEScct encoding of AP1 linear values (Academy S-2016-001, section 4.4)."""
+    lin = np.asarray(lin, np.float64)
+    safe = np.maximum(lin, ACESCCT_X_BRK)
+    return np.where(
+        lin <= ACESCCT_X_BRK,
+        ACESCCT_A * lin + ACESCCT_B,
+        (np.log2(safe) + 9.72) / 17.52,
+    )
+
+
+def eotf_inverse_st2084(luminance: NDArray[Any]) -> NDArray[np.float64]:
+    """PQ code value (0–1) of luminance in cd/m² (SMPTE ST 2084:2014, eq. 5.2)."""
+    y = np.maximum(np.asarray(luminance, np.float64) / 10000.0, 0.0) ** ST2084_M1
+    return ((ST2084_C1 + ST2084_C2 * y) / (1.0 + ST2084_C3 * y)) ** ST2084_M2
+
+
+def _count_half(u: NDArray[np.uint16]) -> tuple[int, int, int]:
+    """Count NaN, ±Inf and finite negative (non-zero) half samples from their bits.
+
+    IEEE 754 binary16: sign bit 0x8000, exponent 0x7C00 all ones for Inf (zero
+    mantissa) and NaN (non-zero mantissa).
+    """
+    if int(u.max()) < 0x7C00:  # one pass: every sample is finite and >= +0
+        return 0, 0, 0
+    mag = u & np.uint16(0x7FFF)
+    nan = int(np.count_nonzero(mag > 0x7C00))
+    inf = int(np.count_nonzero(mag == 0x7C00))
+    negative = int(np.count_nonzero((u > 0x8000) & (u < 0xFC00)))
+    return nan, inf, negative
+
+
+def _apply_matrix(m: NDArray[Any], rgb: NDArray[Any]) -> NDArray[np.float64]:
+    """``rgb @ m.T`` for (N, 3) rows, element-wise.
+
+    Not ``@``/``einsum``: those wake BLAS threads that keep spinning afterwards
+    and steal CPU from the decoder threads (see :func:`_count_outside`).
+    """
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    return np.stack([m[i, 0] * r + m[i, 1] * g + m[i, 2] * b for i in range(3)], axis=1)
+
+
+def _bit_depth_codes(rgb: NDArray[Any]) -> dict[str, NDArray[np.float64]]:
+    """Sample near-neutral pixels and encode them as ACEScct and PQ code values.
+
+    Only pixels whose AP1 components are within 2:1 of each other are used:
+    there the AP0→AP1 matrix does not amplify half rounding, so a value
+    quantised in ACEScct/PQ before being stored keeps its code exactly enough.
+    """
+    flat = rgb.reshape(-1, 3)
+    # An odd stride, so the samples do not line up with image columns.
+    step = max(flat.shape[0] // BIT_DEPTH_SAMPLES, 1) | 1
+    sample = flat[::step].astype(np.float64)
+    sample = sample[np.isfinite(sample).all(axis=1)]
+    m = gamut_matrices()
+    ap1 = _apply_matrix(m["AP1"], sample)
+    lo, hi = ap1.min(axis=1), ap1.max(axis=1)
+    neutral = ap1[(lo > 1e-4) & (lo >= 0.5 * hi)]
+    rec2020 = _apply_matrix(m["Rec.2020"], sample)
+    lo2, hi2 = rec2020.min(axis=1), rec2020.max(axis=1)
+    neutral2020 = rec2020[(lo2 > 1e-4) & (lo2 >= 0.5 * hi2)]
+    return {
+        "ACEScct": np.unique(acescct_encode(neutral).ravel()),
+        "PQ": np.unique(eotf_inverse_st2084(neutral2020.ravel() * PQ_REFERENCE_WHITE)),
+    }
+
+
+def _count_outside(
+    planar: NDArray[np.float32], m: NDArray[np.float32]
+) -> tuple[int, int]:
+    """Pixels with a negative component after each 3-row block of ``m`` (6, 3).
+
+    Element-wise on (3, N) planes rather than ``m @ planar``: the BLAS product
+    is faster alone, but its worker threads keep spinning afterwards and steal
+    the CPU the decoder threads need (measured in bench/validate.py).
+    """
+    r, g, b = planar
+    counts = []
+    for block in (0, 3):
+        low = r * m[block, 0]
+        low += g * m[block, 1]
+        low += b * m[block, 2]
+        for i in (block + 1, block + 2):
+            acc = r * m[i, 0]
+            acc += g * m[i, 1]
+            acc += b * m[i, 2]
+            np.minimum(low, acc, out=low)
+        counts.append(int(np.count_nonzero(low < 0)))
+    return counts[0], counts[1]
+
+
+def frame_stats(
+    stored: NDArray[Any], *, want_gamut: bool = True, want_bit_depth: bool = True
+) -> FrameStats:
+    """Compute :class:`FrameStats` of one (H, W, C) float16/float32 frame."""
+    h, w, c = stored.shape
+    if stored.dtype == np.float16:
+        nan, inf, negative = _count_half(stored.view(np.uint16))
+    else:
+        arr = stored.astype(np.float32, copy=False)
+        nan = int(np.count_nonzero(np.isnan(arr)))
+        inf = int(np.count_nonzero(np.isinf(arr)))
+        negative = int(np.count_nonzero(arr < 0) - np.count_nonzero(np.isneginf(arr)))
+    outside_ap1 = outside_2020 = 0
+    codes: dict[str, NDArray[np.float64]] = {}
+    gamut_step = max(-(-h * w // GAMUT_SAMPLE_PIXELS), 1)
+    tested = 0
+    if want_gamut:
+        planar = (
+            stored[::gamut_step, :, :3].reshape(-1, 3).T.astype(np.float32, order="C")
+        )
+        if nan or inf:  # non-finite pixels belong to `nonfinite`, not to a gamut
+            planar = np.ascontiguousarray(planar[:, np.isfinite(planar).all(axis=0)])
+        tested = int(planar.shape[1])
+        outside_ap1, outside_2020 = _count_outside(planar, gamut_matrices()["test"])
+    if want_bit_depth:
+        codes = _bit_depth_codes(stored[:, :, :3])
+    return FrameStats(
+        pixels=h * w,
+        gamut_pixels=tested,
+        samples=h * w * c,
+        nan=nan,
+        inf=inf,
+        negative=negative,
+        outside_ap1=outside_ap1,
+        outside_rec2020=outside_2020,
+        codes=codes,
+    )
+
+
+#: Bit depths probed, and the mean distance to the nearest code (in code
+#: values, 0–0.5) under which content counts as quantised at that depth.
+#: Unquantised content averages 0.25.
+PROBED_BITS = (8, 10, 12)
+QUANTISED_MEAN_DISTANCE = {8: 0.12, 10: 0.12, 12: 0.15}
+#: Fewer distinct code values than this cannot support a decision.
+MIN_DISTINCT_CODES = 64
+
+
+def effective_bits(codes: dict[str, NDArray[np.float64]]) -> dict[str, Any]:
+    """Estimate the effective precision of content from sampled code values.
+
+    For each encoding (ACEScct, PQ) and depth n in 8/10/12, code values are
+    scaled to full-range (2^n − 1) and narrow-range (219·2^(n−8) + 16·2^(n−8))
+    integers; content quantised at n bits sits on integers. Returns
+    ``{"effective_bits": 8|10|12|16, "encoding": name|None, "range": ...,
+    "scores": {...}}`` where 16 means "no quantisation found" (native half).
+    """
+    scores: dict[str, dict[str, float]] = {}
+    best: tuple[int, str, str] | None = None
+    for encoding, values in codes.items():
+        if values.size < MIN_DISTINCT_CODES:
+            continue
+        enc_scores: dict[str, float] = {}
+        for bits in PROBED_BITS:
+            for rng, scale, offset in (
+                ("full", 2.0**bits - 1, 0.0),
+                ("narrow", 219.0 * 2 ** (bits - 8), 16.0 * 2 ** (bits - 8)),
+            ):
+                x = values * scale + offset
+                d = float(np.mean(np.abs(x - np.round(x))))
+                enc_scores[f"{bits}_{rng}"] = round(d, 4)
+                if d < QUANTISED_MEAN_DISTANCE[bits] and (
+                    best is None or bits < best[0]
+                ):
+                    best = (bits, encoding, rng)
+        scores[encoding] = enc_scores
+    if best is None:
+        return {
+            "effective_bits": 16,
+            "encoding": None,
+            "range": None,
+            "scores": scores,
+            "distinct_codes": {k: int(v.size) for k, v in codes.items()},
+        }
+    return {
+        "effective_bits": best[0],
+        "encoding": best[1],
+        "range": best[2],
+        "scores": scores,
+        "distinct_codes": {k: int(v.size) for k, v in codes.items()},
+    }

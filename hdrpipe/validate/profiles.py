@@ -1,0 +1,206 @@
+"""Validation profiles as data: which checks run, their thresholds, warn or fail.
+
+A profile maps check ids (in report order) to the parameters of that check.
+A check absent from a profile is not run. Severities are ``"warn"`` or
+``"fail"``; ``"pass"`` means "report but never complain".
+
+* ``aces`` — SMPTE ST 2065-4:2013 ACES image container rules: single-part
+  scanline OpenEXR, half float, channels B,G,R or A,B,G,R (stereo: plus the
+  ``left.``-prefixed set), ``chromaticities`` = AP0, ``acesImageContainerFlag``
+  = 1 and the other required attributes; compression none (strict pass),
+  lossless PIZ/ZIP/ZIPS/RLE (warn: "ACES EXR" as most tools write it), lossy
+  DWAA/DWAB/B44/B44A/PXR24 (fail).
+* ``ray3`` — what generated footage must satisfy before conform:
+  ACES2065-1, 16-bit half with ≥ 12 bits of real precision, constant
+  resolution, no gaps, no NaN/Inf.
+* ``nuke-comp`` — lenient: what a comp can load without surprises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Profile", "PROFILES", "CHECK_IDS", "LOSSLESS", "LOSSY"]
+
+#: Every check id, in report order (stable API: ids never change meaning).
+CHECK_IDS = (
+    "readable",
+    "container",
+    "channels",
+    "pixel_type",
+    "chromaticities",
+    "resolution",
+    "bit_depth",
+    "continuity",
+    "nonfinite",
+    "negative",
+    "gamut",
+)
+
+LOSSLESS = ("rle", "zips", "zip", "piz")
+LOSSY = ("pxr24", "b44", "b44a", "dwaa", "dwab")
+
+# ST 2065-4:2013 section 4.2 / Table 3: required header attributes (OIIO names).
+_ACES_REQUIRED_ATTRIBUTES = (
+    "acesImageContainerFlag",
+    "adoptedNeutral",
+    "chromaticities",
+    "compression",
+    "PixelAspectRatio",
+    "screenWindowCenter",
+    "screenWindowWidth",
+    "openexr:lineOrder",
+)
+_ACES_CHANNEL_SETS = (("B", "G", "R"), ("A", "B", "G", "R"))
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A named set of check parameters (see module docstring)."""
+
+    name: str
+    description: str
+    checks: Mapping[str, Mapping[str, Any]]
+
+    def __post_init__(self) -> None:
+        unknown = set(self.checks) - set(CHECK_IDS)
+        if unknown:
+            raise ValueError(
+                f"profile {self.name}: unknown check ids {sorted(unknown)}"
+            )
+
+    def rule(self, check_id: str) -> Mapping[str, Any] | None:
+        """Parameters of ``check_id`` in this profile, or None when it is not run."""
+        return self.checks.get(check_id)
+
+    @property
+    def needs_pixels(self) -> bool:
+        """True if a pixel check (nonfinite, negative, gamut, bit_depth) runs."""
+        return any(
+            c in self.checks for c in ("nonfinite", "negative", "gamut", "bit_depth")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (for ``--json`` listings and manifests)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "checks": {k: dict(v) for k, v in self.checks.items()},
+        }
+
+
+def _freeze(d: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in d.items()})
+
+
+_COMPRESSION_ACES = {
+    "none": "pass",
+    **{c: "warn" for c in LOSSLESS},
+    **{c: "fail" for c in LOSSY},
+}
+
+PROFILES: Mapping[str, Profile] = MappingProxyType(
+    {
+        "aces": Profile(
+            name="aces",
+            description="SMPTE ST 2065-4 ACES image container rules",
+            checks=_freeze(
+                {
+                    "readable": {"severity": "fail"},
+                    "container": {
+                        "multipart": "fail",
+                        "tiled": "fail",
+                        "compression": _COMPRESSION_ACES,
+                        "aces_flag": "fail",
+                        "required_attributes": _ACES_REQUIRED_ATTRIBUTES,
+                        "missing_attribute": "fail",
+                    },
+                    "channels": {
+                        "allowed_sets": _ACES_CHANNEL_SETS,
+                        "stereo_prefix": "left.",
+                        "severity": "fail",
+                    },
+                    "pixel_type": {"allowed": ("half",), "severity": "fail"},
+                    "chromaticities": {
+                        "expected": ("AP0",),
+                        "absent": "fail",
+                        "mismatch": "fail",
+                    },
+                    "resolution": {"severity": "fail"},
+                    "bit_depth": {"min_effective_bits": None, "severity": "warn"},
+                    "continuity": {"severity": "fail"},
+                    "nonfinite": {"severity": "fail"},
+                    "negative": {"severity": "warn"},
+                    "gamut": {"max_outside_ap1": 0.001, "severity": "warn"},
+                }
+            ),
+        ),
+        "ray3": Profile(
+            name="ray3",
+            description="generated ACES2065-1 half footage, ready for conform",
+            checks=_freeze(
+                {
+                    "readable": {"severity": "fail"},
+                    "container": {
+                        "multipart": "fail",
+                        "tiled": "pass",
+                        "compression": {
+                            "none": "pass",
+                            **{c: "pass" for c in LOSSLESS},
+                            **{c: "warn" for c in LOSSY},
+                        },
+                        "aces_flag": "pass",
+                    },
+                    "channels": {"required": ("R", "G", "B"), "severity": "fail"},
+                    "pixel_type": {"allowed": ("half",), "severity": "fail"},
+                    "chromaticities": {
+                        "expected": ("AP0",),
+                        "absent": "warn",
+                        "mismatch": "fail",
+                    },
+                    "resolution": {"severity": "fail"},
+                    "bit_depth": {"min_effective_bits": 12, "severity": "fail"},
+                    "continuity": {"severity": "fail"},
+                    "nonfinite": {"severity": "fail"},
+                    "negative": {"severity": "warn"},
+                    "gamut": {"max_outside_ap1": 0.001, "severity": "warn"},
+                }
+            ),
+        ),
+        "nuke-comp": Profile(
+            name="nuke-comp",
+            description="lenient: loads in a Nuke comp without surprises",
+            checks=_freeze(
+                {
+                    "readable": {"severity": "fail"},
+                    "container": {
+                        "multipart": "pass",
+                        "tiled": "pass",
+                        "compression": {
+                            "none": "pass",
+                            **{c: "pass" for c in LOSSLESS},
+                            **{c: "warn" for c in LOSSY},
+                        },
+                        "aces_flag": "pass",
+                    },
+                    "channels": {"required": ("R", "G", "B"), "severity": "fail"},
+                    "pixel_type": {"allowed": ("half", "float"), "severity": "warn"},
+                    "chromaticities": {
+                        "expected": ("AP0", "AP1"),
+                        "absent": "warn",
+                        "mismatch": "warn",
+                    },
+                    "resolution": {"severity": "warn"},
+                    "bit_depth": {"min_effective_bits": 10, "severity": "warn"},
+                    "continuity": {"severity": "warn"},
+                    "nonfinite": {"severity": "fail"},
+                    "negative": {"severity": "pass"},
+                    "gamut": {"max_outside_ap1": None, "severity": "pass"},
+                }
+            ),
+        ),
+    }
+)

@@ -1,0 +1,276 @@
+"""hdrpipe.exr against an independent EXR reader/writer (the OpenEXR bindings) and
+OpenEXR's real test images."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import OpenEXR
+import pytest
+
+from hdrpipe.errors import InputError
+from hdrpipe.exr import (
+    AP0_CHROMATICITIES,
+    AP1_CHROMATICITIES,
+    P3D65_CHROMATICITIES,
+    REC709_CHROMATICITIES,
+    REC2020_CHROMATICITIES,
+    read_header,
+    read_pixels,
+    write_exr,
+    write_exr_multipart,
+)
+
+DATA = Path(__file__).parent / "data" / "openexr-images"
+DAMAGED = sorted((DATA / "Damaged").iterdir())
+
+
+def _rng_pixels(h: int, w: int, c: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((h, w, c)) * 4.0).astype(np.float32)
+
+
+def test_damaged_corpus_is_complete() -> None:
+    assert len(DAMAGED) == 12
+
+
+@pytest.mark.parametrize(
+    ("const", "space"),
+    [
+        (AP0_CHROMATICITIES, "ACES2065-1"),
+        (AP1_CHROMATICITIES, "ACEScg"),
+        (REC709_CHROMATICITIES, "ITU-R BT.709"),
+        (REC2020_CHROMATICITIES, "ITU-R BT.2020"),
+        (P3D65_CHROMATICITIES, "P3-D65"),
+    ],
+    ids=["AP0", "AP1", "Rec.709", "Rec.2020", "P3-D65"],
+)
+def test_chromaticity_constants_match_colour_science(
+    const: tuple[float, ...], space: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import colour
+    cs = colour.RGB_COLOURSPACES[space]
+    expected = np.concatenate([np.ravel(cs.primaries), cs.whitepoint])
+    np.testing.assert_allclose(const, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [3, 4], ids=["RGB", "RGBA"])
+def test_write_half_round_trip_matches_numpy_half_rounding(
+    tmp_path: Path, channels: int
+) -> None:
+    px = _rng_pixels(36, 64, channels)
+    path = write_exr(tmp_path / "a.exr", px)
+    back = read_pixels(path)
+    assert back.dtype == np.float32 and back.flags.c_contiguous
+    np.testing.assert_array_equal(back, px.astype(np.float16).astype(np.float32))
+    # Independent reader: OpenEXR bindings see R, G, B(, A) half channels.
+    f = OpenEXR.File(str(path), separate_channels=True)
+    chans = f.channels()
+    assert sorted(chans) == sorted("RGBA"[:channels])
+    np.testing.assert_array_equal(chans["G"].pixels, px[:, :, 1].astype(np.float16))
+
+
+def test_write_float_and_rgb_request_drops_alpha(tmp_path: Path) -> None:
+    px = _rng_pixels(20, 30, 4, seed=1)
+    path = write_exr(tmp_path / "f.exr", px, pixel_type="float", compression="zip")
+    np.testing.assert_array_equal(read_pixels(path), px)
+    assert read_pixels(path, channels="RGB").shape == (20, 30, 3)
+    h = read_header(path)
+    assert [c.pixel_type for c in h.channels] == ["float"] * 4
+    assert h.compression == "zip"
+
+
+def test_header_fields_written_are_seen_by_openexr(tmp_path: Path) -> None:
+    path = write_exr(
+        tmp_path / "plate.1001.exr",
+        _rng_pixels(18, 32, 3),
+        chromaticities=AP0_CHROMATICITIES,
+        time_code="01:02:03:04",
+        frames_per_second=Fraction(24000, 1001),
+        attributes={"acesImageContainerFlag": 1, "adoptedNeutral": (0.32168, 0.33767)},
+    )
+    raw = OpenEXR.File(str(path), header_only=True).header()
+    tc = raw["timeCode"]
+    assert (tc.hours, tc.minutes, tc.seconds, tc.frame) == (1, 2, 3, 4)
+    assert raw["framesPerSecond"] == Fraction(24000, 1001)
+    assert raw["acesImageContainerFlag"] == 1
+    assert raw["compression"] == OpenEXR.PIZ_COMPRESSION
+    np.testing.assert_allclose(raw["chromaticities"], AP0_CHROMATICITIES, atol=1e-6)
+    h = read_header(path)
+    assert (h.width, h.height) == (32, 18)
+    assert h.time_code == "01:02:03:04"
+    assert h.frames_per_second == Fraction(24000, 1001)
+    assert h.aces_image_container_flag == 1
+    assert h.compression == "piz"
+    assert h.parts == 1 and not h.tiled and h.multi_view is None
+    np.testing.assert_allclose(h.chromaticities, AP0_CHROMATICITIES, atol=1e-6)
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_header_of_file_written_by_openexr(tmp_path: Path) -> None:
+    """Fields set by the independent writer are decoded by read_header."""
+    tc = OpenEXR.TimeCode()
+    tc.hours, tc.minutes, tc.seconds, tc.frame = 10, 59, 58, 23
+    header = {
+        "compression": OpenEXR.DWAA_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "timeCode": tc,
+        "framesPerSecond": Fraction(25),
+        "chromaticities": REC2020_CHROMATICITIES,
+    }
+    z = np.zeros((8, 8), np.float16)
+    OpenEXR.File(header, {"R": z, "G": z, "B": z}).write(str(tmp_path / "x.exr"))
+    h = read_header(tmp_path / "x.exr")
+    assert h.time_code == "10:59:58:23"
+    assert h.frames_per_second == Fraction(25)
+    assert h.compression == "dwaa"
+    np.testing.assert_allclose(h.chromaticities, REC2020_CHROMATICITIES, atol=1e-6)
+
+
+def test_data_window_is_placed_in_display_window(tmp_path: Path) -> None:
+    px = _rng_pixels(20, 30, 3, seed=2).astype(np.float16)
+    header = {
+        "compression": OpenEXR.ZIP_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "dataWindow": ((5, 7), (34, 26)),  # 30 x 20 at (5, 7)
+        "displayWindow": ((0, 0), (39, 29)),  # 40 x 30
+    }
+    OpenEXR.File(header, {c: px[:, :, i].copy() for i, c in enumerate("RGB")}).write(
+        str(tmp_path / "dw.exr")
+    )
+    h = read_header(tmp_path / "dw.exr")
+    assert h.data_window == (5, 7, 34, 26)
+    assert h.display_window == (0, 0, 39, 29)
+    assert (h.width, h.height) == (40, 30)
+    out = read_pixels(tmp_path / "dw.exr")
+    assert out.shape == (30, 40, 3)
+    np.testing.assert_array_equal(out[7:27, 5:35], px.astype(np.float32))
+    outside = np.ones(out.shape[:2], bool)
+    outside[7:27, 5:35] = False
+    assert not out[outside].any()
+
+
+def test_tiled_and_multipart(tmp_path: Path) -> None:
+    px = _rng_pixels(70, 90, 3, seed=3)
+    tiled = write_exr(tmp_path / "t.exr", px, tiled=True)
+    assert (
+        OpenEXR.File(str(tiled), header_only=True).header()["type"]
+        == OpenEXR.tiledimage
+    )
+    assert read_header(tiled).tiled
+    np.testing.assert_array_equal(
+        read_pixels(tiled), px.astype(np.float16).astype(np.float32)
+    )
+    mp = write_exr_multipart(
+        tmp_path / "m.exr", [px, px[:, :, :3] * 2], names=["a", "b"]
+    )
+    assert len(OpenEXR.File(str(mp), header_only=True).parts) == 2
+    assert read_header(mp).parts == 2
+    np.testing.assert_array_equal(
+        read_pixels(mp, part=1), (px * 2).astype(np.float16).astype(np.float32)
+    )
+
+
+def test_write_replaces_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "a.exr"
+    target.write_bytes(b"old")
+    write_exr(target, np.ones((4, 4, 3), np.float32))
+    assert read_pixels(target).min() == 1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.exr"]
+
+
+def test_rec709_image_has_no_chromaticities() -> None:
+    h = read_header(DATA / "Chromaticities" / "Rec709.exr")
+    assert h.chromaticities is None
+    assert (h.width, h.height) == (610, 406)
+    assert [c.pixel_type for c in h.channels] == ["half"] * 3
+
+
+def test_real_images_match_openexr_decoder() -> None:
+    for rel, names in (
+        ("ScanLines/Desk.exr", "RGBA"),
+        ("TestImages/BrightRings.exr", "RGB"),
+    ):
+        path = DATA / rel
+        ours = read_pixels(path)
+        ref = OpenEXR.File(str(path), separate_channels=True).channels()
+        expected = np.stack([ref[c].pixels.astype(np.float32) for c in names], axis=2)
+        np.testing.assert_array_equal(ours, expected)
+    assert (
+        read_pixels(DATA / "TestImages/BrightRings.exr").max() > 1000
+    )  # README: HDR rings
+
+
+def test_luminance_only_image_is_refused() -> None:
+    with pytest.raises(InputError, match="lack"):
+        read_pixels(DATA / "TestImages" / "GrayRampsHorizontal.exr")
+
+
+@pytest.mark.parametrize("path", DAMAGED, ids=[p.name[:40] for p in DAMAGED])
+def test_damaged_files_raise_input_error(path: Path) -> None:
+    with pytest.raises(InputError):
+        read_header(path)
+        read_pixels(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_header("/nonexistent/plate.1001.exr")
+
+
+def _patch_data_window(src: Path, dst: Path, box: tuple[int, int, int, int]) -> None:
+    raw = bytearray(src.read_bytes())
+    key = b"dataWindow\x00box2i\x00"
+    at = raw.index(key) + len(key)
+    assert struct.unpack_from("<i", raw, at)[0] == 16
+    struct.pack_into("<4i", raw, at + 4, *box)
+    dst.write_bytes(bytes(raw))
+
+
+def test_absurd_data_window_refused_before_pixels(tmp_path: Path) -> None:
+    src = write_exr(
+        tmp_path / "small.exr", np.ones((8, 8, 3), np.float32), compression="none"
+    )
+    huge = tmp_path / "huge.exr"
+    _patch_data_window(src, huge, (0, 0, 999_999, 999_999))  # 10^12 pixels
+    with pytest.raises(InputError, match="refused|unreadable|not a readable"):
+        read_header(huge)
+    with pytest.raises(InputError):
+        read_pixels(huge)
+
+
+def test_max_pixels_limit(tmp_path: Path) -> None:
+    path = write_exr(tmp_path / "a.exr", np.ones((36, 64, 3), np.float32))
+    with pytest.raises(InputError, match="exceeds the limit"):
+        read_header(path, max_pixels=1000)
+    assert read_header(path, max_pixels=64 * 36).width == 64
+
+
+def test_copy_of_damaged_file_with_exr_name(tmp_path: Path) -> None:
+    """Extension-based format lookup must not change the outcome."""
+    dst = tmp_path / "frame.1001.exr"
+    shutil.copy(DAMAGED[0], dst)
+    with pytest.raises(InputError):
+        read_pixels(dst)
+
+
+def test_multi_view_attribute(tmp_path: Path) -> None:
+    z = np.zeros((4, 4), np.float16)
+    header = {
+        "compression": OpenEXR.NO_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "multiView": ["right", "left"],
+    }
+    names = ["R", "G", "B", "left.R", "left.G", "left.B"]
+    OpenEXR.File(header, {n: z.copy() for n in names}).write(str(tmp_path / "mv.exr"))
+    h = read_header(tmp_path / "mv.exr")
+    assert h.multi_view == ("right", "left")
+    assert sorted(h.channel_names) == sorted(names)
+    assert read_pixels(tmp_path / "mv.exr").shape == (4, 4, 3)
