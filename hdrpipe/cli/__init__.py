@@ -66,6 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hdrpipe: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # the edge: a bug or an unwrapped library error, never a traceback
+        if state.debug:
+            traceback.print_exc(file=sys.stderr)
+        print(
+            f"hdrpipe: internal error: {type(err).__name__}: {err} "
+            "(run with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return result if isinstance(result, int) else 0
 
 

@@ -1,0 +1,280 @@
+"""End-to-end conform jobs on small fixture plates.
+
+Every expected value is computed independently of hdrpipe: OCIO called directly
+with the built-in studio config, colour-science's ST 2084 decode, MediaInfo for
+container tags, PyAV for decoded pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import colour
+import numpy as np
+import OpenImageIO as oiio
+import PyOpenColorIO as ocio
+import pytest
+from pymediainfo import MediaInfo
+
+from fixtures.generate import make_plate
+from hdrpipe.cli import main
+from hdrpipe.engine import ConformJob, conform, plan
+from hdrpipe.errors import InputError, ValidationError
+
+W, H, N = 192, 108, 12
+PQ_DISPLAY = "Rec.2100-PQ - Display"
+PQ_VIEW = "ACES 2.0 - HDR 1000 nits (Rec.2020)"
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_plate(tmp_path_factory.mktemp("src"), width=W, height=H, frames=N, seed=3)
+
+
+def _source_frames(pattern: Path) -> list[np.ndarray]:
+    frames = []
+    for i in range(N):
+        path = str(pattern).replace("####", f"{1001 + i:04d}")
+        frames.append(oiio.ImageBuf(path).get_pixels(oiio.FLOAT)[..., :3].copy())
+    return frames
+
+
+def _reference_pq(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """ACES 2.0 HDR 1000-nit Rec.2020 PQ straight from OCIO's built-in studio config."""
+    config = ocio.Config.CreateFromFile("ocio://studio-config-latest")
+    dvt = ocio.DisplayViewTransform(src="ACES2065-1", display=PQ_DISPLAY, view=PQ_VIEW)
+    cpu = config.getProcessor(dvt).getDefaultCPUProcessor()
+    out = []
+    for frame in frames:
+        pix = np.ascontiguousarray(frame, dtype=np.float32).copy()
+        cpu.applyRGB(pix)
+        out.append(pix)
+    return out
+
+
+def _mediainfo_video(path: Path) -> dict:
+    info = MediaInfo.parse(str(path))
+    return next(t for t in info.tracks if t.track_type == "Video").to_data()
+
+
+def _mediainfo_timecode(path: Path) -> str | None:
+    info = MediaInfo.parse(str(path))
+    tracks = [t.to_data() for t in info.tracks if t.track_type == "Other"]
+    return next((t["time_code_of_first_frame"] for t in tracks if "time_code_of_first_frame" in t), None)
+
+
+@pytest.mark.slow
+def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
+    presets = [
+        "prores4444xq-pq1000",
+        "prores422hq-pq1000",
+        "hevc-hdr10",
+        "hevc-hlg",
+        "h264-sdr-review",
+        "exr-acescg",
+        "exr-aces",
+    ]
+    job = ConformJob(
+        inputs=(str(plate),),
+        deliver=tuple(presets),
+        outdir=tmp_path / "out",
+        fps="23.976",
+        start_tc="01:00:00:00",
+    )
+    seen: list[tuple[int, int]] = []
+    manifest = conform(job, on_progress=lambda d, t: seen.append((d, t)))
+
+    # Progress reached its total and never went backwards.
+    assert seen and seen[-1][0] == seen[-1][1]
+    assert all(b[0] >= a[0] for a, b in zip(seen, seen[1:], strict=False))
+
+    data = json.loads(manifest.path.read_text())
+    assert data["schema"] == "hdrpipe.manifest/1"
+    assert data["rate"] == "24000/1001" and data["start_timecode"] == "01:00:00:00"
+    assert data["frames"] == N and data["retime"] == "asis"
+    assert [o["preset"] for o in data["outputs"]] == presets
+    (source,) = data["inputs"]
+    assert source["first"] == 1001 and source["last"] == 1000 + N
+    assert len(source["sha256"]) == N and source["validation"]["status"] in ("pass", "warn")
+
+    # MaxCLL / MaxFALL: CTA-861.3 from an independent OCIO + colour-science computation.
+    reference = _reference_pq(_source_frames(plate))
+    nits = [np.max(colour.models.eotf_ST2084(f), axis=2) for f in reference]
+    max_cll = max(float(n.max()) for n in nits)
+    max_fall = max(float(n.mean()) for n in nits)
+    by_preset = {o["preset"]: o for o in data["outputs"]}
+    hdr = by_preset["prores4444xq-pq1000"]["hdr"]
+    assert abs(hdr["max_cll"] - max_cll) <= 1.0, (hdr, max_cll)
+    assert abs(hdr["max_fall"] - max_fall) <= 1.0, (hdr, max_fall)
+    assert by_preset["hevc-hdr10"]["hdr"]["max_cll"] == hdr["max_cll"]
+
+    expected_tags = {
+        "prores4444xq-pq1000": ("ProRes", "BT.2020", "PQ"),
+        "prores422hq-pq1000": ("ProRes", "BT.2020", "PQ"),
+        "hevc-hdr10": ("HEVC", "BT.2020", "PQ"),
+        "hevc-hlg": ("HEVC", "BT.2020", "HLG"),
+        "h264-sdr-review": ("AVC", "BT.709", "BT.709"),
+    }
+    for preset, (fmt, primaries, transfer) in expected_tags.items():
+        path = Path(by_preset[preset]["path"])
+        assert path.is_file() and not list(path.parent.glob("*.partial*"))
+        video = _mediainfo_video(path)
+        assert video["format"] == fmt, preset
+        assert video["color_primaries"] == primaries, preset
+        assert video["transfer_characteristics"] == transfer, preset
+        assert video["color_range"] == "Limited", preset
+        assert int(video["frame_count"]) == N, preset
+        assert (video["framerate_num"], video["framerate_den"]) == ("24000", "1001"), preset
+        assert _mediainfo_timecode(path) == "01:00:00:00", preset
+        with av.open(str(path)) as container:
+            assert container.streams.video[0].average_rate == Fraction(24000, 1001)
+        if preset in ("prores4444xq-pq1000", "hevc-hdr10"):
+            assert int(video["maximum_content_light_level"].split()[0]) == hdr["max_cll"]
+            assert int(video["maximum_frameaverage_light_level"].split()[0]) == hdr["max_fall"]
+    assert _mediainfo_video(Path(by_preset["hevc-hdr10"]["path"]))["codec_id"] == "hvc1"
+
+    # Decoded ProRes 4444 XQ pixels match the independent reference signal.
+    with av.open(by_preset["prores4444xq-pq1000"]["path"]) as container:
+        frame = next(container.decode(video=0))
+        rgb = frame.to_ndarray(format="gbrpf32le")  # FFmpeg's own YCbCr→RGB (BT.2020 tagged)
+    rgb = np.stack([rgb[2], rgb[0], rgb[1]], axis=-1) if rgb.shape[0] == 3 else rgb
+    err = np.abs(rgb - np.clip(reference[0], 0, 1))
+    psnr = 10 * np.log10(1.0 / float(np.mean(err**2)))
+    assert psnr >= 45.0, psnr
+
+    # EXR deliverables: AP1 / AP0 chromaticities, frame numbers from 1001, timecode per frame.
+    acescg = Path(by_preset["exr-acescg"]["path"])
+    files = sorted(acescg.parent.glob("*.exr"))
+    assert [f.name for f in files] == [f"{acescg.name[:-9]}.{1001 + i:04d}.exr" for i in range(N)]
+    spec = oiio.ImageInput.open(str(files[1])).spec()
+    np.testing.assert_allclose(
+        spec.getattribute("chromaticities"),
+        [0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767],
+        atol=1e-4,
+    )
+    assert spec.getattribute("smpte:TimeCode") is not None
+    aces = sorted(Path(by_preset["exr-aces"]["path"]).parent.glob("*.exr"))
+    spec0 = oiio.ImageInput.open(str(aces[0])).spec()
+    assert spec0.getattribute("acesImageContainerFlag") == 1
+
+
+def test_failing_source_stops_unless_forced(tmp_path: Path) -> None:
+    broken = make_plate(tmp_path / "src", width=64, height=36, frames=6, variant="nonfinite")
+    with pytest.raises(ValidationError, match="nonfinite|NaN|Inf"):
+        plan(ConformJob(inputs=(str(broken),), deliver=("exr-acescg",), outdir=tmp_path / "o"))
+    code = main(["conform", str(broken), "-d", "exr-acescg", "-o", str(tmp_path / "o"), "--no-progress"])
+    assert code == 1
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.exr"))
+    forced = plan(
+        ConformJob(inputs=(str(broken),), deliver=("exr-acescg",), outdir=tmp_path / "o", force=True)
+    )
+    assert forced.frames == 6 and forced.reports[0].status == "fail"
+
+
+def test_existing_outputs_are_not_replaced(plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    existing = out / "plate_h264-sdr-review.mp4"
+    existing.write_bytes(b"keep me")
+    code = main(["conform", str(plate), "-d", "h264-sdr-review", "-o", str(out), "--no-progress"])
+    assert code == 2
+    assert existing.read_bytes() == b"keep me"
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_output_never_overwrites_a_source(plate: Path) -> None:
+    # An EXR deliverable whose directory and name land on the source files themselves.
+    src_dir = plate.parent
+    job = ConformJob(
+        inputs=(str(plate),),
+        deliver=("exr-aces",),
+        outdir=src_dir.parent,
+        name="plate",
+        overwrite=True,
+    )
+    planned_path = plan(job).outputs[0].path
+    if planned_path.parent != src_dir:  # the layout puts EXR in <name>_<preset>/: craft the clash
+        os.symlink(src_dir, planned_path.parent)
+    with pytest.raises(InputError, match="source"):
+        plan(job)
+
+
+def test_failure_mid_job_leaves_no_partial_or_final_file(
+    plate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hdrpipe.color import Transform
+
+    calls = {"n": 0}
+    real = Transform.apply
+
+    def failing(self: Transform, frame: np.ndarray) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("simulated crash in the colour stage")
+        return real(self, frame)
+
+    monkeypatch.setattr(Transform, "apply", failing)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="simulated"):
+        conform(ConformJob(inputs=(str(plate),), deliver=("prores422hq-pq1000", "exr-acescg"), outdir=out))
+    leftovers = [p for p in out.rglob("*") if p.is_file()]
+    assert leftovers == [], leftovers
+
+
+def test_two_shots_concatenate_with_record_timecode(tmp_path: Path) -> None:
+    a = make_plate(tmp_path / "a", name="shotA", width=64, height=36, frames=5, seed=1)
+    b = make_plate(tmp_path / "b", name="shotB", width=64, height=36, frames=7, seed=2, first=2001)
+    manifest = conform(
+        ConformJob(
+            inputs=(str(a), str(b)),
+            deliver=("prores422hq-pq1000",),
+            outdir=tmp_path / "out",
+            fps="24",
+            start_tc="01:00:00:00",
+            name="reel",
+        )
+    )
+    data = manifest.to_dict()
+    assert [s["name"] for s in data["shots"]] == ["shotA", "shotB"]
+    assert [(s["record_first"], s["record_frames"]) for s in data["shots"]] == [(0, 5), (5, 7)]
+    assert data["shots"][1]["record_in"] == "01:00:00:05"
+    assert data["shots"][1]["source_first"] == 2001
+    video = _mediainfo_video(Path(data["outputs"][0]["path"]))
+    assert int(video["frame_count"]) == 12
+
+
+def test_letterbox_bars_are_black_and_excluded_from_maxfall(tmp_path: Path) -> None:
+    src = make_plate(tmp_path / "src", width=128, height=54, frames=3)  # 2.37:1
+    job = ConformJob(
+        inputs=(str(src),), deliver=("exr-acescg",), outdir=tmp_path / "o", reformat="128x72"
+    )
+    manifest = conform(job).to_dict()
+    x, y, w, h = manifest["raster"]["active"]
+    # 54 active rows centred in 72, on an even row (4:2:0 chroma pairs): bars of 8 and 10.
+    assert (x, w, h) == (0, 128, 54) and y in (8, 10)
+    first = sorted(Path(manifest["outputs"][0]["path"]).parent.glob("*.exr"))[0]
+    pixels = oiio.ImageBuf(str(first)).get_pixels(oiio.FLOAT)
+    assert pixels.shape[:2] == (72, 128)
+    assert np.all(pixels[:y] == 0) and np.all(pixels[y + h :] == 0)
+    assert np.abs(pixels[y + 2 : y + h - 2]).max() > 0.01
+
+    hdr = conform(
+        ConformJob(
+            inputs=(str(src),), deliver=("prores422hq-pq1000",), outdir=tmp_path / "p",
+            reformat="128x72",
+        )
+    ).to_dict()["outputs"][0]["hdr"]
+    wide = conform(
+        ConformJob(
+            inputs=(str(src),), deliver=("prores422hq-pq1000",), outdir=tmp_path / "q",
+            reformat="128x72", include_mattes=True,
+        )
+    ).to_dict()["outputs"][0]["hdr"]
+    assert hdr["max_cll"] == wide["max_cll"]
+    # Bars are black: including them lowers the frame average by the active share.
+    assert wide["max_fall"] <= hdr["max_fall"] * 54 / 72 + 1
+    assert hdr["max_fall"] > wide["max_fall"]
