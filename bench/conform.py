@@ -1,6 +1,6 @@
-"""Benchmark the streaming conform: fps next to the stages measured alone, and peak RSS vs length.
+"""Benchmark the conform engine: fps against the stages alone, peak RSS against length.
 
-Usage: ``.venv/bin/python bench/conform.py [--short 48] [--long 240] [--preset prores4444xq-pq1000]``
+Usage: ``.venv/bin/python bench/conform.py [--short 48] [--long 240] [--preset ID]``
 
 Prints, for a 1080p Ray3-like plate (generated once under bench/out/):
 
@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fixtures.generate import make_plate  # noqa: E402
-
 from hdrpipe.color import Transform  # noqa: E402
 from hdrpipe.encode import open_writer  # noqa: E402
 from hdrpipe.encode.presets import get_preset  # noqa: E402
@@ -39,7 +38,8 @@ import json, resource, sys, time
 from hdrpipe.engine import ConformJob, conform
 plate, outdir, preset = sys.argv[1:4]
 t0 = time.perf_counter()
-m = conform(ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=True))
+job = ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=True)
+m = conform(job)
 elapsed = time.perf_counter() - t0
 print(json.dumps({"frames": m.data["frames"], "seconds": elapsed,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -67,7 +67,11 @@ def _stages(pattern: Path, preset: str, n: int) -> dict[str, float]:
     h, w = frames[0].shape[:2]
     with tempfile.TemporaryDirectory() as tmp:
         writer = open_writer(
-            spec, Path(tmp) / f"stage{spec.extension}", width=w, height=h, rate=Rate(Fraction(24))
+            spec,
+            Path(tmp) / f"stage{spec.extension}",
+            width=w,
+            height=h,
+            rate=Rate(Fraction(24)),
         )
         t0 = time.perf_counter()
         for s in signals:
@@ -111,7 +115,8 @@ def main() -> int:
         rss.append(r["rss_mb"])
         print(
             f"  {n:4d} frames: {r['seconds']:7.1f} s  {fps:6.2f} fps  "
-            f"({fps * serial:4.2f}x the serial sum of stages)  peak RSS {r['rss_mb']:7.0f} MB"
+            f"({fps * serial:4.2f}x the serial sum of stages)  "
+            f"peak RSS {r['rss_mb']:7.0f} MB"
         )
     print(f"peak RSS long/short: {rss[1] / rss[0]:.2f} (flat memory = about 1.0)")
     return 0

@@ -144,12 +144,15 @@ class ConformJob:
             raise InputError("conform needs at least one --deliver preset")
         if self.retime not in _RETIME_METHODS:
             raise InputError(
-                f"unknown retime method {self.retime!r}; use one of {', '.join(_RETIME_METHODS)}"
+                f"unknown retime method {self.retime!r}; "
+                f"use one of {', '.join(_RETIME_METHODS)}"
             )
         if self.fit not in _FITS:
             raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
         if self.frames is not None and len(self.inputs) > 1:
-            raise InputError("--frames selects frames of a single input; give one input")
+            raise InputError(
+                "--frames selects frames of a single input; give one input"
+            )
 
 
 @dataclass(frozen=True)
@@ -234,14 +237,16 @@ def _source_rate(seq: ImageSequence) -> Rate:
 def _resolve_retime(method: str, source: Rate, target: Rate) -> str:
     if method != "auto":
         return method
-    if source.fps == target.fps or target.fps in (source.fps * Fraction(1000, 1001),
-                                                   source.fps * Fraction(1001, 1000)):
+    if source.fps == target.fps or target.fps in (
+        source.fps * Fraction(1000, 1001),
+        source.fps * Fraction(1001, 1000),
+    ):
         return "asis"
     return "nearest"
 
 
 def _declared_chromaticities(seq: ImageSequence, check: Report | None) -> str | None:
-    """The ``chromaticities`` check's verdict, or the first header's when not validated."""
+    """The ``chromaticities`` check's verdict, else the first header's."""
     if check is not None:
         for result in check.checks:
             if result.id == "chromaticities":
@@ -254,13 +259,17 @@ def _source_colorspace(
     seq: ImageSequence, override: str | None, check: Report | None
 ) -> tuple[str, str | None]:
     """The OCIO colorspace of a source and, when it is a guess or a conflict, why."""
-    colorspace, warning = source_colorspace(_declared_chromaticities(seq, check), override)
+    colorspace, warning = source_colorspace(
+        _declared_chromaticities(seq, check), override
+    )
     if warning:
         log.warning("%s: %s", seq.pattern, warning)
     return colorspace, warning
 
 
-def _output_paths(name: str, outdir: Path, specs: Sequence[DeliverySpec]) -> tuple[Output, ...]:
+def _output_paths(
+    name: str, outdir: Path, specs: Sequence[DeliverySpec]
+) -> tuple[Output, ...]:
     outputs = []
     for spec in specs:
         if spec.kind == "exr":
@@ -276,7 +285,11 @@ def _existing(path: Path) -> list[Path]:
         prefix, suffix = path.name.split("####", 1)
         if not path.parent.is_dir():
             return []
-        return [p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
+        return [
+            p
+            for p in path.parent.iterdir()
+            if p.name.startswith(prefix) and p.name.endswith(suffix)
+        ]
     return [path] if path.exists() else []
 
 
@@ -286,7 +299,7 @@ def plan(
     validate_sources: bool = True,
     on_progress: ProgressCallback | None = None,
 ) -> JobPlan:
-    """Resolve a job: open and validate the sources, map frames, place rasters, name outputs.
+    """Resolve a job: validate the sources, map frames, place rasters, name outputs.
 
     ``validate_sources=False`` skips the pixel validation (headers only): for farm
     chunks of a job whose sources were validated when it was planned.
@@ -302,10 +315,15 @@ def plan(
     extra = load_presets(job.presets_file) if job.presets_file else None
     specs = [get_preset(name, extra=extra) for name in job.deliver]
     sequences = [
-        item if isinstance(item, ImageSequence) else open_sequence(item) for item in job.inputs
+        item if isinstance(item, ImageSequence) else open_sequence(item)
+        for item in job.inputs
     ]
     if job.frames is not None:
-        wanted = job.frames if isinstance(job.frames, FrameRange) else parse_frame_range(job.frames)
+        wanted = (
+            job.frames
+            if isinstance(job.frames, FrameRange)
+            else parse_frame_range(job.frames)
+        )
         seq = sequences[0]
         if wanted.first < seq.frame_range.first or wanted.last > seq.frame_range.last:
             raise InputError(
@@ -335,7 +353,11 @@ def plan(
                     f"{seq.pattern} fails the {job.profile!r} profile: {failed} "
                     "(--force conforms it anyway and records the failures)"
                 )
-            log.warning("%s fails validation, conforming anyway (--force): %s", seq.pattern, failed)
+            log.warning(
+                "%s fails validation, conforming anyway (--force): %s",
+                seq.pattern,
+                failed,
+            )
 
     first_rate = _source_rate(sequences[0])
     rate = parse_rate(job.fps) if job.fps is not None else first_rate
@@ -354,7 +376,9 @@ def plan(
         src_rate = _source_rate(seq)
         shot_method = _resolve_retime(job.retime, src_rate, rate)
         if shot_method != method:
-            log.info("%s: retime %s (its rate is %s)", seq.pattern, shot_method, src_rate)
+            log.info(
+                "%s: retime %s (its rate is %s)", seq.pattern, shot_method, src_rate
+            )
         samples = frame_map(src_rate, rate, shot_method, seq.frame_range)
         placement = plan_reformat(header.width, header.height, width, height, job.fit)
         has_alpha = any(ch.name in ("A", "a") for ch in header.channels)
@@ -391,7 +415,9 @@ def plan(
             if existing.resolve() in sources:
                 raise InputError(f"output {existing} would overwrite a source file")
             if not job.overwrite:
-                raise InputError(f"output {existing} exists (use --overwrite to replace it)")
+                raise InputError(
+                    f"output {existing} exists (use --overwrite to replace it)"
+                )
     return JobPlan(
         job=job,
         name=name,
@@ -409,14 +435,16 @@ def plan(
 # --------------------------------------------------------------------------- run
 
 
-class _Cancelled(Exception):
-    pass
+class _Cancelled(Exception):  # noqa: N818 - control flow, never seen by users
+    """Raised in a stage when another stage failed, to unwind it quietly."""
 
 
 class _Stage(threading.Thread):
     """A worker thread that records the first exception it meets."""
 
-    def __init__(self, name: str, target: Callable[[], None], failed: threading.Event) -> None:
+    def __init__(
+        self, name: str, target: Callable[[], None], failed: threading.Event
+    ) -> None:
         super().__init__(name=f"hdrpipe-{name}", daemon=True)
         self._target_fn = target
         self._failed = failed
@@ -474,7 +502,7 @@ class _SourceFrames:
 
     def __call__(self, frame: int) -> NDArray[np.float32]:
         if frame not in self._present:
-            # Only reachable with --force on a sequence with gaps: hold the nearest frame.
+            # Only reachable with --force on a sequence with gaps: hold the nearest.
             held = self._nearest_present(frame)
             log.info("frame %d is missing: holding frame %d", frame, held)
             frame = held
@@ -501,16 +529,22 @@ def _record_frames(
                 yield index, shot, sample
 
 
-def _render(plan_: JobPlan, shot: Shot, sample: Sample, frames: _SourceFrames) -> NDArray[np.float32]:
+def _render(
+    plan_: JobPlan, shot: Shot, sample: Sample, frames: _SourceFrames
+) -> NDArray[np.float32]:
     picture = retime_frame(sample, frames, plan_.retime, flow_cache=frames.flow_cache)
     placement = shot.placement
-    identity = placement.scaled == (placement.width, placement.height) == picture.shape[1::-1]
+    identity = (
+        placement.scaled == (placement.width, placement.height) == picture.shape[1::-1]
+    )
     if not (identity and placement.offset == (0, 0)):
         picture = apply_reformat(picture, placement)
     return np.ascontiguousarray(picture, dtype=np.float32)
 
 
-def _transforms(plan_: JobPlan, targets: Iterable[str]) -> dict[tuple[str, str], Transform]:
+def _transforms(
+    plan_: JobPlan, targets: Iterable[str]
+) -> dict[tuple[str, str], Transform]:
     job = plan_.job
     result: dict[tuple[str, str], Transform] = {}
     for shot in plan_.shots:
@@ -518,7 +552,10 @@ def _transforms(plan_: JobPlan, targets: Iterable[str]) -> dict[tuple[str, str],
             key = (shot.colorspace, target)
             if key not in result:
                 result[key] = Transform(
-                    source=shot.colorspace, target=target, look=job.look, config=job.config
+                    source=shot.colorspace,
+                    target=target,
+                    look=job.look,
+                    config=job.config,
                 )
     return result
 
@@ -561,7 +598,9 @@ def _stream(
     def colour() -> None:
         while (item := _get(rendered, failed)) is not _END:
             index, shot, picture = item
-            signals = {t: transforms[(shot.colorspace, t)].apply(picture) for t in targets}
+            signals = {
+                t: transforms[(shot.colorspace, t)].apply(picture) for t in targets
+            }
             _put(coloured, (index, shot, signals), failed)
         _put(coloured, _END, failed)
 
@@ -621,7 +660,11 @@ def _record_range(plan_: JobPlan, record_range: range | None) -> range:
     whole = range(plan_.frames)
     if record_range is None:
         return whole
-    if record_range.step != 1 or record_range.start < 0 or record_range.stop > plan_.frames:
+    if (
+        record_range.step != 1
+        or record_range.start < 0
+        or record_range.stop > plan_.frames
+    ):
         raise InputError(f"record range {record_range} is not inside 0..{plan_.frames}")
     return record_range
 
@@ -633,12 +676,16 @@ def measure(
     record_range: range | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> LightLevelMeter:
-    """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over (part of) the record timeline."""
+    """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames."""
     frames = _record_range(plan_, record_range)
-    meter = LightLevelMeter(_target(plan_, target), include_mattes=plan_.job.include_mattes)
+    meter = LightLevelMeter(
+        _target(plan_, target), include_mattes=plan_.job.include_mattes
+    )
     done = 0
 
-    def consume(_index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]) -> None:
+    def consume(
+        _index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]
+    ) -> None:
         nonlocal done
         meter.add(signals[target][..., :3], active=shot.placement.active)
         done += 1
@@ -679,11 +726,15 @@ def run(
     frames = _record_range(plan_, record_range)
     given = dict(light_levels or {})
     outputs = tuple(
-        Output(out.spec, Path(paths[out.spec.name])) if paths and out.spec.name in paths else out
+        Output(out.spec, Path(paths[out.spec.name]))
+        if paths and out.spec.name in paths
+        else out
         for out in plan_.outputs
     )
     targets = list(dict.fromkeys(out.spec.target for out in outputs))
-    hdr_targets = [t for t in targets if mastering_display_for(_target(plan_, t)) is not None]
+    hdr_targets = [
+        t for t in targets if mastering_display_for(_target(plan_, t)) is not None
+    ]
     pre_measure = list(
         dict.fromkeys(
             out.spec.target
@@ -702,7 +753,10 @@ def run(
 
     measured: dict[str, ContentLightLevel] = {}
     for target in pre_measure:
-        log.info("measuring MaxCLL/MaxFALL of %s before encoding (HEVC bakes them in)", target)
+        log.info(
+            "measuring MaxCLL/MaxFALL of %s before encoding (HEVC bakes them in)",
+            target,
+        )
         measured[target] = measure(
             plan_, target, record_range=frames, on_progress=lambda _d, _t: tick()
         ).result()
@@ -727,13 +781,17 @@ def run(
                 start_timecode=str(plan_.timecode(frames.start)),
                 first_frame=EXR_FIRST_FRAME + frames.start,
                 has_alpha=plan_.has_alpha,
-                mastering=mastering_display_for(target) if out.spec.hdr_metadata else None,
+                mastering=mastering_display_for(target)
+                if out.spec.hdr_metadata
+                else None,
                 light_level=known if out.spec.needs_light_level_at_open else None,
                 overwrite=plan_.job.overwrite,
             )
             threads.append(_WriterThread(out, writer, failed))
 
-        def consume(index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]) -> None:
+        def consume(
+            index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]
+        ) -> None:
             for target, meter in meters.items():
                 meter.add(signals[target][..., :3], active=shot.placement.active)
             time_code = str(plan_.timecode(index))
@@ -745,7 +803,7 @@ def run(
             wt.finish()
         for wt in threads:
             if wt.thread.error is not None:
-                raise wt.thread.error
+                raise wt.thread.error from None
         results = []
         for wt in threads:
             spec = wt.output.spec
@@ -766,16 +824,21 @@ def run(
             wt.thread.join()
             wt.writer.abort()
         for wt in threads:
-            if wt.thread.error is not None and not isinstance(wt.thread.error, _Cancelled):
-                raise wt.thread.error
+            if wt.thread.error is not None and not isinstance(
+                wt.thread.error, _Cancelled
+            ):
+                raise wt.thread.error from None
         raise
 
 
-def _agree(pre: ContentLightLevel, streamed: ContentLightLevel, preset: str) -> ContentLightLevel:
+def _agree(
+    pre: ContentLightLevel, streamed: ContentLightLevel, preset: str
+) -> ContentLightLevel:
     if pre != streamed:
         raise ConformError(
             f"{preset}: light level measured before encoding ({pre}) differs from the "
-            f"one measured while encoding ({streamed}); the colour stage is not deterministic"
+            f"one measured while encoding ({streamed}): the colour stage is not "
+            "deterministic"
         )
     return pre
 
@@ -797,7 +860,9 @@ def _output_record(
         "colorspace": target.colorspace,
         "frames": result.frames,
         "first_frame": EXR_FIRST_FRAME if spec.kind == "exr" else None,
-        "has_alpha": bool(result.probe.get("has_alpha", False)) if result.probe else False,
+        "has_alpha": bool(result.probe.get("has_alpha", False))
+        if result.probe
+        else False,
         "hdr": None
         if mastering is None or level is None
         else {
@@ -812,6 +877,10 @@ def _output_record(
 # --------------------------------------------------------------------------- manifest
 
 
+def _fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -823,8 +892,10 @@ def _sha256(path: Path) -> str:
 def manifest_data(
     plan_: JobPlan, outputs: list[dict[str, Any]], elapsed: float
 ) -> dict[str, Any]:
-    """Build the job manifest (schema ``hdrpipe.manifest/1``) from a plan and its output records."""
-    some_transform = next(iter(_transforms(plan_, [plan_.outputs[0].spec.target]).values()))
+    """Build the job manifest (schema ``hdrpipe.manifest/1``)."""
+    some_transform = next(
+        iter(_transforms(plan_, [plan_.outputs[0].spec.target]).values())
+    )
     config = some_transform.config_info
     inputs = []
     shots = []
@@ -848,7 +919,7 @@ def manifest_data(
                 "last": shot.source_range.last,
                 "frames": len(seq.frames),
                 "missing": list(seq.missing),
-                "rate": f"{shot.source_rate.fps.numerator}/{shot.source_rate.fps.denominator}",
+                "rate": _fraction_text(shot.source_rate.fps),
                 "width": header.width,
                 "height": header.height,
                 "colorspace": shot.colorspace,
@@ -877,7 +948,7 @@ def manifest_data(
         "name": plan_.name,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "elapsed_seconds": round(elapsed, 3),
-        "rate": f"{plan_.rate.fps.numerator}/{plan_.rate.fps.denominator}",
+        "rate": _fraction_text(plan_.rate.fps),
         "drop_frame": plan_.rate.drop_frame,
         "start_timecode": str(plan_.start_timecode),
         "frames": plan_.frames,
@@ -897,14 +968,17 @@ def manifest_data(
             "color_path": "exact",
             "transforms": [
                 t.to_dict()
-                for t in _transforms(plan_, [o.spec.target for o in plan_.outputs]).values()
+                for t in _transforms(
+                    plan_, [o.spec.target for o in plan_.outputs]
+                ).values()
             ],
         },
         "presets": [spec_to_dict(out.spec) for out in plan_.outputs],
         "inputs": inputs,
         "outputs": outputs,
         "shots": shots,
-        "validation_forced": plan_.job.force and any(r.status == "fail" for r in plan_.reports),
+        "validation_forced": plan_.job.force
+        and any(r.status == "fail" for r in plan_.reports),
     }
 
 
@@ -916,8 +990,10 @@ def write_manifest(path: Path, data: Mapping[str, Any]) -> Path:
     return path
 
 
-def conform(job: ConformJob, *, on_progress: ProgressCallback | None = None) -> Manifest:
-    """Run a whole conform: validate, plan, stream to every deliverable, write the manifest.
+def conform(
+    job: ConformJob, *, on_progress: ProgressCallback | None = None
+) -> Manifest:
+    """Run a whole conform: validate, plan, encode, write the manifest.
 
     ``on_progress(done, total)`` is called from worker threads as frames complete
     (validation first, then encoding); it must be quick and thread-safe.

@@ -27,8 +27,10 @@ class Rate:
             raise InputError(f"frame rate must be positive, got {self.fps}")
 
     def __str__(self) -> str:
-        text = str(self.fps.numerator) if self.fps.denominator == 1 else (
-            f"{self.fps.numerator}/{self.fps.denominator}"
+        text = (
+            str(self.fps.numerator)
+            if self.fps.denominator == 1
+            else (f"{self.fps.numerator}/{self.fps.denominator}")
         )
         return text + ("df" if self.drop_frame else "")
 
@@ -81,17 +83,23 @@ class MasteringDisplay:
 
     def xy_units(self) -> dict[str, tuple[int, int]]:
         """Return G, B, R, WP xy in 0.00002 units (ST 2086 / CTA-861.3 order)."""
+
         def q(xy: tuple[float, float]) -> tuple[int, int]:
             return round(xy[0] / 0.00002), round(xy[1] / 0.00002)
 
-        return {"G": q(self.green), "B": q(self.blue), "R": q(self.red), "WP": q(self.white)}
+        return {
+            "G": q(self.green),
+            "B": q(self.blue),
+            "R": q(self.red),
+            "WP": q(self.white),
+        }
 
     def luminance_units(self) -> tuple[int, int]:
         """Return (max, min) luminance in 0.0001 cd/m²."""
         return round(self.max_luminance / 0.0001), round(self.min_luminance / 0.0001)
 
     def x265(self) -> str:
-        """Format as x265's ``master-display`` value, ``G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)``."""
+        """Format as x265's ``master-display``: ``G(x,y)B(..)R(..)WP(..)L(max,min)``."""
         u = self.xy_units()
         lmax, lmin = self.luminance_units()
         return "".join(f"{k}({u[k][0]},{u[k][1]})" for k in ("G", "B", "R", "WP")) + (
@@ -110,4 +118,6 @@ class ContentLightLevel:
         for name in ("max_cll", "max_fall"):
             value = getattr(self, name)
             if not 0 <= value <= 65535:
-                raise InputError(f"{name} must fit uint16 (0..65535 cd/m²), got {value}")
+                raise InputError(
+                    f"{name} must fit uint16 (0..65535 cd/m²), got {value}"
+                )

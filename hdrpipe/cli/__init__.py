@@ -66,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hdrpipe: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # the edge: a bug or an unwrapped library error, never a traceback
+    except (
+        Exception
+    ) as err:  # the edge: a bug or an unwrapped library error, never a traceback
         if state.debug:
             traceback.print_exc(file=sys.stderr)
         print(

@@ -23,7 +23,7 @@ __all__ = ["app", "emit_json", "stderr", "stdout", "state"]
 
 app = typer.Typer(
     name="hdrpipe",
-    help="Turn generated HDR ACES2065-1 EXR sequences into post-production deliverables.",
+    help="Turn generated HDR ACES2065-1 EXR sequences into deliverables.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -43,12 +43,18 @@ state = _State()
 
 @app.callback()
 def _root(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output on stderr (-vv: debug)."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More log output on stderr (-vv: debug)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
 ) -> None:
     """hdrpipe: ingest, validate, colour, conform, encode and hand off HDR plates."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
     root = logging.getLogger("hdrpipe")
     root.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)

@@ -1,4 +1,4 @@
-"""``hdrpipe conform``: the main job, a thin layer over :func:`hdrpipe.engine.conform`."""
+"""``hdrpipe conform``: the main job, a thin layer over ``hdrpipe.engine.conform``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ __all__ = ["conform_command"]
 
 
 class _Bar:
-    """Thread-safe adapter from ``on_progress(done, total)`` to a rich progress bar on stderr."""
+    """Thread-safe adapter from ``on_progress(done, total)`` to a rich bar on stderr."""
 
     def __init__(self, enabled: bool) -> None:
         self._progress = Progress(
@@ -70,11 +70,21 @@ def _summary(manifest: dict[str, Any]) -> list[str]:
     for out in manifest["outputs"]:
         probe = out.get("probe") or {}
         bits = [out["preset"]]
-        for key in ("codec", "codec_id", "profile", "bit_depth", "chroma", "primaries", "transfer"):
+        for key in (
+            "codec",
+            "codec_id",
+            "profile",
+            "bit_depth",
+            "chroma",
+            "primaries",
+            "transfer",
+        ):
             if probe.get(key) not in (None, ""):
                 bits.append(f"{key}={probe[key]}")
         if out.get("hdr"):
-            bits.append(f"MaxCLL={out['hdr']['max_cll']} MaxFALL={out['hdr']['max_fall']}")
+            bits.append(
+                f"MaxCLL={out['hdr']['max_cll']} MaxFALL={out['hdr']['max_fall']}"
+            )
         lines.append(f"  {out['path']}")
         lines.append(f"      {' '.join(str(b) for b in bits)}")
     return lines
@@ -82,40 +92,80 @@ def _summary(manifest: dict[str, Any]) -> list[str]:
 
 @app.command("conform")
 def conform_command(
-    paths: list[str] = typer.Argument(..., help="Input sequence(s), concatenated in order."),
+    paths: list[str] = typer.Argument(
+        ..., help="Input sequence(s), concatenated in order."
+    ),
     deliver: list[str] = typer.Option(
-        ..., "--deliver", "-d", help="Delivery preset id (repeatable; see `hdrpipe presets`)."
+        ...,
+        "--deliver",
+        "-d",
+        help="Delivery preset id (repeatable; see `hdrpipe presets`).",
     ),
     outdir: Path = typer.Option(..., "--outdir", "-o", help="Output directory."),
     fps: str | None = typer.Option(
-        None, "--fps", help="Delivery rate: 24, 23.976, 24000/1001, 25, 29.97df, 48, 59.94 ..."
+        None,
+        "--fps",
+        help="Delivery rate: 24, 23.976, 24000/1001, 25, 29.97df, 48, 59.94 ...",
     ),
     retime: str = typer.Option(
-        "auto", "--retime", help="auto | asis | nearest | blend | flow (auto: asis for NTSC pull-down, else nearest)."
+        "auto",
+        "--retime",
+        help="auto | asis | nearest | blend | flow "
+        "(auto: asis for NTSC pull-down, else nearest).",
     ),
-    start_tc: str | None = typer.Option(None, "--start-tc", help="Start timecode HH:MM:SS:FF."),
+    start_tc: str | None = typer.Option(
+        None, "--start-tc", help="Start timecode HH:MM:SS:FF."
+    ),
     frames: str | None = typer.Option(None, "--frames", help="Source frame range A-B."),
-    reformat: str | None = typer.Option(None, "--reformat", help="Delivery raster: WxH, hd, uhd, dci4k ..."),
-    fit: str = typer.Option("letterbox", "--fit", help="letterbox | pillarbox | crop | stretch."),
-    config: str | None = typer.Option(None, "--config", help="OCIO config (path or ocio:// URI)."),
-    look: str | None = typer.Option(None, "--look", help="CDL (.cdl/.cc/.ccc) or LMT file applied in ACES."),
-    name: str | None = typer.Option(None, "--name", help="Base name of outputs (default: the first input's)."),
-    source_colorspace: str | None = typer.Option(
-        None, "--source-colorspace", help="Override the source encoding (default from chromaticities)."
+    reformat: str | None = typer.Option(
+        None, "--reformat", help="Delivery raster: WxH, hd, uhd, dci4k ..."
     ),
-    profile: str = typer.Option("ray3", "--profile", help="Validation profile the sources must pass."),
-    force: bool = typer.Option(False, "--force", help="Conform sources that fail validation."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    fit: str = typer.Option(
+        "letterbox", "--fit", help="letterbox | pillarbox | crop | stretch."
+    ),
+    config: str | None = typer.Option(
+        None, "--config", help="OCIO config (path or ocio:// URI)."
+    ),
+    look: str | None = typer.Option(
+        None, "--look", help="CDL (.cdl/.cc/.ccc) or LMT file applied in ACES."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Base name of outputs (default: the first input's)."
+    ),
+    source_colorspace: str | None = typer.Option(
+        None,
+        "--source-colorspace",
+        help="Override the source encoding (default from chromaticities).",
+    ),
+    profile: str = typer.Option(
+        "ray3", "--profile", help="Validation profile the sources must pass."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Conform sources that fail validation."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace existing outputs."
+    ),
     include_mattes: bool = typer.Option(
         False, "--include-mattes", help="Count letterbox/pillarbox bars in MaxFALL."
     ),
-    presets_file: Path | None = typer.Option(None, "--presets-file", help="User presets (TOML/JSON)."),
-    handoff: bool = typer.Option(
-        False, "--handoff", help="Also write the Nuke script, OTIO, EDL, FCPXML and AMF into OUTDIR."
+    presets_file: Path | None = typer.Option(
+        None, "--presets-file", help="User presets (TOML/JSON)."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and plan; write nothing."),
-    json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON on stdout."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+    handoff: bool = typer.Option(
+        False,
+        "--handoff",
+        help="Also write the Nuke script, OTIO, EDL, FCPXML and AMF into OUTDIR.",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate and plan; write nothing."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the manifest as JSON on stdout."
+    ),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Progress bar on stderr."
+    ),
 ) -> int:
     """Conform EXR sequence(s) to HDR/SDR deliverables, with a manifest."""
     job = ConformJob(
@@ -147,7 +197,9 @@ def conform_command(
             "retime": planned.retime,
             "start_timecode": str(planned.start_timecode),
             "raster": [planned.width, planned.height],
-            "outputs": [{"preset": o.spec.name, "path": str(o.path)} for o in planned.outputs],
+            "outputs": [
+                {"preset": o.spec.name, "path": str(o.path)} for o in planned.outputs
+            ],
         }
         if json_out:
             emit_json(document)

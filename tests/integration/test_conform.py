@@ -32,7 +32,9 @@ PQ_VIEW = "ACES 2.0 - HDR 1000 nits (Rec.2020)"
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_plate(tmp_path_factory.mktemp("src"), width=W, height=H, frames=N, seed=3)
+    return make_plate(
+        tmp_path_factory.mktemp("src"), width=W, height=H, frames=N, seed=3
+    )
 
 
 def _source_frames(pattern: Path) -> list[np.ndarray]:
@@ -64,7 +66,14 @@ def _mediainfo_video(path: Path) -> dict:
 def _mediainfo_timecode(path: Path) -> str | None:
     info = MediaInfo.parse(str(path))
     tracks = [t.to_data() for t in info.tracks if t.track_type == "Other"]
-    return next((t["time_code_of_first_frame"] for t in tracks if "time_code_of_first_frame" in t), None)
+    return next(
+        (
+            t["time_code_of_first_frame"]
+            for t in tracks
+            if "time_code_of_first_frame" in t
+        ),
+        None,
+    )
 
 
 @pytest.mark.slow
@@ -99,7 +108,10 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
     assert [o["preset"] for o in data["outputs"]] == presets
     (source,) = data["inputs"]
     assert source["first"] == 1001 and source["last"] == 1000 + N
-    assert len(source["sha256"]) == N and source["validation"]["status"] in ("pass", "warn")
+    assert len(source["sha256"]) == N and source["validation"]["status"] in (
+        "pass",
+        "warn",
+    )
 
     # MaxCLL / MaxFALL: CTA-861.3 from an independent OCIO + colour-science computation.
     reference = _reference_pq(_source_frames(plate))
@@ -128,28 +140,39 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
         assert video["transfer_characteristics"] == transfer, preset
         assert video["color_range"] == "Limited", preset
         assert int(video["frame_count"]) == N, preset
-        assert (video["framerate_num"], video["framerate_den"]) == ("24000", "1001"), preset
+        assert (video["framerate_num"], video["framerate_den"]) == ("24000", "1001"), (
+            preset
+        )
         assert _mediainfo_timecode(path) == "01:00:00:00", preset
         with av.open(str(path)) as container:
             assert container.streams.video[0].average_rate == Fraction(24000, 1001)
         if preset in ("prores4444xq-pq1000", "hevc-hdr10"):
-            assert int(video["maximum_content_light_level"].split()[0]) == hdr["max_cll"]
-            assert int(video["maximum_frameaverage_light_level"].split()[0]) == hdr["max_fall"]
+            assert (
+                int(video["maximum_content_light_level"].split()[0]) == hdr["max_cll"]
+            )
+            assert (
+                int(video["maximum_frameaverage_light_level"].split()[0])
+                == hdr["max_fall"]
+            )
     assert _mediainfo_video(Path(by_preset["hevc-hdr10"]["path"]))["codec_id"] == "hvc1"
 
     # Decoded ProRes 4444 XQ pixels match the independent reference signal.
     with av.open(by_preset["prores4444xq-pq1000"]["path"]) as container:
         frame = next(container.decode(video=0))
-        rgb = frame.to_ndarray(format="gbrpf32le")  # FFmpeg's own YCbCr→RGB (BT.2020 tagged)
+        rgb = frame.to_ndarray(
+            format="gbrpf32le"
+        )  # FFmpeg's own YCbCr→RGB (BT.2020 tagged)
     rgb = np.stack([rgb[2], rgb[0], rgb[1]], axis=-1) if rgb.shape[0] == 3 else rgb
     err = np.abs(rgb - np.clip(reference[0], 0, 1))
     psnr = 10 * np.log10(1.0 / float(np.mean(err**2)))
     assert psnr >= 45.0, psnr
 
-    # EXR deliverables: AP1 / AP0 chromaticities, frame numbers from 1001, timecode per frame.
+    # EXR deliverables: AP1 / AP0 chromaticities, frames from 1001, timecode per frame.
     acescg = Path(by_preset["exr-acescg"]["path"])
     files = sorted(acescg.parent.glob("*.exr"))
-    assert [f.name for f in files] == [f"{acescg.name[:-9]}.{1001 + i:04d}.exr" for i in range(N)]
+    assert [f.name for f in files] == [
+        f"{acescg.name[:-9]}.{1001 + i:04d}.exr" for i in range(N)
+    ]
     spec = oiio.ImageInput.open(str(files[1])).spec()
     np.testing.assert_allclose(
         spec.getattribute("chromaticities"),
@@ -163,24 +186,57 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
 
 
 def test_failing_source_stops_unless_forced(tmp_path: Path) -> None:
-    broken = make_plate(tmp_path / "src", width=64, height=36, frames=6, variant="nonfinite")
+    broken = make_plate(
+        tmp_path / "src", width=64, height=36, frames=6, variant="nonfinite"
+    )
     with pytest.raises(ValidationError, match="nonfinite|NaN|Inf"):
-        plan(ConformJob(inputs=(str(broken),), deliver=("exr-acescg",), outdir=tmp_path / "o"))
-    code = main(["conform", str(broken), "-d", "exr-acescg", "-o", str(tmp_path / "o"), "--no-progress"])
+        plan(
+            ConformJob(
+                inputs=(str(broken),), deliver=("exr-acescg",), outdir=tmp_path / "o"
+            )
+        )
+    code = main(
+        [
+            "conform",
+            str(broken),
+            "-d",
+            "exr-acescg",
+            "-o",
+            str(tmp_path / "o"),
+            "--no-progress",
+        ]
+    )
     assert code == 1
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("*.exr"))
     forced = plan(
-        ConformJob(inputs=(str(broken),), deliver=("exr-acescg",), outdir=tmp_path / "o", force=True)
+        ConformJob(
+            inputs=(str(broken),),
+            deliver=("exr-acescg",),
+            outdir=tmp_path / "o",
+            force=True,
+        )
     )
     assert forced.frames == 6 and forced.reports[0].status == "fail"
 
 
-def test_existing_outputs_are_not_replaced(plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_outputs_are_not_replaced(
+    plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     existing = out / "plate_h264-sdr-review.mp4"
     existing.write_bytes(b"keep me")
-    code = main(["conform", str(plate), "-d", "h264-sdr-review", "-o", str(out), "--no-progress"])
+    code = main(
+        [
+            "conform",
+            str(plate),
+            "-d",
+            "h264-sdr-review",
+            "-o",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 2
     assert existing.read_bytes() == b"keep me"
     assert "--overwrite" in capsys.readouterr().err
@@ -197,7 +253,9 @@ def test_output_never_overwrites_a_source(plate: Path) -> None:
         overwrite=True,
     )
     planned_path = plan(job).outputs[0].path
-    if planned_path.parent != src_dir:  # the layout puts EXR in <name>_<preset>/: craft the clash
+    if (
+        planned_path.parent != src_dir
+    ):  # the layout puts EXR in <name>_<preset>/: craft the clash
         os.symlink(src_dir, planned_path.parent)
     with pytest.raises(InputError, match="source"):
         plan(job)
@@ -220,14 +278,22 @@ def test_failure_mid_job_leaves_no_partial_or_final_file(
     monkeypatch.setattr(Transform, "apply", failing)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="simulated"):
-        conform(ConformJob(inputs=(str(plate),), deliver=("prores422hq-pq1000", "exr-acescg"), outdir=out))
+        conform(
+            ConformJob(
+                inputs=(str(plate),),
+                deliver=("prores422hq-pq1000", "exr-acescg"),
+                outdir=out,
+            )
+        )
     leftovers = [p for p in out.rglob("*") if p.is_file()]
     assert leftovers == [], leftovers
 
 
 def test_two_shots_concatenate_with_record_timecode(tmp_path: Path) -> None:
     a = make_plate(tmp_path / "a", name="shotA", width=64, height=36, frames=5, seed=1)
-    b = make_plate(tmp_path / "b", name="shotB", width=64, height=36, frames=7, seed=2, first=2001)
+    b = make_plate(
+        tmp_path / "b", name="shotB", width=64, height=36, frames=7, seed=2, first=2001
+    )
     manifest = conform(
         ConformJob(
             inputs=(str(a), str(b)),
@@ -240,7 +306,10 @@ def test_two_shots_concatenate_with_record_timecode(tmp_path: Path) -> None:
     )
     data = manifest.to_dict()
     assert [s["name"] for s in data["shots"]] == ["shotA", "shotB"]
-    assert [(s["record_first"], s["record_frames"]) for s in data["shots"]] == [(0, 5), (5, 7)]
+    assert [(s["record_first"], s["record_frames"]) for s in data["shots"]] == [
+        (0, 5),
+        (5, 7),
+    ]
     assert data["shots"][1]["record_in"] == "01:00:00:05"
     assert data["shots"][1]["source_first"] == 2001
     video = _mediainfo_video(Path(data["outputs"][0]["path"]))
@@ -250,11 +319,14 @@ def test_two_shots_concatenate_with_record_timecode(tmp_path: Path) -> None:
 def test_letterbox_bars_are_black_and_excluded_from_maxfall(tmp_path: Path) -> None:
     src = make_plate(tmp_path / "src", width=128, height=54, frames=3)  # 2.37:1
     job = ConformJob(
-        inputs=(str(src),), deliver=("exr-acescg",), outdir=tmp_path / "o", reformat="128x72"
+        inputs=(str(src),),
+        deliver=("exr-acescg",),
+        outdir=tmp_path / "o",
+        reformat="128x72",
     )
     manifest = conform(job).to_dict()
     x, y, w, h = manifest["raster"]["active"]
-    # 54 active rows centred in 72, on an even row (4:2:0 chroma pairs): bars of 8 and 10.
+    # 54 active rows centred in 72 on an even row (4:2:0 chroma pairs): bars 8 and 10.
     assert (x, w, h) == (0, 128, 54) and y in (8, 10)
     first = sorted(Path(manifest["outputs"][0]["path"]).parent.glob("*.exr"))[0]
     pixels = oiio.ImageBuf(str(first)).get_pixels(oiio.FLOAT)
@@ -264,17 +336,64 @@ def test_letterbox_bars_are_black_and_excluded_from_maxfall(tmp_path: Path) -> N
 
     hdr = conform(
         ConformJob(
-            inputs=(str(src),), deliver=("prores422hq-pq1000",), outdir=tmp_path / "p",
+            inputs=(str(src),),
+            deliver=("prores422hq-pq1000",),
+            outdir=tmp_path / "p",
             reformat="128x72",
         )
     ).to_dict()["outputs"][0]["hdr"]
     wide = conform(
         ConformJob(
-            inputs=(str(src),), deliver=("prores422hq-pq1000",), outdir=tmp_path / "q",
-            reformat="128x72", include_mattes=True,
+            inputs=(str(src),),
+            deliver=("prores422hq-pq1000",),
+            outdir=tmp_path / "q",
+            reformat="128x72",
+            include_mattes=True,
         )
     ).to_dict()["outputs"][0]["hdr"]
     assert hdr["max_cll"] == wide["max_cll"]
     # Bars are black: including them lowers the frame average by the active share.
     assert wide["max_fall"] <= hdr["max_fall"] * 54 / 72 + 1
     assert hdr["max_fall"] > wide["max_fall"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_no_file_under_a_final_name(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = make_plate(tmp_path / "src", width=640, height=360, frames=40, seed=5)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hdrpipe",
+            "conform",
+            str(src),
+            "-d",
+            "prores422hq-pq1000",
+            "-d",
+            "exr-acescg",
+            "-o",
+            str(out),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.rglob("*.partial*")):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    assert list(out.rglob("*.partial*")), "the encode never started"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not (out / "plate_prores422hq-pq1000.mov").exists()
+    assert not list(out.rglob("*.exr")), list(out.rglob("*.exr"))
+    assert not list(out.rglob("*.partial*"))
