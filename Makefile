@@ -22,21 +22,26 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
+# The tests make the small plates they need themselves (seeded, in pytest's tmp dirs);
+# this writes the full test set (clean, every broken variant, every aspect) for people.
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate --test-set $(FIXTURES)
 
-test: $(STAMP) fixtures
+test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # Quick loop while developing: skips the few slow end-to-end encodes.
-test-fast: $(STAMP) fixtures
+test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/python -m fixtures.generate --demo $(FIXTURES)/demo
 	$(BIN)/hdrpipe -v conform $(FIXTURES)/demo/plate.####.exr \
 	  --deliver prores4444xq-pq1000 --deliver hevc-hdr10 --deliver h264-sdr-review --deliver exr-acescg \
-	  --fps 23.976 --start-tc 01:00:00:00 --overwrite -o $(DEMO_OUT)
+	  --fps 23.976 --start-tc 01:00:00:00 --overwrite --handoff -o $(DEMO_OUT)
+	@echo
+	@echo "demo outputs are in $(CURDIR)/$(DEMO_OUT)/ (movies, EXR plates, manifest, Nuke script, OTIO/EDL/FCPXML)"
+	@echo "inspect one with: $(BIN)/hdrpipe probe $(DEMO_OUT)/plate_hevc-hdr10.mp4"
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

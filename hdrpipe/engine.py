@@ -10,7 +10,7 @@ that needs neighbours, kept in a small cache), a colour thread applies one OCIO
 transform per distinct colour target (OCIO itself spreads each frame over row
 strips), and one thread per deliverable converts and encodes. Stages are joined
 by bounded queues, so memory is flat in clip length: at most
-``QUEUE_DEPTH`` frames wait between two stages.
+``QUEUE_DEPTH`` items wait between two stages.
 
 Choices (documented for users in README):
 
@@ -98,7 +98,7 @@ ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_SOURCE_RATE = Rate(Fraction(24))
 EXR_FIRST_FRAME = 1001
-QUEUE_DEPTH = 3
+QUEUE_DEPTH = 2
 MANIFEST_SCHEMA = "hdrpipe.manifest/1"
 _RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
 _FITS = ("letterbox", "pillarbox", "crop", "stretch")
@@ -487,7 +487,7 @@ _END = object()
 class _SourceFrames:
     """Decoded source frames of one shot, with a small cache for retime neighbours."""
 
-    def __init__(self, shot: Shot, channels: str, cache_size: int = 4) -> None:
+    def __init__(self, shot: Shot, channels: str, cache_size: int = 2) -> None:
         self._shot = shot
         self._channels = channels
         self._cache: OrderedDict[int, NDArray[np.float32]] = OrderedDict()

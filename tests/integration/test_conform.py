@@ -24,6 +24,7 @@ from fixtures.generate import make_plate
 from hdrpipe.cli import main
 from hdrpipe.engine import ConformJob, conform, plan
 from hdrpipe.errors import InputError, ValidationError
+from hdrpipe.handoff.manifest import check_manifest
 
 W, H, N = 192, 108, 12
 PQ_DISPLAY = "Rec.2100-PQ - Display"
@@ -102,6 +103,7 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
     assert all(b[0] >= a[0] for a, b in zip(seen, seen[1:], strict=False))
 
     data = json.loads(manifest.path.read_text())
+    check_manifest(data)  # the structure the handoff stage relies on
     assert data["schema"] == "hdrpipe.manifest/1"
     assert data["rate"] == "24000/1001" and data["start_timecode"] == "01:00:00:00"
     assert data["frames"] == N and data["retime"] == "asis"
@@ -397,3 +399,41 @@ def test_ctrl_c_leaves_no_file_under_a_final_name(tmp_path: Path) -> None:
     assert not (out / "plate_prores422hq-pq1000.mov").exists()
     assert not list(out.rglob("*.exr")), list(out.rglob("*.exr"))
     assert not list(out.rglob("*.partial*"))
+
+
+def test_cli_conform_with_handoff(
+    plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import opentimelineio as otio
+
+    out = tmp_path / "out"
+    code = main(
+        [
+            "conform",
+            str(plate),
+            "-d",
+            "prores422hq-pq1000",
+            "-d",
+            "exr-acescg",
+            "-o",
+            str(out),
+            "--fps",
+            "24000/1001",
+            "--start-tc",
+            "10:00:00:00",
+            "--handoff",
+            "--json",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)  # exactly one JSON document
+    written = {kind: Path(path) for kind, path in document["handoff"].items()}
+    assert {"nuke", "otio", "edl", "fcpxml", "amf"} <= set(written)
+    assert all(path.is_file() and path.parent == out for path in written.values())
+    timeline = otio.adapters.read_from_file(str(written["otio"]))
+    assert timeline.global_start_time.to_timecode() == "10:00:00:00"
+    assert timeline.global_start_time.rate == pytest.approx(24000 / 1001)
+    nk = written["nuke"].read_text()
+    assert f"\n file {plate}\n" in nk
+    assert f"\n first 1001\n last {1000 + N}\n" in nk
