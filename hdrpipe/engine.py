@@ -68,7 +68,7 @@ from .conform.timecode import Timecode
 from .encode import open_writer
 from .encode.presets import DeliverySpec, get_preset, load_presets, spec_to_dict
 from .errors import ConformError, HdrpipeError, InputError, ValidationError
-from .exr import read_pixels
+from .exr import ExrHeader, read_pixels
 from .sequence import Sequence as ImageSequence
 from .sequence import open_sequence, parse_frame_range
 from .types import ContentLightLevel, FrameRange, Rate
@@ -168,6 +168,7 @@ class Shot:
     colorspace: str
     has_alpha: bool
     colorspace_warning: str | None = None
+    unreadable: tuple[int, ...] = ()  # damaged frames (validated with --force): held
 
     @property
     def record_frames(self) -> int:
@@ -227,8 +228,61 @@ class Manifest:
 # --------------------------------------------------------------------------- plan
 
 
+def _readable_header(seq: ImageSequence) -> ExrHeader:
+    """The first frame header that reads: a damaged frame is validation's to report."""
+    first_error: InputError | None = None
+    for frame in seq.frames:
+        try:
+            return seq.header(frame)
+        except InputError as err:
+            first_error = first_error or err
+    raise ValidationError(f"{seq.pattern}: no frame header is readable ({first_error})")
+
+
+def _validate_sources(
+    job: ConformJob,
+    sequences: Sequence[ImageSequence],
+    enabled: bool,
+    on_progress: ProgressCallback | None,
+) -> list[Report | None]:
+    """Validate the sources with ``job.profile``; a failure stops an unforced job."""
+    if not enabled:
+        return [None] * len(sequences)
+    total = sum(len(seq.frames) for seq in sequences)
+    done = 0
+
+    def step(d: int, _t: int) -> None:
+        if on_progress is not None:
+            on_progress(done + d, total)
+
+    reports: list[Report | None] = []
+    for seq in sequences:
+        report = validate(seq, profile=job.profile, on_progress=step)
+        done += len(seq.frames)
+        reports.append(report)
+        if report.status != "fail":
+            continue
+        failed = "; ".join(c.message for c in report.checks if c.status == "fail")
+        if not job.force:
+            raise ValidationError(
+                f"{seq.pattern} fails the {job.profile!r} profile: {failed} "
+                "(--force conforms it anyway and records the failures)"
+            )
+        log.warning(
+            "%s fails validation, conforming anyway (--force): %s", seq.pattern, failed
+        )
+    return reports
+
+
+def _unreadable(report: Report | None) -> tuple[int, ...]:
+    if report is None:
+        return ()
+    readable = report.check("readable")
+    return tuple(readable.frames) if readable is not None else ()
+
+
 def _source_rate(seq: ImageSequence) -> Rate:
-    fps = seq.header(seq.frames[0]).frames_per_second
+    fps = _readable_header(seq).frames_per_second
     if fps:
         return parse_rate(Fraction(fps))
     return DEFAULT_SOURCE_RATE
@@ -252,7 +306,7 @@ def _declared_chromaticities(seq: ImageSequence, check: Report | None) -> str | 
             if result.id == "chromaticities":
                 declared: str | None = result.details.get("declared")
                 return declared
-    return identify_chromaticities(seq.header(seq.frames[0]).chromaticities)
+    return identify_chromaticities(_readable_header(seq).chromaticities)
 
 
 def _source_colorspace(
@@ -331,48 +385,43 @@ def plan(
             )
         sequences = [open_sequence(seq.pattern, frames=wanted)]
 
-    total = sum(len(seq.frames) for seq in sequences)
-    done = 0
-
-    def step(d: int, _t: int) -> None:
-        if on_progress is not None:
-            on_progress(done + d, total)
-
-    reports: list[Report | None] = []
-    for seq in sequences:
-        if not validate_sources:
-            reports.append(None)
-            continue
-        report = validate(seq, profile=job.profile, on_progress=step)
-        done += len(seq.frames)
-        reports.append(report)
-        if report.status == "fail":
-            failed = "; ".join(c.message for c in report.checks if c.status == "fail")
-            if not job.force:
-                raise ValidationError(
-                    f"{seq.pattern} fails the {job.profile!r} profile: {failed} "
-                    "(--force conforms it anyway and records the failures)"
-                )
-            log.warning(
-                "%s fails validation, conforming anyway (--force): %s",
-                seq.pattern,
-                failed,
-            )
-
+    # Everything cheap first (headers, rate, timecode, raster, outputs), so a typo
+    # fails at once instead of after the pixel validation.
+    first_header = _readable_header(sequences[0])
     first_rate = _source_rate(sequences[0])
     rate = parse_rate(job.fps) if job.fps is not None else first_rate
     method = _resolve_retime(job.retime, first_rate, rate)
-
-    first_header = sequences[0].header(sequences[0].frames[0])
+    if job.start_tc:
+        start = Timecode.parse(job.start_tc, rate)
+    elif first_header.time_code:
+        # A drop-frame label on a non-drop delivery is re-read, not refused.
+        start = Timecode.parse(first_header.time_code, rate, strict=False)
+    else:
+        start = Timecode(0, rate)
     if job.reformat:
         width, height = parse_raster(job.reformat)
     else:
         width, height = first_header.width, first_header.height
 
+    name = job.name or sequences[0].name
+    outdir = Path(job.outdir).absolute()
+    outputs = _output_paths(name, outdir, specs)
+    sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
+    for out in outputs:
+        for existing in _existing(out.path):
+            if existing.resolve() in sources:
+                raise InputError(f"output {existing} would overwrite a source file")
+            if not job.overwrite:
+                raise InputError(
+                    f"output {existing} exists (use --overwrite to replace it)"
+                )
+
+    reports = _validate_sources(job, sequences, validate_sources, on_progress)
+
     shots = []
     record = 0
     for seq, report in zip(sequences, reports, strict=True):
-        header = seq.header(seq.frames[0])
+        header = _readable_header(seq)
         src_rate = _source_rate(seq)
         shot_method = _resolve_retime(job.retime, src_rate, rate)
         if shot_method != method:
@@ -394,30 +443,11 @@ def plan(
                 colorspace=colorspace,
                 has_alpha=has_alpha,
                 colorspace_warning=warning,
+                unreadable=_unreadable(report),
             )
         )
         record += len(samples)
 
-    if job.start_tc:
-        start = Timecode.parse(job.start_tc, rate)
-    elif first_header.time_code:
-        # A drop-frame label on a non-drop delivery is re-read, not refused.
-        start = Timecode.parse(first_header.time_code, rate, strict=False)
-    else:
-        start = Timecode(0, rate)
-
-    name = job.name or sequences[0].name
-    outdir = Path(job.outdir).absolute()
-    outputs = _output_paths(name, outdir, specs)
-    sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
-    for out in outputs:
-        for existing in _existing(out.path):
-            if existing.resolve() in sources:
-                raise InputError(f"output {existing} would overwrite a source file")
-            if not job.overwrite:
-                raise InputError(
-                    f"output {existing} exists (use --overwrite to replace it)"
-                )
     return JobPlan(
         job=job,
         name=name,
@@ -492,19 +522,18 @@ class _SourceFrames:
         self._channels = channels
         self._cache: OrderedDict[int, NDArray[np.float32]] = OrderedDict()
         self._size = cache_size
-        self._present = set(shot.sequence.frames)
+        self._present = set(shot.sequence.frames) - set(shot.unreadable)
         # 24 → 60 style maps interpolate several output frames from one pair.
         self.flow_cache = FlowCache()
 
     def _nearest_present(self, frame: int) -> int:
-        frames = self._shot.sequence.frames
-        return min(frames, key=lambda f: (abs(f - frame), f))
+        return min(self._present, key=lambda f: (abs(f - frame), f))
 
     def __call__(self, frame: int) -> NDArray[np.float32]:
         if frame not in self._present:
-            # Only reachable with --force on a sequence with gaps: hold the nearest.
+            # Only reachable with --force on gaps or damaged frames: hold the nearest.
             held = self._nearest_present(frame)
-            log.info("frame %d is missing: holding frame %d", frame, held)
+            log.info("frame %d is missing or damaged: holding frame %d", frame, held)
             frame = held
         if frame in self._cache:
             self._cache.move_to_end(frame)
@@ -902,7 +931,7 @@ def manifest_data(
     for i, shot in enumerate(plan_.shots):
         report = plan_.reports[i] if i < len(plan_.reports) else None
         seq = shot.sequence
-        header = seq.header(seq.frames[0])
+        header = _readable_header(seq)
         record_in = plan_.timecode(shot.record_first)
         record_out = plan_.timecode(shot.record_first + shot.record_frames)
         placement = {

@@ -41,16 +41,20 @@ class _Bar:
         )
         self._task = self._progress.add_task("conform", total=None, fps="-")
         self._lock = threading.Lock()
+        self._started = False
 
     def __enter__(self) -> _Bar:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
 
     def __call__(self, done: int, total: int) -> None:
         with self._lock:
+            if not self._started:  # no empty bar when the job fails before any work
+                self._progress.start()
+                self._started = True
             task = self._progress.tasks[0]
             speed = task.speed
             self._progress.update(

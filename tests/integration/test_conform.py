@@ -437,3 +437,73 @@ def test_cli_conform_with_handoff(
     nk = written["nuke"].read_text()
     assert f"\n file {plate}\n" in nk
     assert f"\n first 1001\n last {1000 + N}\n" in nk
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("start_tc", "25:00:00:00"),
+        ("fps", "23.5x"),
+        ("reformat", "wide"),
+        ("frames", "9-1"),
+    ],
+    ids=["timecode", "rate", "raster", "range"],
+)
+def test_bad_arguments_fail_before_pixel_validation(
+    plate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str
+) -> None:
+    import hdrpipe.engine as engine
+
+    def no_validation(*_a: object, **_k: object) -> None:
+        raise AssertionError("validated pixels before checking the arguments")
+
+    monkeypatch.setattr(engine, "validate", no_validation)
+    job = ConformJob(
+        inputs=(str(plate),), deliver=("exr-acescg",), outdir=tmp_path, **{field: value}
+    )
+    with pytest.raises(InputError):
+        plan(job)
+
+
+def test_damaged_first_frame_is_a_validation_failure_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    src = make_plate(tmp_path / "src", width=64, height=36, frames=4)
+    first = Path(str(src).replace("####", "1001"))
+    first.write_bytes(first.read_bytes()[:200])  # truncated header
+    code = main(
+        [
+            "conform",
+            str(src),
+            "-d",
+            "exr-acescg",
+            "-o",
+            str(tmp_path / "o"),
+            "--no-progress",
+        ]
+    )
+    assert code == 1
+    forced = plan(
+        ConformJob(
+            inputs=(str(src),),
+            deliver=("exr-acescg",),
+            outdir=tmp_path / "o",
+            force=True,
+        )
+    )
+    assert forced.reports[0].check("readable").frames == (1001,)
+    assert (forced.width, forced.height) == (64, 36)
+    # --force conforms it, holding the nearest good frame in place of the damaged one.
+    manifest = conform(
+        ConformJob(
+            inputs=(str(src),),
+            deliver=("exr-acescg",),
+            outdir=tmp_path / "f",
+            force=True,
+        )
+    ).to_dict()
+    assert manifest["validation_forced"] is True
+    out = sorted(Path(manifest["outputs"][0]["path"]).parent.glob("*.exr"))
+    assert len(out) == 4
+    held, second = (oiio.ImageBuf(str(p)).get_pixels(oiio.FLOAT) for p in out[:2])
+    np.testing.assert_array_equal(held, second)
