@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fixtures.generate import make_plate  # noqa: E402
-from hdrpipe.color import Transform  # noqa: E402
+from hdrpipe.color import (  # noqa: E402
+    LightLevelMeter,
+    Transform,
+    mastering_display_for,
+)
 from hdrpipe.encode import open_writer  # noqa: E402
 from hdrpipe.encode.presets import get_preset  # noqa: E402
 from hdrpipe.exr import read_pixels  # noqa: E402
@@ -65,6 +69,9 @@ def _stages(pattern: Path, preset: str, n: int) -> dict[str, float]:
     signals = [transform.apply(f) for f in frames]
     colour = (time.perf_counter() - t0) / n
     h, w = frames[0].shape[:2]
+    meter = LightLevelMeter(transform.target)
+    for s in signals:
+        meter.add(s)
     with tempfile.TemporaryDirectory() as tmp:
         writer = open_writer(
             spec,
@@ -72,11 +79,13 @@ def _stages(pattern: Path, preset: str, n: int) -> dict[str, float]:
             width=w,
             height=h,
             rate=Rate(Fraction(24)),
+            mastering=mastering_display_for(transform.target),
+            light_level=meter.result(),
         )
         t0 = time.perf_counter()
         for s in signals:
             writer.write(s)
-        writer.close()
+        writer.close(light_level=meter.result())
         encode = (time.perf_counter() - t0) / n
     return {"decode": decode, "colour": colour, "encode": encode}
 
