@@ -1,0 +1,260 @@
+"""``hdrpipe farm …``: plan a chunked conform, run chunks, stitch, or run all on Dask.
+
+::
+
+    hdrpipe farm plan PATH... -d PRESET... -o OUTDIR [--chunk 48] [conform options]
+    hdrpipe farm measure-chunk PLAN N      # hevc-hdr10 jobs: all chunks, first
+    hdrpipe farm run-chunk PLAN N [--resume]
+    hdrpipe farm stitch PLAN
+    hdrpipe farm run PLAN [--workers N | --scheduler tcp://HOST:PORT] [--resume]
+    hdrpipe farm status PLAN
+
+stdout carries data only (the plan path, one JSON document with ``--json``, or
+the manifest summary); logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..engine import ConformJob
+from ..farm import (
+    DEFAULT_CHUNK,
+    FarmPlan,
+    complete_record,
+    measure_chunk,
+    plan_job,
+    run,
+    run_chunk,
+    stitch,
+)
+from ._app import app, emit_json
+from .conform import ProgressBar, summary_lines
+
+__all__ = ["farm_app"]
+
+farm_app = typer.Typer(
+    help="Chunked, resumable conform on Dask or any render farm.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(farm_app, name="farm")
+
+
+def _print_manifest(data: dict[str, Any], path: Path, json_out: bool) -> None:
+    if json_out:
+        emit_json(data)
+        return
+    for line in summary_lines(data):
+        print(line)
+    print(f"manifest: {path}")
+
+
+@farm_app.command("plan")
+def plan_command(
+    paths: list[str] = typer.Argument(
+        ..., help="Input sequence(s), concatenated in order."
+    ),
+    deliver: list[str] = typer.Option(
+        ..., "--deliver", "-d", help="Delivery preset id (repeatable)."
+    ),
+    outdir: Path = typer.Option(..., "--outdir", "-o", help="Output directory."),
+    chunk: int = typer.Option(
+        DEFAULT_CHUNK, "--chunk", min=1, help="Record frames per chunk."
+    ),
+    fps: str | None = typer.Option(
+        None, "--fps", help="Delivery rate (24, 23.976, 29.97df …)."
+    ),
+    retime: str = typer.Option(
+        "auto", "--retime", help="auto | asis | nearest | blend | flow."
+    ),
+    start_tc: str | None = typer.Option(
+        None, "--start-tc", help="Start timecode HH:MM:SS:FF."
+    ),
+    frames: str | None = typer.Option(None, "--frames", help="Source frame range A-B."),
+    reformat: str | None = typer.Option(
+        None, "--reformat", help="Delivery raster: WxH, hd, uhd …"
+    ),
+    fit: str = typer.Option(
+        "letterbox", "--fit", help="letterbox | pillarbox | crop | stretch."
+    ),
+    config: str | None = typer.Option(
+        None, "--config", help="OCIO config (path or ocio:// URI)."
+    ),
+    look: str | None = typer.Option(
+        None, "--look", help="CDL or LMT file applied in ACES."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Base name of outputs."),
+    source_colorspace: str | None = typer.Option(
+        None, "--source-colorspace", help="Override the source encoding."
+    ),
+    profile: str = typer.Option(
+        "ray3", "--profile", help="Validation profile the sources must pass."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Conform sources that fail validation."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace existing outputs."
+    ),
+    include_mattes: bool = typer.Option(
+        False, "--include-mattes", help="Count mattes in MaxFALL."
+    ),
+    presets_file: Path | None = typer.Option(
+        None, "--presets-file", help="User presets (TOML/JSON)."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the plan as JSON on stdout."
+    ),
+) -> int:
+    """Validate a conform job once; write its chunked plan OUTDIR/<name>.farm.json."""
+    job = ConformJob(
+        inputs=tuple(paths),
+        deliver=tuple(deliver),
+        outdir=outdir,
+        fps=fps,
+        retime=retime,
+        start_tc=start_tc,
+        frames=frames,
+        reformat=reformat,
+        fit=fit,
+        config=config,
+        look=look,
+        name=name,
+        source_colorspace=source_colorspace,
+        profile=profile,
+        force=force,
+        overwrite=overwrite,
+        include_mattes=include_mattes,
+        presets_file=presets_file,
+    )
+    farm = plan_job(job, chunk=chunk)
+    if json_out:
+        emit_json(farm.to_dict())
+    else:
+        print(farm.plan_path)
+    return 0
+
+
+@farm_app.command("measure-chunk")
+def measure_chunk_command(
+    plan: Path = typer.Argument(..., help="The plan written by `hdrpipe farm plan`."),
+    index: int = typer.Argument(..., help="Chunk index (0-based)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Skip the chunk if already measured."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the measure record as JSON."
+    ),
+) -> int:
+    """Measure MaxCLL/MaxFALL of one chunk (jobs with hevc-hdr10; before run-chunk)."""
+    record = measure_chunk(FarmPlan.load(plan), index, resume=resume)
+    if json_out:
+        emit_json(record)
+    return 0
+
+
+@farm_app.command("run-chunk")
+def run_chunk_command(
+    plan: Path = typer.Argument(..., help="The plan written by `hdrpipe farm plan`."),
+    index: int = typer.Argument(..., help="Chunk index (0-based)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Skip the chunk if already complete."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the chunk record as JSON."
+    ),
+) -> int:
+    """Make one chunk's record frames (movie parts, EXR frames); record completion."""
+    record = run_chunk(FarmPlan.load(plan), index, resume=resume)
+    if json_out:
+        emit_json(record)
+    else:
+        for out in record["outputs"]:
+            print(out["path"])
+    return 0
+
+
+@farm_app.command("stitch")
+def stitch_command(
+    plan: Path = typer.Argument(..., help="The plan written by `hdrpipe farm plan`."),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the manifest as JSON on stdout."
+    ),
+    keep_parts: bool = typer.Option(
+        False, "--keep-parts", help="Keep the movie parts after stitching."
+    ),
+) -> int:
+    """Remux every movie's parts losslessly, verify, and write the manifest."""
+    manifest = stitch(FarmPlan.load(plan), keep_parts=keep_parts)
+    _print_manifest(manifest.to_dict(), manifest.path, json_out)
+    return 0
+
+
+@farm_app.command("run")
+def run_command(
+    plan: Path = typer.Argument(..., help="The plan written by `hdrpipe farm plan`."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Local Dask worker processes (default 2)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Existing Dask scheduler tcp://HOST:PORT."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Keep chunks already complete."
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the manifest as JSON on stdout."
+    ),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Progress bar on stderr."
+    ),
+    keep_parts: bool = typer.Option(
+        False, "--keep-parts", help="Keep the movie parts after stitching."
+    ),
+) -> int:
+    """Run every chunk of a plan on Dask, stitch, write the manifest."""
+    farm = FarmPlan.load(plan)
+    with ProgressBar(progress) as bar:
+        manifest = run(
+            farm,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            on_progress=bar,
+            keep_parts=keep_parts,
+        )
+    _print_manifest(manifest.to_dict(), manifest.path, json_out)
+    return 0
+
+
+@farm_app.command("status")
+def status_command(
+    plan: Path = typer.Argument(..., help="The plan written by `hdrpipe farm plan`."),
+    json_out: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> int:
+    """Show which chunks are complete."""
+    farm = FarmPlan.load(plan)
+    phases = (["measure"] if farm.measure_targets else []) + ["chunk"]
+    status: dict[str, dict[str, Any]] = {
+        phase: {
+            "complete": [
+                c.index
+                for c in farm.chunks
+                if complete_record(farm, phase, c.index) is not None
+            ],
+            "total": len(farm.chunks),
+        }
+        for phase in phases
+    }
+    if json_out:
+        emit_json({"plan": farm.plan_path, "frames": farm.frames, **status})
+    else:
+        for phase, entry in status.items():
+            print(f"{phase}: {len(entry['complete'])}/{entry['total']} complete")
+    return 0

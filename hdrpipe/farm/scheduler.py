@@ -1,0 +1,266 @@
+"""Run a :class:`FarmPlan` on Dask: a local cluster by default, or an existing one.
+
+Phases: (1) measure chunks, when a deliverable bakes MaxCLL/MaxFALL into its
+stream at open (``hevc-hdr10``); (2) encode chunks; (3) stitch on the
+submitting machine. Chunk tasks are submitted with ``retries=2``; a worker that
+dies mid-chunk has its task rescheduled on another worker by the scheduler.
+Progress is the sum over chunks of the frames done, read from the state
+directory (completion records and the progress files running chunks write).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..engine import ConformJob, Manifest, ProgressCallback
+from ..errors import HdrpipeError, InputError
+from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
+from .state import complete_record, progress_done, reset_state
+from .stitch import stitch
+from .tasks import measure_chunk, run_chunk
+
+__all__ = ["run", "conform_distributed", "local_cluster", "TASK_RETRIES"]
+
+log = logging.getLogger(__name__)
+
+TASK_RETRIES = 2
+POLL_INTERVAL = 0.25  # seconds between progress/state polls while chunks run
+
+
+def local_cluster(workers: int | None = None) -> Any:
+    """A ``distributed.LocalCluster``: ``workers`` processes (default 2), 1 thread each.
+
+    Loopback only and no dashboard: a conform on one machine opens no public port.
+    """
+    from distributed import LocalCluster
+
+    n = 2 if workers is None else workers
+    if n < 1:
+        raise InputError(f"workers must be at least 1, got {n}")
+    return LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+
+
+@contextlib.contextmanager
+def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator[Any]:
+    if client is not None:
+        if workers is not None or scheduler is not None:
+            raise InputError("pass client= alone, without workers= or scheduler=")
+        yield client
+        return
+    from distributed import Client
+
+    if scheduler is not None:
+        if workers is not None:
+            raise InputError("--workers and --scheduler are exclusive")
+        try:
+            remote = Client(scheduler, timeout="30s")  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as err:
+            raise InputError(f"cannot reach Dask scheduler {scheduler}: {err}") from err
+        with remote:
+            yield remote
+        return
+    with (
+        local_cluster(workers) as cluster,
+        Client(cluster) as local,  # type: ignore[no-untyped-call]
+    ):
+        yield local
+
+
+def _phase(
+    farm: FarmPlan,
+    client: Any,
+    phase: str,
+    task: Callable[..., dict[str, Any]],
+    resume: bool,
+    report: Callable[[], None],
+) -> None:
+    """Submit one phase's chunks (skipping complete ones on resume) and wait for all."""
+    todo = []
+    for chunk in farm.chunks:
+        if resume and complete_record(farm, phase, chunk.index) is not None:
+            prefix = "measure chunk" if phase == "measure" else "chunk"
+            log.info("%s %d already complete", prefix, chunk.index)
+            continue
+        todo.append(chunk.index)
+    if not todo:
+        return
+    token = uuid.uuid4().hex[:8]
+    # Tasks always skip a chunk already recorded complete: the state was cleared
+    # when this run started (unless resuming), and the scheduler re-runs a
+    # finished task whose result lived on a worker that died.
+    futures = [
+        client.submit(
+            task,
+            farm,
+            index,
+            resume=True,
+            key=f"hdrpipe-{farm.name}-{phase}-{index:04d}-{token}",
+            pure=False,
+            retries=TASK_RETRIES,
+        )
+        for index in todo
+    ]
+    try:
+        while True:
+            report()
+            errors = [f for f in futures if f.status == "error"]
+            if errors:
+                errors[0].result()  # raises the task's exception
+            if all(f.done() for f in futures):
+                break
+            time.sleep(POLL_INTERVAL)
+        for future in futures:
+            future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    report()
+
+
+def run(
+    farm: FarmPlan,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    resume: bool = False,
+    on_progress: ProgressCallback | None = None,
+    keep_parts: bool = False,
+) -> Manifest:
+    """Run every chunk of ``farm`` on Dask, stitch the movies, write the manifest.
+
+    Parameters
+    ----------
+    workers
+        Worker processes of the local cluster started for this run (default 2).
+    scheduler
+        ``tcp://HOST:PORT`` of a running Dask scheduler to send the chunks to.
+    client
+        A ``distributed.Client`` to use as is (not closed here).
+    resume
+        Keep the chunks already complete (record present, files unchanged) and
+        run only the others; without it the state of an earlier run is cleared.
+    on_progress
+        ``on_progress(done_frames, total_frames)`` from this thread; frames of
+        the measure phase (HEVC HDR10 jobs) count in the total.
+    keep_parts
+        Keep the movie parts after stitching (see :func:`stitch`).
+    """
+    started = time.monotonic()
+    if not resume:
+        reset_state(farm)
+    phases = ["measure"] if farm.measure_targets else []
+    phases.append("chunk")
+    total = farm.frames * len(phases)
+
+    def report() -> None:
+        if on_progress is None:
+            return
+        done = 0
+        for phase in phases:
+            for chunk in farm.chunks:
+                if (farm.state / f"{phase}-{chunk.index:04d}.json").exists():
+                    done += chunk.frames
+                else:
+                    per_target = len(farm.measure_targets) if phase == "measure" else 1
+                    done += progress_done(farm, phase, chunk.index) // max(
+                        per_target, 1
+                    )
+        on_progress(min(done, total), total)
+
+    with _client(workers, scheduler, client) as dask_client:
+        if farm.measure_targets:
+            _phase(farm, dask_client, "measure", measure_chunk, resume, report)
+        _phase(farm, dask_client, "chunk", run_chunk, resume, report)
+        try:
+            info = dask_client.scheduler_info()
+            cluster = {
+                "scheduler": info.get("address"),
+                "workers": sorted(info.get("workers", {})),
+            }
+        except (OSError, HdrpipeError, KeyError, TimeoutError) as err:
+            log.info("scheduler info unavailable: %s", err)
+            cluster = {}
+    return stitch(
+        farm,
+        elapsed=time.monotonic() - started,
+        farm_info={"resume": resume, **cluster},
+        keep_parts=keep_parts,
+    )
+
+
+def conform_distributed(
+    job: ConformJob,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    resume: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Conform ``job`` in chunks on Dask: plan (or resume a plan), run, stitch.
+
+    With ``resume`` and a plan of the same job at ``OUTDIR/<name>.farm.json``,
+    that plan continues (completed chunks are kept); otherwise the job is
+    validated and planned afresh. Progress covers validation, then the chunks.
+
+    Raises
+    ------
+    InputError
+        ``resume`` with a plan of a different job or chunk size at that path.
+    """
+    path = plan_path_for(job)
+    farm: FarmPlan | None = None
+    if resume and path.exists():
+        farm = FarmPlan.load(path)
+        wanted = job_to_dict(job)
+        if farm.job != wanted or farm.chunk_size != chunk:
+            raise InputError(
+                f"{path}: --resume found the plan of another job or chunk size; "
+                "rerun without --resume (and with --overwrite) to start again"
+            )
+        log.info("%s: resuming", path)
+    validated = [0]
+
+    def validation_progress(done: int, total: int) -> None:
+        validated[0] = total
+        if on_progress is not None:
+            on_progress(done, total)
+
+    if farm is None:
+        try:
+            farm = plan_job(job, chunk=chunk, on_progress=validation_progress)
+        except InputError as err:
+            if not resume and path.exists() and "exists" in str(err):
+                raise InputError(
+                    f"{err}; a farm run of this job ({path}) did not finish: "
+                    "resume it with --resume"
+                ) from err
+            raise
+        resume = False
+
+    def progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(validated[0] + done, validated[0] + total)
+
+    return run(
+        farm,
+        workers=workers,
+        scheduler=scheduler,
+        client=client,
+        resume=resume,
+        on_progress=progress,
+    )

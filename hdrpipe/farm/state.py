@@ -1,0 +1,176 @@
+"""The farm state directory: completion records, progress files, resume checks.
+
+Every record is written atomically (temp name, then ``os.replace``), so a
+record either exists whole or not at all, whatever kills the process. A chunk
+counts as complete only when its record exists *and* every file it lists is
+still there with the recorded size (and, for movie parts, SHA-256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .plan import FarmPlan
+
+__all__ = [
+    "CHUNK_RECORD_SCHEMA",
+    "MEASURE_RECORD_SCHEMA",
+    "record_path",
+    "progress_path",
+    "write_json_atomic",
+    "read_record",
+    "describe_files",
+    "files_match",
+    "complete_record",
+    "progress_done",
+    "ProgressFile",
+    "reset_state",
+    "sha256",
+]
+
+log = logging.getLogger(__name__)
+
+CHUNK_RECORD_SCHEMA = "hdrpipe.farm.chunk/1"
+MEASURE_RECORD_SCHEMA = "hdrpipe.farm.measure/1"
+PROGRESS_INTERVAL = 0.5  # seconds between progress-file writes of a running chunk
+
+
+def record_path(farm: FarmPlan, phase: str, index: int) -> Path:
+    """``STATE/<phase>-NNNN.json`` (``phase`` is ``chunk`` or ``measure``)."""
+    return farm.state / f"{phase}-{index:04d}.json"
+
+
+def progress_path(farm: FarmPlan, phase: str, index: int) -> Path:
+    return farm.state / f"{phase}-{index:04d}.progress"
+
+
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write JSON under a unique temp name in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A record, or ``None`` when absent or unreadable (then it is redone)."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as err:
+        log.info("%s: unreadable, the chunk will be redone: %s", path, err)
+        return None
+    return data
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_files(paths: list[Path], *, checksum: bool) -> list[dict[str, Any]]:
+    """``[{"path", "size", "sha256"?}]`` of files a chunk made."""
+    out = []
+    for p in paths:
+        entry: dict[str, Any] = {"path": str(p), "size": p.stat().st_size}
+        if checksum:
+            entry["sha256"] = sha256(p)
+        out.append(entry)
+    return out
+
+
+def files_match(files: list[Mapping[str, Any]]) -> str | None:
+    """``None`` when every listed file exists as recorded, else the first mismatch."""
+    for entry in files:
+        p = Path(entry["path"])
+        try:
+            size = p.stat().st_size
+        except FileNotFoundError:
+            return f"{p} is missing"
+        if size != entry["size"]:
+            return f"{p} has {size} bytes, {entry['size']} recorded"
+        if "sha256" in entry and sha256(p) != entry["sha256"]:
+            return f"{p} changed since it was recorded (SHA-256)"
+    return None
+
+
+def complete_record(farm: FarmPlan, phase: str, index: int) -> dict[str, Any] | None:
+    """The record of a complete chunk, or ``None`` (absent, stale or files changed)."""
+    path = record_path(farm, phase, index)
+    record = read_record(path)
+    if record is None:
+        return None
+    chunk = farm.chunks[index]
+    if record.get("record_range") != [chunk.start, chunk.stop]:
+        log.info("%s: recorded for another record range; redoing chunk %d", path, index)
+        return None
+    problem = files_match(record.get("files", []))
+    if problem is not None:
+        log.info("%s chunk %d must be redone: %s", phase, index, problem)
+        return None
+    return record
+
+
+def progress_done(farm: FarmPlan, phase: str, index: int) -> int:
+    """Frames a running chunk reported done (0 when it has not reported yet)."""
+    try:
+        return int(
+            progress_path(farm, phase, index).read_text(encoding="ascii").split()[0]
+        )
+    except (FileNotFoundError, ValueError, IndexError):
+        return 0
+
+
+class ProgressFile:
+    """``on_progress`` of a chunk: frames done to its progress file, throttled."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if done < total and now - self._last < PROGRESS_INTERVAL:
+                return
+            self._last = now
+            tmp = self._path.with_name(f".{self._path.name}.{os.getpid()}.partial")
+            try:
+                tmp.write_text(f"{done} {total}\n", encoding="ascii")
+                os.replace(tmp, self._path)
+            except OSError as err:  # progress is advisory: never fail a chunk for it
+                log.debug("%s: progress not written: %s", self._path, err)
+
+    def clear(self) -> None:
+        self._path.unlink(missing_ok=True)
+
+
+def reset_state(farm: FarmPlan) -> None:
+    """Empty the state directory (records, progress, parts) for a fresh run."""
+    state = farm.state
+    if state.is_dir():
+        log.info("%s: clearing the state of an earlier run", state)
+        shutil.rmtree(state)
+    (state / "parts").mkdir(parents=True, exist_ok=True)

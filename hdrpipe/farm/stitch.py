@@ -1,0 +1,406 @@
+"""Stitch movie parts losslessly into the final deliverables; write the job manifest.
+
+Packet-level remux with PyAV (no decode, no re-encode): the parts' packets are
+copied in chunk order into one new movie whose timestamps continue from part to
+part (each part's PTS/DTS shifted by the frames before it, in a time base of
+one frame), with the ``tmcd`` start timecode of the job and the parts' sample
+entry (``ap4x``/``apch``/``hvc1`` fourcc, ``hvcC`` parameter sets). Then the
+sample entry gets ``colr`` nclx, ``mdcv`` (SMPTE ST 2086) and ``clli`` with
+MaxCLL/MaxFALL merged over all chunks (CTA-861.3: maxima over all frames, so
+the merge of chunk maxima is exact), the file is verified like a normal encode
+and renamed atomically.
+
+Why remuxing is valid:
+
+* ProRes is intra-only: every frame is a keyframe.
+* HEVC: each part was encoded on its own, so it starts with an IDR picture and
+  (x265 ``no-open-gop``) holds only closed GOPs; no picture references across a
+  part boundary. Parts are made with the same encoder settings, so their
+  parameter sets are identical (checked: the ``hvcC`` of every part must equal
+  the first one's). The HDR10 SEI in every part already carries the job-wide
+  MaxCLL/MaxFALL (measured before encoding), so SEI and ``clli`` agree.
+
+EXR deliverables need no stitch: chunks wrote their frames into the final folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from ..color import LightLevelMeter, get_target, mastering_display_for
+from ..encode import isobmff
+from ..encode.presets import DeliverySpec
+from ..encode.probe import H273_MATRIX, H273_PRIMARIES, H273_TRANSFER, verify
+from ..encode.video import default_mastering, partial_path
+from ..engine import Manifest, manifest_data, write_manifest
+from ..errors import ConformError, EncodeError
+from ..types import ContentLightLevel, MasteringDisplay, Rate
+from .plan import FarmPlan
+from .state import complete_record
+from .tasks import job_light_levels, task_plan
+
+__all__ = ["stitch", "remux_parts"]
+
+log = logging.getLogger(__name__)
+
+
+def _frames(value: int, time_base: Fraction, fps: Fraction, path: Path) -> int:
+    """A timestamp in ``time_base`` as a whole number of frames at ``fps``."""
+    frames = Fraction(value) * time_base * fps
+    if frames.denominator != 1:
+        raise EncodeError(
+            f"{path}: timestamp {value} × {time_base} s "
+            f"is not a whole frame at {fps} fps"
+        )
+    return int(frames)
+
+
+def _time_base(stream: Any, part: Path) -> Fraction:
+    if stream.time_base is None:
+        raise EncodeError(f"{part}: video stream has no time base")
+    return Fraction(stream.time_base)
+
+
+def _reorder_delay(part: Path, fps: Fraction) -> int:
+    """Frames the first decode time of ``part`` precedes its first presentation time.
+
+    A part whose encoder reorders pictures (HEVC with B-frames) starts decoding
+    ``delay`` frames before 0. Parts may differ (a one-frame tail part has
+    none), and one stream needs one constant delay, or the sample durations
+    (derived from decode times) would jump at a part boundary; so the stitched
+    stream uses the largest delay of all parts (ISO/IEC 14496-12 §8.6.1.3: any
+    ``dts <= pts`` works, the composition offsets absorb it).
+    """
+    try:
+        with av.open(str(part)) as source:
+            vs = source.streams.video[0]
+            for packet in source.demux(vs):
+                if packet.dts is None:
+                    continue
+                return max(0, -_frames(packet.dts, _time_base(vs, part), fps, part))
+    except av.error.FFmpegError as err:
+        raise EncodeError(f"{part}: cannot read part: {err}") from err
+    raise EncodeError(f"{part}: part holds no packets")
+
+
+def remux_parts(
+    parts: list[Path],
+    out: Path,
+    *,
+    container: str,
+    rate: Rate,
+    start_timecode: str,
+    frames: list[int],
+) -> int:
+    """Copy the video packets of ``parts`` in order into ``out``; return frames written.
+
+    Timestamps are re-based to one frame per tick (``1/rate``) and continue
+    across parts; ``frames`` are the frames expected in each part. The first
+    packet of every part must be a keyframe (ProRes frame / HEVC IDR).
+
+    Raises
+    ------
+    EncodeError
+        A part is unreadable, has another codec, size, pixel format or
+        parameter sets than the first one, the wrong number of frames, does
+        not start with a keyframe, or the muxer fails.
+    """
+    fps = rate.fps
+    tick = Fraction(1) / fps
+    out.unlink(missing_ok=True)
+    try:
+        first = av.open(str(parts[0]))
+    except av.error.FFmpegError as err:
+        raise EncodeError(f"{parts[0]}: cannot open part: {err}") from err
+    written = 0
+    try:
+        delay = max(_reorder_delay(part, fps) for part in parts)
+        template = first.streams.video[0]
+        ref = (
+            template.codec_context.name,
+            template.codec_context.width,
+            template.codec_context.height,
+            template.codec_context.pix_fmt,
+            bytes(template.codec_context.extradata or b""),
+            template.codec_tag,
+        )
+        output = av.open(str(out), "w", format=container)
+        try:
+            stream = output.add_stream_from_template(template)
+            stream.codec_tag = template.codec_tag  # keep ap4x / apch / hvc1
+            stream.time_base = tick
+            # The MOV muxer derives the tmcd track's rate from the stream's frame rate.
+            stream.codec_context.framerate = fps
+            stream.metadata["timecode"] = start_timecode
+            last_dts: int | None = None
+            for part, expected in zip(parts, frames, strict=True):
+                n = 0
+                with av.open(str(part)) as source:
+                    vs = source.streams.video[0]
+                    got = (
+                        vs.codec_context.name,
+                        vs.codec_context.width,
+                        vs.codec_context.height,
+                        vs.codec_context.pix_fmt,
+                        bytes(vs.codec_context.extradata or b""),
+                        vs.codec_tag,
+                    )
+                    if got != ref:
+                        raise EncodeError(
+                            f"{part}: codec, size, pixel format, fourcc or "
+                            "parameter sets "
+                            f"differ from {parts[0]}; parts cannot be remuxed"
+                        )
+                    time_base = _time_base(vs, part)
+                    for packet in source.demux(vs):
+                        if packet.size == 0 and packet.dts is None:
+                            continue  # the demuxer's end-of-stream marker
+                        if packet.pts is None or packet.dts is None:
+                            raise EncodeError(f"{part}: packet {n} has no timestamp")
+                        if n == 0 and not packet.is_keyframe:
+                            raise EncodeError(
+                                f"{part}: does not start with a keyframe (IDR); "
+                                "cannot cut the stream here"
+                            )
+                        pts = _frames(packet.pts, time_base, fps, part) + written
+                        # Decode times one frame apart, behind by the largest
+                        # reorder delay of any part (see _reorder_delay).
+                        dts = written + n - delay
+                        if dts > pts or (last_dts is not None and dts <= last_dts):
+                            raise EncodeError(
+                                f"{part}: packet {n}: decode time {dts} (previous "
+                                f"{last_dts}) does not fit presentation time {pts}"
+                            )
+                        packet.pts, packet.dts = pts, dts
+                        packet.time_base = tick
+                        packet.duration = 1
+                        packet.stream = stream
+                        output.mux(packet)
+                        last_dts = dts
+                        n += 1
+                if n != expected:
+                    raise EncodeError(f"{part}: {n} frames, {expected} expected")
+                written += n
+        finally:
+            output.close()
+    except av.error.FFmpegError as err:
+        out.unlink(missing_ok=True)
+        raise EncodeError(f"{out}: remux failed: {err}") from err
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        first.close()
+    return written
+
+
+def _mastering(spec: DeliverySpec, target: Any) -> MasteringDisplay:
+    return mastering_display_for(target) or default_mastering(spec)
+
+
+def _stitch_movie(
+    farm: FarmPlan,
+    spec: DeliverySpec,
+    final: Path,
+    chunk_records: list[dict[str, Any]],
+    rate: Rate,
+    has_alpha: bool,
+    level: ContentLightLevel | None,
+    mastering: MasteringDisplay | None,
+) -> dict[str, Any]:
+    parts = [Path(r["path"]) for r in chunk_records]
+    frames = [c.frames for c in farm.chunks]
+    tmp = partial_path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        total = remux_parts(
+            parts,
+            tmp,
+            container=spec.container,
+            rate=rate,
+            start_timecode=farm.start_timecode,
+            frames=frames,
+        )
+        extra: list[bytes] = []
+        if spec.hdr_metadata:
+            if level is None or mastering is None:
+                raise EncodeError(
+                    f"{final}: HDR preset {spec.name!r} without a light level"
+                )
+            extra = [isobmff.mdcv(mastering), isobmff.clli(level)]
+        colr = isobmff.colr_nclx(
+            H273_PRIMARIES[spec.primaries or ""],
+            H273_TRANSFER[spec.transfer or ""],
+            H273_MATRIX[spec.matrix or ""],
+            full_range=spec.color_range == "pc",
+        )
+        isobmff.patch_video_sample_entry(tmp, colr=colr, extra=extra)
+        info = verify(
+            tmp,
+            spec,
+            frames=farm.frames,
+            rate=rate,
+            start_timecode=farm.start_timecode,
+            light_level=level if spec.hdr_metadata else None,
+            mastering=mastering if spec.hdr_metadata else None,
+            has_alpha=has_alpha,
+        )
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    info["path"] = str(final)
+    log.info("%s: %d frames stitched from %d parts, verified", final, total, len(parts))
+    return info
+
+
+def _merged_meter(records: list[dict[str, Any]], target: Any) -> LightLevelMeter | None:
+    merged: LightLevelMeter | None = None
+    for record in records:
+        data = record.get("light_level_meter")
+        if data is None:
+            return None
+        meter = LightLevelMeter.from_dict(data, target)
+        merged = meter if merged is None else merged.merge(meter)
+    return merged
+
+
+def stitch(
+    farm: FarmPlan,
+    *,
+    elapsed: float | None = None,
+    farm_info: dict[str, Any] | None = None,
+    keep_parts: bool = False,
+) -> Manifest:
+    """Finish a job whose chunks are all complete: stitch movies, write the manifest.
+
+    ``elapsed`` (seconds) defaults to the time since the first chunk started;
+    ``farm_info`` (workers, scheduler…) is added to the manifest's ``farm`` entry.
+    Once the manifest is written the movie parts are deleted (they are as big
+    as the deliverables) unless ``keep_parts``; the chunk records stay.
+
+    Raises
+    ------
+    ConformError
+        A chunk is not complete, or chunk meters disagree with the measured level.
+    EncodeError
+        Remux, box patch or verification of a stitched movie failed.
+    """
+    records = []
+    missing = []
+    for chunk in farm.chunks:
+        record = complete_record(farm, "chunk", chunk.index)
+        if record is None:
+            missing.append(chunk.index)
+        else:
+            records.append(record)
+    if missing:
+        raise ConformError(
+            f"{farm.plan_path}: chunk(s) {missing} not complete; "
+            "run them (`hdrpipe farm run-chunk PLAN N`) before stitching"
+        )
+    planned = task_plan(farm)
+    measured = job_light_levels(farm)
+    outputs: list[dict[str, Any]] = []
+    for out in planned.outputs:
+        spec = out.spec
+        per_chunk = []
+        for record in records:
+            found = [o for o in record["outputs"] if o["preset"] == spec.name]
+            if not found:
+                raise ConformError(
+                    f"chunk {record['index']} made no {spec.name!r} output; "
+                    "plan it again"
+                )
+            per_chunk.append(found[0])
+        target = get_target(spec.target, config=planned.job.config)
+        meter = _merged_meter(per_chunk, target)
+        level = meter.result() if meter is not None else None
+        if (
+            spec.target in measured
+            and level is not None
+            and level != measured[spec.target]
+        ):
+            raise ConformError(
+                f"{spec.name}: light level measured before encoding "
+                f"({measured[spec.target]}) differs from the chunks' ({level})"
+            )
+        mastering = _mastering(spec, target) if spec.hdr_metadata else None
+        record = dict(per_chunk[0])
+        record["path"] = str(out.path)
+        record["frames"] = sum(r["frames"] for r in per_chunk)
+        record["light_level_meter"] = meter.to_dict() if meter is not None else None
+        record["hdr"] = (
+            None
+            if mastering is None or level is None
+            else {
+                "max_cll": level.max_cll,
+                "max_fall": level.max_fall,
+                "mastering_display": mastering.x265(),
+            }
+        )
+        if spec.kind == "exr":
+            probe = dict(per_chunk[0].get("probe") or {})
+            probe.update(
+                pattern=str(out.path),
+                frames=record["frames"],
+                last_frame=probe.get("first_frame", 0) + record["frames"] - 1,
+                start_timecode=farm.start_timecode,
+            )
+            record["probe"] = probe
+        else:
+            record["probe"] = _stitch_movie(
+                farm,
+                spec,
+                out.path,
+                per_chunk,
+                planned.rate,
+                planned.has_alpha,
+                level,
+                mastering,
+            )
+        record["chunks"] = len(per_chunk)
+        outputs.append(record)
+
+    if elapsed is None:
+        elapsed = time.time() - min(r.get("started", time.time()) for r in records)
+    data = manifest_data(planned, outputs, elapsed)
+    for entry, report in zip(data["inputs"], farm.validation, strict=False):
+        entry["validation"] = report
+    data["validation_forced"] = bool(farm.job.get("force")) and any(
+        (r or {}).get("status") == "fail" for r in farm.validation
+    )
+    workers = sorted({f"{r['worker']['host']}:{r['worker']['pid']}" for r in records})
+    data["farm"] = {
+        "plan": farm.plan_path,
+        "chunk_size": farm.chunk_size,
+        "chunks": [
+            {
+                "index": r["index"],
+                "record_range": r["record_range"],
+                "worker": f"{r['worker']['host']}:{r['worker']['pid']}",
+                "elapsed_seconds": r.get("elapsed"),
+            }
+            for r in records
+        ],
+        "worker_processes": workers,
+        "measured_light_levels": {
+            t: {"max_cll": v.max_cll, "max_fall": v.max_fall}
+            for t, v in measured.items()
+        },
+        **(farm_info or {}),
+    }
+    path = write_manifest(Path(farm.outdir) / f"{farm.name}.manifest.json", data)
+    if not keep_parts:
+        parts = farm.state / "parts"
+        if parts.is_dir():
+            shutil.rmtree(parts)
+            log.info("%s: movie parts removed after stitching", parts)
+    return Manifest(path=path, data=data)

@@ -1,0 +1,257 @@
+"""The two chunk tasks: measure (light level) and run (encode), both idempotent.
+
+A task re-plans the job from the :class:`FarmPlan` (headers only, no
+re-validation) and makes its record frames. Retime methods that read
+neighbouring source frames (``blend``, ``flow``) need no overlap in the plan:
+the engine maps every record frame to the source samples it needs and the task
+reads those, whichever chunk they also belong to.
+
+Each attempt writes its movie parts under names unique to the attempt, then
+renames them to the chunk's part names and writes the completion record last,
+so two attempts of one chunk (a retry racing a worker thought dead) never write
+the same file, and a record always describes finished parts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from ..color import LightLevelMeter, get_target
+from ..encode.exr_writer import frame_path
+from ..engine import EXR_FIRST_FRAME, JobPlan
+from ..engine import measure as engine_measure
+from ..engine import plan as engine_plan
+from ..engine import run as engine_run
+from ..errors import ConformError, InputError
+from ..types import ContentLightLevel
+from .plan import FarmPlan
+from .state import (
+    CHUNK_RECORD_SCHEMA,
+    MEASURE_RECORD_SCHEMA,
+    ProgressFile,
+    complete_record,
+    describe_files,
+    progress_path,
+    record_path,
+    write_json_atomic,
+)
+
+__all__ = ["run_chunk", "measure_chunk", "job_light_levels", "task_plan"]
+
+log = logging.getLogger(__name__)
+
+_PLANS: OrderedDict[str, JobPlan] = OrderedDict()
+_PLANS_LOCK = threading.Lock()
+_PLAN_CACHE_SIZE = 2
+
+
+def task_plan(farm: FarmPlan) -> JobPlan:
+    """The engine plan of ``farm``'s job, without validation (cached per process).
+
+    Tasks own their outputs (``overwrite``): the user's choice was checked
+    once, when the farm plan was made.
+    """
+    key = json.dumps([farm.name, farm.job], sort_keys=True, default=str)
+    with _PLANS_LOCK:
+        cached = _PLANS.get(key)
+        if cached is not None:
+            _PLANS.move_to_end(key)
+            return cached
+    planned = engine_plan(farm.conform_job(overwrite=True), validate_sources=False)
+    if (
+        planned.frames != farm.frames
+        or str(planned.start_timecode) != farm.start_timecode
+    ):
+        raise ConformError(
+            f"{farm.plan_path}: the sources changed since the job was planned "
+            f"({planned.frames} record frames from {planned.start_timecode}, planned "
+            f"{farm.frames} from {farm.start_timecode}); plan it again"
+        )
+    with _PLANS_LOCK:
+        _PLANS[key] = planned
+        while len(_PLANS) > _PLAN_CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    return planned
+
+
+def _chunk(farm: FarmPlan, index: int) -> Any:
+    if isinstance(index, bool) or not 0 <= index < len(farm.chunks):
+        raise InputError(
+            f"{farm.plan_path}: no chunk {index} (the plan has {len(farm.chunks)}: "
+            f"0..{len(farm.chunks) - 1})"
+        )
+    return farm.chunks[index]
+
+
+def _worker() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def measure_chunk(
+    farm: FarmPlan, index: int, *, resume: bool = False
+) -> dict[str, Any]:
+    """Measure MaxCLL/MaxFALL of chunk ``index`` for each of ``farm.measure_targets``.
+
+    Writes ``STATE/measure-NNNN.json`` (the meters, mergeable) and returns it.
+    With ``resume`` a chunk already measured is not measured again.
+    """
+    chunk = _chunk(farm, index)
+    if resume:
+        done = complete_record(farm, "measure", index)
+        if done is not None:
+            log.info("measure chunk %d already complete", index)
+            return done
+    started = time.time()
+    planned = task_plan(farm)
+    progress = ProgressFile(progress_path(farm, "measure", index))
+    meters: dict[str, Any] = {}
+    for n, target in enumerate(farm.measure_targets):
+        base = n * chunk.frames
+        total = len(farm.measure_targets) * chunk.frames
+
+        def step(done: int, _total: int, base: int = base, total: int = total) -> None:
+            progress(base + done, total)
+
+        meter = engine_measure(
+            planned, target, record_range=chunk.record_range, on_progress=step
+        )
+        meters[target] = meter.to_dict()
+    record = {
+        "schema": MEASURE_RECORD_SCHEMA,
+        "index": index,
+        "record_range": [chunk.start, chunk.stop],
+        "meters": meters,
+        "files": [],
+        "started": started,
+        "elapsed": round(time.time() - started, 3),
+        "worker": _worker(),
+    }
+    write_json_atomic(record_path(farm, "measure", index), record)
+    progress.clear()
+    log.info(
+        "measure chunk %d: frames %d-%d measured", index, chunk.start, chunk.stop - 1
+    )
+    return record
+
+
+def job_light_levels(farm: FarmPlan) -> dict[str, ContentLightLevel]:
+    """Merge every measure chunk's meters into the job-wide MaxCLL/MaxFALL per target.
+
+    Raises
+    ------
+    ConformError
+        A measure chunk has not completed (run ``hdrpipe farm measure-chunk``).
+    """
+    if not farm.measure_targets:
+        return {}
+    missing = []
+    merged: dict[str, LightLevelMeter] = {}
+    config = farm.job.get("config")
+    targets = {t: get_target(t, config=config) for t in farm.measure_targets}
+    for chunk in farm.chunks:
+        record = complete_record(farm, "measure", chunk.index)
+        if record is None:
+            missing.append(chunk.index)
+            continue
+        for name, data in record["meters"].items():
+            meter = LightLevelMeter.from_dict(data, targets[name])
+            merged[name] = merged[name].merge(meter) if name in merged else meter
+    if missing:
+        raise ConformError(
+            f"{farm.plan_path}: measure chunk(s) {missing} not complete; "
+            "HEVC HDR10 bakes "
+            "MaxCLL/MaxFALL of the whole job into every part, so run "
+            "`hdrpipe farm measure-chunk PLAN N` for every chunk first"
+        )
+    return {name: meter.result() for name, meter in merged.items()}
+
+
+def _exr_files(farm: FarmPlan, chunk: Any) -> list[Path]:
+    files = []
+    for out in farm.outputs:
+        if out["kind"] == "exr":
+            files += [
+                frame_path(out["path"], EXR_FIRST_FRAME + i) for i in chunk.record_range
+            ]
+    return files
+
+
+def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, Any]:
+    """Make chunk ``index``'s record frames (movie parts, EXR frames); record it.
+
+    Idempotent: the movie parts are written under attempt-unique names, verified
+    by their writers, renamed to the chunk's part names, and only then is
+    ``STATE/chunk-NNNN.json`` (outputs, probe, light-level meters, files with
+    sizes and part checksums) written atomically. With ``resume`` a chunk whose
+    record exists and whose files still match is skipped (logged at INFO).
+
+    Raises
+    ------
+    ConformError
+        The job needs measured light levels that are not complete yet.
+    """
+    chunk = _chunk(farm, index)
+    if resume:
+        done = complete_record(farm, "chunk", index)
+        if done is not None:
+            log.info("chunk %d already complete", index)
+            return done
+    started = time.time()
+    planned = task_plan(farm)
+    levels = job_light_levels(farm)
+    attempt = uuid.uuid4().hex[:8]
+    parts = {preset: Path(path) for preset, path in chunk.parts.items()}
+    attempt_paths = {
+        preset: path.with_name(f".{path.stem}.{attempt}{path.suffix}")
+        for preset, path in parts.items()
+    }
+    for path in parts.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    progress = ProgressFile(progress_path(farm, "chunk", index))
+    try:
+        outputs = engine_run(
+            planned,
+            record_range=chunk.record_range,
+            paths=attempt_paths,
+            light_levels=levels or None,
+            on_progress=progress,
+        )
+        for preset, tmp in attempt_paths.items():
+            os.replace(tmp, parts[preset])
+    finally:
+        for tmp in attempt_paths.values():
+            tmp.unlink(missing_ok=True)
+    for record in outputs:
+        if record["preset"] in parts:
+            final = str(parts[record["preset"]])
+            record["path"] = final
+            if record.get("probe"):
+                record["probe"]["path"] = final
+    files = describe_files(list(parts.values()), checksum=True)
+    files += describe_files(_exr_files(farm, chunk), checksum=False)
+    record = {
+        "schema": CHUNK_RECORD_SCHEMA,
+        "index": index,
+        "record_range": [chunk.start, chunk.stop],
+        "light_levels": {
+            t: {"max_cll": v.max_cll, "max_fall": v.max_fall} for t, v in levels.items()
+        },
+        "outputs": outputs,
+        "files": files,
+        "started": started,
+        "elapsed": round(time.time() - started, 3),
+        "worker": _worker(),
+    }
+    write_json_atomic(record_path(farm, "chunk", index), record)
+    progress.clear()
+    log.info("chunk %d: record frames %d-%d done", index, chunk.start, chunk.stop - 1)
+    return record
