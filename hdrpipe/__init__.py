@@ -17,10 +17,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .color import Transform, targets  # noqa: E402  (3. colour)
-from .encode import open_writer  # noqa: E402  (5. encode)
-from .engine import ConformJob, Manifest, conform, plan  # noqa: E402  (4. conform)
-from .errors import (  # noqa: E402
+# Pipeline order (STYLE.md §2), not alphabetical.
+from .sequence import Sequence, open_sequence  # 1. ingest
+from .validate import Report, validate  # 2. validate
+from .color import Transform, targets  # 3. colour
+from .engine import ConformJob, Manifest, conform, plan  # 4. conform (the main job)
+from .encode import open_writer  # 5. encode
+from .handoff import write_nuke_script, write_otio  # 6. handoff
+from . import farm  # scale-out: hdrpipe.farm.plan / hdrpipe.farm.run
+from .types import ContentLightLevel, FrameRange, MasteringDisplay, Rate
+from .errors import (
     ColorError,
     ConformError,
     EncodeError,
@@ -29,10 +35,6 @@ from .errors import (  # noqa: E402
     InputError,
     ValidationError,
 )
-from .handoff import write_nuke_script, write_otio  # noqa: E402  (6. handoff)
-from .sequence import Sequence, open_sequence  # noqa: E402  (1. ingest)
-from .types import ContentLightLevel, FrameRange, MasteringDisplay, Rate  # noqa: E402
-from .validate import Report, validate  # noqa: E402  (2. validate)
 
 __all__ = [
     "open_sequence",
@@ -45,6 +47,7 @@ __all__ = [
     "open_writer",
     "write_nuke_script",
     "write_otio",
+    "farm",
     "Sequence",
     "Report",
     "Manifest",

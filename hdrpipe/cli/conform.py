@@ -18,12 +18,13 @@ from rich.progress import (
 )
 
 from ..engine import ConformJob, conform, plan
+from ..errors import InputError
 from ._app import app, emit_json, stderr
 
-__all__ = ["conform_command"]
+__all__ = ["conform_command", "ProgressBar", "summary_lines"]
 
 
-class _Bar:
+class ProgressBar:
     """Thread-safe adapter from ``on_progress(done, total)`` to a rich bar on stderr."""
 
     def __init__(self, enabled: bool) -> None:
@@ -43,7 +44,7 @@ class _Bar:
         self._lock = threading.Lock()
         self._started = False
 
-    def __enter__(self) -> _Bar:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -65,7 +66,7 @@ class _Bar:
             )
 
 
-def _summary(manifest: dict[str, Any]) -> list[str]:
+def summary_lines(manifest: dict[str, Any]) -> list[str]:
     lines = [
         f"{manifest['name']}: {manifest['frames']} frames at {manifest['rate']} fps "
         f"({manifest['retime']}), start {manifest['start_timecode']}, "
@@ -161,6 +162,16 @@ def conform_command(
         "--handoff",
         help="Also write the Nuke script, OTIO, EDL, FCPXML and AMF into OUTDIR.",
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Run in chunks on a local Dask cluster of N workers."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run in chunks on a Dask cluster (tcp://HOST:PORT)."
+    ),
+    chunk: int = typer.Option(48, "--chunk", help="Frames per farm chunk."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Farm runs: skip chunks an interrupted run completed."
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate and plan; write nothing."
     ),
@@ -211,8 +222,23 @@ def conform_command(
             for out in document["outputs"]:
                 print(out["path"])
         return 0
-    with _Bar(progress) as bar:
-        manifest = conform(job, on_progress=bar)
+    distributed = workers is not None or scheduler is not None or resume
+    if workers is not None and scheduler is not None:
+        raise InputError("give --workers (local cluster) or --scheduler, not both")
+    with ProgressBar(progress) as bar:
+        if distributed:
+            from ..farm import conform_distributed
+
+            manifest = conform_distributed(
+                job,
+                chunk=chunk,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                on_progress=bar,
+            )
+        else:
+            manifest = conform(job, on_progress=bar)
     data = manifest.to_dict()
     if handoff:
         from ..handoff import write_handoff
@@ -222,7 +248,7 @@ def conform_command(
     if json_out:
         emit_json(data)
     else:
-        for line in _summary(data):
+        for line in summary_lines(data):
             print(line)
         print(f"manifest: {manifest.path}")
         for kind, path in data.get("handoff", {}).items():

@@ -507,3 +507,25 @@ def test_damaged_first_frame_is_a_validation_failure_not_a_crash(
     assert len(out) == 4
     held, second = (oiio.ImageBuf(str(p)).get_pixels(oiio.FLOAT) for p in out[:2])
     np.testing.assert_array_equal(held, second)
+
+
+def test_cli_conform_on_a_local_dask_cluster_matches_one_process(
+    plate: Path, tmp_path: Path
+) -> None:
+    args = ["-d", "prores422hq-pq1000", "--no-progress", "--fps", "24"]
+    assert main(["conform", str(plate), *args, "-o", str(tmp_path / "one")]) == 0
+    farm_args = ["--workers", "1", "--chunk", "5", "-o", str(tmp_path / "farm")]
+    assert main(["conform", str(plate), *args, *farm_args]) == 0
+    planes = []
+    for out in ("one", "farm"):
+        with av.open(str(tmp_path / out / "plate_prores422hq-pq1000.mov")) as container:
+            planes.append([f.to_ndarray() for f in container.decode(video=0)])
+    assert len(planes[0]) == len(planes[1]) == N
+    for a, b in zip(*planes, strict=True):
+        np.testing.assert_array_equal(a, b)
+    manifest = json.loads((tmp_path / "farm" / "plate.manifest.json").read_text())
+    assert [c["record_range"] for c in manifest["farm"]["chunks"]] == [
+        [0, 5],
+        [5, 10],
+        [10, 12],
+    ]
