@@ -50,6 +50,7 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy
 	$(BIN)/ruff check hdrpipe tests fixtures bench
 	$(BIN)/ruff format --check hdrpipe tests fixtures bench
+	$(BIN)/mypy hdrpipe
 
 clean:
 	rm -rf $(VENV) $(FIXTURES) $(DEMO_OUT) .pytest_cache .hypothesis

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,8 +62,14 @@ from .color import (
 )
 from .conform.flow import FlowCache
 from .conform.rates import parse_rate
-from .conform.reformat import Placement, apply_reformat, parse_raster, plan_reformat
-from .conform.retime import Sample, frame_map, retime_frame
+from .conform.reformat import (
+    Fit,
+    Placement,
+    apply_reformat,
+    parse_raster,
+    plan_reformat,
+)
+from .conform.retime import Method, Sample, frame_map, retime_frame
 from .conform.timecode import Timecode
 from .encode import open_writer
 from .encode.presets import DeliverySpec, get_preset, load_presets, spec_to_dict
@@ -100,6 +106,7 @@ DEFAULT_SOURCE_RATE = Rate(Fraction(24))
 EXR_FIRST_FRAME = 1001
 QUEUE_DEPTH = 2
 MANIFEST_SCHEMA = "hdrpipe.manifest/1"
+RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
 _RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
 _FITS = ("letterbox", "pillarbox", "crop", "stretch")
 
@@ -116,11 +123,11 @@ class ConformJob:
     deliver: tuple[str, ...]
     outdir: str | os.PathLike[str]
     fps: str | int | Fraction | Rate | None = None
-    retime: str = "auto"
+    retime: str = "auto"  # RetimeChoice, checked in __post_init__
     start_tc: str | None = None
     frames: str | FrameRange | None = None
     reformat: str | None = None
-    fit: str = "letterbox"
+    fit: str = "letterbox"  # Fit, checked in __post_init__
     config: str | os.PathLike[str] | None = None
     look: str | os.PathLike[str] | None = None
     name: str | None = None
@@ -190,7 +197,7 @@ class JobPlan:
     job: ConformJob
     name: str
     rate: Rate
-    retime: str
+    retime: Method
     start_timecode: Timecode
     shots: tuple[Shot, ...]
     width: int
@@ -222,7 +229,9 @@ class Manifest:
         return list(self.data["outputs"])
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self.data))
+        """A deep, JSON-plain copy (what the manifest file holds)."""
+        copy: dict[str, Any] = json.loads(json.dumps(self.data))
+        return copy
 
 
 # --------------------------------------------------------------------------- plan
@@ -288,9 +297,9 @@ def _source_rate(seq: ImageSequence) -> Rate:
     return DEFAULT_SOURCE_RATE
 
 
-def _resolve_retime(method: str, source: Rate, target: Rate) -> str:
+def _resolve_retime(method: str, source: Rate, target: Rate) -> Method:
     if method != "auto":
-        return method
+        return cast(Method, method)  # one of _RETIME_METHODS (ConformJob checks)
     if source.fps == target.fps or target.fps in (
         source.fps * Fraction(1000, 1001),
         source.fps * Fraction(1001, 1000),
@@ -429,7 +438,9 @@ def plan(
                 "%s: retime %s (its rate is %s)", seq.pattern, shot_method, src_rate
             )
         samples = frame_map(src_rate, rate, shot_method, seq.frame_range)
-        placement = plan_reformat(header.width, header.height, width, height, job.fit)
+        placement = plan_reformat(
+            header.width, header.height, width, height, cast(Fit, job.fit)
+        )
         has_alpha = any(ch.name in ("A", "a") for ch in header.channels)
         colorspace, warning = _source_colorspace(seq, job.source_colorspace, report)
         shots.append(

@@ -205,7 +205,7 @@ def conform_command(
     )
     if dry_run:
         planned = plan(job)
-        document = {
+        document: dict[str, Any] = {
             "name": planned.name,
             "frames": planned.frames,
             "rate": str(planned.rate),
