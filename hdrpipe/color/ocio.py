@@ -13,6 +13,7 @@ transform's tone mapping (STACK-NOTES.md).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -564,6 +565,12 @@ class Transform:
         OCIO config (see :func:`resolve_config`).
     threads
         Worker threads for the row strips (default: the CPUs this process may use).
+    color_path
+        ``"exact"`` (the OCIO processor), ``"fast"`` (verified baked LUT with exact
+        fallback for pixels near the AP1 boundary, see :mod:`.fastpath`) or
+        ``"auto"`` (fast when the bake and the first frame meet the accuracy
+        budget, else exact). When not given: ``$HDRPIPE_COLOR_PATH``, else
+        ``"exact"``. :attr:`color_path_info` records what was used and its error.
     """
 
     def __init__(
@@ -574,6 +581,7 @@ class Transform:
         config: str | os.PathLike[str] | None = None,
         *,
         threads: int | None = None,
+        color_path: Literal["auto", "exact", "fast"] | None = None,
     ) -> None:
         cfg, info = resolve_config(config)
         self.config_info: ConfigInfo = info
@@ -605,6 +613,9 @@ class Transform:
         )
         self._processor = self._cached_processor(key)
         self._cpu = self._processor.getDefaultCPUProcessor()
+        from .fastpath import _state  # late: fastpath builds on this module
+
+        self._color_path = _state(self, color_path)
 
     def _cached_processor(self, key: Hashable) -> Any:
         with _processor_lock:
@@ -661,7 +672,19 @@ class Transform:
             "look": None if self.look is None else self.look.label,
             "description": self.description,
             "pipeline": self.pipeline,
+            "color_path": self.color_path_info,
         }
+
+    @property
+    def color_path(self) -> str:
+        """The colour path asked for: ``"auto"``, ``"exact"`` or ``"fast"``."""
+        return self._color_path.requested
+
+    @property
+    def color_path_info(self) -> dict[str, Any]:
+        """The path actually used (``"fast"``/``"exact"``), why, the bake identity and
+        its measured error (p99.9 / max 10-bit code values, max ΔE_ITP)."""
+        return self._color_path.info()
 
     def __repr__(self) -> str:
         return (
@@ -689,10 +712,18 @@ class Transform:
 
         The hook a baked fast path replaces for verified (config, target) pairs.
         """
+        state = self._color_path
+        if state.needs_frame_check:
+            state.check_frame(self, out, self._evaluate_strips)
+        else:
+            self._evaluate_strips(out, state.active)
+
+    def _evaluate_strips(self, out: NDArray[np.float32], fast: bool) -> None:
         height, width, channels = out.shape
         if height == 0 or width == 0:
             return
-        apply = self._apply_strip_rgb if channels == 3 else self._apply_strip_rgba
+        strip_fn = self._apply_strip_rgb if channels == 3 else self._apply_strip_rgba
+        apply = functools.partial(strip_fn, fast=fast)
         n = min(self.threads, height)
         # Strips of ~128k pixels even on one thread: one applyRGB over a whole
         # 1080p frame is ~7x slower for cheap ops (matrices) than the same call
@@ -711,15 +742,19 @@ class Transform:
         for future in [_pool(n).submit(apply, s) for s in strips]:
             future.result()
 
-    def _apply_strip_rgb(self, strip: NDArray[np.float32]) -> None:
-        self._cpu.applyRGB(strip)
+    def _apply_strip_rgb(self, strip: NDArray[np.float32], fast: bool = False) -> None:
+        hybrid = self._color_path.fast if fast else None
+        if hybrid is not None:
+            hybrid.apply_rgb(strip)
+        else:
+            self._cpu.applyRGB(strip)
         if self._hlg_from_pq:
             _pq_to_hlg_inplace(strip, self.target.peak_luminance or 1000.0)
 
-    def _apply_strip_rgba(self, strip: NDArray[np.float32]) -> None:
+    def _apply_strip_rgba(self, strip: NDArray[np.float32], fast: bool = False) -> None:
         # Only RGB goes through OCIO, so alpha can never be rewritten. (The Python
         # PackedImageDesc binding rejects a 4-channel buffer described as 3 strided
         # channels, hence the per-strip copy.)
         rgb = np.ascontiguousarray(strip[..., :3])
-        self._apply_strip_rgb(rgb)
+        self._apply_strip_rgb(rgb, fast)
         strip[..., :3] = rgb

@@ -1,0 +1,286 @@
+"""Baked-LUT fast path: verification rejects a coarse bake, the hybrid routes the AP1
+edge to the exact processor, fast vs exact stays within budget, the cache works.
+
+References: the exact OCIO processor (the thing the LUT replaces), error metrics
+recomputed here with numpy (10-bit code values) and colour-science (ICtCp,
+ITU-R BT.2124 ΔE_ITP); the AP1/AP0 matrices from colour-science.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from hdrpipe.color import Transform
+from hdrpipe.color import fastpath as fp
+from hdrpipe.color.transfer import eotf_st2084
+from hdrpipe.errors import InputError
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import colour
+
+PQ = "hdr-pq-1000-rec2020"
+CODE10 = 1023
+
+
+@pytest.fixture(scope="module")
+def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("luts")
+
+
+@pytest.fixture(autouse=True)
+def _tmp_cache(cache_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Bakes go to a tmp dir, never ~/.cache; the colour path env is neutral."""
+    monkeypatch.setenv(fp.CACHE_ENV, str(cache_root))
+    monkeypatch.delenv(fp.COLOR_PATH_ENV, raising=False)
+    monkeypatch.delenv("HDRPIPE_LUT_SIZE", raising=False)
+    yield
+
+
+@pytest.fixture(scope="module")
+def small_stress() -> fp.StressSet:
+    return fp.stress_set(n_volume=1 << 14, n_boundary=1 << 11, seed=3)
+
+
+def _ap1_to_ap0(ap1: NDArray[np.floating]) -> NDArray[np.float32]:
+    m = colour.matrix_RGB_to_RGB(
+        "ACEScg", "ACES2065-1", chromatic_adaptation_transform=None
+    )
+    return np.ascontiguousarray(np.asarray(ap1, np.float64) @ m.T, dtype=np.float32)
+
+
+def _code_error(
+    exact: NDArray[np.float32], fast: NDArray[np.float32]
+) -> NDArray[np.float64]:
+    """Per-pixel max channel error in 10-bit code values (full-range signal × 1023)."""
+    return (
+        np.abs(exact[..., :3].astype(np.float64) - fast[..., :3]).max(-1).ravel()
+        * CODE10
+    )
+
+
+def _delta_e_itp_pq(
+    exact: NDArray[np.float32], fast: NDArray[np.float32]
+) -> NDArray[np.float64]:
+    """ΔE_ITP of two Rec.2100 PQ signals: ST 2084 EOTF → BT.2020 cd/m² → ICtCp."""
+    a = eotf_st2084(exact[..., :3].reshape(-1, 3).astype(np.float64))
+    b = eotf_st2084(fast[..., :3].reshape(-1, 3).astype(np.float64))
+    ia = colour.RGB_to_ICtCp(a, method="ITU-R BT.2100-2 PQ")
+    ib = colour.RGB_to_ICtCp(b, method="ITU-R BT.2100-2 PQ")
+    return np.asarray(colour.difference.delta_E_ITP(ia, ib))
+
+
+def _edge_frame(width: int = 96, height: int = 64) -> NDArray[np.float32]:
+    """An ACES2065-1 frame of AP1-edge colours: around the AP1 hue hexagon, the
+    smallest component beyond, at, just inside 0 or further in, over a 2^-6…2^7
+    exposure range (rows)."""
+    hues = []
+    for t in np.linspace(0.0, 1.0, width // 6, endpoint=False):
+        # Walk the AP1 cube's hue hexagon: one component 0 (or ±ε), one at 1.
+        for first, second in ((0, 1), (1, 2), (2, 0), (1, 0), (2, 1), (0, 2)):
+            rgb = np.zeros(3)
+            rgb[first] = 1.0
+            rgb[second] = t
+            hues.append(rgb)
+    hues_a = np.array(hues[:width])
+    # Minimum component: beyond, on, just inside the boundary, then inside the
+    # saturations the LUT serves (AP1 saturation 0.6 … 1.01).
+    eps = np.array([0.0, -0.01, 0.002, 0.02, 0.05, 0.1, 0.2, 0.4])[np.arange(width) % 8]
+    low = np.argmin(hues_a, axis=1)
+    hues_a[np.arange(width), low] += eps
+    exposure = 0.18 * np.exp2(np.linspace(-6.0, 7.0, height))
+    ap1 = exposure[:, None, None] * hues_a[None, :, :]
+    return _ap1_to_ap0(ap1)
+
+
+# --------------------------------------------------------------------- verification
+
+
+def test_coarse_bake_is_rejected(small_stress: fp.StressSet) -> None:
+    exact = Transform(target=PQ, color_path="exact")
+    coarse = fp.bake(exact, size=17, stress=small_stress, use_cache=False)
+    assert not coarse.accepted
+    assert coarse.reason and "over budget" in coarse.reason
+    # Independent check that the verdict is right: on the stress samples the LUT
+    # serves, the 17³ hybrid path really is off by more than the budget.
+    samples = _ap1_to_ap0(small_stress.ap1).reshape(-1, 1, 3)
+    reference = exact.apply(samples)
+    hybrid = fp.FastPath(exact, coarse)
+    fast = samples.copy()
+    hybrid.apply_rgb(fast)
+    code = _code_error(reference, fast)
+    assert np.percentile(code, 99.9) > fp.BUDGET_P999_CODE10 or (
+        _delta_e_itp_pq(reference, fast).max() > fp.BUDGET_MAX_DELTA_E_ITP
+    )
+
+
+def test_auto_falls_back_to_exact_for_a_rejected_bake(
+    monkeypatch: pytest.MonkeyPatch, plate
+) -> None:
+    monkeypatch.setenv("HDRPIPE_LUT_SIZE", "17")
+    frame = plate(64, 36)
+    auto = Transform(target=PQ, color_path="auto")
+    info = auto.color_path_info
+    assert info["requested"] == "auto"
+    assert info["path"] == "exact"
+    assert "budget" in info["reason"]
+    assert info["bake"]["lut_size"] == 17 and not info["bake"]["accepted"]
+    np.testing.assert_array_equal(auto.apply(frame), Transform(target=PQ).apply(frame))
+
+
+def test_hybrid_routes_ap1_edge_frame_within_budget() -> None:
+    frame = _edge_frame()
+    reference = Transform(target=PQ, color_path="exact").apply(frame)
+    fast_tf = Transform(target=PQ, color_path="fast")
+    fast = fast_tf.apply(frame)
+    info = fast_tf.color_path_info
+    assert info["path"] == "fast"
+    assert info["bake"]["lut_size"] == fp.DEFAULT_LUT_SIZE
+    code = _code_error(reference, fast)
+    delta = _delta_e_itp_pq(reference, fast)
+    worst = int(np.argmax(code))
+    assert np.percentile(code, 99.9) <= fp.BUDGET_P999_CODE10, (
+        f"p99.9 {np.percentile(code, 99.9):.2f}; worst pixel {worst}: {code[worst]:.1f}"
+    )
+    assert delta.max() <= fp.BUDGET_MAX_DELTA_E_ITP, f"max ΔE_ITP {delta.max():.2f}"
+    # Both paths are really used: the edge is routed, the inside is the LUT's.
+    assert 0.25 < info["routed_exact_fraction"] < 0.9
+    served = info["routed_exact_fraction"] < 1.0
+    assert served and not np.array_equal(fast, reference)
+    # The frame is hard: the same LUT serving every pixel (no routing) is far off.
+    baked = fast_tf._color_path.fast.bake
+    lut_only = fp.FastPath(
+        fast_tf, dataclasses.replace(baked, threshold=1.0, ceiling=np.inf)
+    )
+    unrouted = frame.copy()
+    lut_only.apply_rgb(unrouted)
+    assert _code_error(reference, unrouted).max() > 20
+
+
+def test_fast_matches_exact_on_fixture_frame(plate) -> None:
+    frame = plate(320, 180, frame=2)
+    reference = Transform(target=PQ, color_path="exact").apply(frame)
+    auto = Transform(target=PQ, color_path="auto")
+    fast = auto.apply(frame)
+    info = auto.color_path_info
+    assert info["path"] == "fast", info["reason"]
+    assert info["frame_errors"]["within_budget"]
+    code = _code_error(reference, fast)
+    delta = _delta_e_itp_pq(reference, fast)
+    assert np.percentile(code, 99.9) <= fp.BUDGET_P999_CODE10
+    assert delta.max() <= fp.BUDGET_MAX_DELTA_E_ITP
+    assert not np.array_equal(fast, reference)  # really the LUT, not the exact path
+    # A second frame is served by the LUT without another check.
+    second = plate(320, 180, frame=5)
+    ref2 = Transform(target=PQ).apply(second)
+    assert np.percentile(_code_error(ref2, auto.apply(second)), 99.9) <= 1.0
+
+
+def test_fast_path_passes_alpha_and_nonfinite_through(plate) -> None:
+    rgb = plate(64, 36)
+    alpha = np.linspace(0.0, 1.0, 64 * 36, dtype=np.float32).reshape(36, 64, 1)
+    rgba = np.ascontiguousarray(np.concatenate([rgb, alpha], axis=2))
+    rgba[3, 5, 1] = np.nan
+    rgba[4, 6, 0] = np.inf
+    fast = Transform(target=PQ, color_path="fast").apply(rgba)
+    exact = Transform(target=PQ).apply(rgba)
+    np.testing.assert_array_equal(fast[..., 3], rgba[..., 3])
+    # Non-finite pixels are routed to the exact processor: identical results.
+    np.testing.assert_array_equal(fast[3, 5], exact[3, 5])
+    np.testing.assert_array_equal(fast[4, 6], exact[4, 6])
+
+
+def test_scene_referred_target_stays_exact() -> None:
+    tf = Transform(target="acescg", color_path="auto")
+    info = tf.color_path_info
+    assert info["path"] == "exact" and "scene-referred" in info["reason"]
+
+
+# --------------------------------------------------------------------- colour path
+
+
+@pytest.mark.parametrize(
+    ("argument", "env", "expected"),
+    [
+        (None, None, "exact"),
+        (None, "auto", "auto"),
+        ("fast", "exact", "fast"),
+        (None, " FAST ", "fast"),
+    ],
+    ids=["default", "env", "argument-wins", "env-normalised"],
+)
+def test_resolve_color_path(
+    argument: str | None,
+    env: str | None,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if env is not None:
+        monkeypatch.setenv(fp.COLOR_PATH_ENV, env)
+    assert fp.resolve_color_path(argument) == expected
+
+
+@pytest.mark.parametrize("bad", ["quick", "lut"], ids=["quick", "lut"])
+def test_resolve_color_path_rejects(bad: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InputError, match="auto, exact, fast"):
+        fp.resolve_color_path(bad)
+    monkeypatch.setenv(fp.COLOR_PATH_ENV, bad)
+    with pytest.raises(InputError, match=fp.COLOR_PATH_ENV):
+        Transform(target=PQ)
+
+
+# --------------------------------------------------------------------- cache
+
+
+def test_bake_cache_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_stress: fp.StressSet
+) -> None:
+    monkeypatch.setenv(fp.CACHE_ENV, str(tmp_path))
+    fp.clear_memory_cache()
+    tf = Transform(target=PQ)
+    first = fp.bake(tf, size=33, stress=small_stress)
+    files = sorted(tmp_path.iterdir())
+    assert [p.suffix for p in files] == [".npz"]  # no temp file left behind
+    assert first.cache_file == str(files[0])
+    stamp = files[0].stat().st_mtime_ns
+    fp.clear_memory_cache()
+    again = fp.bake(tf, size=33, stress=small_stress)
+    assert files[0].stat().st_mtime_ns == stamp  # loaded, not re-baked
+    np.testing.assert_array_equal(again.lut, first.lut)
+    assert again.threshold == first.threshold and again.errors == first.errors
+    # The LUT is indexed [r, g, b]: its node (i, j, k) holds the exact processor's
+    # value at AP1 (x_i, x_j, x_k) of the shaper grid.
+    x = first.shaper.inverse(np.linspace(0.0, 1.0, 33))
+    node = np.array([[[x[30], x[12], x[3]]]])
+    expected = tf.apply(_ap1_to_ap0(node))
+    np.testing.assert_allclose(first.lut[30, 12, 3], expected[0, 0], atol=2e-6)
+    # Another size is another key; a damaged file is re-baked, not trusted.
+    other = fp.bake(tf, size=9, stress=small_stress)
+    assert other.key != first.key and len(list(tmp_path.iterdir())) == 2
+    files[0].write_bytes(b"not an npz")
+    fp.clear_memory_cache()
+    rebaked = fp.bake(tf, size=33, stress=small_stress)
+    np.testing.assert_array_equal(rebaked.lut, first.lut)
+    fp.clear_memory_cache()
+
+
+def test_auto_falls_back_when_first_frame_is_over_budget(
+    monkeypatch: pytest.MonkeyPatch, plate
+) -> None:
+    frame = plate(96, 64, frame=1)
+    auto = Transform(target=PQ, color_path="auto")
+    assert auto.color_path_info["path"] == "fast"  # the bake itself was accepted
+    # A budget no LUT can meet: the frame check must reject and hand back exact.
+    monkeypatch.setattr(fp, "BUDGET_P999_CODE10", -1.0)
+    out = auto.apply(frame)
+    info = auto.color_path_info
+    assert info["path"] == "exact" and "first frame over budget" in info["reason"]
+    np.testing.assert_array_equal(out, Transform(target=PQ).apply(frame))
+    np.testing.assert_array_equal(auto.apply(frame), out)
