@@ -58,6 +58,7 @@ from .color import (
     Transform,
     get_target,
     mastering_display_for,
+    resolve_config,
     source_colorspace,
 )
 from .conform.flow import FlowCache
@@ -106,8 +107,10 @@ DEFAULT_SOURCE_RATE = Rate(Fraction(24))
 EXR_FIRST_FRAME = 1001
 QUEUE_DEPTH = 2
 MANIFEST_SCHEMA = "hdrpipe.manifest/1"
+ColorPath = Literal["auto", "exact", "fast"]
 RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
 _RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
+_COLOR_PATHS = ("auto", "exact", "fast")
 _FITS = ("letterbox", "pillarbox", "crop", "stretch")
 
 
@@ -137,6 +140,7 @@ class ConformJob:
     overwrite: bool = False
     include_mattes: bool = False
     presets_file: str | os.PathLike[str] | None = None
+    color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
 
     def __post_init__(self) -> None:
         inputs = self.inputs
@@ -153,6 +157,11 @@ class ConformJob:
             raise InputError(
                 f"unknown retime method {self.retime!r}; "
                 f"use one of {', '.join(_RETIME_METHODS)}"
+            )
+        if self.color_path not in _COLOR_PATHS:
+            raise InputError(
+                f"unknown colour path {self.color_path!r}; "
+                f"use one of {', '.join(_COLOR_PATHS)}"
             )
         if self.fit not in _FITS:
             raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
@@ -596,6 +605,7 @@ def _transforms(
                     target=target,
                     look=job.look,
                     config=job.config,
+                    color_path=cast(ColorPath, job.color_path),
                 )
     return result
 
@@ -607,13 +617,15 @@ def _stream(
     *,
     record_range: range | None = None,
     tick: Callable[[], None] | None = None,
+    transforms: Mapping[tuple[str, str], Transform] | None = None,
 ) -> None:
     """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
 
     Three threads joined by bounded queues: this thread consumes, a reader renders
     frames and a colour thread applies the transforms.
     """
-    transforms = _transforms(plan_, targets)
+    if transforms is None:
+        transforms = _transforms(plan_, targets)
     channels = "RGBA" if plan_.has_alpha else "RGB"
     failed = threading.Event()
     rendered: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
@@ -715,6 +727,7 @@ def measure(
     *,
     record_range: range | None = None,
     on_progress: ProgressCallback | None = None,
+    transforms: Mapping[tuple[str, str], Transform] | None = None,
 ) -> LightLevelMeter:
     """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames."""
     frames = _record_range(plan_, record_range)
@@ -732,7 +745,7 @@ def measure(
         if on_progress is not None:
             on_progress(done, len(frames))
 
-    _stream(plan_, [target], consume, record_range=frames)
+    _stream(plan_, [target], consume, record_range=frames, transforms=transforms)
     return meter
 
 
@@ -791,6 +804,9 @@ def run(
         if on_progress is not None:
             on_progress(done, total)
 
+    # One Transform per (source, target) for the whole run: the fast path bakes and
+    # checks once, and its record (path used, measured error) goes in the manifest.
+    transforms = _transforms(plan_, targets)
     measured: dict[str, ContentLightLevel] = {}
     for target in pre_measure:
         log.info(
@@ -798,7 +814,11 @@ def run(
             target,
         )
         measured[target] = measure(
-            plan_, target, record_range=frames, on_progress=lambda _d, _t: tick()
+            plan_,
+            target,
+            record_range=frames,
+            on_progress=lambda _d, _t: tick(),
+            transforms=transforms,
         ).result()
 
     meters = {
@@ -838,7 +858,14 @@ def run(
             for wt in threads:
                 wt.put(signals[wt.output.spec.target], time_code)
 
-        _stream(plan_, targets, consume, record_range=frames, tick=tick)
+        _stream(
+            plan_,
+            targets,
+            consume,
+            record_range=frames,
+            tick=tick,
+            transforms=transforms,
+        )
         for wt in threads:
             wt.finish()
         for wt in threads:
@@ -856,6 +883,11 @@ def run(
             target = _target(plan_, spec.target)
             record = _output_record(wt.output, target, result, level)
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
+            record["transforms"] = [
+                t.to_dict()
+                for (_src, tgt), t in transforms.items()
+                if tgt == spec.target
+            ]
             results.append(record)
         return results
     except BaseException:
@@ -933,10 +965,12 @@ def manifest_data(
     plan_: JobPlan, outputs: list[dict[str, Any]], elapsed: float
 ) -> dict[str, Any]:
     """Build the job manifest (schema ``hdrpipe.manifest/1``)."""
-    some_transform = next(
-        iter(_transforms(plan_, [plan_.outputs[0].spec.target]).values())
-    )
-    config = some_transform.config_info
+    _config, config = resolve_config(plan_.job.config)
+    transforms = {
+        (t["source"], t["target"]["name"]): t
+        for out in outputs
+        for t in out.get("transforms", [])
+    }
     inputs = []
     shots = []
     for i, shot in enumerate(plan_.shots):
@@ -1005,13 +1039,11 @@ def manifest_data(
             "config": dataclasses.asdict(config),
             "source_colorspace": plan_.shots[0].colorspace,
             "look": str(Path(look).absolute()) if look else None,
-            "color_path": "exact",
-            "transforms": [
-                t.to_dict()
-                for t in _transforms(
-                    plan_, [o.spec.target for o in plan_.outputs]
-                ).values()
-            ],
+            "color_path": {
+                target: t["color_path"]["path"]
+                for (_src, target), t in transforms.items()
+            },
+            "transforms": list(transforms.values()),
         },
         "presets": [spec_to_dict(out.spec) for out in plan_.outputs],
         "inputs": inputs,

@@ -162,6 +162,12 @@ def conform_command(
         "--handoff",
         help="Also write the Nuke script, OTIO, EDL, FCPXML and AMF into OUTDIR.",
     ),
+    color_path: str = typer.Option(
+        "auto",
+        "--color-path",
+        help="auto | exact | fast: the verified baked-LUT fast path where it meets "
+        "the accuracy budget (auto), the exact OCIO transform, or the LUT always.",
+    ),
     workers: int | None = typer.Option(
         None, "--workers", help="Run in chunks on a local Dask cluster of N workers."
     ),
@@ -202,6 +208,7 @@ def conform_command(
         overwrite=overwrite,
         include_mattes=include_mattes,
         presets_file=presets_file,
+        color_path=color_path,
     )
     if dry_run:
         planned = plan(job)

@@ -108,6 +108,9 @@ def plan_command(
     presets_file: Path | None = typer.Option(
         None, "--presets-file", help="User presets (TOML/JSON)."
     ),
+    color_path: str = typer.Option(
+        "auto", "--color-path", help="auto | exact | fast (see `hdrpipe conform`)."
+    ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the plan as JSON on stdout."
     ),
@@ -132,6 +135,7 @@ def plan_command(
         overwrite=overwrite,
         include_mattes=include_mattes,
         presets_file=presets_file,
+        color_path=color_path,
     )
     farm = plan_job(job, chunk=chunk)
     if json_out:

@@ -262,6 +262,7 @@ def job_to_dict(job: ConformJob) -> dict[str, Any]:
         "overwrite": job.overwrite,
         "include_mattes": job.include_mattes,
         "presets_file": _abs(job.presets_file),
+        "color_path": job.color_path,
     }
 
 

@@ -125,6 +125,10 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
     assert abs(hdr["max_cll"] - max_cll) <= 1.0, (hdr, max_cll)
     assert abs(hdr["max_fall"] - max_fall) <= 1.0, (hdr, max_fall)
     assert by_preset["hevc-hdr10"]["hdr"]["max_cll"] == hdr["max_cll"]
+    # Default colour path: the verified LUT where it meets the budget (PQ), exact
+    # where it does not (the SDR bake misses it), as recorded in the manifest.
+    assert data["color"]["color_path"]["hdr-pq-1000-rec2020"] == "fast"
+    assert data["color"]["color_path"]["sdr-rec709"] == "exact"
 
     expected_tags = {
         "prores4444xq-pq1000": ("ProRes", "BT.2020", "PQ"),
@@ -422,12 +426,15 @@ def test_cli_conform_with_handoff(
             "--start-tc",
             "10:00:00:00",
             "--handoff",
+            "--color-path",
+            "exact",
             "--json",
             "--no-progress",
         ]
     )
     assert code == 0
     document = json.loads(capsys.readouterr().out)  # exactly one JSON document
+    assert set(document["color"]["color_path"].values()) == {"exact"}
     written = {kind: Path(path) for kind, path in document["handoff"].items()}
     assert {"nuke", "otio", "edl", "fcpxml", "amf"} <= set(written)
     assert all(path.is_file() and path.parent == out for path in written.values())

@@ -1,0 +1,18 @@
+"""Session-wide test settings: keep every cache inside pytest's tmp dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_lut_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # The colour fast path caches its baked LUTs on disk ($HDRPIPE_CACHE, else
+    # ~/.cache/hdrpipe): tests must not read a stale bake nor write to $HOME.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HDRPIPE_CACHE", str(tmp_path_factory.mktemp("lut-cache")))
+    mp.delenv("HDRPIPE_COLOR_PATH", raising=False)
+    yield
+    mp.undo()
