@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate --test-set $(FIXTURES)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
 # Quick loop while developing: skips the few slow end-to-end encodes.
@@ -46,8 +46,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# ruff (lint + format) and mypy --strict; part of `make test`, so CI keeps them green.
 lint: $(STAMP)
-	$(BIN)/python -m pip install -q ruff mypy
 	$(BIN)/ruff check hdrpipe tests fixtures bench
 	$(BIN)/ruff format --check hdrpipe tests fixtures bench
 	$(BIN)/mypy hdrpipe
