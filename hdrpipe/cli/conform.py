@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,6 +19,7 @@ from rich.progress import (
 from ..engine import ConformJob, conform, plan
 from ..errors import InputError
 from ._app import app, emit_json, stderr
+from ._job import job_command
 
 __all__ = ["conform_command", "ProgressBar", "summary_lines"]
 
@@ -96,77 +96,13 @@ def summary_lines(manifest: dict[str, Any]) -> list[str]:
 
 
 @app.command("conform")
+@job_command
 def conform_command(
-    paths: list[str] = typer.Argument(
-        ..., help="Input sequence(s), concatenated in order."
-    ),
-    deliver: list[str] = typer.Option(
-        ...,
-        "--deliver",
-        "-d",
-        help="Delivery preset id (repeatable; see `hdrpipe presets`).",
-    ),
-    outdir: Path = typer.Option(..., "--outdir", "-o", help="Output directory."),
-    fps: str | None = typer.Option(
-        None,
-        "--fps",
-        help="Delivery rate: 24, 23.976, 24000/1001, 25, 29.97df, 48, 59.94 ...",
-    ),
-    retime: str = typer.Option(
-        "auto",
-        "--retime",
-        help="auto | asis | nearest | blend | flow "
-        "(auto: asis for NTSC pull-down, else nearest).",
-    ),
-    start_tc: str | None = typer.Option(
-        None, "--start-tc", help="Start timecode HH:MM:SS:FF."
-    ),
-    frames: str | None = typer.Option(None, "--frames", help="Source frame range A-B."),
-    reformat: str | None = typer.Option(
-        None, "--reformat", help="Delivery raster: WxH, hd, uhd, dci4k ..."
-    ),
-    fit: str = typer.Option(
-        "letterbox", "--fit", help="letterbox | pillarbox | crop | stretch."
-    ),
-    config: str | None = typer.Option(
-        None, "--config", help="OCIO config (path or ocio:// URI)."
-    ),
-    look: str | None = typer.Option(
-        None, "--look", help="CDL (.cdl/.cc/.ccc) or LMT file applied in ACES."
-    ),
-    name: str | None = typer.Option(
-        None, "--name", help="Base name of outputs (default: the first input's)."
-    ),
-    source_colorspace: str | None = typer.Option(
-        None,
-        "--source-colorspace",
-        help="Override the source encoding (default from chromaticities).",
-    ),
-    profile: str = typer.Option(
-        "ray3", "--profile", help="Validation profile the sources must pass."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Conform sources that fail validation."
-    ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace existing outputs."
-    ),
-    include_mattes: bool = typer.Option(
-        False, "--include-mattes", help="Count letterbox/pillarbox bars in MaxFALL."
-    ),
-    presets_file: Path | None = typer.Option(
-        None, "--presets-file", help="User presets (TOML/JSON)."
-    ),
+    job: ConformJob,
     handoff: bool = typer.Option(
         False,
         "--handoff",
         help="Also write the Nuke script, OTIO, EDL, FCPXML and AMF into OUTDIR.",
-    ),
-    color_path: str = typer.Option(
-        "auto",
-        "--color-path",
-        help="auto | exact | fast: the verified baked-LUT fast path where it meets "
-        "the accuracy budget (auto), the exact OCIO transform, or the LUT always.",
     ),
     workers: int | None = typer.Option(
         None, "--workers", help="Run in chunks on a local Dask cluster of N workers."
@@ -189,27 +125,6 @@ def conform_command(
     ),
 ) -> int:
     """Conform EXR sequence(s) to HDR/SDR deliverables, with a manifest."""
-    job = ConformJob(
-        inputs=tuple(paths),
-        deliver=tuple(deliver),
-        outdir=outdir,
-        fps=fps,
-        retime=retime,
-        start_tc=start_tc,
-        frames=frames,
-        reformat=reformat,
-        fit=fit,
-        config=config,
-        look=look,
-        name=name,
-        source_colorspace=source_colorspace,
-        profile=profile,
-        force=force,
-        overwrite=overwrite,
-        include_mattes=include_mattes,
-        presets_file=presets_file,
-        color_path=color_path,
-    )
     if dry_run:
         planned = plan(job)
         document: dict[str, Any] = {

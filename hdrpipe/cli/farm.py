@@ -32,6 +32,7 @@ from ..farm import (
     stitch,
 )
 from ._app import app, emit_json
+from ._job import job_command
 from .conform import ProgressBar, summary_lines
 
 __all__ = ["farm_app"]
@@ -56,87 +57,17 @@ def _print_manifest(data: dict[str, Any], path: Path, json_out: bool) -> None:
 
 
 @farm_app.command("plan")
+@job_command
 def plan_command(
-    paths: list[str] = typer.Argument(
-        ..., help="Input sequence(s), concatenated in order."
-    ),
-    deliver: list[str] = typer.Option(
-        ..., "--deliver", "-d", help="Delivery preset id (repeatable)."
-    ),
-    outdir: Path = typer.Option(..., "--outdir", "-o", help="Output directory."),
+    job: ConformJob,
     chunk: int = typer.Option(
         DEFAULT_CHUNK, "--chunk", min=1, help="Record frames per chunk."
-    ),
-    fps: str | None = typer.Option(
-        None, "--fps", help="Delivery rate (24, 23.976, 29.97df …)."
-    ),
-    retime: str = typer.Option(
-        "auto", "--retime", help="auto | asis | nearest | blend | flow."
-    ),
-    start_tc: str | None = typer.Option(
-        None, "--start-tc", help="Start timecode HH:MM:SS:FF."
-    ),
-    frames: str | None = typer.Option(None, "--frames", help="Source frame range A-B."),
-    reformat: str | None = typer.Option(
-        None, "--reformat", help="Delivery raster: WxH, hd, uhd …"
-    ),
-    fit: str = typer.Option(
-        "letterbox", "--fit", help="letterbox | pillarbox | crop | stretch."
-    ),
-    config: str | None = typer.Option(
-        None, "--config", help="OCIO config (path or ocio:// URI)."
-    ),
-    look: str | None = typer.Option(
-        None, "--look", help="CDL or LMT file applied in ACES."
-    ),
-    name: str | None = typer.Option(None, "--name", help="Base name of outputs."),
-    source_colorspace: str | None = typer.Option(
-        None, "--source-colorspace", help="Override the source encoding."
-    ),
-    profile: str = typer.Option(
-        "ray3", "--profile", help="Validation profile the sources must pass."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Conform sources that fail validation."
-    ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace existing outputs."
-    ),
-    include_mattes: bool = typer.Option(
-        False, "--include-mattes", help="Count mattes in MaxFALL."
-    ),
-    presets_file: Path | None = typer.Option(
-        None, "--presets-file", help="User presets (TOML/JSON)."
-    ),
-    color_path: str = typer.Option(
-        "auto", "--color-path", help="auto | exact | fast (see `hdrpipe conform`)."
     ),
     json_out: bool = typer.Option(
         False, "--json", help="Print the plan as JSON on stdout."
     ),
 ) -> int:
     """Validate a conform job once; write its chunked plan OUTDIR/<name>.farm.json."""
-    job = ConformJob(
-        inputs=tuple(paths),
-        deliver=tuple(deliver),
-        outdir=outdir,
-        fps=fps,
-        retime=retime,
-        start_tc=start_tc,
-        frames=frames,
-        reformat=reformat,
-        fit=fit,
-        config=config,
-        look=look,
-        name=name,
-        source_colorspace=source_colorspace,
-        profile=profile,
-        force=force,
-        overwrite=overwrite,
-        include_mattes=include_mattes,
-        presets_file=presets_file,
-        color_path=color_path,
-    )
     farm = plan_job(job, chunk=chunk)
     if json_out:
         emit_json(farm.to_dict())
