@@ -28,7 +28,7 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     (
         "paths",
         list[str],
-        typer.Argument(..., metavar="PATH...", help="Input sequence(s), in order."),
+        typer.Argument(..., metavar="PATH", help="Input sequence(s), in order."),
     ),
     (
         "deliver",
