@@ -43,7 +43,9 @@ demo: $(STAMP)
 	@echo "demo outputs are in $(CURDIR)/$(DEMO_OUT)/ (movies, EXR plates, manifest, Nuke script, OTIO/EDL/FCPXML)"
 	@echo "inspect one with: $(BIN)/hdrpipe probe $(DEMO_OUT)/plate_hevc-hdr10.mp4"
 
+# The peer benchmark (bench/peers.py) times oiiotool + Debian's ffmpeg against hdrpipe.
 bench: $(STAMP)
+	@command -v ffmpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; }
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # ruff (lint + format) and mypy --strict; part of `make test`, so CI keeps them green.
