@@ -40,9 +40,10 @@ from hdrpipe.types import Rate  # noqa: E402
 _CHILD = r"""
 import json, resource, sys, time
 from hdrpipe.engine import ConformJob, conform
-plate, outdir, preset = sys.argv[1:4]
+plate, outdir, preset, color_path = sys.argv[1:5]
 t0 = time.perf_counter()
-job = ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=True)
+job = ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=True,
+                 color_path=color_path)
 m = conform(job)
 elapsed = time.perf_counter() - t0
 print(json.dumps({"frames": m.data["frames"], "seconds": elapsed,
@@ -58,13 +59,14 @@ def _plate(frames: int) -> Path:
     return pattern
 
 
-def _stages(pattern: Path, preset: str, n: int) -> dict[str, float]:
+def _stages(pattern: Path, preset: str, n: int, color_path: str) -> dict[str, float]:
     paths = [str(pattern).replace("####", f"{1001 + i:04d}") for i in range(n)]
     t0 = time.perf_counter()
     frames = [read_pixels(p, channels="RGB") for p in paths]
     decode = (time.perf_counter() - t0) / n
     spec = get_preset(preset)
-    transform = Transform(target=spec.target)
+    transform = Transform(target=spec.target, color_path=color_path)
+    transform.apply(frames[0])  # bake / verify / warm up outside the timing
     t0 = time.perf_counter()
     signals = [transform.apply(f) for f in frames]
     colour = (time.perf_counter() - t0) / n
@@ -90,10 +92,10 @@ def _stages(pattern: Path, preset: str, n: int) -> dict[str, float]:
     return {"decode": decode, "colour": colour, "encode": encode}
 
 
-def _engine(pattern: Path, preset: str) -> dict[str, float]:
+def _engine(pattern: Path, preset: str, color_path: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(pattern), tmp, preset],
+            [sys.executable, "-c", _CHILD, str(pattern), tmp, preset, color_path],
             check=True,
             capture_output=True,
             text=True,
@@ -107,19 +109,23 @@ def main() -> int:
     ap.add_argument("--long", type=int, default=240)
     ap.add_argument("--preset", default="prores4444xq-pq1000")
     ap.add_argument("--stage-frames", type=int, default=8)
+    ap.add_argument("--color-path", default="auto", choices=("auto", "exact", "fast"))
     args = ap.parse_args()
 
     short, long_ = _plate(args.short), _plate(args.long)
-    stages = _stages(short, args.preset, args.stage_frames)
+    stages = _stages(short, args.preset, args.stage_frames, args.color_path)
     serial = sum(stages.values())
-    print(f"1080p, preset {args.preset}, stages alone ({args.stage_frames} frames):")
+    print(
+        f"1080p, preset {args.preset}, colour path {args.color_path}, "
+        f"stages alone ({args.stage_frames} frames):"
+    )
     for name, sec in stages.items():
         print(f"  {name:<8} {sec * 1000:8.1f} ms/frame")
     print(f"  {'sum':<8} {serial * 1000:8.1f} ms/frame  = {1 / serial:6.2f} fps serial")
     print("engine end to end (fresh process each; includes validation and manifest):")
     rss = []
     for pattern, n in ((short, args.short), (long_, args.long)):
-        r = _engine(pattern, args.preset)
+        r = _engine(pattern, args.preset, args.color_path)
         fps = r["frames"] / r["seconds"]
         rss.append(r["rss_mb"])
         print(

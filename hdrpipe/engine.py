@@ -421,6 +421,14 @@ def plan(
     else:
         width, height = first_header.width, first_header.height
 
+    # OCIO config, colour targets and look resolve now (cheap), not after validation.
+    for target in dict.fromkeys(spec.target for spec in specs):
+        get_target(target, config=job.config)
+    if job.look is not None:
+        Transform(
+            target=specs[0].target, look=job.look, config=job.config, color_path="exact"
+        )
+
     name = job.name or sequences[0].name
     outdir = Path(job.outdir).absolute()
     outputs = _output_paths(name, outdir, specs)

@@ -23,7 +23,7 @@ from pymediainfo import MediaInfo
 from fixtures.generate import make_plate
 from hdrpipe.cli import main
 from hdrpipe.engine import ConformJob, conform, plan
-from hdrpipe.errors import InputError, ValidationError
+from hdrpipe.errors import ColorError, InputError, ValidationError
 from hdrpipe.handoff.manifest import check_manifest
 
 W, H, N = 192, 108, 12
@@ -453,8 +453,10 @@ def test_cli_conform_with_handoff(
         ("fps", "23.5x"),
         ("reformat", "wide"),
         ("frames", "9-1"),
+        ("config", "/nonexistent/config.ocio"),
+        ("look", "/nonexistent/grade.cdl"),
     ],
-    ids=["timecode", "rate", "raster", "range"],
+    ids=["timecode", "rate", "raster", "range", "config", "look"],
 )
 def test_bad_arguments_fail_before_pixel_validation(
     plate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str
@@ -468,7 +470,8 @@ def test_bad_arguments_fail_before_pixel_validation(
     job = ConformJob(
         inputs=(str(plate),), deliver=("exr-acescg",), outdir=tmp_path, **{field: value}
     )
-    with pytest.raises(InputError):
+    # A bad look is a ColorError (exit 1); everything else is an InputError (exit 2).
+    with pytest.raises(ColorError if field == "look" else InputError):
         plan(job)
 
 
