@@ -305,6 +305,7 @@ def _conform_child(argv: Sequence[str]) -> int:
         frames=f"{FIRST}-{FIRST + a.frames - 1}",
         overwrite=True,
         presets_file=a.presets,
+        color_path=os.environ.get("HDRPIPE_COLOR_PATH", "auto"),
     )
     marks: list[tuple[float, int, int]] = []
     t0 = time.perf_counter()
