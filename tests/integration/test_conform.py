@@ -461,7 +461,7 @@ def test_cli_conform_with_handoff(
 def test_bad_arguments_fail_before_pixel_validation(
     plate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str
 ) -> None:
-    import hdrpipe.engine as engine
+    import hdrpipe.engine.job as engine
 
     def no_validation(*_a: object, **_k: object) -> None:
         raise AssertionError("validated pixels before checking the arguments")

@@ -1,0 +1,424 @@
+"""What a conform asks for, resolved to frames: ``ConformJob`` → ``plan`` → ``JobPlan``.
+
+No pixel is touched here beyond the source validation: headers, rates, timecode,
+frame maps, raster placement and output names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal, cast
+
+from ..color import (
+    Transform,
+    get_target,
+    source_colorspace,
+)
+from ..conform.rates import parse_rate
+from ..conform.reformat import (
+    Fit,
+    Placement,
+    parse_raster,
+    plan_reformat,
+)
+from ..conform.retime import Method, Sample, frame_map
+from ..conform.timecode import Timecode
+from ..encode.presets import DeliverySpec, get_preset, load_presets
+from ..errors import InputError, ValidationError
+from ..exr import ExrHeader
+from ..sequence import Sequence as ImageSequence
+from ..sequence import open_sequence, parse_frame_range
+from ..types import FrameRange, Rate
+from ..validate import Report, validate
+from ..validate.checks import identify_chromaticities
+
+__all__ = [
+    "ConformJob",
+    "JobPlan",
+    "Shot",
+    "Output",
+    "plan",
+    "readable_header",
+    "ProgressCallback",
+    "ColorPath",
+    "DEFAULT_SOURCE_RATE",
+    "EXR_FIRST_FRAME",
+]
+
+log = logging.getLogger(__name__)
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+DEFAULT_SOURCE_RATE = Rate(Fraction(24))
+EXR_FIRST_FRAME = 1001
+ColorPath = Literal["auto", "exact", "fast"]
+RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
+_RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
+_COLOR_PATHS = ("auto", "exact", "fast")
+_FITS = ("letterbox", "pillarbox", "crop", "stretch")
+
+
+@dataclass(frozen=True)
+class ConformJob:
+    """What to make: sources, deliverables, rate, timecode, raster, colour.
+
+    ``inputs`` are sequences or paths (patterns, files, directories) concatenated
+    in order; ``deliver`` are preset ids (``hdrpipe presets``).
+    """
+
+    inputs: tuple[str | os.PathLike[str] | ImageSequence, ...]
+    deliver: tuple[str, ...]
+    outdir: str | os.PathLike[str]
+    fps: str | int | Fraction | Rate | None = None
+    retime: str = "auto"  # RetimeChoice, checked in __post_init__
+    start_tc: str | None = None
+    frames: str | FrameRange | None = None
+    reformat: str | None = None
+    fit: str = "letterbox"  # Fit, checked in __post_init__
+    config: str | os.PathLike[str] | None = None
+    look: str | os.PathLike[str] | None = None
+    name: str | None = None
+    source_colorspace: str | None = None
+    profile: str = "ray3"
+    force: bool = False
+    overwrite: bool = False
+    include_mattes: bool = False
+    presets_file: str | os.PathLike[str] | None = None
+    color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
+
+    def __post_init__(self) -> None:
+        inputs = self.inputs
+        if isinstance(inputs, (str, os.PathLike, ImageSequence)):
+            inputs = (inputs,)
+        deliver = (self.deliver,) if isinstance(self.deliver, str) else self.deliver
+        object.__setattr__(self, "inputs", tuple(inputs))
+        object.__setattr__(self, "deliver", tuple(dict.fromkeys(deliver)))
+        if not self.inputs:
+            raise InputError("conform needs at least one input sequence")
+        if not self.deliver:
+            raise InputError("conform needs at least one --deliver preset")
+        if self.retime not in _RETIME_METHODS:
+            raise InputError(
+                f"unknown retime method {self.retime!r}; "
+                f"use one of {', '.join(_RETIME_METHODS)}"
+            )
+        if self.color_path not in _COLOR_PATHS:
+            raise InputError(
+                f"unknown colour path {self.color_path!r}; "
+                f"use one of {', '.join(_COLOR_PATHS)}"
+            )
+        if self.fit not in _FITS:
+            raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
+        if self.frames is not None and len(self.inputs) > 1:
+            raise InputError(
+                "--frames selects frames of a single input; give one input"
+            )
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One input sequence placed on the record (output) timeline."""
+
+    sequence: ImageSequence
+    source_range: FrameRange
+    source_rate: Rate
+    samples: tuple[Sample, ...]
+    record_first: int
+    placement: Placement
+    colorspace: str
+    has_alpha: bool
+    colorspace_warning: str | None = None
+    unreadable: tuple[int, ...] = ()  # damaged frames (validated with --force): held
+
+    @property
+    def record_frames(self) -> int:
+        return len(self.samples)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One deliverable: its preset and where it goes."""
+
+    spec: DeliverySpec
+    path: Path
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """A job resolved down to frames: no pixels read yet (besides headers)."""
+
+    job: ConformJob
+    name: str
+    rate: Rate
+    retime: Method
+    start_timecode: Timecode
+    shots: tuple[Shot, ...]
+    width: int
+    height: int
+    outputs: tuple[Output, ...]
+    reports: tuple[Report, ...] = ()
+
+    @property
+    def frames(self) -> int:
+        return sum(shot.record_frames for shot in self.shots)
+
+    @property
+    def has_alpha(self) -> bool:
+        return any(shot.has_alpha for shot in self.shots)
+
+    def timecode(self, record_frame: int) -> Timecode:
+        return self.start_timecode + record_frame
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def readable_header(seq: ImageSequence) -> ExrHeader:
+    """The first frame header that reads: a damaged frame is validation's to report."""
+    first_error: InputError | None = None
+    for frame in seq.frames:
+        try:
+            return seq.header(frame)
+        except InputError as err:
+            first_error = first_error or err
+    raise ValidationError(f"{seq.pattern}: no frame header is readable ({first_error})")
+
+
+def _validate_sources(
+    job: ConformJob,
+    sequences: Sequence[ImageSequence],
+    enabled: bool,
+    on_progress: ProgressCallback | None,
+) -> list[Report | None]:
+    """Validate the sources with ``job.profile``; a failure stops an unforced job."""
+    if not enabled:
+        return [None] * len(sequences)
+    total = sum(len(seq.frames) for seq in sequences)
+    done = 0
+
+    def step(d: int, _t: int) -> None:
+        if on_progress is not None:
+            on_progress(done + d, total)
+
+    reports: list[Report | None] = []
+    for seq in sequences:
+        report = validate(seq, profile=job.profile, on_progress=step)
+        done += len(seq.frames)
+        reports.append(report)
+        if report.status != "fail":
+            continue
+        failed = "; ".join(c.message for c in report.checks if c.status == "fail")
+        if not job.force:
+            raise ValidationError(
+                f"{seq.pattern} fails the {job.profile!r} profile: {failed} "
+                "(--force conforms it anyway and records the failures)"
+            )
+        log.warning(
+            "%s fails validation, conforming anyway (--force): %s", seq.pattern, failed
+        )
+    return reports
+
+
+def _unreadable(report: Report | None) -> tuple[int, ...]:
+    if report is None:
+        return ()
+    readable = report.check("readable")
+    return tuple(readable.frames) if readable is not None else ()
+
+
+def _source_rate(seq: ImageSequence) -> Rate:
+    fps = readable_header(seq).frames_per_second
+    if fps:
+        return parse_rate(Fraction(fps))
+    return DEFAULT_SOURCE_RATE
+
+
+def _resolve_retime(method: str, source: Rate, target: Rate) -> Method:
+    if method != "auto":
+        return cast(Method, method)  # one of _RETIME_METHODS (ConformJob checks)
+    if source.fps == target.fps or target.fps in (
+        source.fps * Fraction(1000, 1001),
+        source.fps * Fraction(1001, 1000),
+    ):
+        return "asis"
+    return "nearest"
+
+
+def _declared_chromaticities(seq: ImageSequence, check: Report | None) -> str | None:
+    """The ``chromaticities`` check's verdict, else the first header's."""
+    if check is not None:
+        for result in check.checks:
+            if result.id == "chromaticities":
+                declared: str | None = result.details.get("declared")
+                return declared
+    return identify_chromaticities(readable_header(seq).chromaticities)
+
+
+def _source_colorspace(
+    seq: ImageSequence, override: str | None, check: Report | None
+) -> tuple[str, str | None]:
+    """The OCIO colorspace of a source and, when it is a guess or a conflict, why."""
+    colorspace, warning = source_colorspace(
+        _declared_chromaticities(seq, check), override
+    )
+    if warning:
+        log.warning("%s: %s", seq.pattern, warning)
+    return colorspace, warning
+
+
+def _output_paths(
+    name: str, outdir: Path, specs: Sequence[DeliverySpec]
+) -> tuple[Output, ...]:
+    outputs = []
+    for spec in specs:
+        if spec.kind == "exr":
+            path = outdir / f"{name}_{spec.name}" / f"{name}.####{spec.extension}"
+        else:
+            path = outdir / f"{name}_{spec.name}{spec.extension}"
+        outputs.append(Output(spec, path))
+    return tuple(outputs)
+
+
+def _existing(path: Path) -> list[Path]:
+    if "####" in path.name:
+        prefix, suffix = path.name.split("####", 1)
+        if not path.parent.is_dir():
+            return []
+        return [
+            p
+            for p in path.parent.iterdir()
+            if p.name.startswith(prefix) and p.name.endswith(suffix)
+        ]
+    return [path] if path.exists() else []
+
+
+def plan(
+    job: ConformJob,
+    *,
+    validate_sources: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> JobPlan:
+    """Resolve a job: validate the sources, map frames, place rasters, name outputs.
+
+    ``validate_sources=False`` skips the pixel validation (headers only): for farm
+    chunks of a job whose sources were validated when it was planned.
+
+    Raises
+    ------
+    InputError
+        Unknown preset, rate, raster, bad frame range, outputs that exist
+        (without ``overwrite``) or that would replace a source.
+    ValidationError
+        A source fails the ``job.profile`` checks and ``job.force`` is off.
+    """
+    extra = load_presets(job.presets_file) if job.presets_file else None
+    specs = [get_preset(name, extra=extra) for name in job.deliver]
+    sequences = [
+        item if isinstance(item, ImageSequence) else open_sequence(item)
+        for item in job.inputs
+    ]
+    if job.frames is not None:
+        wanted = (
+            job.frames
+            if isinstance(job.frames, FrameRange)
+            else parse_frame_range(job.frames)
+        )
+        seq = sequences[0]
+        if wanted.first < seq.frame_range.first or wanted.last > seq.frame_range.last:
+            raise InputError(
+                f"--frames {wanted} is outside {seq.pattern} ({seq.frame_range})"
+            )
+        sequences = [open_sequence(seq.pattern, frames=wanted)]
+
+    # Everything cheap first (headers, rate, timecode, raster, outputs), so a typo
+    # fails at once instead of after the pixel validation.
+    first_header = readable_header(sequences[0])
+    first_rate = _source_rate(sequences[0])
+    rate = parse_rate(job.fps) if job.fps is not None else first_rate
+    method = _resolve_retime(job.retime, first_rate, rate)
+    if job.start_tc:
+        start = Timecode.parse(job.start_tc, rate)
+    elif first_header.time_code:
+        # A drop-frame label on a non-drop delivery is re-read, not refused.
+        start = Timecode.parse(first_header.time_code, rate, strict=False)
+    else:
+        start = Timecode(0, rate)
+    if job.reformat:
+        width, height = parse_raster(job.reformat)
+    else:
+        width, height = first_header.width, first_header.height
+
+    # OCIO config, colour targets and look resolve now (cheap), not after validation.
+    for target in dict.fromkeys(spec.target for spec in specs):
+        get_target(target, config=job.config)
+    if job.look is not None:
+        Transform(
+            target=specs[0].target, look=job.look, config=job.config, color_path="exact"
+        )
+
+    name = job.name or sequences[0].name
+    outdir = Path(job.outdir).absolute()
+    outputs = _output_paths(name, outdir, specs)
+    sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
+    for out in outputs:
+        for existing in _existing(out.path):
+            if existing.resolve() in sources:
+                raise InputError(f"output {existing} would overwrite a source file")
+            if not job.overwrite:
+                raise InputError(
+                    f"output {existing} exists (use --overwrite to replace it)"
+                )
+
+    reports = _validate_sources(job, sequences, validate_sources, on_progress)
+
+    shots = []
+    record = 0
+    for seq, report in zip(sequences, reports, strict=True):
+        header = readable_header(seq)
+        src_rate = _source_rate(seq)
+        shot_method = _resolve_retime(job.retime, src_rate, rate)
+        if shot_method != method:
+            log.info(
+                "%s: retime %s (its rate is %s)", seq.pattern, shot_method, src_rate
+            )
+        samples = frame_map(src_rate, rate, shot_method, seq.frame_range)
+        placement = plan_reformat(
+            header.width, header.height, width, height, cast(Fit, job.fit)
+        )
+        has_alpha = any(ch.name in ("A", "a") for ch in header.channels)
+        colorspace, warning = _source_colorspace(seq, job.source_colorspace, report)
+        shots.append(
+            Shot(
+                sequence=seq,
+                source_range=seq.frame_range,
+                source_rate=src_rate,
+                samples=tuple(samples),
+                record_first=record,
+                placement=placement,
+                colorspace=colorspace,
+                has_alpha=has_alpha,
+                colorspace_warning=warning,
+                unreadable=_unreadable(report),
+            )
+        )
+        record += len(samples)
+
+    return JobPlan(
+        job=job,
+        name=name,
+        rate=rate,
+        retime=method,
+        start_timecode=start,
+        shots=tuple(shots),
+        width=width,
+        height=height,
+        outputs=outputs,
+        reports=tuple(r for r in reports if r is not None),
+    )

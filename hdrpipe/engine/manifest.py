@@ -1,0 +1,192 @@
+"""The job manifest (``OUTDIR/<name>.manifest.json``) and ``conform``, the whole job."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..color import (
+    resolve_config,
+)
+from ..encode.presets import spec_to_dict
+from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
+from .stream import run
+
+__all__ = ["Manifest", "manifest_data", "write_manifest", "conform", "MANIFEST_SCHEMA"]
+
+MANIFEST_SCHEMA = "hdrpipe.manifest/1"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a conform made, as written to ``OUTDIR/<name>.manifest.json``."""
+
+    path: Path
+    data: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        return list(self.data["outputs"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep, JSON-plain copy (what the manifest file holds)."""
+        copy: dict[str, Any] = json.loads(json.dumps(self.data))
+        return copy
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_data(
+    plan_: JobPlan, outputs: list[dict[str, Any]], elapsed: float
+) -> dict[str, Any]:
+    """Build the job manifest (schema ``hdrpipe.manifest/1``)."""
+    _config, config = resolve_config(plan_.job.config)
+    transforms = {
+        (t["source"], t["target"]["name"]): t
+        for out in outputs
+        for t in out.get("transforms", [])
+    }
+    inputs = []
+    shots = []
+    for i, shot in enumerate(plan_.shots):
+        report = plan_.reports[i] if i < len(plan_.reports) else None
+        seq = shot.sequence
+        header = readable_header(seq)
+        record_in = plan_.timecode(shot.record_first)
+        record_out = plan_.timecode(shot.record_first + shot.record_frames)
+        placement = {
+            "record_first": shot.record_first,
+            "record_frames": shot.record_frames,
+            "record_in": str(record_in),
+            "record_out": str(record_out),
+        }
+        inputs.append(
+            {
+                "path": seq.pattern,
+                "name": seq.name,
+                "first": shot.source_range.first,
+                "last": shot.source_range.last,
+                "frames": len(seq.frames),
+                "missing": list(seq.missing),
+                "rate": _fraction_text(shot.source_rate.fps),
+                "width": header.width,
+                "height": header.height,
+                "colorspace": shot.colorspace,
+                "colorspace_warning": shot.colorspace_warning,
+                "time_code": header.time_code,
+                "sha256": {seq.path(f).name: _sha256(seq.path(f)) for f in seq.frames},
+                "active": list(shot.placement.active),
+                **placement,
+                "validation": report.to_dict() if report is not None else None,
+            }
+        )
+        shots.append(
+            {
+                "name": seq.name,
+                "input": i,
+                "source_first": shot.source_range.first,
+                "source_last": shot.source_range.last,
+                **placement,
+            }
+        )
+    look = plan_.job.look
+    actives = {tuple(s.placement.active) for s in plan_.shots}
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "hdrpipe_version": __version__,
+        "name": plan_.name,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "elapsed_seconds": round(elapsed, 3),
+        "rate": _fraction_text(plan_.rate.fps),
+        "drop_frame": plan_.rate.drop_frame,
+        "start_timecode": str(plan_.start_timecode),
+        "frames": plan_.frames,
+        "retime": plan_.retime,
+        "raster": {
+            "width": plan_.width,
+            "height": plan_.height,
+            "pixel_aspect": 1.0,
+            "active": list(actives.pop()) if len(actives) == 1 else None,
+            "fit": plan_.job.fit,
+        },
+        "hdr_metadata": {"include_mattes": plan_.job.include_mattes},
+        "color": {
+            "config": dataclasses.asdict(config),
+            "source_colorspace": plan_.shots[0].colorspace,
+            "look": str(Path(look).absolute()) if look else None,
+            "color_path": {
+                target: t["color_path"]["path"]
+                for (_src, target), t in transforms.items()
+            },
+            "transforms": list(transforms.values()),
+        },
+        "presets": [spec_to_dict(out.spec) for out in plan_.outputs],
+        "inputs": inputs,
+        "outputs": outputs,
+        "shots": shots,
+        "validation_forced": plan_.job.force
+        and any(r.status == "fail" for r in plan_.reports),
+    }
+
+
+def write_manifest(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write the manifest JSON atomically (temp name, then rename)."""
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def conform(
+    job: ConformJob, *, on_progress: ProgressCallback | None = None
+) -> Manifest:
+    """Run a whole conform: validate, plan, encode, write the manifest.
+
+    ``on_progress(done, total)`` is called from worker threads as frames complete
+    (validation first, then encoding); it must be quick and thread-safe.
+    """
+    started = time.monotonic()
+    validating = [0, 0]
+
+    def validation_progress(done: int, total: int) -> None:
+        validating[:] = [done, total]
+        if on_progress is not None:
+            on_progress(done, total)
+
+    plan_ = plan(job, on_progress=validation_progress)
+    validated = validating[1]
+
+    def progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(validated + done, validated + total)
+
+    if on_progress is not None and validated:
+        on_progress(validated, validated + plan_.frames)
+    outputs = run(plan_, on_progress=progress)
+    data = manifest_data(plan_, outputs, time.monotonic() - started)
+    outdir = Path(job.outdir).absolute()
+    path = write_manifest(outdir / f"{plan_.name}.manifest.json", data)
+    return Manifest(path=path, data=data)

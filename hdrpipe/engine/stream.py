@@ -1,0 +1,505 @@
+"""Stream record frames: decode → retime → reformat → colour → encoder threads.
+
+Stages are threads joined by bounded queues (``QUEUE_DEPTH`` items), so memory is
+flat in clip length; a failure anywhere cancels every stage and aborts every
+writer, so nothing appears under a final name.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..color import (
+    LightLevelMeter,
+    Transform,
+    get_target,
+    mastering_display_for,
+)
+from ..conform.flow import FlowCache
+from ..conform.reformat import (
+    apply_reformat,
+)
+from ..conform.retime import Sample, retime_frame
+from ..encode import open_writer
+from ..errors import ConformError, HdrpipeError, InputError
+from ..exr import read_pixels
+from ..types import ContentLightLevel
+from .job import EXR_FIRST_FRAME, ColorPath, JobPlan, Output, ProgressCallback, Shot
+
+__all__ = ["measure", "run", "QUEUE_DEPTH"]
+
+log = logging.getLogger(__name__)
+
+QUEUE_DEPTH = 2
+
+# --------------------------------------------------------------------------- run
+
+
+class _Cancelled(Exception):  # noqa: N818 - control flow, never seen by users
+    """Raised in a stage when another stage failed, to unwind it quietly."""
+
+
+class _Stage(threading.Thread):
+    """A worker thread that records the first exception it meets."""
+
+    def __init__(
+        self, name: str, target: Callable[[], None], failed: threading.Event
+    ) -> None:
+        super().__init__(name=f"hdrpipe-{name}", daemon=True)
+        self._target_fn = target
+        self._failed = failed
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._target_fn()
+        except _Cancelled:
+            pass
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread
+            self.error = err
+            self._failed.set()
+
+
+def _put(q: queue.Queue[Any], item: Any, failed: threading.Event) -> None:
+    while True:
+        if failed.is_set():
+            raise _Cancelled
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def _get(q: queue.Queue[Any], failed: threading.Event) -> Any:
+    while True:
+        if failed.is_set():
+            raise _Cancelled
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            continue
+
+
+_END = object()
+
+
+class _SourceFrames:
+    """Decoded source frames of one shot, with a small cache for retime neighbours."""
+
+    def __init__(self, shot: Shot, channels: str, cache_size: int = 2) -> None:
+        self._shot = shot
+        self._channels = channels
+        self._cache: OrderedDict[int, NDArray[np.float32]] = OrderedDict()
+        self._size = cache_size
+        self._present = set(shot.sequence.frames) - set(shot.unreadable)
+        # 24 → 60 style maps interpolate several output frames from one pair.
+        self.flow_cache = FlowCache()
+
+    def _nearest_present(self, frame: int) -> int:
+        return min(self._present, key=lambda f: (abs(f - frame), f))
+
+    def __call__(self, frame: int) -> NDArray[np.float32]:
+        if frame not in self._present:
+            # Only reachable with --force on gaps or damaged frames: hold the nearest.
+            held = self._nearest_present(frame)
+            log.info("frame %d is missing or damaged: holding frame %d", frame, held)
+            frame = held
+        if frame in self._cache:
+            self._cache.move_to_end(frame)
+            return self._cache[frame]
+        pixels = read_pixels(self._shot.sequence.path(frame), channels=self._channels)
+        if pixels.shape[2] == 3 and self._channels == "RGBA":
+            alpha = np.ones(pixels.shape[:2] + (1,), np.float32)
+            pixels = np.concatenate([pixels, alpha], axis=2)
+        self._cache[frame] = pixels
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return pixels
+
+
+def _record_frames(
+    plan_: JobPlan, record_range: range | None = None
+) -> Iterator[tuple[int, Shot, Sample]]:
+    for shot in plan_.shots:
+        for sample in shot.samples:
+            index = shot.record_first + sample.index
+            if record_range is None or index in record_range:
+                yield index, shot, sample
+
+
+def _render(
+    plan_: JobPlan, shot: Shot, sample: Sample, frames: _SourceFrames
+) -> NDArray[np.float32]:
+    picture = retime_frame(sample, frames, plan_.retime, flow_cache=frames.flow_cache)
+    placement = shot.placement
+    identity = (
+        placement.scaled == (placement.width, placement.height) == picture.shape[1::-1]
+    )
+    if not (identity and placement.offset == (0, 0)):
+        picture = apply_reformat(picture, placement)
+    return np.ascontiguousarray(picture, dtype=np.float32)
+
+
+def _transforms(
+    plan_: JobPlan, targets: Iterable[str]
+) -> dict[tuple[str, str], Transform]:
+    job = plan_.job
+    result: dict[tuple[str, str], Transform] = {}
+    for shot in plan_.shots:
+        for target in targets:
+            key = (shot.colorspace, target)
+            if key not in result:
+                result[key] = Transform(
+                    source=shot.colorspace,
+                    target=target,
+                    look=job.look,
+                    config=job.config,
+                    color_path=cast(ColorPath, job.color_path),
+                )
+    return result
+
+
+def _stream(
+    plan_: JobPlan,
+    targets: Sequence[str],
+    consume: Callable[[int, Shot, dict[str, NDArray[np.float32]]], None],
+    *,
+    record_range: range | None = None,
+    tick: Callable[[], None] | None = None,
+    transforms: Mapping[tuple[str, str], Transform] | None = None,
+) -> None:
+    """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
+
+    Three threads joined by bounded queues: this thread consumes, a reader renders
+    frames and a colour thread applies the transforms.
+    """
+    if transforms is None:
+        transforms = _transforms(plan_, targets)
+    channels = "RGBA" if plan_.has_alpha else "RGB"
+    failed = threading.Event()
+    rendered: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+    coloured: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+
+    def read() -> None:
+        sources: dict[int, _SourceFrames] = {}
+        for index, shot, sample in _record_frames(plan_, record_range):
+            frames = sources.setdefault(id(shot), _SourceFrames(shot, channels))
+            try:
+                picture = _render(plan_, shot, sample, frames)
+            except HdrpipeError:
+                raise
+            except Exception as err:
+                raise ConformError(
+                    f"{shot.sequence.pattern}: record frame {index} "
+                    f"(source {sample.sources}): {err}"
+                ) from err
+            _put(rendered, (index, shot, picture), failed)
+        _put(rendered, _END, failed)
+
+    def colour() -> None:
+        while (item := _get(rendered, failed)) is not _END:
+            index, shot, picture = item
+            signals = {
+                t: transforms[(shot.colorspace, t)].apply(picture) for t in targets
+            }
+            _put(coloured, (index, shot, signals), failed)
+        _put(coloured, _END, failed)
+
+    stages = [_Stage("read", read, failed), _Stage("colour", colour, failed)]
+    for stage in stages:
+        stage.start()
+    try:
+        while True:
+            try:
+                item = _get(coloured, failed)
+            except _Cancelled:  # a stage failed: its error is raised below
+                break
+            if item is _END:
+                break
+            consume(*item)
+            if tick is not None:
+                tick()
+    finally:
+        failed.set()  # stops the stages if the consumer raised (no-op when they ended)
+        for stage in stages:
+            stage.join()
+    for stage in stages:
+        if stage.error is not None:
+            raise stage.error
+
+
+class _WriterThread:
+    """One deliverable's Y'CbCr conversion and encoder, fed through a bounded queue."""
+
+    def __init__(self, output: Output, writer: Any, failed: threading.Event) -> None:
+        self.output = output
+        self.writer = writer
+        self.queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+        self._failed = failed
+        self.thread = _Stage(output.spec.name, self._run, failed)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := _get(self.queue, self._failed)) is not _END:
+            frame, time_code = item
+            self.writer.write(frame, time_code=time_code)
+
+    def put(self, frame: NDArray[np.float32], time_code: str) -> None:
+        _put(self.queue, (frame, time_code), self._failed)
+
+    def finish(self) -> None:
+        _put(self.queue, _END, self._failed)
+        self.thread.join()
+
+
+def _target(plan_: JobPlan, name: str) -> Any:
+    """The colour target ``name`` as the job's OCIO config defines it."""
+    return get_target(name, config=plan_.job.config)
+
+
+def _record_range(plan_: JobPlan, record_range: range | None) -> range:
+    whole = range(plan_.frames)
+    if record_range is None:
+        return whole
+    if (
+        record_range.step != 1
+        or record_range.start < 0
+        or record_range.stop > plan_.frames
+    ):
+        raise InputError(f"record range {record_range} is not inside 0..{plan_.frames}")
+    return record_range
+
+
+def measure(
+    plan_: JobPlan,
+    target: str,
+    *,
+    record_range: range | None = None,
+    on_progress: ProgressCallback | None = None,
+    transforms: Mapping[tuple[str, str], Transform] | None = None,
+) -> LightLevelMeter:
+    """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames."""
+    frames = _record_range(plan_, record_range)
+    meter = LightLevelMeter(
+        _target(plan_, target), include_mattes=plan_.job.include_mattes
+    )
+    done = 0
+
+    def consume(
+        _index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]
+    ) -> None:
+        nonlocal done
+        meter.add(signals[target][..., :3], active=shot.placement.active)
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(frames))
+
+    _stream(plan_, [target], consume, record_range=frames, transforms=transforms)
+    return meter
+
+
+def run(
+    plan_: JobPlan,
+    *,
+    record_range: range | None = None,
+    paths: Mapping[str, Path] | None = None,
+    light_levels: Mapping[str, ContentLightLevel] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[dict[str, Any]]:
+    """Stream record frames of a planned job into its deliverables.
+
+    Parameters
+    ----------
+    record_range
+        Record (output) frame indices to make, default all; a farm chunk makes a
+        slice. Movies then start at that frame's timecode and EXR numbering at
+        ``EXR_FIRST_FRAME + record_range.start``.
+    paths
+        Preset id → path overriding the planned output path (farm parts).
+    light_levels
+        Colour target → light level already measured over the whole job (farm);
+        encoders that need it at open use it instead of a measuring pass, and it
+        is the level written into the files.
+
+    Returns one JSON-friendly record per output (path, probe, HDR metadata and the
+    light-level meter of the frames made, for merging chunks). Nothing appears
+    under a final name unless its writer finished and verified.
+    """
+    frames = _record_range(plan_, record_range)
+    given = dict(light_levels or {})
+    outputs = tuple(
+        Output(out.spec, Path(paths[out.spec.name]))
+        if paths and out.spec.name in paths
+        else out
+        for out in plan_.outputs
+    )
+    targets = list(dict.fromkeys(out.spec.target for out in outputs))
+    hdr_targets = [
+        t for t in targets if mastering_display_for(_target(plan_, t)) is not None
+    ]
+    pre_measure = list(
+        dict.fromkeys(
+            out.spec.target
+            for out in outputs
+            if out.spec.needs_light_level_at_open and out.spec.target not in given
+        )
+    )
+    total = len(frames) * (1 + len(pre_measure))
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, total)
+
+    # One Transform per (source, target) for the whole run: the fast path bakes and
+    # checks once, and its record (path used, measured error) goes in the manifest.
+    transforms = _transforms(plan_, targets)
+    measured: dict[str, ContentLightLevel] = {}
+    for target in pre_measure:
+        log.info(
+            "measuring MaxCLL/MaxFALL of %s before encoding (HEVC bakes them in)",
+            target,
+        )
+        measured[target] = measure(
+            plan_,
+            target,
+            record_range=frames,
+            on_progress=lambda _d, _t: tick(),
+            transforms=transforms,
+        ).result()
+
+    meters = {
+        t: LightLevelMeter(_target(plan_, t), include_mattes=plan_.job.include_mattes)
+        for t in hdr_targets
+    }
+    failed = threading.Event()
+    threads: list[_WriterThread] = []
+    try:
+        for out in outputs:
+            out.path.parent.mkdir(parents=True, exist_ok=True)
+            target = _target(plan_, out.spec.target)
+            known = given.get(out.spec.target, measured.get(out.spec.target))
+            writer = open_writer(
+                out.spec,
+                out.path,
+                width=plan_.width,
+                height=plan_.height,
+                rate=plan_.rate,
+                start_timecode=str(plan_.timecode(frames.start)),
+                first_frame=EXR_FIRST_FRAME + frames.start,
+                has_alpha=plan_.has_alpha,
+                mastering=mastering_display_for(target)
+                if out.spec.hdr_metadata
+                else None,
+                light_level=known if out.spec.needs_light_level_at_open else None,
+                overwrite=plan_.job.overwrite,
+            )
+            threads.append(_WriterThread(out, writer, failed))
+
+        def consume(
+            index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]
+        ) -> None:
+            for target, meter in meters.items():
+                meter.add(signals[target][..., :3], active=shot.placement.active)
+            time_code = str(plan_.timecode(index))
+            for wt in threads:
+                wt.put(signals[wt.output.spec.target], time_code)
+
+        _stream(
+            plan_,
+            targets,
+            consume,
+            record_range=frames,
+            tick=tick,
+            transforms=transforms,
+        )
+        for wt in threads:
+            wt.finish()
+        for wt in threads:
+            if wt.thread.error is not None:
+                raise wt.thread.error from None
+        results = []
+        for wt in threads:
+            spec = wt.output.spec
+            meter = meters.get(spec.target)
+            level = meter.result() if meter is not None else None
+            if spec.target in measured and level is not None:
+                level = _agree(measured[spec.target], level, spec.name)
+            level = given.get(spec.target, level)
+            result = wt.writer.close(light_level=level)
+            target = _target(plan_, spec.target)
+            record = _output_record(wt.output, target, result, level)
+            record["light_level_meter"] = meter.to_dict() if meter is not None else None
+            record["transforms"] = [
+                t.to_dict()
+                for (_src, tgt), t in transforms.items()
+                if tgt == spec.target
+            ]
+            results.append(record)
+        return results
+    except BaseException:
+        failed.set()
+        for wt in threads:
+            wt.thread.join()
+            wt.writer.abort()
+        for wt in threads:
+            if wt.thread.error is not None and not isinstance(
+                wt.thread.error, _Cancelled
+            ):
+                raise wt.thread.error from None
+        raise
+
+
+def _agree(
+    pre: ContentLightLevel, streamed: ContentLightLevel, preset: str
+) -> ContentLightLevel:
+    if pre != streamed:
+        raise ConformError(
+            f"{preset}: light level measured before encoding ({pre}) differs from the "
+            f"one measured while encoding ({streamed}): the colour stage is not "
+            "deterministic"
+        )
+    return pre
+
+
+def _output_record(
+    out: Output, target: Any, result: Any, level: ContentLightLevel | None
+) -> dict[str, Any]:
+    spec = out.spec
+    mastering = mastering_display_for(target) if spec.hdr_metadata else None
+    return {
+        "preset": spec.name,
+        "kind": spec.kind,
+        "path": str(result.path),
+        "container": spec.container,
+        "codec": spec.codec,
+        "target": spec.target,
+        "display": target.display,
+        "view": target.view,
+        "colorspace": target.colorspace,
+        "frames": result.frames,
+        "first_frame": EXR_FIRST_FRAME if spec.kind == "exr" else None,
+        "has_alpha": bool(result.probe.get("has_alpha", False))
+        if result.probe
+        else False,
+        "hdr": None
+        if mastering is None or level is None
+        else {
+            "max_cll": level.max_cll,
+            "max_fall": level.max_fall,
+            "mastering_display": mastering.x265(),
+        },
+        "probe": result.probe,
+    }
