@@ -18,7 +18,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ..conform.timecode import Timecode
 from ..errors import HandoffError, InputError
+from ..types import Rate
 
 __all__ = [
     "SCHEMA",
@@ -57,29 +59,16 @@ def parse_rate(text: object, where: str = "rate") -> Fraction:
 def timecode_to_frames(tc: str, rate: Fraction, drop_frame: bool = False) -> int:
     """Return the frame count of SMPTE ST 12-1 timecode ``HH:MM:SS:FF`` at ``rate``.
 
-    Drop-frame (ST 12-1 clause 5.2.2: frame numbers 0 and 1 — 0..3 at 59.94 — are
-    skipped at the start of every minute except minutes 0, 10, 20 …) applies when
-    ``drop_frame`` is set or the separator is ``;``.
+    Drop-frame counting applies when ``drop_frame`` is set or the separator is
+    ``;``; the arithmetic is the conform stage's (OpenTimelineIO's opentime).
     """
-    m = _TC.match(str(tc))
-    if not m:
+    if not isinstance(tc, str) or not _TC.match(tc):
         raise HandoffError(f"manifest timecode {tc!r}: expected HH:MM:SS:FF")
-    hh, mm, ss, sep, ff = int(m[1]), int(m[2]), int(m[3]), m[4], int(m[5])
-    base = round(rate)
-    if ff >= base or mm > 59 or ss > 59:
-        raise HandoffError(
-            f"manifest timecode {tc!r}: field out of range at {base} fps"
-        )
-    frames = ((hh * 60 + mm) * 60 + ss) * base + ff
-    if drop_frame or sep == ";":
-        drop = 2 * round(rate / Fraction(30000, 1001)) if rate != 0 else 0
-        if drop == 0:
-            raise HandoffError(
-                f"manifest timecode {tc!r}: drop frame needs 29.97 or 59.94"
-            )
-        minutes = hh * 60 + mm
-        frames -= drop * (minutes - minutes // 10)
-    return frames
+    try:
+        label_rate = Rate(rate, drop_frame=drop_frame or ";" in tc)
+        return Timecode.parse(tc, label_rate).frames
+    except InputError as err:
+        raise HandoffError(f"manifest timecode out of range or invalid: {err}") from err
 
 
 def _need(
