@@ -21,7 +21,6 @@ import os
 import re
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from numpy.typing import NDArray
 from .. import exr
 from ..errors import EncodeError, InputError
 from ..types import ContentLightLevel, Rate
+from ._context import WriterContext
 from .presets import DeliverySpec
 from .video import EncodeResult
 
@@ -99,7 +99,7 @@ def timecode_add(tc: str, frames: int, rate: Rate) -> str:
     return f"{hh:02d}:{mm:02d}:{ss:02d}{sep}{ff:02d}"
 
 
-class ExrWriter:
+class ExrWriter(WriterContext):
     """Write an EXR sequence deliverable; see :func:`hdrpipe.encode.open_writer`."""
 
     def __init__(
@@ -276,17 +276,3 @@ class ExrWriter:
         for p in self._written:
             p.unlink(missing_ok=True)
         self._written.clear()
-
-    def __enter__(self) -> ExrWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.abort()
-        elif not self._closed:
-            self.close()

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import av
@@ -27,6 +26,7 @@ from numpy.typing import NDArray
 from ..errors import EncodeError, InputError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from . import isobmff, ycbcr
+from ._context import WriterContext
 from .presets import DeliverySpec
 from .probe import (
     H273_MATRIX,
@@ -173,7 +173,7 @@ def _repair_dts(
     return packets
 
 
-class VideoWriter:
+class VideoWriter(WriterContext):
     """Write one movie deliverable; see :func:`hdrpipe.encode.open_writer`."""
 
     def __init__(
@@ -539,17 +539,3 @@ class VideoWriter:
     def frames(self) -> int:
         """Frames written so far."""
         return self._frames
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.abort()
-        elif not self._closed:
-            self.close()
