@@ -173,6 +173,9 @@ def conform_command(
         for line in summary_lines(data):
             print(line)
         print(f"manifest: {manifest.path}")
+        printed: set[str] = set()
         for kind, path in data.get("handoff", {}).items():
-            print(f"{kind}: {path}")
+            if path not in printed:  # "amf" repeats the first "amf:<preset>"
+                printed.add(path)
+                print(f"{kind}: {path}")
     return 0
