@@ -14,18 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal, cast
 
-from ..color import (
-    Transform,
-    get_target,
-    source_colorspace,
-)
+from ..color import Transform, get_target, source_colorspace
 from ..conform.rates import parse_rate
-from ..conform.reformat import (
-    Fit,
-    Placement,
-    parse_raster,
-    plan_reformat,
-)
+from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
 from ..conform.timecode import Timecode
 from ..encode.presets import DeliverySpec, get_preset, load_presets
@@ -175,9 +166,6 @@ class JobPlan:
 
     def timecode(self, record_frame: int) -> Timecode:
         return self.start_timecode + record_frame
-
-
-# --------------------------------------------------------------------------- plan
 
 
 def readable_header(seq: ImageSequence) -> ExrHeader:

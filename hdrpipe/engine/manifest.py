@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..color import (
-    resolve_config,
-)
+from ..color import resolve_config
 from ..encode.presets import spec_to_dict
 from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
 from .stream import run
@@ -42,9 +40,6 @@ class Manifest:
         """A deep, JSON-plain copy (what the manifest file holds)."""
         copy: dict[str, Any] = json.loads(json.dumps(self.data))
         return copy
-
-
-# --------------------------------------------------------------------------- manifest
 
 
 def _fraction_text(value: Fraction) -> str:

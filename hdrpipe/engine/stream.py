@@ -18,16 +18,9 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from ..color import (
-    LightLevelMeter,
-    Transform,
-    get_target,
-    mastering_display_for,
-)
+from ..color import LightLevelMeter, Transform, get_target, mastering_display_for
 from ..conform.flow import FlowCache
-from ..conform.reformat import (
-    apply_reformat,
-)
+from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import open_writer
 from ..errors import ConformError, HdrpipeError, InputError
@@ -40,8 +33,6 @@ __all__ = ["measure", "run", "QUEUE_DEPTH"]
 log = logging.getLogger(__name__)
 
 QUEUE_DEPTH = 2
-
-# --------------------------------------------------------------------------- run
 
 
 class _Cancelled(Exception):  # noqa: N818 - control flow, never seen by users
