@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from ..color import LightLevelMeter, Transform, get_target, mastering_display_for
+from ..color import LightLevelMeter, Target, Transform, mastering_display_for
 from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
@@ -253,9 +253,11 @@ class _WriterThread:
         self.thread.join()
 
 
-def _target(plan_: JobPlan, name: str) -> Any:
-    """The colour target ``name`` as the job's OCIO config defines it."""
-    return get_target(name, config=plan_.job.config)
+def _resolved_targets(
+    transforms: Mapping[tuple[str, str], Transform],
+) -> dict[str, Target]:
+    """Target name → the Target each Transform resolved in the job's OCIO config."""
+    return {name: t.target for (_source, name), t in transforms.items()}
 
 
 def _record_range(plan_: JobPlan, record_range: range | None) -> range:
@@ -281,8 +283,10 @@ def measure(
 ) -> LightLevelMeter:
     """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames."""
     frames = _record_range(plan_, record_range)
+    if transforms is None:
+        transforms = _transforms(plan_, [target])
     meter = LightLevelMeter(
-        _target(plan_, target), include_mattes=plan_.job.include_mattes
+        _resolved_targets(transforms)[target], include_mattes=plan_.job.include_mattes
     )
     done = 0
 
@@ -335,9 +339,11 @@ def run(
         for out in plan_.outputs
     )
     targets = list(dict.fromkeys(out.spec.target for out in outputs))
-    hdr_targets = [
-        t for t in targets if mastering_display_for(_target(plan_, t)) is not None
-    ]
+    # One Transform per (source, target) for the whole run: the fast path bakes and
+    # checks once, and its record (path used, measured error) goes in the manifest.
+    transforms = _transforms(plan_, targets)
+    resolved = _resolved_targets(transforms)
+    hdr_targets = [t for t in targets if mastering_display_for(resolved[t]) is not None]
     pre_measure = list(
         dict.fromkeys(
             out.spec.target
@@ -354,9 +360,6 @@ def run(
         if on_progress is not None:
             on_progress(done, total)
 
-    # One Transform per (source, target) for the whole run: the fast path bakes and
-    # checks once, and its record (path used, measured error) goes in the manifest.
-    transforms = _transforms(plan_, targets)
     measured: dict[str, ContentLightLevel] = {}
     for target in pre_measure:
         log.info(
@@ -372,7 +375,7 @@ def run(
         ).result()
 
     meters = {
-        t: LightLevelMeter(_target(plan_, t), include_mattes=plan_.job.include_mattes)
+        t: LightLevelMeter(resolved[t], include_mattes=plan_.job.include_mattes)
         for t in hdr_targets
     }
     failed = threading.Event()
@@ -380,7 +383,6 @@ def run(
     try:
         for out in outputs:
             out.path.parent.mkdir(parents=True, exist_ok=True)
-            target = _target(plan_, out.spec.target)
             known = given.get(out.spec.target, measured.get(out.spec.target))
             writer = open_writer(
                 out.spec,
@@ -391,7 +393,7 @@ def run(
                 start_timecode=str(plan_.timecode(frames.start)),
                 first_frame=EXR_FIRST_FRAME + frames.start,
                 has_alpha=plan_.has_alpha,
-                mastering=mastering_display_for(target)
+                mastering=mastering_display_for(resolved[out.spec.target])
                 if out.spec.hdr_metadata
                 else None,
                 light_level=known if out.spec.needs_light_level_at_open else None,
@@ -430,8 +432,13 @@ def run(
                 level = _agree(measured[spec.target], level, spec.name)
             level = given.get(spec.target, level)
             result = wt.writer.close(light_level=level)
-            target = _target(plan_, spec.target)
-            record = _output_record(wt.output, target, result, level)
+            record = _output_record(
+                wt.output,
+                resolved[spec.target],
+                result,
+                level,
+                EXR_FIRST_FRAME + frames.start,
+            )
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
             record["transforms"] = [
                 t.to_dict()
@@ -466,7 +473,11 @@ def _agree(
 
 
 def _output_record(
-    out: Output, target: Any, result: Any, level: ContentLightLevel | None
+    out: Output,
+    target: Target,
+    result: Any,
+    level: ContentLightLevel | None,
+    first_frame: int,
 ) -> dict[str, Any]:
     spec = out.spec
     mastering = mastering_display_for(target) if spec.hdr_metadata else None
@@ -481,7 +492,7 @@ def _output_record(
         "view": target.view,
         "colorspace": target.colorspace,
         "frames": result.frames,
-        "first_frame": EXR_FIRST_FRAME if spec.kind == "exr" else None,
+        "first_frame": first_frame if spec.kind == "exr" else None,
         "has_alpha": bool(result.probe.get("has_alpha", False))
         if result.probe
         else False,
