@@ -5,7 +5,12 @@ functions and HDR static metadata (ST 2086, CTA-861.3 MaxCLL/MaxFALL).
 
 from __future__ import annotations
 
-from .hdr_metadata import LightLevelMeter, mastering_display, mastering_display_for
+from .hdr_metadata import (
+    FrameLight,
+    LightLevelMeter,
+    mastering_display,
+    mastering_display_for,
+)
 from .looks import Look
 from .ocio import (
     ConfigInfo,
@@ -43,6 +48,7 @@ __all__ = [
     "resolve_config",
     "ConfigInfo",
     "source_colorspace",
+    "FrameLight",
     "LightLevelMeter",
     "mastering_display",
     "mastering_display_for",

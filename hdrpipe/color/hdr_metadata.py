@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,21 @@ from numpy.typing import ArrayLike
 from ..errors import ColorError
 from ..types import ContentLightLevel, MasteringDisplay
 from .ocio import Target, get_target
-from .transfer import eotf_bt1886, eotf_bt2100_hlg, eotf_st2084
+from .transfer import (
+    ST2084_C1,
+    ST2084_C2,
+    ST2084_C3,
+    ST2084_M1,
+    ST2084_M2,
+    eotf_bt1886,
+    eotf_bt2100_hlg,
+)
 
 __all__ = [
     "PRIMARIES_COLOURSPACES",
     "mastering_display",
     "mastering_display_for",
+    "FrameLight",
     "LightLevelMeter",
 ]
 
@@ -111,6 +121,38 @@ def mastering_display_for(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FrameLight:
+    """CTA-861.3 light statistics of one frame, or of a band of its rows.
+
+    ``max_light``: the largest per-pixel max(R, G, B) display light, cd/m²;
+    ``light_sum``: the sum of that light over the pixels the frame average
+    covers (the active picture unless the mattes are included), cd/m²;
+    ``pixels``: how many pixels that sum covers. Bands of one frame add up
+    (``+``) to the whole frame.
+    """
+
+    max_light: float = 0.0
+    light_sum: float = 0.0
+    pixels: int = 0
+
+    def __add__(self, other: FrameLight) -> FrameLight:
+        return FrameLight(
+            max(self.max_light, other.max_light),
+            self.light_sum + other.light_sum,
+            self.pixels + other.pixels,
+        )
+
+    @property
+    def average(self) -> float:
+        """The frame average light (cd/m²) of the pixels summed."""
+        return self.light_sum / self.pixels if self.pixels else 0.0
+
+
+#: Pixels decoded per block: float64 temporaries of a block stay in L2 cache.
+_BLOCK_PIXELS = 1 << 15
+
+
 class LightLevelMeter:
     """Streaming CTA-861.3 MaxCLL / MaxFALL accumulator over display-encoded frames.
 
@@ -121,11 +163,16 @@ class LightLevelMeter:
     the whole frame. MaxCLL always covers every pixel (mattes are black). The
     manifest records ``include_mattes`` (see :meth:`to_dict`).
 
-    Values are measured on the float signal (before quantisation to 10/12 bits).
-    :meth:`result` rounds to the nearest integer cd/m² (CTA-861.3 carries integer
-    cd/m² in uint16) — e.g. a 1000-nit specular gives MaxCLL 1000, not 1001 for a
-    float error. NaN pixels count as black (``validate`` reports them).
-    Thread-safe; chunked farm runs :meth:`merge` their meters.
+    A frame can also be measured in bands of rows where it is made
+    (:meth:`measure` on each band, e.g. in the colour stage's worker threads
+    while the rows are in cache) and added once complete (:meth:`add_light`).
+
+    Values are measured on the float signal (before quantisation to 10/12 bits),
+    decoded in float64. :meth:`result` rounds to the nearest integer cd/m²
+    (CTA-861.3 carries integer cd/m² in uint16) — e.g. a 1000-nit specular gives
+    MaxCLL 1000, not 1001 for a float error. NaN pixels count as black
+    (``validate`` reports them). Thread-safe; chunked farm runs :meth:`merge`
+    their meters.
     """
 
     def __init__(self, target: Target, *, include_mattes: bool = False) -> None:
@@ -141,30 +188,51 @@ class LightLevelMeter:
         self.max_fall_exact = 0.0
         self._lock = threading.Lock()
 
-    def _max_rgb_light(self, rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    def _light(self, rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per-pixel max(R, G, B) display light (cd/m², float64) of (…, 3) signal."""
         peak = self.target.peak_luminance
         if self.target.transfer == "hlg":
             # The HLG EOTF mixes channels (OOTF on luminance): decode, then max.
-            light = eotf_bt2100_hlg(rgb, L_W=peak or 1000.0)
+            light = eotf_bt2100_hlg(rgb.astype(np.float64), L_W=peak or 1000.0)
             return np.fmax(np.fmax(light[..., 0], light[..., 1]), light[..., 2])
         # PQ and BT.1886 decode each channel with the same increasing curve, so
         # max(EOTF(R), EOTF(G), EOTF(B)) = EOTF(max(R, G, B)): one decode per pixel.
         m = np.fmax(np.fmax(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
-        if self.target.transfer == "pq":
-            return eotf_st2084(m)
-        return eotf_bt1886(m, L_W=peak or 100.0)
+        x: np.ndarray[Any, Any] = m.astype(np.float64)
+        if self.target.transfer == "bt1886":
+            return eotf_bt1886(x, L_W=peak or 100.0)
+        # SMPTE ST 2084:2014 eq. 5.1 as eotf_st2084, in place (no temporaries).
+        np.maximum(x, 0.0, out=x)
+        np.power(x, 1.0 / ST2084_M2, out=x)
+        den = x * -ST2084_C3
+        den += ST2084_C2
+        x -= ST2084_C1
+        np.maximum(x, 0.0, out=x)
+        x /= den
+        np.power(x, 1.0 / ST2084_M1, out=x)
+        x *= 10_000.0
+        return x
 
-    def add(
-        self, signal: ArrayLike, *, active: tuple[int, int, int, int] | None = None
-    ) -> None:
-        """Measure one frame. ``active`` = (x, y, w, h) picture area in pixels."""
+    def measure(
+        self,
+        signal: ArrayLike,
+        *,
+        active: tuple[int, int, int, int] | None = None,
+        first_row: int = 0,
+        frame_height: int | None = None,
+    ) -> FrameLight:
+        """Measure rows ``first_row …`` of a ``frame_height``-row frame; add nothing.
+
+        ``signal`` is (rows, W, 3|4); by default it is the whole frame. Pure and
+        thread-safe: the bands of a frame can be measured concurrently and their
+        :class:`FrameLight` summed.
+        """
         arr = np.asarray(signal)
         if arr.ndim != 3 or arr.shape[2] not in (3, 4):
             raise ColorError(f"LightLevelMeter: expected (H, W, 3|4), got {arr.shape}")
-        height, width = arr.shape[:2]
-        light = np.nan_to_num(self._max_rgb_light(arr[..., :3]), nan=0.0)
-        frame_max = float(light.max()) if light.size else 0.0
-        region = light
+        rows, width = arr.shape[:2]
+        height = rows if frame_height is None else int(frame_height)
+        x0, y0, x1, y1 = 0, 0, width, height
         if active is not None and not self.include_mattes:
             x, y, w, h = (int(v) for v in active)
             if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
@@ -172,12 +240,39 @@ class LightLevelMeter:
                     f"LightLevelMeter: active area {active} outside the "
                     f"{width}x{height} frame"
                 )
-            region = light[y : y + h, x : x + w]
-        frame_avg = float(region.mean(dtype=np.float64)) if region.size else 0.0
+            x0, y0, x1, y1 = x, y, x + w, y + h
+        total = FrameLight()
+        if rows == 0 or width == 0:
+            return total
+        step = max(1, _BLOCK_PIXELS // width)
+        for a in range(0, rows, step):
+            light = self._light(arr[a : a + step, :, :3])
+            top, bottom = first_row + a, first_row + a + light.shape[0]
+            # NaN pixels are black: fmax skips them, a NaN sum is redone without.
+            peak = float(np.fmax.reduce(light, axis=None))
+            band = FrameLight(0.0 if math.isnan(peak) else peak)
+            lo, hi = max(top, y0), min(bottom, y1)
+            if hi > lo:
+                avg = light[lo - top : hi - top, x0:x1]
+                light_sum = float(avg.sum())
+                if math.isnan(light_sum):
+                    light_sum = float(np.nansum(avg))
+                band = FrameLight(band.max_light, light_sum, int(avg.size))
+            total = total + band
+        return total
+
+    def add_light(self, light: FrameLight) -> None:
+        """Add one whole frame measured with :meth:`measure` (its bands summed)."""
         with self._lock:
             self.frames += 1
-            self.max_cll_exact = max(self.max_cll_exact, frame_max)
-            self.max_fall_exact = max(self.max_fall_exact, frame_avg)
+            self.max_cll_exact = max(self.max_cll_exact, light.max_light)
+            self.max_fall_exact = max(self.max_fall_exact, light.average)
+
+    def add(
+        self, signal: ArrayLike, *, active: tuple[int, int, int, int] | None = None
+    ) -> None:
+        """Measure one frame. ``active`` = (x, y, w, h) picture area in pixels."""
+        self.add_light(self.measure(signal, active=active))
 
     def merge(self, other: LightLevelMeter) -> LightLevelMeter:
         """Return a new meter holding both meters' frames (chunked farm runs)."""

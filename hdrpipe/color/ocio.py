@@ -13,13 +13,12 @@ transform's tone mapping (STACK-NOTES.md).
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,6 +54,8 @@ PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "ocio_configs" / "conf
 ConfigSource = Literal["argument", "$OCIO", "project", "builtin"]
 Transfer = Literal["pq", "hlg", "bt1886", "linear", "acescct"]
 Primaries = Literal["rec2020", "p3d65", "rec709", "ap1", "ap0"]
+#: ``on_strip(first_row, rows)`` of :meth:`Transform.apply`.
+StripCallback = Callable[[int, NDArray[np.float32]], None]
 
 
 def _one_line(err: BaseException) -> str:
@@ -693,8 +694,17 @@ class Transform:
             f"config={self.config_info.uri!r})"
         )
 
-    def apply(self, frame: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Return a new float32 frame, colour-converted; alpha (channel 4) untouched."""
+    def apply(
+        self, frame: NDArray[np.float32], *, on_strip: StripCallback | None = None
+    ) -> NDArray[np.float32]:
+        """Return a new float32 frame, colour-converted; alpha (channel 4) untouched.
+
+        ``on_strip(first_row, rows)``, when given, is called once per finished
+        band of rows of the result (together they cover the frame once), in the
+        worker thread that made it: a caller can reduce the output (e.g. measure
+        its light level) while it is still in cache. It must be thread-safe and
+        must not modify ``rows``.
+        """
         arr = np.asarray(frame)
         if arr.ndim != 3 or arr.shape[2] not in (3, 4):
             raise ColorError(
@@ -702,28 +712,43 @@ class Transform:
                 f"{arr.shape}"
             )
         out = np.array(arr, dtype=np.float32, order="C", copy=True)
-        self._evaluate(out)
+        self._evaluate(out, on_strip)
         return out
 
     __call__ = apply
 
-    def _evaluate(self, out: NDArray[np.float32]) -> None:
+    def _evaluate(
+        self, out: NDArray[np.float32], on_strip: StripCallback | None = None
+    ) -> None:
         """Convert the RGB of ``out`` (C-contiguous float32 (H, W, 3|4)) in place.
 
         The hook a baked fast path replaces for verified (config, target) pairs.
         """
         state = self._color_path
         if state.needs_frame_check:
+            # The check may redo the frame on the exact path: report it once, done.
             state.check_frame(self, out, self._evaluate_strips)
+            if on_strip is not None:
+                on_strip(0, out)
         else:
-            self._evaluate_strips(out, state.active)
+            self._evaluate_strips(out, state.active, on_strip)
 
-    def _evaluate_strips(self, out: NDArray[np.float32], fast: bool) -> None:
+    def _evaluate_strips(
+        self,
+        out: NDArray[np.float32],
+        fast: bool,
+        on_strip: StripCallback | None = None,
+    ) -> None:
         height, width, channels = out.shape
         if height == 0 or width == 0:
             return
         strip_fn = self._apply_strip_rgb if channels == 3 else self._apply_strip_rgba
-        apply = functools.partial(strip_fn, fast=fast)
+
+        def apply(first: int, strip: NDArray[np.float32]) -> None:
+            strip_fn(strip, fast=fast)
+            if on_strip is not None:
+                on_strip(first, strip)
+
         n = min(self.threads, height)
         # Strips of ~128k pixels even on one thread: one applyRGB over a whole
         # 1080p frame is ~7x slower for cheap ops (matrices) than the same call
@@ -733,13 +758,15 @@ class Transform:
         n_strips = max(-(-height // rows), min(height, n * 4) if n > 1 else 1)
         bounds = np.linspace(0, height, n_strips + 1).astype(int)
         strips = [
-            out[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a
+            (int(a), out[a:b])
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            if b > a
         ]
         if n <= 1:
-            for strip in strips:
-                apply(strip)
+            for first, strip in strips:
+                apply(first, strip)
             return
-        for future in [_pool(n).submit(apply, s) for s in strips]:
+        for future in [_pool(n).submit(apply, *s) for s in strips]:
             future.result()
 
     def _apply_strip_rgb(self, strip: NDArray[np.float32], fast: bool = False) -> None:

@@ -18,7 +18,13 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from ..color import LightLevelMeter, Target, Transform, mastering_display_for
+from ..color import (
+    FrameLight,
+    LightLevelMeter,
+    Target,
+    Transform,
+    mastering_display_for,
+)
 from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
@@ -168,14 +174,18 @@ def _stream(
     record_range: range | None = None,
     tick: Callable[[], None] | None = None,
     transforms: Mapping[tuple[str, str], Transform] | None = None,
+    meters: Mapping[str, LightLevelMeter] | None = None,
 ) -> None:
     """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
 
     Three threads joined by bounded queues: this thread consumes, a reader renders
-    frames and a colour thread applies the transforms.
+    frames and a colour thread applies the transforms. ``meters`` (target →
+    meter) measure each target's signal inside the colour stage's workers, band
+    by band while it is in cache, and add every frame before it is consumed.
     """
     if transforms is None:
         transforms = _transforms(plan_, targets)
+    meters = dict(meters or {})
     channels = "RGBA" if plan_.has_alpha else "RGB"
     failed = threading.Event()
     rendered: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
@@ -197,12 +207,33 @@ def _stream(
             _put(rendered, (index, shot, picture), failed)
         _put(rendered, _END, failed)
 
+    def convert(
+        shot: Shot, target: str, picture: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        transform = transforms[(shot.colorspace, target)]
+        meter = meters.get(target)
+        if meter is None:
+            return transform.apply(picture)
+        bands: list[FrameLight] = []  # list.append is atomic: workers share it
+
+        def measure_band(first: int, rows: NDArray[np.float32]) -> None:
+            bands.append(
+                meter.measure(
+                    rows,
+                    active=shot.placement.active,
+                    first_row=first,
+                    frame_height=picture.shape[0],
+                )
+            )
+
+        signal = transform.apply(picture, on_strip=measure_band)
+        meter.add_light(sum(bands, FrameLight()))
+        return signal
+
     def colour() -> None:
         while (item := _get(rendered, failed)) is not _END:
             index, shot, picture = item
-            signals = {
-                t: transforms[(shot.colorspace, t)].apply(picture) for t in targets
-            }
+            signals = {t: convert(shot, t, picture) for t in targets}
             _put(coloured, (index, shot, signals), failed)
         _put(coloured, _END, failed)
 
@@ -291,15 +322,21 @@ def measure(
     done = 0
 
     def consume(
-        _index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]
+        _index: int, _shot: Shot, _signals: dict[str, NDArray[np.float32]]
     ) -> None:
         nonlocal done
-        meter.add(signals[target][..., :3], active=shot.placement.active)
         done += 1
         if on_progress is not None:
             on_progress(done, len(frames))
 
-    _stream(plan_, [target], consume, record_range=frames, transforms=transforms)
+    _stream(
+        plan_,
+        [target],
+        consume,
+        record_range=frames,
+        transforms=transforms,
+        meters={target: meter},
+    )
     return meter
 
 
@@ -402,10 +439,8 @@ def run(
             threads.append(_WriterThread(out, writer, failed))
 
         def consume(
-            index: int, shot: Shot, signals: dict[str, NDArray[np.float32]]
+            index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]
         ) -> None:
-            for target, meter in meters.items():
-                meter.add(signals[target][..., :3], active=shot.placement.active)
             time_code = str(plan_.timecode(index))
             for wt in threads:
                 wt.put(signals[wt.output.spec.target], time_code)
@@ -417,6 +452,7 @@ def run(
             record_range=frames,
             tick=tick,
             transforms=transforms,
+            meters=meters,
         )
         for wt in threads:
             wt.finish()

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from hdrpipe.color import LightLevelMeter, Transform, get_target, mastering_display
+from hdrpipe.color import (
+    FrameLight,
+    LightLevelMeter,
+    Transform,
+    get_target,
+    mastering_display,
+)
 from hdrpipe.color.hdr_metadata import mastering_display_for
 from hdrpipe.errors import ColorError
 
@@ -185,3 +191,51 @@ def test_meter_rejects_scene_targets_and_bad_active_area() -> None:
     meter = LightLevelMeter(get_target("hdr-pq-1000-rec2020"))
     with pytest.raises(ColorError, match="outside"):
         meter.add(np.zeros((4, 4, 3), np.float32), active=(0, 0, 5, 4))
+
+
+@pytest.mark.parametrize("target", ["hdr-pq-1000-rec2020", "hlg-1000", "sdr-rec709"])
+def test_bands_measured_apart_add_up_to_the_frame(target: str) -> None:
+    """The colour stage measures row bands in its workers: their sum is the frame."""
+    rng = np.random.default_rng(3)
+    signal = rng.random((37, 50, 3)).astype(np.float32)
+    signal[5, 7] = np.nan  # a NaN pixel is black, in any band
+    active = (3, 6, 40, 25)
+    whole, banded = (LightLevelMeter(get_target(target)) for _ in range(2))
+    whole.add(signal, active=active)
+    cuts = [0, 1, 6, 20, 30, 31, 37]
+    bands = [
+        banded.measure(signal[a:b], active=active, first_row=a, frame_height=37)
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    banded.add_light(sum(bands[::-1], FrameLight()))
+    assert banded.frames == 1
+    assert banded.max_cll_exact == pytest.approx(whole.max_cll_exact, rel=1e-12)
+    assert banded.max_fall_exact == pytest.approx(whole.max_fall_exact, rel=1e-12)
+    assert sum(b.pixels for b in bands) == 40 * 25
+
+
+def test_meter_in_the_transform_strips_equals_the_meter_after(plate: Plate) -> None:
+    """Transform.apply(on_strip=…) hands every row once, already converted."""
+    frame = plate(64, 300)
+    t = Transform(target="hdr-pq-1000-rec2020", threads=3, color_path="exact")
+    seen: list[tuple[int, int]] = []
+    bands: list[FrameLight] = []
+    meter = LightLevelMeter(t.target)
+
+    def on_strip(first: int, rows: NDArray[np.float32]) -> None:
+        seen.append((first, rows.shape[0]))
+        bands.append(meter.measure(rows, first_row=first, frame_height=300))
+
+    signal = t.apply(frame, on_strip=on_strip)
+    covered = sorted(seen)
+    assert covered[0][0] == 0 and sum(n for _, n in covered) == 300
+    assert all(
+        a + n == b for (a, n), (b, _) in zip(covered[:-1], covered[1:], strict=True)
+    )
+    meter.add_light(sum(bands, FrameLight()))
+    after = LightLevelMeter(t.target)
+    after.add(signal)
+    assert meter.max_cll_exact == pytest.approx(after.max_cll_exact, rel=1e-12)
+    assert meter.max_fall_exact == pytest.approx(after.max_fall_exact, rel=1e-12)
+    cll, fall = _reference_cll_fall([signal], None, colour.models.eotf_ST2084)
+    assert meter.max_fall_exact == pytest.approx(fall, rel=1e-6)

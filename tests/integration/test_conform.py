@@ -11,6 +11,7 @@ import json
 import os
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import colour
@@ -275,11 +276,11 @@ def test_failure_mid_job_leaves_no_partial_or_final_file(
     calls = {"n": 0}
     real = Transform.apply
 
-    def failing(self: Transform, frame: np.ndarray) -> np.ndarray:
+    def failing(self: Transform, frame: np.ndarray, **kwargs: Any) -> np.ndarray:
         calls["n"] += 1
         if calls["n"] == 5:
             raise RuntimeError("simulated crash in the colour stage")
-        return real(self, frame)
+        return real(self, frame, **kwargs)
 
     monkeypatch.setattr(Transform, "apply", failing)
     out = tmp_path / "out"
