@@ -43,6 +43,7 @@ __all__ = [
     "default_mastering",
     "partial_path",
     "fill_frame",
+    "frame_planes",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,18 +106,26 @@ def _pix_fmt(spec: DeliverySpec, has_alpha: bool) -> str:
     return pix
 
 
+def frame_planes(frame: av.VideoFrame) -> list[NDArray[Any]]:
+    """Writable (height, width) views of a PyAV frame's planes (uint8 or uint16)."""
+    dtype = np.uint8 if frame.format.components[0].bits <= 8 else np.uint16
+    itemsize = np.dtype(dtype).itemsize
+    views = []
+    for plane in frame.planes:
+        buf = np.frombuffer(memoryview(plane), dtype=dtype)
+        buf = buf.reshape(-1, plane.line_size // itemsize)
+        views.append(buf[: plane.height, : plane.width])
+    return views
+
+
 def fill_frame(
     planes: list[NDArray[np.uint16]], pix_fmt: str, width: int, height: int
 ) -> av.VideoFrame:
     """Copy Y'CbCr(A) code planes into a new PyAV frame of ``pix_fmt`` (as is)."""
     frame = av.VideoFrame(width, height, pix_fmt)
-    dtype = np.uint8 if frame.format.components[0].bits <= 8 else np.uint16
-    for plane, data in zip(frame.planes, planes, strict=True):
+    for view, data in zip(frame_planes(frame), planes, strict=True):
         h, w = data.shape
-        itemsize = np.dtype(dtype).itemsize
-        buf = np.frombuffer(memoryview(plane), dtype=dtype)
-        buf = buf.reshape(-1, plane.line_size // itemsize)
-        buf[:h, :w] = data
+        view[:h, :w] = data
     return frame
 
 
@@ -408,13 +417,35 @@ class VideoWriter(WriterContext):
             raise InputError(
                 f"{self.path}: frame {n}: writer has alpha, frame has 3 channels"
             )
-        self.write_planes(self.planes(a))
+        spec = self.spec
+        try:
+            vf = av.VideoFrame(self.width, self.height, self.pix_fmt)
+        except (av.error.FFmpegError, ValueError) as err:
+            raise EncodeError(f"{self.path}: frame {n}: {err}") from err
+        # Straight into the encoder's frame buffers: no intermediate planes.
+        views = frame_planes(vf)
+        ycbcr.rgb_to_ycbcr(
+            a,
+            matrix=spec.matrix,  # type: ignore[arg-type]  # checked at open
+            bit_depth=spec.bit_depth,
+            chroma=spec.chroma,  # type: ignore[arg-type]
+            out=(views[0], views[1], views[2]),
+        )
+        if self.has_alpha:
+            views[3][...] = ycbcr.quantise_alpha(a[..., 3], spec.bit_depth)
+        self._encode(vf)
 
     def write_planes(self, planes: list[NDArray[np.uint16]]) -> None:
         """Encode one frame given as ready code planes (Y, Cb, Cr[, A])."""
-        n = self._frames
         try:
             vf = fill_frame(planes, self.pix_fmt, self.width, self.height)
+        except (av.error.FFmpegError, ValueError) as err:
+            raise EncodeError(f"{self.path}: frame {self._frames}: {err}") from err
+        self._encode(vf)
+
+    def _encode(self, vf: av.VideoFrame) -> None:
+        n = self._frames
+        try:
             vf.pts = n
             # ProRes (both encoders) writes the *frame's* colour properties into its
             # frame header (Apple ProRes RDD 36 §5.1.1): set them on every frame.

@@ -145,13 +145,41 @@ def upsample_chroma(
     return out[:, :w]
 
 
+#: Pixels converted per block: the float32 temporaries of a block stay in cache.
+_BLOCK_PIXELS = 1 << 15
+
+Planes = tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint16]]
+
+
+def _quantise(
+    e: NDArray[np.float32],
+    gain: float,
+    offset: float,
+    scale: np.float32,
+    limits: tuple[int, int],
+    out: NDArray[np.uint16],
+) -> None:
+    """``out = clip(floor((gain·e + offset)·scale + 0.5))``; ``e`` is overwritten.
+
+    ``scale`` is a power of two, so ``(gain·e + offset)·scale`` rounds exactly as
+    ``gain·scale·e + offset·scale``: one multiply-add less per sample.
+    """
+    e *= np.float32(gain) * scale
+    e += np.float32(offset) * scale
+    e += np.float32(0.5)  # round half up (floor(x + 0.5))
+    np.floor(e, out=e)
+    np.clip(e, limits[0], limits[1], out=e)
+    np.copyto(out, e, casting="unsafe")
+
+
 def rgb_to_ycbcr(
     rgb: ArrayLike,
     *,
     matrix: Matrix,
     bit_depth: int,
     chroma: Chroma,
-) -> tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint16]]:
+    out: Planes | None = None,
+) -> Planes:
     """Convert display-encoded R'G'B' (H, W, ≥3) in [0, 1] to narrow-range Y'CbCr codes.
 
     Parameters
@@ -165,11 +193,15 @@ def rgb_to_ycbcr(
         8, 10 or 12.
     chroma
         ``"444"``, ``"422"`` or ``"420"`` (type-0 siting, see module docstring).
+    out
+        Optional (Y, Cb, Cr) uint16 arrays of the output shapes to write into
+        (e.g. views of an encoder's frame buffers, which may be row-strided).
 
     Returns
     -------
     (Y, Cb, Cr)
         uint16 planes; Y is (H, W), Cb/Cr are (H, W), (H, ⌈W/2⌉) or (⌈H/2⌉, ⌈W/2⌉).
+        The arrays of ``out`` when given.
 
     Examples
     --------
@@ -184,25 +216,66 @@ def rgb_to_ycbcr(
         raise ValueError(f"expected (H, W, 3|4) R'G'B', got shape {a.shape}")
     k_r, k_g, k_b = _coefficients(matrix)
     f32 = np.float32
-    r = a[..., 0].astype(f32, copy=False)
-    g = a[..., 1].astype(f32, copy=False)
-    b = a[..., 2].astype(f32, copy=False)
-    y = f32(k_r) * r + f32(k_g) * g + f32(k_b) * b
-    cb = (b - y) * f32(1.0 / (2.0 * (1.0 - k_b)))
-    cr = (r - y) * f32(1.0 / (2.0 * (1.0 - k_r)))
-    cb = downsample_chroma(cb, chroma)
-    cr = downsample_chroma(cr, chroma)
+    h, w = a.shape[:2]
+    chroma_shape = {
+        "444": (h, w),
+        "422": (h, (w + 1) // 2),
+        "420": ((h + 1) // 2, (w + 1) // 2),
+    }[chroma]
+    if out is None:
+        out = (
+            np.empty((h, w), np.uint16),
+            np.empty(chroma_shape, np.uint16),
+            np.empty(chroma_shape, np.uint16),
+        )
+    y_out, cb_out, cr_out = out
+    if (
+        y_out.shape != (h, w)
+        or chroma_shape != cb_out.shape
+        or chroma_shape != cr_out.shape
+    ):
+        raise ValueError(
+            f"out planes {[p.shape for p in out]} do not fit {w}x{h} {chroma}"
+        )
     scale = f32(1 << (bit_depth - 8))
-    lo, hi = code_range(bit_depth)
-    # Round half up (floor(x + 0.5)); clamp to the video data range (BT.2100 Table 9).
-    y_code = np.floor((f32(219.0) * y + f32(16.0)) * scale + f32(0.5))
-    cb_code = np.floor((f32(224.0) * cb + f32(128.0)) * scale + f32(0.5))
-    cr_code = np.floor((f32(224.0) * cr + f32(128.0)) * scale + f32(0.5))
-    return (
-        np.clip(y_code, lo, hi).astype(np.uint16),
-        np.clip(cb_code, lo, hi).astype(np.uint16),
-        np.clip(cr_code, lo, hi).astype(np.uint16),
-    )
+    limits = code_range(bit_depth)
+    # 4:4:4 quantises chroma block by block; sub-sampled chroma is filtered over
+    # whole planes (the filters need neighbouring rows), so it is kept in float.
+    full_cb = full_cr = None
+    if chroma != "444":
+        full_cb, full_cr = np.empty((h, w), f32), np.empty((h, w), f32)
+    rows = max(1, _BLOCK_PIXELS // max(w, 1))
+    block = (min(rows, h), w)
+    y, cb, cr, t = (np.empty(block, f32) for _ in range(4))
+    kcb, kcr = f32(1.0 / (2.0 * (1.0 - k_b))), f32(1.0 / (2.0 * (1.0 - k_r)))
+    for top in range(0, h, rows):
+        src = a[top : top + rows]
+        n = src.shape[0]
+        r, g, b = (src[..., i].astype(f32, copy=False) for i in range(3))
+        yb, cbb, crb, tb = y[:n], cb[:n], cr[:n], t[:n]
+        # E'_Y = K_R E'_R + K_G E'_G + K_B E'_B, summed in this order.
+        np.multiply(r, f32(k_r), out=yb)
+        np.multiply(g, f32(k_g), out=tb)
+        yb += tb
+        np.multiply(b, f32(k_b), out=tb)
+        yb += tb
+        np.subtract(b, yb, out=cbb)
+        cbb *= kcb
+        np.subtract(r, yb, out=crb)
+        crb *= kcr
+        _quantise(yb, 219.0, 16.0, scale, limits, y_out[top : top + n])
+        if full_cb is None or full_cr is None:
+            _quantise(cbb, 224.0, 128.0, scale, limits, cb_out[top : top + n])
+            _quantise(crb, 224.0, 128.0, scale, limits, cr_out[top : top + n])
+        else:
+            full_cb[top : top + n] = cbb
+            full_cr[top : top + n] = crb
+    if full_cb is not None and full_cr is not None:
+        sub_cb = downsample_chroma(full_cb, chroma)
+        sub_cr = downsample_chroma(full_cr, chroma)
+        _quantise(sub_cb, 224.0, 128.0, scale, limits, cb_out)
+        _quantise(sub_cr, 224.0, 128.0, scale, limits, cr_out)
+    return y_out, cb_out, cr_out
 
 
 def ycbcr_to_rgb(

@@ -169,3 +169,33 @@ def test_round_trip_444_within_quantisation(rgb) -> None:
 def test_alpha_full_range() -> None:
     a = np.array([0.0, 0.5, 1.0], np.float32)
     assert quantise_alpha(a, 10).tolist() == [0, 512, 1023]
+
+
+@pytest.mark.parametrize("chroma", ["444", "422", "420"])
+def test_out_planes_may_be_strided_views_of_a_frame_buffer(chroma: str) -> None:
+    """The writer converts straight into the encoder's (row-padded) buffers."""
+    rgb = RNG.uniform(-0.05, 1.05, (2100 // 37, 1901, 4)).astype(np.float32)
+    y, cb, cr = rgb_to_ycbcr(rgb, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+    pad = 13  # a line size wider than the plane, as FFmpeg allocates
+    bufs = [np.zeros((p.shape[0], p.shape[1] + pad), np.uint16) for p in (y, cb, cr)]
+    views = tuple(b[:, : p.shape[1]] for b, p in zip(bufs, (y, cb, cr), strict=True))
+    got = rgb_to_ycbcr(
+        rgb,
+        matrix="bt2020nc",
+        bit_depth=10,
+        chroma=chroma,
+        out=views,
+    )
+    for ours, ref, buf in zip(got, (y, cb, cr), bufs, strict=True):
+        np.testing.assert_array_equal(ours, ref)
+        assert not buf[:, -pad:].any()  # nothing written past the plane width
+    # Block boundaries (every 17 rows at this width) leave no seam: a vertical
+    # ramp quantises monotonically across the whole height.
+    ramp = np.repeat(np.linspace(0.0, 1.0, rgb.shape[0], dtype=np.float32), 3)
+    ramp = np.broadcast_to(ramp.reshape(-1, 1, 3), (rgb.shape[0], 40, 3))
+    y_ramp, _, _ = rgb_to_ycbcr(ramp, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+    assert (np.diff(y_ramp[:, 0].astype(int)) >= 0).all()
+    with pytest.raises(ValueError, match="do not fit"):
+        rgb_to_ycbcr(
+            rgb, matrix="bt2020nc", bit_depth=10, chroma=chroma, out=(y, cb[:, 1:], cr)
+        )
