@@ -34,6 +34,8 @@ __all__ = [
     "Channel",
     "ExrHeader",
     "read_header",
+    "Decoded",
+    "decode",
     "read_pixels",
     "read_stored",
     "rgb_channels",
@@ -427,6 +429,55 @@ def check_decodes(
         inp.close()
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One part's R, G, B(, A) samples as stored, and where they sit.
+
+    ``stored`` is a C-contiguous (H, W, C) array of the DATA window — float16
+    when every channel read is half, else float32 — with channel ``names``;
+    ``data_window`` / ``display_window`` are inclusive (xmin, ymin, xmax, ymax).
+    """
+
+    stored: NDArray[Any] = field(repr=False)
+    names: tuple[str, ...]
+    data_window: tuple[int, int, int, int]
+    display_window: tuple[int, int, int, int]
+
+    def pixels(self, channels: str = "RGBA") -> NDArray[np.float32]:
+        """Float32 (H, W, C) pixels of the display window (as :func:`read_pixels`).
+
+        ``channels="RGB"`` drops a stored alpha channel.
+        """
+        raw = self.stored
+        if "A" not in channels.upper() and raw.shape[2] > 3:
+            raw = raw[:, :, :3]
+        pixels = raw.astype(np.float32, copy=False)
+        if self.data_window == self.display_window:
+            return np.ascontiguousarray(pixels)
+        return _display_placement(self.data_window, self.display_window, pixels)
+
+
+def decode(
+    path: str | os.PathLike[str],
+    *,
+    channels: str = "RGBA",
+    part: int = 0,
+    max_pixels: int = 1 << 28,
+) -> Decoded:
+    """Decode the R, G, B(, A) samples of one part once, in their stored precision.
+
+    One read serves both who count what is stored (validation,
+    :attr:`Decoded.stored`) and who process pixels (:meth:`Decoded.pixels`).
+
+    Raises
+    ------
+    InputError
+        Unreadable/damaged file, absurd header, missing R/G/B channel.
+    """
+    raw, names, data, display = _read(Path(path), channels, part, max_pixels)
+    return Decoded(raw, names, data, display)
+
+
 def read_stored(
     path: str | os.PathLike[str],
     *,
@@ -440,8 +491,8 @@ def read_stored(
     every channel read is half, else float32 (uint is widened to float32) — and
     the channel names read. Used by validation, which counts what is stored.
     """
-    raw, names, _, _ = _read(Path(path), channels, part, max_pixels)
-    return raw, names
+    decoded = decode(path, channels=channels, part=part, max_pixels=max_pixels)
+    return decoded.stored, decoded.names
 
 
 def _display_placement(
@@ -484,11 +535,7 @@ def read_pixels(
     InputError
         Unreadable/damaged file, absurd header, missing R/G/B channel.
     """
-    raw, _, data, display = _read(Path(path), channels, part, max_pixels)
-    pixels = raw.astype(np.float32, copy=False)
-    if data == display:
-        return np.ascontiguousarray(pixels)
-    return _display_placement(data, display, pixels)
+    return decode(path, channels=channels, part=part, max_pixels=max_pixels).pixels()
 
 
 def _time_code(text: str) -> OpenEXR.TimeCode:

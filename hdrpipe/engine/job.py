@@ -25,7 +25,7 @@ from ..exr import ExrHeader
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence, parse_frame_range
 from ..types import FrameRange, Rate
-from ..validate import Report, validate
+from ..validate import Report, Validator, validate
 from ..validate.checks import identify_chromaticities
 
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "Output",
     "plan",
     "readable_header",
+    "check_report",
+    "ValidateSources",
     "ProgressCallback",
     "ColorPath",
     "DEFAULT_SOURCE_RATE",
@@ -43,13 +45,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_SOURCE_RATE = Rate(Fraction(24))
 EXR_FIRST_FRAME = 1001
 ColorPath = Literal["auto", "exact", "fast"]
+#: ``plan(validate_sources=…)``: every check, none, or the header checks only.
+ValidateSources = bool | Literal["headers"]
 RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
 _RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
 _COLOR_PATHS = ("auto", "exact", "fast")
@@ -179,14 +181,45 @@ def readable_header(seq: ImageSequence) -> ExrHeader:
     raise ValidationError(f"{seq.pattern}: no frame header is readable ({first_error})")
 
 
+def check_report(
+    job: ConformJob, seq: ImageSequence, report: Report, *, final: bool = True
+) -> None:
+    """Stop an unforced job whose source fails ``job.profile``.
+
+    With ``job.force`` the failures are logged (once: when ``final``) and the
+    job goes on; the manifest records them.
+
+    Raises
+    ------
+    ValidationError
+        ``report`` fails and ``job.force`` is off.
+    """
+    if report.status != "fail":
+        return
+    failed = "; ".join(c.message for c in report.checks if c.status == "fail")
+    if not job.force:
+        raise ValidationError(
+            f"{seq.pattern} fails the {job.profile!r} profile: {failed} "
+            "(--force conforms it anyway and records the failures)"
+        )
+    if final:
+        log.warning(
+            "%s fails validation, conforming anyway (--force): %s", seq.pattern, failed
+        )
+
+
 def _validate_sources(
     job: ConformJob,
     sequences: Sequence[ImageSequence],
-    enabled: bool,
+    mode: ValidateSources,
     on_progress: ProgressCallback | None,
 ) -> list[Report | None]:
-    """Validate the sources with ``job.profile``; a failure stops an unforced job."""
-    if not enabled:
+    """Validate the sources with ``job.profile``; a failure stops an unforced job.
+
+    ``mode="headers"`` judges only the header checks (the pixel checks are left
+    to a stream that decodes the frames anyway, see ``run(validators=…)``).
+    """
+    if not mode:
         return [None] * len(sequences)
     total = sum(len(seq.frames) for seq in sequences)
     done = 0
@@ -197,20 +230,13 @@ def _validate_sources(
 
     reports: list[Report | None] = []
     for seq in sequences:
-        report = validate(seq, profile=job.profile, on_progress=step)
+        if mode == "headers":
+            report = Validator(seq, job.profile).check_headers()
+        else:
+            report = validate(seq, profile=job.profile, on_progress=step)
         done += len(seq.frames)
         reports.append(report)
-        if report.status != "fail":
-            continue
-        failed = "; ".join(c.message for c in report.checks if c.status == "fail")
-        if not job.force:
-            raise ValidationError(
-                f"{seq.pattern} fails the {job.profile!r} profile: {failed} "
-                "(--force conforms it anyway and records the failures)"
-            )
-        log.warning(
-            "%s fails validation, conforming anyway (--force): %s", seq.pattern, failed
-        )
+        check_report(job, seq, report, final=mode is True)
     return reports
 
 
@@ -290,13 +316,16 @@ def _existing(path: Path) -> list[Path]:
 def plan(
     job: ConformJob,
     *,
-    validate_sources: bool = True,
+    validate_sources: ValidateSources = True,
     on_progress: ProgressCallback | None = None,
 ) -> JobPlan:
     """Resolve a job: validate the sources, map frames, place rasters, name outputs.
 
-    ``validate_sources=False`` skips the pixel validation (headers only): for farm
-    chunks of a job whose sources were validated when it was planned.
+    ``validate_sources=False`` skips the validation: for farm chunks of a job
+    whose sources were validated when it was planned. ``"headers"`` runs only
+    the header checks (no pixel is decoded): for a run that validates the
+    pixels as it decodes them (``run(validators=…)``, what ``conform`` does);
+    ``JobPlan.reports`` then hold the header checks only.
 
     Raises
     ------

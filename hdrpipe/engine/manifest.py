@@ -17,6 +17,7 @@ from typing import Any
 from .. import __version__
 from ..color import resolve_config
 from ..encode.presets import spec_to_dict
+from ..validate import Validator
 from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
 from .stream import run
 
@@ -160,27 +161,21 @@ def conform(
 ) -> Manifest:
     """Run a whole conform: validate, plan, encode, write the manifest.
 
-    ``on_progress(done, total)`` is called from worker threads as frames complete
-    (validation first, then encoding); it must be quick and thread-safe.
+    The sources are validated with ``job.profile`` while they are decoded for
+    the deliverables (header checks first, before any pixel): a failure that no
+    later frame can clear (a damaged frame, NaN/Inf) stops an unforced job at
+    that frame, the others (bit depth, gamut) when the last frame is decoded;
+    either way no output is left under its final name. ``on_progress(done,
+    total)`` is called from worker threads as frames complete; it must be quick
+    and thread-safe.
     """
     started = time.monotonic()
-    validating = [0, 0]
-
-    def validation_progress(done: int, total: int) -> None:
-        validating[:] = [done, total]
-        if on_progress is not None:
-            on_progress(done, total)
-
-    plan_ = plan(job, on_progress=validation_progress)
-    validated = validating[1]
-
-    def progress(done: int, total: int) -> None:
-        if on_progress is not None:
-            on_progress(validated + done, validated + total)
-
-    if on_progress is not None and validated:
-        on_progress(validated, validated + plan_.frames)
-    outputs = run(plan_, on_progress=progress)
+    # Header checks now (a typo or a wrong file fails at once); the pixel checks
+    # run on the frames the stream decodes anyway: one decode for both.
+    plan_ = plan(job, validate_sources="headers")
+    validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
+    outputs = run(plan_, on_progress=on_progress, validators=validators)
+    plan_ = dataclasses.replace(plan_, reports=tuple(v.report() for v in validators))
     data = manifest_data(plan_, outputs, time.monotonic() - started)
     outdir = Path(job.outdir).absolute()
     path = write_manifest(outdir / f"{plan_.name}.manifest.json", data)

@@ -29,10 +29,19 @@ from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import open_writer
-from ..errors import ConformError, HdrpipeError, InputError
+from ..errors import ConformError, HdrpipeError, InputError, ValidationError
 from ..exr import read_pixels
 from ..types import ContentLightLevel
-from .job import EXR_FIRST_FRAME, ColorPath, JobPlan, Output, ProgressCallback, Shot
+from ..validate import Validator
+from .job import (
+    EXR_FIRST_FRAME,
+    ColorPath,
+    JobPlan,
+    Output,
+    ProgressCallback,
+    Shot,
+    check_report,
+)
 
 __all__ = ["measure", "run", "QUEUE_DEPTH"]
 
@@ -89,36 +98,79 @@ def _get(q: queue.Queue[Any], failed: threading.Event) -> Any:
 
 _END = object()
 
+#: A decoded frame.
+Pixels = NDArray[np.float32]
+
 
 class _SourceFrames:
-    """Decoded source frames of one shot, with a small cache for retime neighbours."""
+    """Decoded source frames of one shot, with a small cache for retime neighbours.
 
-    def __init__(self, shot: Shot, channels: str, cache_size: int = 2) -> None:
+    With a ``validator`` each frame is decoded once for both: the validator keeps
+    its statistics, the stream its pixels; a source that now fails for good
+    (a damaged frame, NaN/Inf) stops an unforced job at once.
+    """
+
+    def __init__(
+        self,
+        plan_: JobPlan,
+        shot: Shot,
+        channels: str,
+        validator: Validator | None = None,
+        cache_size: int = 2,
+    ) -> None:
+        self._job = plan_.job
         self._shot = shot
         self._channels = channels
-        self._cache: OrderedDict[int, NDArray[np.float32]] = OrderedDict()
+        self._validator = validator
+        self._cache: OrderedDict[int, Pixels] = OrderedDict()
         self._size = cache_size
         self._present = set(shot.sequence.frames) - set(shot.unreadable)
         # 24 → 60 style maps interpolate several output frames from one pair.
         self.flow_cache = FlowCache()
 
     def _nearest_present(self, frame: int) -> int:
+        if not self._present:
+            raise ValidationError(
+                f"{self._shot.sequence.pattern}: no readable frame to hold in place "
+                f"of frame {frame}"
+            )
         return min(self._present, key=lambda f: (abs(f - frame), f))
 
-    def __call__(self, frame: int) -> NDArray[np.float32]:
-        if frame not in self._present:
+    def _decode(self, frame: int) -> NDArray[np.float32] | None:
+        """The frame's pixels, or None when it is damaged (validated streams only)."""
+        path = self._shot.sequence.path(frame)
+        v = self._validator
+        if v is None or v.seen(frame):
+            if v is not None and v.unreadable(frame) is not None:
+                return None
+            return read_pixels(path, channels=self._channels)
+        decoded = v.read(frame)
+        # Failures no later frame can clear stop an unforced job now, not at the end.
+        check_report(self._job, self._shot.sequence, v.problems(), final=False)
+        if decoded is not None:
+            return decoded.pixels(self._channels)
+        if v.unreadable(frame) is not None:
+            return None
+        return read_pixels(path, channels=self._channels)  # no R, G, B: its error
+
+    def __call__(self, frame: int) -> Pixels:
+        """Source ``frame`` (or the nearest readable one), float32."""
+        pixels: Pixels | None = None
+        while pixels is None:
+            held = frame if frame in self._present else self._nearest_present(frame)
+            if held in self._cache:
+                self._cache.move_to_end(held)
+                return self._cache[held]
+            pixels = self._decode(held)
+            if pixels is None:
+                self._present.discard(held)
+        if held != frame:
             # Only reachable with --force on gaps or damaged frames: hold the nearest.
-            held = self._nearest_present(frame)
             log.info("frame %d is missing or damaged: holding frame %d", frame, held)
-            frame = held
-        if frame in self._cache:
-            self._cache.move_to_end(frame)
-            return self._cache[frame]
-        pixels = read_pixels(self._shot.sequence.path(frame), channels=self._channels)
         if pixels.shape[2] == 3 and self._channels == "RGBA":
             alpha = np.ones(pixels.shape[:2] + (1,), np.float32)
             pixels = np.concatenate([pixels, alpha], axis=2)
-        self._cache[frame] = pixels
+        self._cache[held] = pixels
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return pixels
@@ -175,6 +227,7 @@ def _stream(
     tick: Callable[[], None] | None = None,
     transforms: Mapping[tuple[str, str], Transform] | None = None,
     meters: Mapping[str, LightLevelMeter] | None = None,
+    validators: Sequence[Validator] | None = None,
 ) -> None:
     """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
 
@@ -182,6 +235,7 @@ def _stream(
     frames and a colour thread applies the transforms. ``meters`` (target →
     meter) measure each target's signal inside the colour stage's workers, band
     by band while it is in cache, and add every frame before it is consumed.
+    ``validators`` (one per shot) validate the source frames as they are decoded.
     """
     if transforms is None:
         transforms = _transforms(plan_, targets)
@@ -191,10 +245,17 @@ def _stream(
     rendered: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
     coloured: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
 
+    by_shot = {
+        id(shot): v for shot, v in zip(plan_.shots, validators or (), strict=False)
+    }
+
     def read() -> None:
         sources: dict[int, _SourceFrames] = {}
         for index, shot, sample in _record_frames(plan_, record_range):
-            frames = sources.setdefault(id(shot), _SourceFrames(shot, channels))
+            frames = sources.get(id(shot))
+            if frames is None:
+                frames = _SourceFrames(plan_, shot, channels, by_shot.get(id(shot)))
+                sources[id(shot)] = frames
             try:
                 picture = _render(plan_, shot, sample, frames)
             except HdrpipeError:
@@ -207,9 +268,7 @@ def _stream(
             _put(rendered, (index, shot, picture), failed)
         _put(rendered, _END, failed)
 
-    def convert(
-        shot: Shot, target: str, picture: NDArray[np.float32]
-    ) -> NDArray[np.float32]:
+    def convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
         transform = transforms[(shot.colorspace, target)]
         meter = meters.get(target)
         if meter is None:
@@ -311,8 +370,13 @@ def measure(
     record_range: range | None = None,
     on_progress: ProgressCallback | None = None,
     transforms: Mapping[tuple[str, str], Transform] | None = None,
+    validators: Sequence[Validator] | None = None,
 ) -> LightLevelMeter:
-    """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames."""
+    """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames.
+
+    ``validators`` (one per shot) validate the source frames as they are decoded
+    (see :func:`run`).
+    """
     frames = _record_range(plan_, record_range)
     if transforms is None:
         transforms = _transforms(plan_, [target])
@@ -336,8 +400,15 @@ def measure(
         record_range=frames,
         transforms=transforms,
         meters={target: meter},
+        validators=validators,
     )
     return meter
+
+
+def _judge(plan_: JobPlan, validators: Sequence[Validator] | None) -> None:
+    """Finish the streamed validation: frames the stream skipped are read now."""
+    for shot, validator in zip(plan_.shots, validators or (), strict=False):
+        check_report(plan_.job, shot.sequence, validator.report())
 
 
 def run(
@@ -347,6 +418,7 @@ def run(
     paths: Mapping[str, Path] | None = None,
     light_levels: Mapping[str, ContentLightLevel] | None = None,
     on_progress: ProgressCallback | None = None,
+    validators: Sequence[Validator] | None = None,
 ) -> list[dict[str, Any]]:
     """Stream record frames of a planned job into its deliverables.
 
@@ -362,6 +434,13 @@ def run(
         Colour target → light level already measured over the whole job (farm);
         encoders that need it at open use it instead of a measuring pass, and it
         is the level written into the files.
+    validators
+        One :class:`~hdrpipe.validate.Validator` per shot, for a plan made with
+        ``validate_sources="headers"``: the first pass over the frames validates
+        them as it decodes them (one decode for both). A source that fails for
+        good (damaged frame, NaN/Inf) stops an unforced job at that frame; the
+        other checks are judged after the pass, before any output is finished.
+        Read the reports from the validators afterwards.
 
     Returns one JSON-friendly record per output (path, probe, HDR metadata and the
     light-level meter of the frames made, for merging chunks). Nothing appears
@@ -409,7 +488,10 @@ def run(
             record_range=frames,
             on_progress=lambda _d, _t: tick(),
             transforms=transforms,
+            validators=None if measured else validators,
         ).result()
+    if pre_measure:
+        _judge(plan_, validators)
 
     meters = {
         t: LightLevelMeter(resolved[t], include_mattes=plan_.job.include_mattes)
@@ -453,7 +535,10 @@ def run(
             tick=tick,
             transforms=transforms,
             meters=meters,
+            validators=None if pre_measure else validators,
         )
+        if not pre_measure:
+            _judge(plan_, validators)
         for wt in threads:
             wt.finish()
         for wt in threads:

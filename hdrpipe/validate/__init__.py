@@ -3,18 +3,20 @@
 One streaming pass reads each frame once (header, then pixels) on a small
 thread pool — OpenImageIO releases the GIL while decoding — and keeps only
 per-frame statistics; the checks then judge those statistics. A damaged frame
-is a ``readable`` failure for that frame; the pass continues.
+is a ``readable`` failure for that frame; the pass continues. :class:`Validator`
+is that pass frame by frame, for a pipeline that decodes the frames anyway.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import HdrpipeError, InputError
-from ..exr import ExrHeader, check_decodes, read_stored, rgb_channels
+from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
 from ..sequence import Sequence, open_sequence
 from .checks import CHECKS, SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
@@ -23,6 +25,9 @@ from .report import CheckResult, Report, Status, worst
 
 __all__ = [
     "validate",
+    "Validator",
+    "HEADER_CHECKS",
+    "MONOTONE_CHECKS",
     "Report",
     "CheckResult",
     "Status",
@@ -38,27 +43,217 @@ log = logging.getLogger(__name__)
 BIT_DEPTH_FRAMES = 48
 
 
-def _read_frame(
-    seq: Sequence, frame: int, want_pixels: bool, want_gamut: bool, want_bits: bool
-) -> tuple[int, ExrHeader | None, FrameStats | None, str | None]:
-    path = seq.path(frame)
-    try:
-        header = seq.header(frame)
-        stats = None
-        if rgb_channels(header.channel_names) is None or not want_pixels:
-            # No R, G, B is the `channels` check's finding: only prove it decodes.
-            check_decodes(path)
+#: Checks judged from headers alone (all headers are read before any pixel).
+HEADER_CHECKS = (
+    "readable",
+    "container",
+    "channels",
+    "pixel_type",
+    "chromaticities",
+    "resolution",
+    "continuity",
+)
+#: Pixel checks whose failure no further frame can clear (counts only grow).
+MONOTONE_CHECKS = ("readable", "nonfinite", "negative")
+
+
+class Validator:
+    """Validate one sequence frame by frame; :meth:`report` judges it.
+
+    This is the pass :func:`validate` runs, open to a pipeline that decodes the
+    frames anyway, so one decode serves both (the conform engine)::
+
+        v = Validator(seq, "ray3")
+        v.check_headers()          # Report of the header checks (cheap, no pixels)
+        decoded = v.read(1001)     # decode + statistics; None if unreadable
+        v.problems()               # failures more frames cannot clear, so far
+        report = v.report()        # frames not read yet are read now; all judged
+
+    Thread-safe. A damaged frame is a ``readable`` failure of that frame, never
+    an exception.
+
+    Raises
+    ------
+    InputError
+        Unknown profile, or the input does not exist / holds no sequence.
+    """
+
+    def __init__(
+        self, seq_or_path: Sequence | str | os.PathLike[str], profile: str = "ray3"
+    ) -> None:
+        if profile not in PROFILES:
+            raise InputError(
+                f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
+            )
+        if isinstance(seq_or_path, Sequence):
+            self.sequence, self.input = seq_or_path, seq_or_path.pattern
         else:
-            stored, _ = read_stored(path, channels="RGBA")
-            stats = frame_stats(stored, want_gamut=want_gamut, want_bit_depth=want_bits)
-        return frame, header, stats, None
-    except HdrpipeError as err:
-        log.debug("frame %d unreadable: %s", frame, err)
-        return frame, None, None, str(err)
-    except (OSError, RuntimeError, ValueError, MemoryError) as err:
-        # Anything a decoder raises on a damaged file is that frame's failure.
-        log.debug("frame %d unreadable: %r", frame, err)
-        return frame, None, None, f"{path}: {type(err).__name__}: {err}"
+            self.input = os.fspath(seq_or_path)
+            self.sequence = open_sequence(self.input)
+        self.profile = profile
+        self._profile = PROFILES[profile]
+        frames = self.sequence.frames
+        # The bit-depth estimate pools code values over at most BIT_DEPTH_FRAMES
+        # frames spread over the clip, so memory stays flat for long clips.
+        step = max(-(-len(frames) // BIT_DEPTH_FRAMES), 1)
+        self._bits_frames = set(frames[::step])
+        self._headers: dict[int, ExrHeader] = {}
+        self._stats: dict[int, FrameStats] = {}
+        self._unreadable: dict[int, str] = {}
+        self._read: set[int] = set()
+        self._report: Report | None = None
+        self._lock = threading.Lock()
+
+    def seen(self, frame: int) -> bool:
+        """True once ``frame``'s pixels were read (or found unreadable)."""
+        with self._lock:
+            return frame in self._read
+
+    def unreadable(self, frame: int) -> str | None:
+        """Why ``frame`` could not be read, or None."""
+        with self._lock:
+            return self._unreadable.get(frame)
+
+    def check_headers(self) -> Report:
+        """Read every header (no pixels) and judge the :data:`HEADER_CHECKS`."""
+        for frame in self.sequence.frames:
+            with self._lock:
+                known = frame in self._headers or frame in self._unreadable
+            if known:
+                continue
+            try:
+                header = self.sequence.header(frame)
+            except HdrpipeError as err:
+                self._record(frame, None, None, str(err), pixels=False)
+                continue
+            with self._lock:
+                self._headers[frame] = header
+        return self._judge(HEADER_CHECKS)
+
+    def read(self, frame: int) -> Decoded | None:
+        """Decode one frame's RGB(A), record its statistics; None if it is unreadable.
+
+        A frame without R, G, B is only proven to decode (the ``channels``
+        check's finding) and gives None too.
+        """
+        prof = self._profile
+        path = self.sequence.path(frame)
+        decoded = None
+        try:
+            header = self.sequence.header(frame)
+            stats = None
+            if rgb_channels(header.channel_names) is None:
+                check_decodes(path)
+            else:
+                decoded = decode(path, channels="RGBA")
+                if prof.needs_pixels:
+                    stats = frame_stats(
+                        decoded.stored,
+                        want_gamut=prof.rule("gamut") is not None,
+                        want_bit_depth=prof.rule("bit_depth") is not None
+                        and frame in self._bits_frames,
+                    )
+        except HdrpipeError as err:
+            log.debug("frame %d unreadable: %s", frame, err)
+            self._record(frame, None, None, str(err))
+            return None
+        except (OSError, RuntimeError, ValueError, MemoryError) as err:
+            # Anything a decoder raises on a damaged file is that frame's failure.
+            log.debug("frame %d unreadable: %r", frame, err)
+            self._record(frame, None, None, f"{path}: {type(err).__name__}: {err}")
+            return None
+        self._record(frame, header, stats, None)
+        return decoded
+
+    def _record(
+        self,
+        frame: int,
+        header: ExrHeader | None,
+        stats: FrameStats | None,
+        error: str | None,
+        *,
+        pixels: bool = True,
+    ) -> None:
+        with self._lock:
+            if pixels:
+                self._read.add(frame)
+            if error is not None:
+                self._unreadable[frame] = error
+                self._headers.pop(frame, None)
+                self._stats.pop(frame, None)
+                return
+            assert header is not None
+            self._headers[frame] = header
+            if stats is not None:
+                self._stats[frame] = stats
+            self._report = None
+
+    def problems(self) -> Report:
+        """Judge what was read so far with the checks no further frame can clear.
+
+        ``status == "fail"`` means the sequence will fail: a pipeline can stop
+        now instead of after the last frame.
+        """
+        return self._judge(tuple(dict.fromkeys(HEADER_CHECKS + MONOTONE_CHECKS)))
+
+    def report(
+        self,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        workers: int = 2,
+    ) -> Report:
+        """Read the frames not read yet (``workers`` threads), then judge every check.
+
+        ``on_progress(done, total)`` counts all the sequence's frames.
+        """
+        frames = self.sequence.frames
+        todo = [f for f in frames if not self.seen(f)]
+        done = len(frames) - len(todo)
+        if todo:
+            with ThreadPoolExecutor(max_workers=max(int(workers), 1)) as pool:
+                # Decoded pixels are dropped at once: only statistics are kept.
+                for _ in pool.map(lambda f: self.read(f) is not None, todo):
+                    done += 1
+                    if on_progress is not None:
+                        on_progress(done, len(frames))
+        with self._lock:
+            if self._report is not None:
+                return self._report
+        report = self._judge(CHECK_IDS)
+        with self._lock:
+            self._report = report
+        return report
+
+    def _judge(self, check_ids: tuple[str, ...]) -> Report:
+        with self._lock:
+            data = SequenceData(
+                self.sequence,
+                dict(sorted(self._headers.items())),
+                dict(sorted(self._unreadable.items())),
+                dict(sorted(self._stats.items())),
+            )
+        checks: list[CheckResult] = []
+        for check_id in CHECK_IDS:
+            rule = self._profile.rule(check_id)
+            if rule is None or check_id not in check_ids:
+                continue
+            if not data.headers and check_id not in ("readable", "continuity"):
+                continue  # nothing readable: no header or pixel check to judge
+            checks.append(CHECKS[check_id](data, rule))
+        rng = self.sequence.frame_range
+        status: Status = worst(c.status for c in checks)
+        return Report(
+            status=status,
+            checks=tuple(checks),
+            input=self.input,
+            frames={
+                "first": rng.first,
+                "last": rng.last,
+                "count": len(self.sequence.frames),
+                "missing": list(self.sequence.missing),
+            },
+            profile=self.profile,
+        )
 
 
 def validate(
@@ -87,65 +282,6 @@ def validate(
     InputError
         Unknown profile, or the input does not exist / holds no sequence.
     """
-    if profile not in PROFILES:
-        raise InputError(
-            f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
-        )
-    prof = PROFILES[profile]
-    if isinstance(seq_or_path, Sequence):
-        seq, given = seq_or_path, seq_or_path.pattern
-    else:
-        given = os.fspath(seq_or_path)
-        seq = open_sequence(given)
-    want_gamut = prof.rule("gamut") is not None
-    want_bits = prof.rule("bit_depth") is not None
-    want_pixels = prof.needs_pixels
-    frames = seq.frames
-    headers: dict[int, ExrHeader] = {}
-    stats: dict[int, FrameStats] = {}
-    unreadable: dict[int, str] = {}
-    total = len(frames)
-    # The bit-depth estimate pools code values over at most BIT_DEPTH_FRAMES
-    # frames spread over the clip, so memory stays flat for long clips.
-    bits_step = max(-(-len(frames) // BIT_DEPTH_FRAMES), 1)
-    bits_frames = set(frames[::bits_step])
-    with ThreadPoolExecutor(max_workers=max(int(workers), 1)) as pool:
-        results = pool.map(
-            lambda f: _read_frame(
-                seq, f, want_pixels, want_gamut, want_bits and f in bits_frames
-            ),
-            frames,
-        )
-        for done, (frame, header, st, error) in enumerate(results, start=1):
-            if error is not None:
-                unreadable[frame] = error
-            else:
-                assert header is not None
-                headers[frame] = header
-                if st is not None:
-                    stats[frame] = st
-            if on_progress is not None:
-                on_progress(done, total)
-    data = SequenceData(seq, headers, unreadable, stats)
-    checks: list[CheckResult] = []
-    for check_id in CHECK_IDS:
-        rule = prof.rule(check_id)
-        if rule is None:
-            continue
-        if not headers and check_id not in ("readable", "continuity"):
-            continue  # nothing readable: header and pixel checks have nothing to judge
-        checks.append(CHECKS[check_id](data, rule))
-    rng = seq.frame_range
-    status: Status = worst(c.status for c in checks)
-    return Report(
-        status=status,
-        checks=tuple(checks),
-        input=given,
-        frames={
-            "first": rng.first,
-            "last": rng.last,
-            "count": len(frames),
-            "missing": list(seq.missing),
-        },
-        profile=profile,
+    return Validator(seq_or_path, profile).report(
+        on_progress=on_progress, workers=workers
     )
