@@ -443,15 +443,19 @@ class Decoded:
     data_window: tuple[int, int, int, int]
     display_window: tuple[int, int, int, int]
 
-    def pixels(self, channels: str = "RGBA") -> NDArray[np.float32]:
-        """Float32 (H, W, C) pixels of the display window (as :func:`read_pixels`).
+    def pixels(
+        self, channels: str = "RGBA", *, widen: bool = True
+    ) -> NDArray[np.floating[Any]]:
+        """(H, W, C) pixels of the display window (as :func:`read_pixels`).
 
+        Float32, or with ``widen=False`` the stored precision (float16 for half
+        files: half the memory, widened later by whoever computes on them).
         ``channels="RGB"`` drops a stored alpha channel.
         """
         raw = self.stored
         if "A" not in channels.upper() and raw.shape[2] > 3:
             raw = raw[:, :, :3]
-        pixels = raw.astype(np.float32, copy=False)
+        pixels = raw.astype(np.float32, copy=False) if widen else raw
         if self.data_window == self.display_window:
             return np.ascontiguousarray(pixels)
         return _display_placement(self.data_window, self.display_window, pixels)
@@ -498,11 +502,11 @@ def read_stored(
 def _display_placement(
     spec_data: tuple[int, int, int, int],
     display: tuple[int, int, int, int],
-    pixels: NDArray[np.float32],
-) -> NDArray[np.float32]:
+    pixels: NDArray[Any],
+) -> NDArray[Any]:
     out = np.zeros(
         (display[3] - display[1] + 1, display[2] - display[0] + 1, pixels.shape[2]),
-        np.float32,
+        pixels.dtype,
     )
     data = spec_data
     # Intersection of the data window with the display window, in each frame.
@@ -535,7 +539,8 @@ def read_pixels(
     InputError
         Unreadable/damaged file, absurd header, missing R/G/B channel.
     """
-    return decode(path, channels=channels, part=part, max_pixels=max_pixels).pixels()
+    decoded = decode(path, channels=channels, part=part, max_pixels=max_pixels)
+    return np.asarray(decoded.pixels(), dtype=np.float32)
 
 
 def _time_code(text: str) -> OpenEXR.TimeCode:

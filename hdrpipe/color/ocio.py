@@ -695,15 +695,17 @@ class Transform:
         )
 
     def apply(
-        self, frame: NDArray[np.float32], *, on_strip: StripCallback | None = None
+        self, frame: NDArray[np.floating[Any]], *, on_strip: StripCallback | None = None
     ) -> NDArray[np.float32]:
         """Return a new float32 frame, colour-converted; alpha (channel 4) untouched.
 
-        ``on_strip(first_row, rows)``, when given, is called once per finished
-        band of rows of the result (together they cover the frame once), in the
-        worker thread that made it: a caller can reduce the output (e.g. measure
-        its light level) while it is still in cache. It must be thread-safe and
-        must not modify ``rows``.
+        ``frame`` is float32 or float16 (decoded half samples are widened strip
+        by strip in the workers, as they are converted). ``on_strip(first_row,
+        rows)``, when given, is called once per finished band of rows of the
+        result (together they cover the frame once), in the worker thread that
+        made it: a caller can reduce the output (e.g. measure its light level)
+        while it is still in cache. It must be thread-safe and must not modify
+        ``rows``.
         """
         arr = np.asarray(frame)
         if arr.ndim != 3 or arr.shape[2] not in (3, 4):
@@ -711,33 +713,44 @@ class Transform:
                 f"{self.description}: expected an (H, W, 3|4) frame, got shape "
                 f"{arr.shape}"
             )
-        out = np.array(arr, dtype=np.float32, order="C", copy=True)
-        self._evaluate(out, on_strip)
+        if arr.dtype not in (np.float32, np.float16):
+            arr = arr.astype(np.float32)
+        out = np.empty(arr.shape, np.float32)
+        self._evaluate(out, on_strip, source=arr)
         return out
 
     __call__ = apply
 
     def _evaluate(
-        self, out: NDArray[np.float32], on_strip: StripCallback | None = None
+        self,
+        out: NDArray[np.float32],
+        on_strip: StripCallback | None = None,
+        *,
+        source: NDArray[np.floating[Any]] | None = None,
     ) -> None:
-        """Convert the RGB of ``out`` (C-contiguous float32 (H, W, 3|4)) in place.
+        """Convert ``source`` (default: ``out`` itself) into ``out`` (C-contiguous
+        float32 (H, W, 3|4)).
 
         The hook a baked fast path replaces for verified (config, target) pairs.
         """
         state = self._color_path
         if state.needs_frame_check:
+            if source is not None:
+                out[...] = source
             # The check may redo the frame on the exact path: report it once, done.
             state.check_frame(self, out, self._evaluate_strips)
             if on_strip is not None:
                 on_strip(0, out)
         else:
-            self._evaluate_strips(out, state.active, on_strip)
+            self._evaluate_strips(out, state.active, on_strip, source=source)
 
     def _evaluate_strips(
         self,
         out: NDArray[np.float32],
         fast: bool,
         on_strip: StripCallback | None = None,
+        *,
+        source: NDArray[np.floating[Any]] | None = None,
     ) -> None:
         height, width, channels = out.shape
         if height == 0 or width == 0:
@@ -745,6 +758,8 @@ class Transform:
         strip_fn = self._apply_strip_rgb if channels == 3 else self._apply_strip_rgba
 
         def apply(first: int, strip: NDArray[np.float32]) -> None:
+            if source is not None:  # widen/copy here, just before OCIO reads it
+                strip[...] = source[first : first + strip.shape[0]]
             strip_fn(strip, fast=fast)
             if on_strip is not None:
                 on_strip(first, strip)

@@ -30,7 +30,7 @@ from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import open_writer
 from ..errors import ConformError, HdrpipeError, InputError, ValidationError
-from ..exr import read_pixels
+from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
 from ..validate import Validator
 from .job import (
@@ -98,8 +98,8 @@ def _get(q: queue.Queue[Any], failed: threading.Event) -> Any:
 
 _END = object()
 
-#: A decoded frame.
-Pixels = NDArray[np.float32]
+#: A decoded frame: float32, or float16 as stored in a half EXR.
+Pixels = NDArray[np.floating[Any]]
 
 
 class _SourceFrames:
@@ -136,25 +136,25 @@ class _SourceFrames:
             )
         return min(self._present, key=lambda f: (abs(f - frame), f))
 
-    def _decode(self, frame: int) -> NDArray[np.float32] | None:
+    def _decode(self, frame: int) -> Pixels | None:
         """The frame's pixels, or None when it is damaged (validated streams only)."""
         path = self._shot.sequence.path(frame)
         v = self._validator
         if v is None or v.seen(frame):
             if v is not None and v.unreadable(frame) is not None:
                 return None
-            return read_pixels(path, channels=self._channels)
+            return decode(path, channels=self._channels).pixels(widen=False)
         decoded = v.read(frame)
         # Failures no later frame can clear stop an unforced job now, not at the end.
         check_report(self._job, self._shot.sequence, v.problems(), final=False)
         if decoded is not None:
-            return decoded.pixels(self._channels)
+            return decoded.pixels(self._channels, widen=False)
         if v.unreadable(frame) is not None:
             return None
         return read_pixels(path, channels=self._channels)  # no R, G, B: its error
 
     def __call__(self, frame: int) -> Pixels:
-        """Source ``frame`` (or the nearest readable one), float32."""
+        """Source ``frame`` (or the nearest readable one), in its stored precision."""
         pixels: Pixels | None = None
         while pixels is None:
             held = frame if frame in self._present else self._nearest_present(frame)
@@ -168,7 +168,7 @@ class _SourceFrames:
             # Only reachable with --force on gaps or damaged frames: hold the nearest.
             log.info("frame %d is missing or damaged: holding frame %d", frame, held)
         if pixels.shape[2] == 3 and self._channels == "RGBA":
-            alpha = np.ones(pixels.shape[:2] + (1,), np.float32)
+            alpha = np.ones(pixels.shape[:2] + (1,), pixels.dtype)
             pixels = np.concatenate([pixels, alpha], axis=2)
         self._cache[held] = pixels
         while len(self._cache) > self._size:
@@ -188,9 +188,27 @@ def _record_frames(
 
 def _render(
     plan_: JobPlan, shot: Shot, sample: Sample, frames: _SourceFrames
-) -> NDArray[np.float32]:
-    picture = retime_frame(sample, frames, plan_.retime, flow_cache=frames.flow_cache)
+) -> Pixels:
+    """Retime and reformat one record frame.
+
+    A frame that needs neither (one source, raster unchanged) is handed on in its
+    stored precision: the colour stage widens it strip by strip as it converts
+    it, instead of a whole-frame float32 copy here.
+    """
     placement = shot.placement
+    if len(sample.sources) == 1:
+        source = frames(sample.sources[0])
+        if (
+            placement.scaled == (placement.width, placement.height)
+            and placement.offset == (0, 0)
+            and source.shape[1::-1] == placement.scaled
+        ):
+            return source
+
+    def widened(frame: int) -> NDArray[np.float32]:
+        return np.asarray(frames(frame), dtype=np.float32)
+
+    picture = retime_frame(sample, widened, plan_.retime, flow_cache=frames.flow_cache)
     identity = (
         placement.scaled == (placement.width, placement.height) == picture.shape[1::-1]
     )
@@ -268,7 +286,9 @@ def _stream(
             _put(rendered, (index, shot, picture), failed)
         _put(rendered, _END, failed)
 
-    def convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
+    def convert(
+        shot: Shot, target: str, picture: Pixels
+    ) -> NDArray[np.float32]:
         transform = transforms[(shot.colorspace, target)]
         meter = meters.get(target)
         if meter is None:

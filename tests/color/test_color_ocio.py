@@ -253,6 +253,23 @@ def test_alpha_passes_through_and_input_is_untouched(plate: Plate) -> None:
     assert np.array_equal(rgba, before, equal_nan=True)
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_half_input_is_widened_exactly(plate: Plate, channels: int) -> None:
+    """Decoded half samples go in as float16: the result is that of their float32."""
+    rgb = _test_frame(plate)
+    if channels == 4:
+        rgb = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 0.5, np.float32)], 2)
+    half = rgb.astype(np.float16)
+    half[1, 2, 0] = np.inf
+    half[2, 1, 1] = np.nan
+    t = Transform(target="hdr-pq-1000-rec2020", threads=2, color_path="exact")
+    out = t(half)
+    assert out.dtype == np.float32 and out.shape == half.shape
+    assert np.array_equal(out, t(half.astype(np.float32)), equal_nan=True)
+    # A strided (non-contiguous) input is read correctly as well.
+    assert np.array_equal(t(half[:, ::-1]), t(half[:, ::-1].copy()), equal_nan=True)
+
+
 def test_bad_frame_shape_is_a_color_error() -> None:
     with pytest.raises(ColorError, match="expected an"):
         Transform(target="acescg")(np.zeros((4, 4, 2), np.float32))
