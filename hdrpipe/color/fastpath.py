@@ -521,6 +521,18 @@ def _served_mask(
     return served
 
 
+def _uncached_config() -> Any:
+    """A raw OCIO config whose processor cache is off, for in-memory LUTs.
+
+    OCIO 2.6's processor cache keys a Lut3DTransform on its description (size,
+    interpolation, value range), not on all its data: a second bake of the same
+    size would get the first bake's processor from a shared config.
+    """
+    config = ocio.Config.CreateRaw()
+    config.setProcessorCacheFlags(ocio.PROCESSOR_CACHE_OFF)
+    return config
+
+
 class _Processors:
     """The OCIO CPU processors of one bake: source → AP1, AP1 → LUT, exact."""
 
@@ -547,7 +559,7 @@ class _Processors:
             )  # AP1 >= 0, as the ACES 2.0 output transform clamps
             clamp.setMinOutValue(0.0)
             group = ocio.GroupTransform([clamp, shaper.transform(), lut_tf])
-            self.lut = config.getProcessor(group).getDefaultCPUProcessor()
+            self.lut = _uncached_config().getProcessor(group).getDefaultCPUProcessor()
         except ocio.Exception as err:
             raise ColorError(f"cannot build the fast-path processors: {err}") from err
         self.exact = transform._cpu

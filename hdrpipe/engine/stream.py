@@ -286,9 +286,7 @@ def _stream(
             _put(rendered, (index, shot, picture), failed)
         _put(rendered, _END, failed)
 
-    def convert(
-        shot: Shot, target: str, picture: Pixels
-    ) -> NDArray[np.float32]:
+    def convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
         transform = transforms[(shot.colorspace, target)]
         meter = meters.get(target)
         if meter is None:

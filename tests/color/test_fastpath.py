@@ -284,3 +284,31 @@ def test_auto_falls_back_when_first_frame_is_over_budget(
     assert info["path"] == "exact" and "first frame over budget" in info["reason"]
     np.testing.assert_array_equal(out, Transform(target=PQ).apply(frame))
     np.testing.assert_array_equal(auto.apply(frame), out)
+
+
+def test_each_bake_gets_its_own_lut_processor(small_stress: fp.StressSet) -> None:
+    """OCIO's processor cache keys an in-memory Lut3DTransform on its description,
+    which does not cover all its data: two bakes that differ only inside the LUT
+    must still evaluate with their own data (regression: the second reused the
+    first's processor)."""
+    t = Transform(target=PQ, color_path="exact")
+    first = fp.bake(t, size=17, stress=small_stress, use_cache=False)
+    node = (8, 9, 10)
+    lut = first.lut.copy()
+    # One interior node moves, inside the LUT's value range: first and last
+    # values, minimum and maximum all stay the same.
+    lut[node] = 0.5 * (lut.min() + lut.max()) - 0.1
+    assert (lut.min(), lut.max()) == (first.lut.min(), first.lut.max())
+    second = dataclasses.replace(first, key="other", lut=lut)
+    shaper = first.shaper
+    s = np.linspace(0.0, 1.0, first.size)
+    ap1 = np.array([[shaper.inverse(s[i : i + 1])[0] for i in node]], np.float32)
+    pixel = _ap1_to_ap0(ap1).reshape(1, 1, 3)
+    outs = []
+    for baked in (first, second):
+        fast = fp.FastPath(t, dataclasses.replace(baked, threshold=1.0))
+        out = pixel.copy()
+        fast.apply_rgb(out)
+        outs.append(out.ravel())
+    np.testing.assert_allclose(outs[0], first.lut[node], atol=2e-3)
+    np.testing.assert_allclose(outs[1], lut[node], atol=2e-3)
