@@ -4,13 +4,24 @@ The exact ACES 2.0 output transform costs ~0.8 s of CPU per 1080p frame
 (STACK-NOTES.md). For a (config, source, target, look) this module bakes the
 exact OCIO processor once into a 3D LUT and evaluates it with OCIO:
 
-``source → ACEScg (AP1, OCIO matrix) → clamp AP1 ≥ 0 → log2(x + 2⁻¹⁰) shaper over
-0…256 → Lut3D (tetrahedral)``
+``source → ACEScg (AP1, OCIO matrix) → LUT coordinates → Lut3D (tetrahedral)``
 
 The LUT samples the exact processor at the AP1 values of its grid nodes, so it
 stands in for the whole OCIO stage (look and output transform included); a
 target's numpy post-step (HLG re-encoding of the PQ render) runs after it as on
-the exact path.
+the exact path. Two LUT domains (coordinates) are tried, in order, until one
+meets the budget:
+
+* ``rgb-log`` (:class:`Shaper`): clamp AP1 ≥ 0, log2(x + 2⁻¹⁰) per channel over
+  0…256 — the PQ targets pass with it;
+* ``chroma`` (:class:`ChromaDomain`): log2 of r + g + b and the chromaticity
+  (r/s, g/s) over the range a min/max ``floor`` allows — the SDR and HLG views
+  bend too much across chroma for the first (SDR: p99.9 2.5 code values) and
+  pass with it, routing the more saturated pixels to the exact processor.
+
+A node that lands on one of the exact transform's isolated singular points
+(OCIO 2.6's ACES 2.0 SDR view returns black for some bright greens) is
+re-sampled next to it (:func:`_bake_lut`).
 
 Hybrid evaluation: the output transform's gamut mapping bends sharply near the
 AP1 boundary, where a LUT is off by hundreds of code values. A pixel is served
@@ -18,12 +29,12 @@ by the LUT only when, in AP1,
 
 ``min(r, g, b) ≥ (1 − threshold) · max(r, g, b)`` and ``max(r, g, b) ≤ ceiling``
 
-(AP1 saturation ``(max − min) / max`` below ``threshold``, inside the shaper
-range, finite); every other pixel (near or beyond the AP1 boundary, negative
-components, speculars above the LUT range, NaN/Inf) goes through the exact
-processor, so those pixels are bit-identical to the exact path. ``threshold``
-is calibrated per bake on the stress set: the largest of
-:data:`SATURATION_THRESHOLDS` whose served samples meet the budget.
+and it is inside the domain (AP1 saturation ``(max − min) / max`` below
+``threshold``, inside the LUT range, finite); every other pixel (near or
+beyond the AP1 boundary, negative components, speculars above the LUT range,
+NaN/Inf) goes through the exact processor, so those pixels are bit-identical
+to the exact path. ``threshold`` is calibrated per bake on the stress set: the
+largest of :data:`SATURATION_THRESHOLDS` whose served samples meet the budget.
 
 Verification (issue #9, DESIGN.md "Colour"): each bake is compared with the
 exact processor on a stress set (grey ramp −10…+8 stops around 0.18, the
@@ -48,7 +59,7 @@ bake and the first frame are within budget, else exact.
 Cache: bakes are stored as ``<key>.npz`` in ``$HDRPIPE_CACHE`` or
 ``~/.cache/hdrpipe/luts`` (written atomically); the key hashes the config's
 cache id/name/version, source, OCIO end point, look identity, OCIO version, LUT
-size, shaper parameters and :data:`BAKE_FORMAT`.
+size, the domains tried and :data:`BAKE_FORMAT`.
 """
 
 from __future__ import annotations
@@ -62,9 +73,9 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 import numpy as np
 import PyOpenColorIO as ocio  # type: ignore[import-untyped]  # noqa: N813
@@ -143,7 +154,7 @@ AUTO_FRAME_CHECKS = 1
 #: The frame check computes the exact reference on every n-th row.
 CHECK_ROW_STRIDE = 4
 #: Bump when the bake layout or the routing rule changes (invalidates the cache).
-BAKE_FORMAT = 1
+BAKE_FORMAT = 2
 
 _AP1_COLORSPACES = ("ACEScg", "ACES - ACEScg")
 
@@ -181,6 +192,168 @@ class Shaper:
         tf.setLogSideSlopeValue([1.0 / span] * 3)
         tf.setLogSideOffsetValue([-float(np.log2(self.offset)) / span] * 3)
         return tf
+
+    # -- the LUT-domain protocol (shared with ChromaDomain) --
+    kind: ClassVar[str] = "rgb-log"
+
+    @property
+    def floor(self) -> float:
+        """Smallest AP1 min/max the domain represents (0: any saturation)."""
+        return 0.0
+
+    def nodes(self, size: int) -> NDArray[np.float64]:
+        """AP1 values of the LUT nodes, (size³, 3), red index slowest."""
+        x = self.inverse(np.linspace(0.0, 1.0, size))
+        x[0] = 0.0
+        r, g, b = np.meshgrid(x, x, x, indexing="ij")
+        return np.stack([r, g, b], axis=-1).reshape(-1, 3)
+
+    def prefix(self) -> list[Any]:
+        """OCIO transforms from AP1 to LUT coordinates: clamp ≥ 0, log shaper."""
+        clamp = ocio.RangeTransform()
+        clamp.setStyle(ocio.RANGE_CLAMP)
+        clamp.setMinInValue(0.0)  # AP1 >= 0, as the ACES 2.0 output transform clamps
+        clamp.setMinOutValue(0.0)
+        return [clamp, self.transform()]
+
+    def prepare(self, ap1: NDArray[np.float32]) -> None:
+        """Numpy part of AP1 → LUT coordinates, in place on (n, 3): none here."""
+
+    def inside(self, ap1: NDArray[np.float32]) -> NDArray[np.bool_] | None:
+        """Pixels (n, 3) inside the domain beyond the bake's ceiling: no limit."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "function": "log2(x + offset) per channel over AP1 clamped >= 0",
+            "offset": self.offset,
+            "maximum": self.maximum,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChromaDomain:
+    """LUT domain of AP1 brightness and chromaticity, for strongly curved targets.
+
+    A LUT over per-channel log R, G, B (:class:`Shaper`) resolves chroma near
+    neutral only as finely as its brightness steps (0.14 stops at 129³): the
+    ACES 2.0 SDR output transform bends too much across chroma for that
+    (measured: 2.5 code values at p99.9 on low-saturation samples). Here the
+    axes are
+
+    * ``u = (log2(s + offset) − log2(offset)) / span``, ``s = r + g + b``
+      (AP1, clamped ≥ 0), ``s ≤ maximum``;
+    * ``v, w = (r / s − lo) / (hi − lo), (g / s − lo) / (hi − lo)``,
+
+    so the grid spends its nodes on the chromaticities of pixels whose AP1
+    min/max is at least ``floor`` (``lo = floor / (2 + floor)``; ``hi`` ≥
+    ``1 / (1 + 2·floor)`` is chosen so that neutral, 1/3, lies on a node plane
+    and greys interpolate along grid lines only). Pixels outside (more
+    saturated, brighter, negative) are routed to the exact processor.
+    """
+
+    floor: float
+    size: int
+    offset: float = 2.0**-10
+    maximum: float = 768.0
+
+    kind: ClassVar[str] = "chroma"
+
+    @property
+    def span(self) -> float:
+        return float(np.log2(self.maximum + self.offset) - np.log2(self.offset))
+
+    @property
+    def lo(self) -> float:
+        return self.floor / (2.0 + self.floor)
+
+    @property
+    def hi(self) -> float:
+        lo, top, steps = self.lo, 1.0 / (1.0 + 2.0 * self.floor), self.size - 1
+        neutral = int(np.floor((1.0 / 3.0 - lo) / (top - lo) * steps))
+        return lo + (1.0 / 3.0 - lo) * steps / max(neutral, 1)
+
+    def nodes(self, size: int) -> NDArray[np.float64]:
+        """AP1 values of the LUT nodes, (size³, 3), ``u`` index slowest.
+
+        Nodes with ``v + w`` beyond the chromaticity triangle (negative blue)
+        are clamped onto its edge; no served pixel interpolates from them.
+        """
+        if size != self.size:
+            raise ColorError(f"chroma domain of a {self.size}³ LUT asked for {size}³")
+        g = np.linspace(0.0, 1.0, size)
+        u, v, w = (a.reshape(-1) for a in np.meshgrid(g, g, g, indexing="ij"))
+        s = np.exp2(np.log2(self.offset) + u * self.span) - self.offset
+        s = np.maximum(s, 0.0)
+        p_r = self.lo + v * (self.hi - self.lo)
+        p_g = self.lo + w * (self.hi - self.lo)
+        p_b = np.maximum(1.0 - p_r - p_g, 0.0)
+        return np.asarray(np.stack([p_r, p_g, p_b], axis=-1) * s[:, None], np.float64)
+
+    def prefix(self) -> list[Any]:
+        return []
+
+    def prepare(self, ap1: NDArray[np.float32]) -> None:
+        """AP1 (n, 3) → (u, v, w) in place (clamped ≥ 0 first; black → neutral)."""
+        f32 = np.float32
+        np.maximum(ap1, f32(0.0), out=ap1)
+        r, g, b = ap1[:, 0], ap1[:, 1], ap1[:, 2]
+        s = r + g
+        s += b
+        scale = f32(1.0 / (self.hi - self.lo))
+        inv = np.zeros_like(s)
+        np.divide(scale, s, out=inv, where=s > 0)
+        shift = f32(-self.lo / (self.hi - self.lo))
+        np.multiply(r, inv, out=r)
+        r += shift
+        np.multiply(g, inv, out=g)
+        g += shift
+        s += f32(self.offset)
+        np.log2(s, out=s)
+        s *= f32(1.0 / self.span)
+        s += f32(-np.log2(self.offset) / self.span)
+        # Channel order of the LUT axes: (u, v, w).
+        b[...] = g
+        g[...] = r
+        r[...] = s
+
+    def inside(self, ap1: NDArray[np.float32]) -> NDArray[np.bool_] | None:
+        """Pixels (n, 3) with AP1 min/max ≥ ``floor`` and r + g + b ≤ ``maximum``."""
+        r, g, b = ap1[:, 0], ap1[:, 1], ap1[:, 2]
+        mx = np.maximum(np.maximum(r, g), b)
+        mn = np.minimum(np.minimum(r, g), b)
+        ok = mn >= mx * np.float32(self.floor)
+        s = r + g
+        s += b
+        ok &= s <= np.float32(self.maximum)
+        return np.asarray(ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "function": "u = log2(r+g+b + offset), v, w = chromaticity r/s, g/s "
+            "over [lo, hi] (AP1 clamped >= 0)",
+            "floor": self.floor,
+            "offset": self.offset,
+            "maximum": self.maximum,
+            "lo": self.lo,
+            "hi": self.hi,
+        }
+
+
+Domain = Shaper | ChromaDomain
+
+
+def _domain_from_dict(data: dict[str, Any], size: int) -> Domain:
+    if data.get("kind") == ChromaDomain.kind:
+        return ChromaDomain(
+            floor=float(data["floor"]),
+            size=size,
+            offset=float(data["offset"]),
+            maximum=float(data["maximum"]),
+        )
+    return Shaper(offset=float(data["offset"]), maximum=float(data["maximum"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,17 +419,18 @@ class BakeErrors:
 class Bake:
     """A baked LUT and its verification.
 
-    ``lut`` is (N, N, N, 3) float32 indexed ``[r, g, b]`` in shaper space (red
-    major, blue fastest, as OCIO ``Lut3DTransform.setData`` expects).
-    ``threshold`` / ``ceiling`` are the hybrid routing parameters (AP1
-    saturation, AP1 max). ``errors`` is the stress-set verification at that
-    threshold; ``accepted`` whether it met the budget; ``reason`` why not.
+    ``lut`` is (N, N, N, 3) float32 indexed ``[i, j, k]`` over the ``domain``'s
+    coordinates (first axis slowest, as OCIO ``Lut3DTransform.setData``
+    expects). ``threshold`` / ``ceiling`` are the hybrid routing parameters (AP1
+    saturation, AP1 max; the domain may route more). ``errors`` is the
+    stress-set verification at that threshold; ``accepted`` whether it met the
+    budget; ``reason`` why not; ``attempts`` every domain tried, in order.
     """
 
     key: str
     identity: dict[str, Any] = field(compare=False)
     size: int
-    shaper: Shaper
+    domain: Domain
     threshold: float
     ceiling: float
     errors: BakeErrors
@@ -264,6 +438,14 @@ class Bake:
     reason: str | None
     lut: NDArray[np.float32] = field(repr=False, compare=False)
     cache_file: str | None = field(default=None, compare=False)
+    attempts: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def shaper(self) -> Shaper:
+        """The domain of an ``rgb-log`` bake (ColorError for another kind)."""
+        if not isinstance(self.domain, Shaper):
+            raise ColorError(f"bake {self.key[:12]} is a {self.domain.kind} bake")
+        return self.domain
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly record (without the LUT data)."""
@@ -271,16 +453,13 @@ class Bake:
             "key": self.key,
             "identity": self.identity,
             "lut_size": self.size,
-            "shaper": {
-                "function": "log2(x + offset) over AP1 clamped >= 0",
-                "offset": self.shaper.offset,
-                "maximum": self.shaper.maximum,
-            },
+            "domain": self.domain.to_dict(),
             "threshold": self.threshold,
             "ceiling": self.ceiling,
             "stress_errors": self.errors.to_dict(),
             "accepted": self.accepted,
             "reason": self.reason,
+            "attempts": list(self.attempts),
             "cache_file": self.cache_file,
         }
 
@@ -509,16 +688,24 @@ def signal_errors(
 
 
 def _served_mask(
-    ap1: NDArray[np.float32], threshold: float, ceiling: float
+    ap1: NDArray[np.float32], threshold: float, ceiling: float, domain: Domain
 ) -> NDArray[np.bool_]:
-    """Pixels the LUT serves: AP1 saturation < threshold, max ≤ ceiling, not NaN."""
+    """Pixels the LUT serves: AP1 saturation < threshold, max ≤ ceiling, inside
+    the domain, not NaN."""
     flat = ap1.reshape(-1, 3)
     r, g, b = flat[:, 0], flat[:, 1], flat[:, 2]
     mx = np.maximum(np.maximum(r, g), b)
     mn = np.minimum(np.minimum(r, g), b)
     served = mn >= mx * np.float32(1.0 - threshold)
     served &= mx <= np.float32(ceiling)
+    inside = domain.inside(flat)
+    if inside is not None:
+        served &= inside
     return served
+
+
+def _served(ap1: NDArray[np.float32], baked: Bake) -> NDArray[np.bool_]:
+    return _served_mask(ap1, baked.threshold, baked.ceiling, baked.domain)
 
 
 def _uncached_config() -> Any:
@@ -537,7 +724,7 @@ class _Processors:
     """The OCIO CPU processors of one bake: source → AP1, AP1 → LUT, exact."""
 
     def __init__(
-        self, transform: Transform, lut: NDArray[np.float32], shaper: Shaper
+        self, transform: Transform, lut: NDArray[np.float32], domain: Domain
     ) -> None:
         config = transform._config
         ap1 = _ap1_colorspace(config)
@@ -552,17 +739,21 @@ class _Processors:
             lut_tf = ocio.Lut3DTransform(gridSize=size)
             lut_tf.setData(np.ascontiguousarray(lut, np.float32).reshape(-1))
             lut_tf.setInterpolation(ocio.INTERP_TETRAHEDRAL)
-            clamp = ocio.RangeTransform()
-            clamp.setStyle(ocio.RANGE_CLAMP)
-            clamp.setMinInValue(
-                0.0
-            )  # AP1 >= 0, as the ACES 2.0 output transform clamps
-            clamp.setMinOutValue(0.0)
-            group = ocio.GroupTransform([clamp, shaper.transform(), lut_tf])
+            group = ocio.GroupTransform([*domain.prefix(), lut_tf])
             self.lut = _uncached_config().getProcessor(group).getDefaultCPUProcessor()
         except ocio.Exception as err:
             raise ColorError(f"cannot build the fast-path processors: {err}") from err
         self.exact = transform._cpu
+        self.domain = domain
+
+    def apply_lut(self, ap1: NDArray[np.float32]) -> None:
+        """AP1 (…, 3) float32 → the LUT's signal, in place (domain mapping + LUT)."""
+        flat = ap1.reshape(-1, 3)
+        step = 1 << 16
+        for a in range(0, flat.shape[0], step):
+            chunk = flat[a : a + step]
+            self.domain.prepare(chunk)
+            self.lut.applyRGB(chunk.reshape(-1, 1, 3))
 
 
 class FastPath:
@@ -575,7 +766,7 @@ class FastPath:
 
     def __init__(self, transform: Transform, baked: Bake) -> None:
         self.bake = baked
-        self._p = _Processors(transform, baked.lut, baked.shaper)
+        self._p = _Processors(transform, baked.lut, baked.domain)
         self._lock = threading.Lock()
         self._pixels = 0
         self._routed = 0
@@ -584,8 +775,9 @@ class FastPath:
         flat = strip.reshape(-1, 3)
         src = flat.copy()
         self._p.to_ap1.applyRGB(strip)
-        served = _served_mask(strip, self.bake.threshold, self.bake.ceiling)
+        served = _served(flat, self.bake)
         routed = np.flatnonzero(~served)
+        self._p.domain.prepare(flat)
         self._p.lut.applyRGB(strip)
         if routed.size:
             sub = np.ascontiguousarray(src[routed]).reshape(-1, 1, 3)
@@ -605,7 +797,9 @@ class FastPath:
 # ------------------------------------------------------------------ bake
 
 
-def _identity(transform: Transform, size: int, shaper: Shaper) -> dict[str, Any]:
+def _identity(
+    transform: Transform, size: int, domains: tuple[Domain, ...]
+) -> dict[str, Any]:
     info = transform.config_info
     end = transform._end
     return {
@@ -625,7 +819,7 @@ def _identity(transform: Transform, size: int, shaper: Shaper) -> dict[str, Any]
         "look": None if transform.look is None else repr(transform.look.key),
         "ocio_version": ocio.__version__,
         "lut_size": size,
-        "shaper": {"offset": shaper.offset, "maximum": shaper.maximum},
+        "domains": [d.to_dict() for d in domains],
     }
 
 
@@ -634,17 +828,62 @@ def _key(identity: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _bake_lut(
-    transform: Transform, size: int, shaper: Shaper, procs_from_ap1: Any
+#: A node whose exact value differs from the median of its six neighbours by more
+#: than this (signal units) is re-sampled next to its position (see _bake_lut).
+HOLE_JUMP = 0.2
+
+
+def _exact_at(
+    transform: Transform, from_ap1: Any, ap1: NDArray[np.floating[Any]]
 ) -> NDArray[np.float32]:
-    s = np.linspace(0.0, 1.0, size)
-    x = shaper.inverse(s)
-    x[0] = 0.0
-    r, g, b = np.meshgrid(x, x, x, indexing="ij")  # red slowest, blue fastest
-    grid = np.stack([r, g, b], axis=-1).reshape(-1, 3).astype(np.float32)
-    _apply_cpu(procs_from_ap1, grid)
+    grid = np.ascontiguousarray(ap1, dtype=np.float32).reshape(-1, 3)
+    _apply_cpu(from_ap1, grid)
     _apply_cpu(transform._cpu, grid)
-    return grid.reshape(size, size, size, 3)
+    return grid
+
+
+def _bake_lut(
+    transform: Transform, size: int, domain: Domain, from_ap1: Any
+) -> tuple[NDArray[np.float32], int]:
+    """Sample the exact processor at the domain's nodes; return (LUT, nodes re-sampled).
+
+    OCIO 2.6's ACES 2.0 output transform has isolated singular points (e.g. the
+    SDR view returns black for a bright green around AP1 (69.3, 194.4, 32.0),
+    and white 1e-4 away from it). A node that lands on one would spoil all
+    eight cells around it, so a node that jumps away from its neighbours is
+    re-sampled 2⁻¹⁰ / 2⁻⁸ away (in brightness) and keeps whichever value is
+    closest to the neighbours' median.
+    """
+    nodes = domain.nodes(size)
+    lut = _exact_at(transform, from_ap1, nodes).reshape(size, size, size, 3)
+    pad = np.pad(lut, ((1, 1), (1, 1), (1, 1), (0, 0)), mode="edge")
+    inner = slice(1, -1)
+    neighbours = np.stack(
+        [
+            pad[2:, inner, inner],
+            pad[:-2, inner, inner],
+            pad[inner, 2:, inner],
+            pad[inner, :-2, inner],
+            pad[inner, inner, 2:],
+            pad[inner, inner, :-2],
+        ]
+    )
+    median = np.median(neighbours, axis=0)
+    holes = np.abs(lut - median).max(axis=-1) > HOLE_JUMP
+    if holes.any():
+        where = nodes.reshape(size, size, size, 3)[holes]
+        target = median[holes]
+        best = lut[holes]
+        gap = np.abs(best - target).max(axis=-1)
+        for factor in (1 + 2.0**-10, 1 - 2.0**-10, 1 + 2.0**-8, 1 - 2.0**-8):
+            moved = _exact_at(transform, from_ap1, where * factor)
+            d = np.abs(moved - target).max(axis=-1)
+            better = d < gap
+            best[better], gap[better] = moved[better], d[better]
+        changed = np.abs(best - lut[holes]).max(axis=-1) > HOLE_JUMP / 2
+        lut[holes] = best
+        return lut, int(changed.sum())
+    return lut, 0
 
 
 def measure_errors(
@@ -669,7 +908,7 @@ def measure_errors(
         _post(transform, ex)
         ap1 = rgb.copy()
         _apply_cpu(fast._p.to_ap1, ap1)
-        served = _served_mask(ap1, fast.bake.threshold, fast.bake.ceiling)
+        served = _served(ap1, fast.bake)
         fa = rgb.copy()
         for a in range(0, fa.shape[0], 1 << 16):
             fast.apply_rgb(fa[a : a + (1 << 16)])
@@ -689,51 +928,68 @@ def measure_errors(
 
 
 def _calibrate(
-    transform: Transform,
-    procs: _Processors,
-    stress: StressSet,
-    size: int,
-    shaper: Shaper,
-    lut: NDArray[np.float32],
+    transform: Transform, procs: _Processors, stress: StressSet
 ) -> tuple[float, BakeErrors, bool]:
-    """Pick the largest saturation threshold whose served samples meet the budget."""
+    """Pick the largest saturation threshold whose served samples meet the budget.
+
+    Thresholds above what the domain represents (``1 − floor``) serve the
+    same pixels as ``1 − floor``: they are skipped.
+    """
     src = stress.ap1.reshape(-1, 1, 3).copy()
     _apply_cpu(procs.from_ap1, src)
     exact = src.copy()
     _apply_cpu(procs.exact, exact)
     _post(transform, exact)
     lut_only = stress.ap1.reshape(-1, 1, 3).copy()
-    _apply_cpu(procs.lut, lut_only)
+    procs.apply_lut(lut_only)
     _post(transform, lut_only)
     ap1 = src.copy()
-    _apply_cpu(
-        procs.to_ap1, ap1
-    )  # the AP1 the evaluator will see (round trip included)
+    # The AP1 the evaluator will see (round trip included).
+    _apply_cpu(procs.to_ap1, ap1)
+    top = 1.0 - procs.domain.floor
+    candidates = [t for t in SATURATION_THRESHOLDS if t <= top] or [top]
+    if top < SATURATION_THRESHOLDS[0] and top not in candidates:
+        candidates.insert(0, top)
     last: BakeErrors | None = None
-    for threshold in SATURATION_THRESHOLDS:
-        served = _served_mask(ap1, threshold, shaper.maximum)
+    for threshold in candidates:
+        served = _served_mask(ap1, threshold, procs.domain.maximum, procs.domain)
         # Routed pixels are the exact result by construction: compare served ones.
         errors = signal_errors(exact, lut_only, transform.target, served, stress.groups)
         last = errors
         if errors.within_budget:
             return threshold, errors, True
     assert last is not None
-    return SATURATION_THRESHOLDS[-1], last, False
+    return candidates[-1], last, False
+
+
+#: AP1 min/max floors of the chroma-domain bakes tried after the rgb-log one
+#: (first accepted wins): a higher floor resolves chroma more finely and routes
+#: more saturated pixels to the exact processor.
+CHROMA_FLOORS = (0.1, 0.2, 0.3)
+
+
+def _domains(size: int) -> tuple[Domain, ...]:
+    """The LUT domains a bake tries, in order: rgb-log, then chroma by floor."""
+    return (Shaper(), *(ChromaDomain(floor=f, size=size) for f in CHROMA_FLOORS))
 
 
 def bake(
     transform: Transform,
     *,
     size: int = DEFAULT_LUT_SIZE,
-    shaper: Shaper = Shaper(),
+    domains: tuple[Domain, ...] | None = None,
     stress: StressSet | None = None,
     use_cache: bool = True,
 ) -> Bake:
     """Bake ``transform``'s OCIO stage into a verified LUT (or load it from the cache).
 
-    The stress set (default :func:`stress_set`) calibrates the routing threshold
-    and records the errors; ``accepted`` says whether the budget was met. The
-    cache (:func:`cache_dir`) is read and written unless ``use_cache`` is off.
+    Each of ``domains`` (default: the per-channel log :class:`Shaper`, then
+    :class:`ChromaDomain` at each of :data:`CHROMA_FLOORS`) is baked in turn
+    until one meets the budget on the stress set (default :func:`stress_set`),
+    which also calibrates its routing threshold; ``accepted`` says whether one
+    did (else the bake holds the first domain's result), ``attempts`` records
+    each try. The cache (:func:`cache_dir`) is read and written unless
+    ``use_cache`` is off.
 
     Raises
     ------
@@ -747,7 +1003,8 @@ def bake(
         )
     if not 2 <= size <= 129:
         raise ColorError(f"LUT size {size}: OCIO Lut3D supports 2…129")
-    identity = _identity(transform, size, shaper)
+    tried = _domains(size) if domains is None else tuple(domains)
+    identity = _identity(transform, size, tried)
     key = _key(identity)
     with _bakes_lock:
         hit = _bakes.get(key)
@@ -756,7 +1013,7 @@ def bake(
     path = cache_dir() / f"{key[:40]}.npz"
     result = _load(path, key, identity) if use_cache else None
     if result is None:
-        result = _bake_new(transform, size, shaper, stress, key, identity)
+        result = _bake_new(transform, size, tried, stress, key, identity)
         if use_cache:
             result = _store(path, result)
     if use_cache:
@@ -768,7 +1025,7 @@ def bake(
 def _bake_new(
     transform: Transform,
     size: int,
-    shaper: Shaper,
+    domains: tuple[Domain, ...],
     stress: StressSet | None,
     key: str,
     identity: dict[str, Any],
@@ -778,44 +1035,66 @@ def _bake_new(
     from_ap1 = config.getProcessor(
         ocio.ColorSpaceTransform(src=ap1, dst=transform.source)
     ).getDefaultCPUProcessor()
-    lut = _bake_lut(transform, size, shaper, from_ap1)
-    procs = _Processors(transform, lut, shaper)
     stress = stress if stress is not None else stress_set()
-    threshold, errors, accepted = _calibrate(
-        transform, procs, stress, size, shaper, lut
-    )
-    reason = None
-    if not accepted:
-        reason = (
-            f"{size}³ bake over budget on the stress set at AP1 saturation "
-            f"threshold {threshold}: p99.9 {errors.p999_code10:.2f} code values "
-            f"(budget {BUDGET_P999_CODE10:g}), max ΔE_ITP {errors.max_delta_e_itp:.2f} "
-            f"(budget {BUDGET_MAX_DELTA_E_ITP:g})"
-        )
     identity = dict(identity, stress={"samples": len(stress), "seed": stress.seed})
-    log.info(
-        "baked %d³ LUT for %s: threshold %.2f, stress p99.9 %.3f max %.2f code values, "
-        "max ΔE_ITP %.3f%s",
-        size,
-        transform.description,
-        threshold,
-        errors.p999_code10,
-        errors.max_code10,
-        errors.max_delta_e_itp,
-        "" if accepted else " — REJECTED",
-    )
-    return Bake(
-        key=key,
-        identity=identity,
-        size=size,
-        shaper=shaper,
-        threshold=threshold,
-        ceiling=shaper.maximum,
-        errors=errors,
-        accepted=accepted,
-        reason=reason,
-        lut=lut,
-    )
+    attempts: list[dict[str, Any]] = []
+    chosen: Bake | None = None
+    for domain in domains:
+        lut, holes = _bake_lut(transform, size, domain, from_ap1)
+        procs = _Processors(transform, lut, domain)
+        threshold, errors, accepted = _calibrate(transform, procs, stress)
+        attempts.append(
+            {
+                "domain": domain.to_dict(),
+                "threshold": threshold,
+                "p999_code10": round(errors.p999_code10, 4),
+                "max_code10": round(errors.max_code10, 4),
+                "max_delta_e_itp": round(errors.max_delta_e_itp, 4),
+                "served": round(errors.served, 4),
+                "accepted": accepted,
+                "resampled_nodes": holes,
+            }
+        )
+        log.info(
+            "baked %d³ %s LUT for %s: threshold %.2f, stress p99.9 %.3f max %.2f "
+            "code values, max ΔE_ITP %.3f, %d node(s) re-sampled%s",
+            size,
+            domain.kind,
+            transform.description,
+            threshold,
+            errors.p999_code10,
+            errors.max_code10,
+            errors.max_delta_e_itp,
+            holes,
+            "" if accepted else " — rejected",
+        )
+        if chosen is None or accepted:
+            reason = None
+            if not accepted:
+                reason = (
+                    f"{size}³ bake over budget on the stress set in every LUT domain "
+                    f"tried ({', '.join(d.kind for d in domains)}); {domain.kind} "
+                    f"at AP1 saturation threshold {threshold}: p99.9 "
+                    f"{errors.p999_code10:.2f} code values (budget "
+                    f"{BUDGET_P999_CODE10:g}), max ΔE_ITP "
+                    f"{errors.max_delta_e_itp:.2f} (budget {BUDGET_MAX_DELTA_E_ITP:g})"
+                )
+            chosen = Bake(
+                key=key,
+                identity=identity,
+                size=size,
+                domain=domain,
+                threshold=threshold,
+                ceiling=domain.maximum,
+                errors=errors,
+                accepted=accepted,
+                reason=reason,
+                lut=lut,
+            )
+        if accepted:
+            break
+    assert chosen is not None
+    return replace(chosen, attempts=tuple(attempts))
 
 
 _bakes_lock = threading.Lock()
@@ -837,6 +1116,8 @@ def _meta(result: Bake) -> dict[str, Any]:
         "errors": asdict(result.errors),
         "accepted": result.accepted,
         "reason": result.reason,
+        "domain": result.domain.to_dict(),
+        "attempts": list(result.attempts),
     }
 
 
@@ -862,8 +1143,6 @@ def _store(path: Path, result: Bake) -> Bake:
 
 
 def _with_file(result: Bake, path: Path) -> Bake:
-    from dataclasses import replace
-
     return replace(result, cache_file=str(path))
 
 
@@ -879,7 +1158,8 @@ def _load(path: Path, key: str, identity: dict[str, Any]) -> Bake | None:
             log.info("%s: cached bake does not match its key; re-baking", path)
             return None
         errors = BakeErrors(**meta["errors"])
-        shaper = Shaper(**identity["shaper"])
+        domain = _domain_from_dict(meta["domain"], size)
+        attempts = tuple(meta.get("attempts", ()))
     except (OSError, ValueError, KeyError, TypeError) as err:
         log.info("%s: unreadable cached bake (%s); re-baking", path, err)
         return None
@@ -888,7 +1168,7 @@ def _load(path: Path, key: str, identity: dict[str, Any]) -> Bake | None:
         key=key,
         identity=meta["identity"],
         size=size,
-        shaper=shaper,
+        domain=domain,
         threshold=float(meta["threshold"]),
         ceiling=float(meta["ceiling"]),
         errors=errors,
@@ -896,6 +1176,7 @@ def _load(path: Path, key: str, identity: dict[str, Any]) -> Bake | None:
         reason=meta["reason"],
         lut=lut,
         cache_file=str(path),
+        attempts=attempts,
     )
 
 
@@ -983,7 +1264,7 @@ class _ColorPathState:
             evaluate(exact, False)
             ap1 = np.ascontiguousarray(source[rows][..., :3])
             _apply_cpu(self.fast._p.to_ap1, ap1)
-            served = _served_mask(ap1, self.fast.bake.threshold, self.fast.bake.ceiling)
+            served = _served(ap1, self.fast.bake)
             errors = signal_errors(
                 exact, out[rows], transform.target, served, delta_e_pixels=1 << 16
             )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import PyOpenColorIO as ocio  # noqa: N813
 import pytest
 from numpy.typing import NDArray
 
@@ -312,3 +313,90 @@ def test_each_bake_gets_its_own_lut_processor(small_stress: fp.StressSet) -> Non
         outs.append(out.ravel())
     np.testing.assert_allclose(outs[0], first.lut[node], atol=2e-3)
     np.testing.assert_allclose(outs[1], lut[node], atol=2e-3)
+
+
+# ------------------------------------------------------------------ chroma domain
+
+
+def _decode_display(signal: NDArray[np.float32], target: str) -> NDArray[np.float64]:
+    """Display light in BT.2020 cd/m² of an encoded signal (colour-science EOTFs)."""
+    s = np.asarray(signal[..., :3], np.float64).reshape(-1, 3)
+    if target == "sdr-rec709":
+        light = colour.models.eotf_BT1886(np.clip(s, 0, 1), L_B=0, L_W=100)
+        m = colour.matrix_RGB_to_RGB("ITU-R BT.709", "ITU-R BT.2020")
+        return np.asarray(light @ m.T)
+    if target == "hlg-1000":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # colour: 0 · inf at black
+            return np.asarray(colour.models.eotf_BT2100_HLG(s, L_W=1000))
+    return np.asarray(colour.models.eotf_ST2084(s))
+
+
+@pytest.mark.parametrize("target", ["sdr-rec709", "hlg-1000"])
+def test_sdr_and_hlg_meet_the_budget_in_the_chroma_domain(plate, target: str) -> None:
+    """The per-channel log LUT misses the budget for these targets (SDR p99.9 2.5
+    code values); the chroma-domain bake meets it, on the stress set and on a
+    fixture frame measured here independently (colour-science EOTFs + ΔE_ITP)."""
+    auto = Transform(target=target, color_path="auto")
+    info = auto.color_path_info
+    assert info["path"] == "fast", info["reason"]
+    baked = info["bake"]
+    assert baked["domain"]["kind"] == "chroma" and baked["accepted"]
+    first = baked["attempts"][0]
+    assert first["domain"]["kind"] == "rgb-log" and not first["accepted"]
+    frame = plate(320, 180, frame=3)
+    reference = Transform(target=target, color_path="exact").apply(frame)
+    fast = auto.apply(frame)
+    code = _code_error(reference, fast)
+    assert np.percentile(code, 99.9) <= fp.BUDGET_P999_CODE10, np.percentile(code, 99.9)
+    ia = colour.RGB_to_ICtCp(
+        _decode_display(reference, target), method="ITU-R BT.2100-2 PQ"
+    )
+    ib = colour.RGB_to_ICtCp(_decode_display(fast, target), method="ITU-R BT.2100-2 PQ")
+    assert np.max(colour.difference.delta_E_ITP(ia, ib)) <= fp.BUDGET_MAX_DELTA_E_ITP
+    assert 0.0 < auto.color_path_info["routed_exact_fraction"] < 0.2
+    assert not np.array_equal(fast, reference)  # really the LUT
+
+
+def test_chroma_domain_maps_its_nodes_onto_the_grid() -> None:
+    domain = fp.ChromaDomain(floor=0.2, size=17)
+    nodes = domain.nodes(17).astype(np.float32)
+    coords = nodes.copy()
+    domain.prepare(coords)
+    g = np.linspace(0.0, 1.0, 17)
+    expected = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+    valid = nodes[:, 2] > 0  # inside the chromaticity triangle, not black
+    valid &= nodes.sum(1) > 0
+    np.testing.assert_allclose(coords[valid], expected[valid], atol=2e-5)
+    # Neutral lies on a node plane: greys interpolate along grid lines only.
+    grey = np.full((5, 3), 0.18, np.float32) * np.array([[1], [2], [4], [8], [16]])
+    domain.prepare(grey)
+    steps = grey[:, 1:] * 16
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-4)
+    # Inside: AP1 min/max >= floor and r + g + b <= maximum; NaN and negative out.
+    ap1 = np.array(
+        [[1, 1, 1], [1, 0.21, 0.5], [1, 0.19, 0.5], [300, 300, 300], [np.nan, 1, 1]],
+        np.float32,
+    )
+    assert domain.inside(ap1).tolist() == [True, True, False, False, False]
+
+
+def test_a_node_on_an_aces2_singularity_is_resampled() -> None:
+    """OCIO 2.6's ACES 2.0 SDR view returns black at an isolated bright green (and
+    white 1e-4 away); the 129³ chroma grid at floor 0.15 has a node right on it."""
+    t = Transform(target="sdr-rec709", color_path="exact")
+    domain = fp.ChromaDomain(floor=0.15, size=129)
+    node = (119, 30, 107)
+    ap1 = domain.nodes(129).reshape(129, 129, 129, 3)[node]
+    config = t._config
+    space = fp._ap1_colorspace(config)
+    from_ap1 = config.getProcessor(
+        ocio.ColorSpaceTransform(src=space, dst=t.source)
+    ).getDefaultCPUProcessor()
+    raw = fp._exact_at(t, from_ap1, ap1[None])
+    if raw.max() > 0.5:
+        pytest.skip(f"this OCIO no longer has the singularity (exact {raw})")
+    assert raw.max() < 1e-3  # black: the exact processor's own value there
+    lut, resampled = fp._bake_lut(t, 129, domain, from_ap1)
+    assert resampled >= 1
+    np.testing.assert_allclose(lut[node], 1.0, atol=2e-3)  # its neighbours' white

@@ -126,10 +126,35 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
     assert abs(hdr["max_cll"] - max_cll) <= 1.0, (hdr, max_cll)
     assert abs(hdr["max_fall"] - max_fall) <= 1.0, (hdr, max_fall)
     assert by_preset["hevc-hdr10"]["hdr"]["max_cll"] == hdr["max_cll"]
-    # Default colour path: the verified LUT where it meets the budget (PQ), exact
-    # where it does not (the SDR bake misses it), as recorded in the manifest.
-    assert data["color"]["color_path"]["hdr-pq-1000-rec2020"] == "fast"
-    assert data["color"]["color_path"]["sdr-rec709"] == "exact"
+    # Default colour path: the verified LUT for every display target (PQ in the
+    # per-channel log domain; SDR and HLG need the chroma domain to meet the
+    # budget), as recorded in the manifest with the domain and the errors.
+    paths = data["color"]["color_path"]
+    assert paths == {
+        "hdr-pq-1000-rec2020": "fast",
+        "hlg-1000": "fast",
+        "sdr-rec709": "fast",
+        "acescg": "exact",
+        "aces2065-1": "exact",
+    }
+    records = {
+        t["target"]["name"]: t["color_path"] for t in data["color"]["transforms"]
+    }
+    kinds = {
+        name: rec["bake"]["domain"]["kind"]
+        for name, rec in records.items()
+        if rec["bake"]
+    }
+    assert kinds == {
+        "hdr-pq-1000-rec2020": "rgb-log",
+        "hlg-1000": "chroma",
+        "sdr-rec709": "chroma",
+    }
+    for name in kinds:
+        assert (
+            records[name]["p999_code10"] <= 1.0
+            and records[name]["max_delta_e_itp"] <= 2.0
+        )
 
     expected_tags = {
         "prores4444xq-pq1000": ("ProRes", "BT.2020", "PQ"),
