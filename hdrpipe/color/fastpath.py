@@ -6,11 +6,11 @@ exact OCIO processor once into a 3D LUT and evaluates it with OCIO:
 
 ``source → ACEScg (AP1, OCIO matrix) → LUT coordinates → Lut3D (tetrahedral)``
 
-The LUT samples the exact processor at the AP1 values of its grid nodes, so it
-stands in for the whole OCIO stage (look and output transform included); a
-target's numpy post-step (HLG re-encoding of the PQ render) runs after it as on
-the exact path. Two LUT domains (coordinates) are tried, in order, until one
-meets the budget:
+The LUT samples the exact path at the AP1 values of its grid nodes, so it
+stands in for the whole colour stage: OCIO (look and output transform
+included) and the target's numpy post-step (the HLG re-encoding of the PQ
+render), which the exact path runs per pixel. Two LUT domains (coordinates)
+are tried, in order, until one meets the budget:
 
 * ``rgb-log`` (:class:`Shaper`): clamp AP1 ≥ 0, log2(x + 2⁻¹⁰) per channel over
   0…256 — the PQ targets pass with it;
@@ -154,7 +154,7 @@ AUTO_FRAME_CHECKS = 1
 #: The frame check computes the exact reference on every n-th row.
 CHECK_ROW_STRIDE = 4
 #: Bump when the bake layout or the routing rule changes (invalidates the cache).
-BAKE_FORMAT = 2
+BAKE_FORMAT = 3
 
 _AP1_COLORSPACES = ("ACEScg", "ACES - ACEScg")
 
@@ -760,13 +760,14 @@ class FastPath:
     """Hybrid evaluator of one :class:`Bake` for one Transform (thread-safe).
 
     :meth:`apply_rgb` converts a C-contiguous float32 (H, W, 3) strip in place
-    exactly as the OCIO stage would (before the Transform's numpy post-step):
-    LUT for served pixels, the exact processor for the others.
+    to the Transform's final signal (its numpy post-step, the HLG re-encoding,
+    included): LUT for served pixels, the exact processor for the others.
     """
 
     def __init__(self, transform: Transform, baked: Bake) -> None:
         self.bake = baked
         self._p = _Processors(transform, baked.lut, baked.domain)
+        self._transform = transform
         self._lock = threading.Lock()
         self._pixels = 0
         self._routed = 0
@@ -782,6 +783,7 @@ class FastPath:
         if routed.size:
             sub = np.ascontiguousarray(src[routed]).reshape(-1, 1, 3)
             self._p.exact.applyRGB(sub)
+            _post(self._transform, sub)
             flat[routed] = sub.reshape(-1, 3)
         with self._lock:
             self._pixels += flat.shape[0]
@@ -836,9 +838,11 @@ HOLE_JUMP = 0.2
 def _exact_at(
     transform: Transform, from_ap1: Any, ap1: NDArray[np.floating[Any]]
 ) -> NDArray[np.float32]:
+    """The Transform's exact final signal (numpy post-step included) at AP1 points."""
     grid = np.ascontiguousarray(ap1, dtype=np.float32).reshape(-1, 3)
     _apply_cpu(from_ap1, grid)
     _apply_cpu(transform._cpu, grid)
+    _post(transform, grid)
     return grid
 
 
@@ -912,7 +916,6 @@ def measure_errors(
         fa = rgb.copy()
         for a in range(0, fa.shape[0], 1 << 16):
             fast.apply_rgb(fa[a : a + (1 << 16)])
-        _post(transform, fa)
         exact_all.append(ex.reshape(-1, 3))
         fast_all.append(fa.reshape(-1, 3))
         served_all.append(served)
@@ -942,7 +945,6 @@ def _calibrate(
     _post(transform, exact)
     lut_only = stress.ap1.reshape(-1, 1, 3).copy()
     procs.apply_lut(lut_only)
-    _post(transform, lut_only)
     ap1 = src.copy()
     # The AP1 the evaluator will see (round trip included).
     _apply_cpu(procs.to_ap1, ap1)

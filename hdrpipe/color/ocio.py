@@ -787,9 +787,9 @@ class Transform:
     def _apply_strip_rgb(self, strip: NDArray[np.float32], fast: bool = False) -> None:
         hybrid = self._color_path.fast if fast else None
         if hybrid is not None:
-            hybrid.apply_rgb(strip)
-        else:
-            self._cpu.applyRGB(strip)
+            hybrid.apply_rgb(strip)  # the final signal: its LUT includes the post-step
+            return
+        self._cpu.applyRGB(strip)
         if self._hlg_from_pq:
             _pq_to_hlg_inplace(strip, self.target.peak_luminance or 1000.0)
 
