@@ -279,7 +279,7 @@ def test_auto_falls_back_when_first_frame_is_over_budget(
     auto = Transform(target=PQ, color_path="auto")
     assert auto.color_path_info["path"] == "fast"  # the bake itself was accepted
     # A budget no LUT can meet: the frame check must reject and hand back exact.
-    monkeypatch.setattr(fp, "BUDGET_P999_CODE10", -1.0)
+    monkeypatch.setattr(fp.accuracy, "BUDGET_P999_CODE10", -1.0)
     out = auto.apply(frame)
     info = auto.color_path_info
     assert info["path"] == "exact" and "first frame over budget" in info["reason"]
