@@ -20,7 +20,7 @@ from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
 from ..sequence import Sequence, open_sequence
 from .checks import CHECKS, SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
-from .profiles import CHECK_IDS, PROFILES, Profile
+from .profiles import CHECK_IDS, PIXEL_CHECKS, PROFILES, Profile
 from .report import CheckResult, Report, Status, worst
 
 __all__ = [
@@ -44,15 +44,7 @@ BIT_DEPTH_FRAMES = 48
 
 
 #: Checks judged from headers alone (all headers are read before any pixel).
-HEADER_CHECKS = (
-    "readable",
-    "container",
-    "channels",
-    "pixel_type",
-    "chromaticities",
-    "resolution",
-    "continuity",
-)
+HEADER_CHECKS = tuple(c for c in CHECK_IDS if c not in PIXEL_CHECKS)
 #: Pixel checks whose failure no further frame can clear (counts only grow).
 MONOTONE_CHECKS = ("readable", "nonfinite", "negative")
 
@@ -102,6 +94,15 @@ class Validator:
         self._unreadable: dict[int, str] = {}
         self._read: set[int] = set()
         self._report: Report | None = None
+        self._problems: Report | None = None
+        self._generation = 0
+        # Monotone checks this profile fails on (a warning cannot stop a job).
+        self._fatal = {
+            c
+            for c in MONOTONE_CHECKS
+            if (rule := self._profile.rule(c)) is not None
+            and rule.get("severity", "fail") == "fail"
+        }
         self._lock = threading.Lock()
 
     def seen(self, frame: int) -> bool:
@@ -175,26 +176,49 @@ class Validator:
         pixels: bool = True,
     ) -> None:
         with self._lock:
+            self._report = None
             if pixels:
                 self._read.add(frame)
             if error is not None:
                 self._unreadable[frame] = error
                 self._headers.pop(frame, None)
                 self._stats.pop(frame, None)
+                self._stale()
                 return
             assert header is not None
+            if frame not in self._headers:
+                self._stale()  # a header the header checks have not seen
             self._headers[frame] = header
             if stats is not None:
                 self._stats[frame] = stats
-            self._report = None
+                if (
+                    (stats.nan or stats.inf)
+                    and "nonfinite" in self._fatal
+                    or (stats.negative and "negative" in self._fatal)
+                ):
+                    self._stale()
+
+    def _stale(self) -> None:
+        """Forget the judged problems (call with the lock held)."""
+        self._problems = None
+        self._generation += 1
 
     def problems(self) -> Report:
         """Judge what was read so far with the checks no further frame can clear.
 
         ``status == "fail"`` means the sequence will fail: a pipeline can stop
-        now instead of after the last frame.
+        now instead of after the last frame. Judged again only after a frame
+        brought a new finding or header (cheap to call after every frame).
         """
-        return self._judge(tuple(dict.fromkeys(HEADER_CHECKS + MONOTONE_CHECKS)))
+        with self._lock:
+            cached, generation = self._problems, self._generation
+        if cached is not None:
+            return cached
+        report = self._judge(tuple(dict.fromkeys(HEADER_CHECKS + MONOTONE_CHECKS)))
+        with self._lock:
+            if generation == self._generation:  # nothing recorded meanwhile
+                self._problems = report
+        return report
 
     def report(
         self,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Profile", "PROFILES", "CHECK_IDS", "LOSSLESS", "LOSSY"]
+__all__ = ["Profile", "PROFILES", "CHECK_IDS", "PIXEL_CHECKS", "LOSSLESS", "LOSSY"]
 
 #: Every check id, in report order (stable API: ids never change meaning).
 CHECK_IDS = (
@@ -39,6 +39,9 @@ CHECK_IDS = (
     "negative",
     "gamut",
 )
+
+#: The checks that judge decoded pixels (the others need headers only).
+PIXEL_CHECKS = ("bit_depth", "nonfinite", "negative", "gamut")
 
 LOSSLESS = ("rle", "zips", "zip", "piz")
 LOSSY = ("pxr24", "b44", "b44a", "dwaa", "dwab")
@@ -79,9 +82,7 @@ class Profile:
     @property
     def needs_pixels(self) -> bool:
         """True if a pixel check (nonfinite, negative, gamut, bit_depth) runs."""
-        return any(
-            c in self.checks for c in ("nonfinite", "negative", "gamut", "bit_depth")
-        )
+        return any(c in self.checks for c in PIXEL_CHECKS)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for ``--json`` listings and manifests)."""

@@ -13,7 +13,7 @@ import pytest
 from fixtures.generate import BROKEN_FRAME_OFFSET
 from hdrpipe.exr import read_pixels
 from hdrpipe.sequence import open_sequence
-from hdrpipe.validate import CHECK_IDS, PROFILES, validate
+from hdrpipe.validate import CHECK_IDS, HEADER_CHECKS, PROFILES, Validator, validate
 
 N = 8  # frames per plate, as in conftest.py
 
@@ -161,3 +161,27 @@ def test_progress_and_workers(plate: Plate) -> None:
     two = validate(plate("nonfinite"), workers=2)
     assert calls == [(i, N) for i in range(1, N + 1)]
     assert one.to_dict() == two.to_dict()
+
+
+@pytest.mark.parametrize("variant", [None, "nonfinite", "truncated", "quant10_acescct"])
+def test_validator_fed_frame_by_frame_equals_validate(
+    plate: Plate, variant: str | None
+) -> None:
+    """The conform engine feeds frames in its own order and leaves some out: the
+    report (the rest read at the end) is the one validate() gives."""
+    path = plate(variant)
+    v = Validator(path, "ray3")
+    headers = v.check_headers()
+    assert {c.id for c in headers.checks} <= set(HEADER_CHECKS)
+    for frame in (FIRST + 6, FIRST + 5, FIRST, FIRST + 3):
+        decoded = v.read(frame)
+        assert v.seen(frame)
+        assert (decoded is None) == (v.unreadable(frame) is not None)
+        if decoded is not None:
+            np.testing.assert_array_equal(
+                decoded.pixels("RGBA"), read_pixels(open_sequence(path).path(frame))
+            )
+    early = v.problems()
+    # A failure more frames cannot clear shows as soon as its frame is read.
+    assert (early.status == "fail") == (variant in ("nonfinite", "truncated"))
+    assert v.report().to_dict() == validate(path, "ray3").to_dict()

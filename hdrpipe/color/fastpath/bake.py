@@ -210,34 +210,46 @@ def _bake_lut(
     """
     nodes = domain.nodes(size)
     lut = _exact_at(transform, from_ap1, nodes).reshape(size, size, size, 3)
-    pad = np.pad(lut, ((1, 1), (1, 1), (1, 1), (0, 0)), mode="edge")
-    inner = slice(1, -1)
-    neighbours = np.stack(
-        [
-            pad[2:, inner, inner],
-            pad[:-2, inner, inner],
-            pad[inner, 2:, inner],
-            pad[inner, :-2, inner],
-            pad[inner, inner, 2:],
-            pad[inner, inner, :-2],
-        ]
-    )
-    median = np.median(neighbours, axis=0)
+    median = _neighbour_median(lut)
     holes = np.abs(lut - median).max(axis=-1) > HOLE_JUMP
-    if holes.any():
-        where = nodes.reshape(size, size, size, 3)[holes]
-        target = median[holes]
-        best = lut[holes]
-        gap = np.abs(best - target).max(axis=-1)
-        for factor in (1 + 2.0**-10, 1 - 2.0**-10, 1 + 2.0**-8, 1 - 2.0**-8):
-            moved = _exact_at(transform, from_ap1, where * factor)
-            d = np.abs(moved - target).max(axis=-1)
-            better = d < gap
-            best[better], gap[better] = moved[better], d[better]
-        changed = np.abs(best - lut[holes]).max(axis=-1) > HOLE_JUMP / 2
-        lut[holes] = best
-        return lut, int(changed.sum())
-    return lut, 0
+    if not holes.any():
+        return lut, 0
+    where = nodes.reshape(size, size, size, 3)[holes]
+    target = median[holes]
+    best = lut[holes]
+    gap = np.abs(best - target).max(axis=-1)
+    for factor in (1 + 2.0**-10, 1 - 2.0**-10, 1 + 2.0**-8, 1 - 2.0**-8):
+        moved = _exact_at(transform, from_ap1, where * factor)
+        d = np.abs(moved - target).max(axis=-1)
+        better = d < gap
+        best[better], gap[better] = moved[better], d[better]
+    changed = np.abs(best - lut[holes]).max(axis=-1) > HOLE_JUMP / 2
+    lut[holes] = best
+    return lut, int(changed.sum())
+
+
+def _neighbour_median(lut: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Per node and channel, the median of its six face neighbours (edges clamped).
+
+    Computed one slab of the first axis at a time: the whole stack of
+    neighbours of a 129³ LUT would take 150 MB on top of the job.
+    """
+    size = lut.shape[0]
+    out = np.empty_like(lut)
+    for i in range(size):
+        plane = np.pad(lut[i], ((1, 1), (1, 1), (0, 0)), mode="edge")
+        around = np.stack(
+            [
+                lut[min(i + 1, size - 1)],
+                lut[max(i - 1, 0)],
+                plane[2:, 1:-1],
+                plane[:-2, 1:-1],
+                plane[1:-1, 2:],
+                plane[1:-1, :-2],
+            ]
+        )
+        out[i] = np.median(around, axis=0)
+    return out
 
 
 def _calibrate(
