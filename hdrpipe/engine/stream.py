@@ -7,6 +7,7 @@ writer, so nothing appears under a final name.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -517,9 +518,10 @@ def run(
     }
     failed = threading.Event()
     threads: list[_WriterThread] = []
+    created: list[Path] = []  # output directories this run made, outermost first
     try:
         for out in outputs:
-            out.path.parent.mkdir(parents=True, exist_ok=True)
+            created += _make_dirs(out.path.parent)
             known = given.get(out.spec.target, measured.get(out.spec.target))
             writer = open_writer(
                 out.spec,
@@ -591,12 +593,27 @@ def run(
         for wt in threads:
             wt.thread.join()
             wt.writer.abort()
+        for folder in reversed(created):  # a failed job leaves no empty folder
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: never what someone else put there
         for wt in threads:
             if wt.thread.error is not None and not isinstance(
                 wt.thread.error, _Cancelled
             ):
                 raise wt.thread.error from None
         raise
+
+
+def _make_dirs(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; return the directories it created, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    missing.reverse()
+    for d in missing:
+        d.mkdir(exist_ok=True)
+    return missing
 
 
 def _agree(

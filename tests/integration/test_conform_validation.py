@@ -40,10 +40,6 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
-def _files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
 def test_each_source_frame_is_decoded_once_and_judged_as_validate(
     tmp_path: Path, decodes: Counter[str]
 ) -> None:
@@ -82,11 +78,21 @@ def test_nan_frame_stops_the_job_at_that_frame(
     read = sorted(int(name.split(".")[1]) for name in decodes)
     assert FIRST + BROKEN_FRAME_OFFSET in read
     assert max(read) <= FIRST + BROKEN_FRAME_OFFSET + 1
-    assert _files(out) == []
+    assert not out.exists()  # no file, and no empty folder either
 
 
+@pytest.mark.parametrize(
+    "deliver",
+    [
+        ("prores422hq-pq1000", "exr-acescg"),
+        # HEVC HDR10 measures the light level in a first pass: judged after it,
+        # before any writer opens.
+        ("prores422hq-pq1000", "hevc-hdr10", "exr-acescg"),
+    ],
+    ids=["one-pass", "measure-pass"],
+)
 def test_failure_judged_after_the_last_frame_leaves_no_output(
-    tmp_path: Path,
+    tmp_path: Path, deliver: tuple[str, ...]
 ) -> None:
     """bit_depth pools the whole clip: its failure comes after the pass, and the
     finished-but-unclosed outputs are discarded, not renamed."""
@@ -95,14 +101,14 @@ def test_failure_judged_after_the_last_frame_leaves_no_output(
     )
     out = tmp_path / "out"
     with pytest.raises(ValidationError, match="quantised to 10 bits"):
-        conform(
-            ConformJob(
-                inputs=(str(src),),
-                deliver=("prores422hq-pq1000", "hevc-hdr10", "exr-acescg"),
-                outdir=out,
-            )
-        )
-    assert _files(out) == []
+        conform(ConformJob(inputs=(str(src),), deliver=deliver, outdir=out))
+    assert not out.exists()
+    # A folder that was there before is left, with what was in it.
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    with pytest.raises(ValidationError):
+        conform(ConformJob(inputs=(str(src),), deliver=deliver, outdir=out))
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
 def test_frames_the_retime_skips_are_validated_too(tmp_path: Path) -> None:
@@ -116,7 +122,7 @@ def test_frames_the_retime_skips_are_validated_too(tmp_path: Path) -> None:
     )
     with pytest.raises(ValidationError, match="NaN"):
         conform(job)
-    assert _files(tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()
     forced = conform(
         ConformJob(
             inputs=(str(src),),
