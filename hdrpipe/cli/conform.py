@@ -43,17 +43,33 @@ class ProgressBar:
         self._task = self._progress.add_task("conform", total=None, fps="-")
         self._lock = threading.Lock()
         self._started = False
+        # Until the first frame: headers are checked, OCIO processors built and, the
+        # first time a (config, target, look) is seen, its LUT baked (seconds).
+        self._status = (
+            stderr.status("conform: checking headers, preparing colour transforms …")
+            if enabled
+            else None
+        )
 
     def __enter__(self) -> ProgressBar:
+        if self._status is not None:
+            self._status.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop_status()
         if self._started:
             self._progress.stop()
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def __call__(self, done: int, total: int) -> None:
         with self._lock:
             if not self._started:  # no empty bar when the job fails before any work
+                self._stop_status()
                 self._progress.start()
                 self._started = True
             task = self._progress.tasks[0]
