@@ -174,6 +174,8 @@ def conform(
     # run on the frames the stream decodes anyway: one decode for both.
     plan_ = plan(job, validate_sources="headers")
     validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
+    for validator in validators:
+        validator.check_headers()  # cached headers: so frames bring no new header
     outputs = run(plan_, on_progress=on_progress, validators=validators)
     plan_ = dataclasses.replace(plan_, reports=tuple(v.report() for v in validators))
     data = manifest_data(plan_, outputs, time.monotonic() - started)

@@ -185,3 +185,27 @@ def test_validator_fed_frame_by_frame_equals_validate(
     # A failure more frames cannot clear shows as soon as its frame is read.
     assert (early.status == "fail") == (variant in ("nonfinite", "truncated"))
     assert v.report().to_dict() == validate(path, "ray3").to_dict()
+
+
+def test_problems_are_judged_again_only_on_news(
+    plate: Plate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """problems() runs after every frame the engine decodes: once the headers are
+    known, a clean frame must not cost a new judgement of every check."""
+    v = Validator(plate("nonfinite"), "ray3")
+    v.check_headers()
+    judged: list[int] = []
+    real = Validator._judge
+
+    def counting(self: Validator, ids: tuple[str, ...]) -> object:
+        judged.append(len(ids))
+        return real(self, ids)
+
+    monkeypatch.setattr(Validator, "_judge", counting)
+    for frame in range(FIRST, BROKEN):  # clean frames
+        v.read(frame)
+        assert v.problems().status != "fail"
+    assert len(judged) == 1
+    v.read(BROKEN)  # NaN/Inf: news
+    assert v.problems().status == "fail"
+    assert len(judged) == 2
