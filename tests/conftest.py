@@ -16,3 +16,19 @@ def _hermetic_lut_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     mp.delenv("HDRPIPE_COLOR_PATH", raising=False)
     yield
     mp.undo()
+
+
+@pytest.fixture
+def judgements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The check-id tuples every Validator judges from now on, in order."""
+    from hdrpipe.validate import Validator
+
+    seen: list[tuple[str, ...]] = []
+    real = Validator._judge
+
+    def counting(self: Validator, ids: tuple[str, ...]) -> object:
+        seen.append(ids)
+        return real(self, ids)
+
+    monkeypatch.setattr(Validator, "_judge", counting)
+    return seen
