@@ -376,18 +376,31 @@ class VideoWriter(WriterContext):
         )
 
     # -- writing -------------------------------------------------------------------
-    def planes(self, frame: NDArray[np.float32]) -> list[NDArray[np.uint16]]:
-        """Convert one R'G'B'(A) frame into the code planes the encoder takes."""
+    def planes(
+        self,
+        frame: NDArray[np.float32],
+        out: list[NDArray[Any]] | None = None,
+    ) -> list[NDArray[Any]]:
+        """Convert one R'G'B'(A) frame into the code planes the encoder takes.
+
+        ``out``: planes to write into (e.g. :func:`frame_planes` of the frame the
+        encoder will take), else new uint16 arrays.
+        """
         spec = self.spec
         y, cb, cr = ycbcr.rgb_to_ycbcr(
             frame,
             matrix=spec.matrix,  # type: ignore[arg-type]  # checked at open
             bit_depth=spec.bit_depth,
             chroma=spec.chroma,  # type: ignore[arg-type]
+            out=None if out is None else (out[0], out[1], out[2]),
         )
         planes = [y, cb, cr]
         if self.has_alpha:
-            planes.append(ycbcr.quantise_alpha(frame[..., 3], spec.bit_depth))
+            alpha = ycbcr.quantise_alpha(frame[..., 3], spec.bit_depth)
+            if out is not None:
+                out[3][...] = alpha
+                alpha = out[3]
+            planes.append(alpha)
         return planes
 
     def write(
@@ -417,22 +430,12 @@ class VideoWriter(WriterContext):
             raise InputError(
                 f"{self.path}: frame {n}: writer has alpha, frame has 3 channels"
             )
-        spec = self.spec
         try:
             vf = av.VideoFrame(self.width, self.height, self.pix_fmt)
         except (av.error.FFmpegError, ValueError) as err:
             raise EncodeError(f"{self.path}: frame {n}: {err}") from err
         # Straight into the encoder's frame buffers: no intermediate planes.
-        views = frame_planes(vf)
-        ycbcr.rgb_to_ycbcr(
-            a,
-            matrix=spec.matrix,  # type: ignore[arg-type]  # checked at open
-            bit_depth=spec.bit_depth,
-            chroma=spec.chroma,  # type: ignore[arg-type]
-            out=(views[0], views[1], views[2]),
-        )
-        if self.has_alpha:
-            views[3][...] = ycbcr.quantise_alpha(a[..., 3], spec.bit_depth)
+        self.planes(a, out=frame_planes(vf))
         self._encode(vf)
 
     def write_planes(self, planes: list[NDArray[np.uint16]]) -> None:
