@@ -378,7 +378,9 @@ def test_chroma_domain_maps_its_nodes_onto_the_grid() -> None:
         [[1, 1, 1], [1, 0.21, 0.5], [1, 0.19, 0.5], [300, 300, 300], [np.nan, 1, 1]],
         np.float32,
     )
-    assert domain.inside(ap1).tolist() == [True, True, False, False, False]
+    inside = domain.inside(ap1, ap1.max(axis=1), ap1.min(axis=1))
+    assert inside is not None
+    assert inside.tolist() == [True, True, False, False, False]
 
 
 def test_a_node_on_an_aces2_singularity_is_resampled() -> None:

@@ -79,8 +79,16 @@ class Shaper:
     def prepare(self, ap1: NDArray[np.float32]) -> None:
         """Numpy part of AP1 → LUT coordinates, in place on (n, 3): none here."""
 
-    def inside(self, ap1: NDArray[np.float32]) -> NDArray[np.bool_] | None:
-        """Pixels (n, 3) inside the domain beyond the bake's ceiling: no limit."""
+    def inside(
+        self,
+        ap1: NDArray[np.float32],
+        mx: NDArray[np.float32],
+        mn: NDArray[np.float32],
+    ) -> NDArray[np.bool_] | None:
+        """Pixels (n, 3) inside the domain beyond the bake's ceiling: no limit.
+
+        ``mx`` / ``mn`` are the pixels' max and min of R, G, B (the caller has them).
+        """
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,11 +186,17 @@ class ChromaDomain:
         g[...] = r
         r[...] = s
 
-    def inside(self, ap1: NDArray[np.float32]) -> NDArray[np.bool_] | None:
-        """Pixels (n, 3) with AP1 min/max ≥ ``floor`` and r + g + b ≤ ``maximum``."""
+    def inside(
+        self,
+        ap1: NDArray[np.float32],
+        mx: NDArray[np.float32],
+        mn: NDArray[np.float32],
+    ) -> NDArray[np.bool_] | None:
+        """Pixels (n, 3) with AP1 min/max ≥ ``floor`` and r + g + b ≤ ``maximum``.
+
+        ``mx`` / ``mn`` are the pixels' max and min of R, G, B (the caller has them).
+        """
         r, g, b = ap1[:, 0], ap1[:, 1], ap1[:, 2]
-        mx = np.maximum(np.maximum(r, g), b)
-        mn = np.minimum(np.minimum(r, g), b)
         ok = mn >= mx * np.float32(self.floor)
         s = r + g
         s += b

@@ -60,7 +60,7 @@ def _served_mask(
     mn = np.minimum(np.minimum(r, g), b)
     served = mn >= mx * np.float32(1.0 - threshold)
     served &= mx <= np.float32(ceiling)
-    inside = domain.inside(flat)
+    inside = domain.inside(flat, mx, mn)
     if inside is not None:
         served &= inside
     return served
