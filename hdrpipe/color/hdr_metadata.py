@@ -26,15 +26,7 @@ from numpy.typing import ArrayLike
 from ..errors import ColorError
 from ..types import ContentLightLevel, MasteringDisplay
 from .ocio import Target, get_target
-from .transfer import (
-    ST2084_C1,
-    ST2084_C2,
-    ST2084_C3,
-    ST2084_M1,
-    ST2084_M2,
-    eotf_bt1886,
-    eotf_bt2100_hlg,
-)
+from .transfer import eotf_bt1886, eotf_bt2100_hlg, eotf_st2084
 
 __all__ = [
     "PRIMARIES_COLOURSPACES",
@@ -197,21 +189,10 @@ class LightLevelMeter:
             return np.fmax(np.fmax(light[..., 0], light[..., 1]), light[..., 2])
         # PQ and BT.1886 decode each channel with the same increasing curve, so
         # max(EOTF(R), EOTF(G), EOTF(B)) = EOTF(max(R, G, B)): one decode per pixel.
-        m = np.fmax(np.fmax(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
-        x: np.ndarray[Any, Any] = m.astype(np.float64)
+        m = np.fmax(np.fmax(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float64)
         if self.target.transfer == "bt1886":
-            return eotf_bt1886(x, L_W=peak or 100.0)
-        # SMPTE ST 2084:2014 eq. 5.1 as eotf_st2084, in place (no temporaries).
-        np.maximum(x, 0.0, out=x)
-        np.power(x, 1.0 / ST2084_M2, out=x)
-        den = x * -ST2084_C3
-        den += ST2084_C2
-        x -= ST2084_C1
-        np.maximum(x, 0.0, out=x)
-        x /= den
-        np.power(x, 1.0 / ST2084_M1, out=x)
-        x *= 10_000.0
-        return x
+            return eotf_bt1886(m, L_W=peak or 100.0)
+        return eotf_st2084(m)
 
     def measure(
         self,

@@ -114,12 +114,19 @@ def eotf_st2084(N: ArrayLike, L_p: float = 10_000.0) -> FloatArray:
     N = _as_float(N)
     # Evaluated in float64: the 1/m2 and 1/m1 powers amplify float32 rounding to
     # ~6e-5 relative (0.4 cd/m² near 10 000); the result keeps the input dtype.
-    x = N.astype(np.float64, copy=False)
-    N_p = np.maximum(x, 0.0) ** (1.0 / ST2084_M2)
-    num = np.maximum(N_p - ST2084_C1, 0.0)
-    den = ST2084_C2 - ST2084_C3 * N_p
-    C = L_p * (num / den) ** (1.0 / ST2084_M1)
-    return np.asarray(C, dtype=N.dtype)
+    # In place on one float64 copy (same operations, same order as written:
+    # N' = max(N, 0)^(1/m2); C = L_p (max(N' - c1, 0) / (c2 - c3 N'))^(1/m1)).
+    x = np.array(N, dtype=np.float64)
+    np.maximum(x, 0.0, out=x)
+    np.power(x, 1.0 / ST2084_M2, out=x)
+    den = x * -ST2084_C3
+    den += ST2084_C2
+    x -= ST2084_C1
+    np.maximum(x, 0.0, out=x)
+    x /= den
+    np.power(x, 1.0 / ST2084_M1, out=x)
+    x *= L_p
+    return x if N.dtype == np.float64 else np.asarray(x, dtype=N.dtype)
 
 
 # -------------------------------------------------------------------------- HLG
