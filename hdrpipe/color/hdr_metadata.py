@@ -1,7 +1,7 @@
 """HDR static metadata: SMPTE ST 2086 mastering display and CTA-861.3 MaxCLL / MaxFALL.
 
 * :func:`mastering_display` builds the ST 2086 colour volume from named primaries
-  (colour-science's colourspace datasets) — never from pasted strings: the
+  (published tables in :mod:`hdrpipe.colorimetry`) — never from pasted strings: the
   string copied around the web, ``G(13250,34500)B(7500,3000)R(34000,16000)``,
   is P3-D65, not BT.2020. :class:`~hdrpipe.types.MasteringDisplay` converts to
   the integer units of x265 ``master-display`` and the ISO BMFF ``mdcv`` box
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..colorimetry import PRIMARIES
 from ..errors import ColorError
 from ..types import ContentLightLevel, MasteringDisplay
 from .ocio import Target, get_target
@@ -36,7 +36,7 @@ __all__ = [
     "LightLevelMeter",
 ]
 
-# hdrpipe primaries name -> colour-science RGB_COLOURSPACES key.
+# hdrpipe primaries name -> hdrpipe.colorimetry.PRIMARIES (colour-science) name.
 PRIMARIES_COLOURSPACES: dict[str, str] = {
     "rec2020": "ITU-R BT.2020",
     "p3d65": "P3-D65",
@@ -59,9 +59,10 @@ def mastering_display(
 ) -> MasteringDisplay:
     """Return the SMPTE ST 2086 mastering display for named ``primaries``.
 
-    Primaries and the D65 white point come from colour-science's
-    ``RGB_COLOURSPACES`` (ITU-R BT.2020 Table 3, SMPTE EG 432-1 P3-D65,
-    ITU-R BT.709 Table 1.3/1.4). Luminances in cd/m².
+    Primaries and the D65 white point are the published ones in
+    :data:`hdrpipe.colorimetry.PRIMARIES` (ITU-R BT.2020 Table 3, SMPTE EG 432-1
+    P3-D65, ITU-R BT.709 items 1.3/1.4; tested equal to colour-science's
+    ``RGB_COLOURSPACES``). Luminances in cd/m².
 
     >>> mastering_display("p3d65").x265()
     'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)'
@@ -77,13 +78,7 @@ def mastering_display(
             f"mastering display luminance must satisfy max > min >= 0 cd/m², got "
             f"max {max_luminance}, min {min_luminance}"
         )
-    with warnings.catch_warnings():  # colour warns about optional matplotlib/scipy
-        warnings.simplefilter("ignore")
-        import colour
-
-    cs = colour.RGB_COLOURSPACES[PRIMARIES_COLOURSPACES[key]]
-    (rx, ry), (gx, gy), (bx, by) = (tuple(map(float, p)) for p in cs.primaries)
-    wx, wy = (float(v) for v in cs.whitepoint)
+    (rx, ry), (gx, gy), (bx, by), (wx, wy) = PRIMARIES[PRIMARIES_COLOURSPACES[key]]
     return MasteringDisplay(
         red=(rx, ry),
         green=(gx, gy),

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..colorimetry import PRIMARIES
 from ..exr import XYZ_CHROMATICITIES, ExrHeader
 from ..sequence import Sequence
 from .pixels import FrameStats, effective_bits
@@ -41,7 +42,7 @@ __all__ = [
 #: Max |Δ| of any x or y (CIE 1931) for a declared chromaticity to match a named space.
 CHROMATICITY_TOLERANCE = 0.002
 
-# Declared name → colour-science colourspace name.
+# Declared name → published primaries (``hdrpipe.colorimetry``, colour-science names).
 _NAMED_SPACES = (
     ("AP0", "ACES2065-1"),
     ("AP1", "ACEScg"),
@@ -67,25 +68,16 @@ class SequenceData:
 
 @functools.lru_cache(maxsize=1)
 def _reference_chromaticities() -> tuple[tuple[str, tuple[float, ...]], ...]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import colour
-
-    table = []
-    for name, key in _NAMED_SPACES:
-        space = colour.RGB_COLOURSPACES[key]
-        values = tuple(float(v) for v in np.ravel(space.primaries)) + tuple(
-            float(v) for v in space.whitepoint
-        )
-        table.append((name, values))
+    table = [
+        (name, tuple(float(v) for xy in PRIMARIES[key] for v in xy))
+        for name, key in _NAMED_SPACES
+    ]
     table.append(("XYZ", tuple(float(v) for v in XYZ_CHROMATICITIES)))
     return tuple(table)
 
 
 def identify_chromaticities(values: tuple[float, ...] | None) -> str | None:
-    """Name the declared ``chromaticities`` (colour-science primaries, ± tolerance).
+    """Name the declared ``chromaticities`` (published primaries, ± tolerance).
 
     Returns ``"AP0"``, ``"AP1"``, ``"Rec.709"``, ``"Rec.2020"``, ``"P3-D65"``,
     ``"XYZ"``, ``"unknown"``, or None when the attribute is absent.

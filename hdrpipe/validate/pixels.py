@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..colorimetry import matrix_rgb_to_rgb
+
 __all__ = [
     "FrameStats",
     "frame_stats",
@@ -40,33 +42,16 @@ ST2084_C3 = 2392 / 4096 * 32
 PQ_REFERENCE_WHITE = 100.0
 
 
-def _matrix(src: str, dst: str) -> NDArray[np.float64]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import colour
-
-    return np.asarray(
-        colour.matrix_RGB_to_RGB(
-            colour.RGB_COLOURSPACES[src],
-            colour.RGB_COLOURSPACES[dst],
-            chromatic_adaptation_transform="CAT02",
-        ),
-        np.float64,
-    )
-
-
 @functools.lru_cache(maxsize=1)
 def gamut_matrices() -> dict[str, NDArray[Any]]:
-    """AP0→AP1 and AP0→Rec.2020 matrices (colour-science), computed once.
+    """AP0→AP1 and AP0→Rec.2020 matrices (``hdrpipe.colorimetry``), computed once.
 
     ``"AP1"``: ACES2065-1 → ACEScg (same ACES white, no adaptation);
     ``"Rec.2020"``: ACES2065-1 → ITU-R BT.2020 linear (ACES white → D65, CAT02);
     ``"test"``: both, stacked (6, 3) with the tolerance folded in (below).
     """
-    ap1 = _matrix("ACES2065-1", "ACEScg")
-    rec2020 = _matrix("ACES2065-1", "ITU-R BT.2020")
+    ap1 = np.array(matrix_rgb_to_rgb("ACES2065-1", "ACEScg"))
+    rec2020 = np.array(matrix_rgb_to_rgb("ACES2065-1", "ITU-R BT.2020"))
     # Folding the tolerance into the matrix: (M_i + tol·[1,1,1]) · rgb < 0.
     # Rows 0-2: AP1, rows 3-5: Rec.2020; applied as (6, 3) @ (3, N), which numpy
     # hands to BLAS (an (N, 3) @ (3, 6) product is ~30x slower here).

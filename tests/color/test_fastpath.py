@@ -402,3 +402,29 @@ def test_a_node_on_an_aces2_singularity_is_resampled() -> None:
     lut, resampled = fp._bake_lut(t, 129, domain, from_ap1)
     assert resampled >= 1
     np.testing.assert_allclose(lut[node], 1.0, atol=2e-3)  # its neighbours' white
+
+
+@pytest.mark.parametrize(
+    "target", ["hdr-pq-1000-rec2020", "hdr-pq-1000-p3d65", "hlg-1000", "sdr-rec709"]
+)
+def test_delta_e_itp_matches_colour_science(target: str) -> None:
+    # The verifier's own ΔE_ITP (numpy, so no colour-science import in a job)
+    # against colour-science's RGB_to_ICtCp + delta_E_ITP on the decoded light.
+    from hdrpipe.color.fastpath.accuracy import _delta_e_itp
+    from hdrpipe.color.ocio import get_target
+    from hdrpipe.color.transfer import decode_to_luminance
+
+    t = get_target(target)
+    rng = np.random.default_rng(7)
+    a = rng.uniform(0.0, 1.0, (4096, 3)).astype(np.float32)
+    b = np.clip(a + rng.normal(0.0, 0.01, a.shape), 0.0, 1.0).astype(np.float32)
+    la, lb = (decode_to_luminance(s.astype(np.float64), t) for s in (a, b))
+    if t.primaries != "rec2020":
+        space = {"rec709": "ITU-R BT.709", "p3d65": "P3-D65"}[t.primaries]
+        m = colour.matrix_RGB_to_RGB(space, "ITU-R BT.2020")
+        la, lb = la @ m.T, lb @ m.T
+    ia = colour.RGB_to_ICtCp(la, method="ITU-R BT.2100-2 PQ")
+    ib = colour.RGB_to_ICtCp(lb, method="ITU-R BT.2100-2 PQ")
+    reference = colour.difference.delta_E_ITP(ia, ib)
+    assert reference.max() > 1.0  # the differences are not all negligible
+    np.testing.assert_allclose(_delta_e_itp(a, b, t), reference, rtol=1e-9, atol=1e-9)
