@@ -7,6 +7,7 @@ container tags, PyAV for decoded pixels.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from fractions import Fraction
@@ -115,6 +116,11 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
         "pass",
         "warn",
     )
+    # Hashed beside the stream: the digests are still those of the files.
+    files = sorted(Path(str(plate).replace("####", "*")).parent.glob("*.exr"))
+    assert source["sha256"] == {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files
+    }
 
     # MaxCLL / MaxFALL: CTA-861.3 from an independent OCIO + colour-science computation.
     reference = _reference_pq(_source_frames(plate))
