@@ -7,6 +7,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from encode_helpers import decode_planes, make_frames, psnr
@@ -448,3 +449,31 @@ def test_repair_dts_of_flushed_packets() -> None:
     # Increasing and ≤ pts but absurdly early (seen under load): the MOV muxer fails.
     odd = packets([0, 1], [-94523699644848, -94523699644847])
     assert [p.dts for p in _repair_dts(odd, None, Path("x"))] == [0, 1]
+
+
+def _packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(video=0) if p.size]
+
+
+@pytest.mark.parametrize("codec", ["prores_aw", "prores_ks"])
+def test_prores_frame_threads_give_the_single_thread_bitstream(
+    tmp_path: Path, codec: str
+) -> None:
+    # ProRes is opened with frame threads (several frames in flight): the
+    # bitstream and frame order must be those of one thread, frame for frame.
+    frames = make_frames(8, W, H, seed=11)  # every frame different
+    spec = replace(get_preset("prores4444xq-pq1000"), codec=codec)
+    made = {}
+    for threads in (1, 2):
+        path = tmp_path / f"{codec}_{threads}.mov"
+        with open_writer(
+            spec, path, width=W, height=H, rate=RATE, threads=threads
+        ) as w:
+            for f in frames:
+                w.write(f)
+            w.close(light_level=ContentLightLevel(1000, 100))
+        made[threads] = _packets(path)
+    assert len(made[1]) == len(frames)
+    assert len(set(made[1])) == len(frames)  # distinct frames, so order is tested
+    assert made[2] == made[1]
