@@ -735,10 +735,8 @@ class Transform:
         """
         state = self._color_path
         if state.needs_frame_check:
-            if source is not None:
-                out[...] = source
             # The check may redo the frame on the exact path: report it once, done.
-            state.check_frame(self, out, self._evaluate_strips)
+            state.check_frame(self, out, self._evaluate_strips, source)
             if on_strip is not None:
                 on_strip(0, out)
         else:

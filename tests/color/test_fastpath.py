@@ -272,10 +272,11 @@ def test_bake_cache_round_trip(
     fp.clear_memory_cache()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16], ids=["float", "half"])
 def test_auto_falls_back_when_first_frame_is_over_budget(
-    monkeypatch: pytest.MonkeyPatch, plate
+    monkeypatch: pytest.MonkeyPatch, plate, dtype: type
 ) -> None:
-    frame = plate(96, 64, frame=1)
+    frame = plate(96, 64, frame=1).astype(dtype)  # half: widened strip by strip
     auto = Transform(target=PQ, color_path="auto")
     assert auto.color_path_info["path"] == "fast"  # the bake itself was accepted
     # A budget no LUT can meet: the frame check must reject and hand back exact.

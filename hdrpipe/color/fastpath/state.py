@@ -110,24 +110,28 @@ class _ColorPathState:
         self,
         transform: Transform,
         out: NDArray[np.float32],
-        evaluate: Callable[[NDArray[np.float32], bool], None],
+        evaluate: Callable[..., None],
+        source: NDArray[np.floating[Any]] | None = None,
     ) -> None:
-        """Convert ``out`` by LUT, check it against exact, fall back if over budget.
+        """Convert ``source`` (default: ``out`` itself) into ``out`` by LUT, check it
+        against exact, and fall back (redo ``out`` exactly) if over budget.
 
-        The exact reference is computed on every :data:`CHECK_ROW_STRIDE`-th row
-        (all rows of frames under 64 rows): a quarter of a real frame costs a
-        quarter of the exact transform and still holds ~500 000 pixels at 1080p.
+        ``evaluate(out, fast, source=...)`` converts strips in the pool. The exact
+        reference is computed on every :data:`CHECK_ROW_STRIDE`-th row (all rows
+        of frames under 64 rows): a quarter of a real frame costs a quarter of the
+        exact transform and still holds ~500 000 pixels at 1080p.
         """
         with self._lock:
             if self._checks_left <= 0 or self.fast is None:
-                evaluate(out, self.fast is not None)
+                evaluate(out, self.fast is not None, source=source)
                 return
-            source = out.copy()
-            evaluate(out, True)
+            if source is None:  # out is converted in place: keep what it held
+                source = out.copy()
+            evaluate(out, True, source=source)
             rows = slice(None, None, CHECK_ROW_STRIDE if out.shape[0] >= 64 else 1)
-            exact = np.ascontiguousarray(source[rows])
+            exact = np.ascontiguousarray(source[rows], dtype=np.float32)
             evaluate(exact, False)
-            ap1 = np.ascontiguousarray(source[rows][..., :3])
+            ap1 = np.ascontiguousarray(source[rows][..., :3], dtype=np.float32)
             _apply_cpu(self.fast._p.to_ap1, ap1)
             served = _served(ap1, self.fast.bake)
             errors = signal_errors(
@@ -145,8 +149,7 @@ class _ColorPathState:
                 )
                 self.fast = None
                 self._checks_left = 0
-                out[...] = source
-                evaluate(out, False)
+                evaluate(out, False, source=source)
 
     def info(self) -> dict[str, Any]:
         fast = self.fast
