@@ -57,8 +57,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _input_digests(seq: ImageSequence) -> dict[str, str]:
-    return {seq.path(f).name: _sha256(seq.path(f)) for f in seq.frames}
+def _input_digests(
+    seq: ImageSequence, stop: threading.Event | None = None
+) -> dict[str, str] | None:
+    """Frame file name → sha256 of every frame of ``seq``; None once ``stop`` is set."""
+    found: dict[str, str] = {}
+    for f in seq.frames:
+        if stop is not None and stop.is_set():
+            return None
+        found[seq.path(f).name] = _sha256(seq.path(f))
+    return found
 
 
 class _Digests:
@@ -84,11 +92,9 @@ class _Digests:
             for seq in self._sequences:
                 if seq.pattern in self._digests:
                     continue
-                found: dict[str, str] = {}
-                for f in seq.frames:
-                    if self._stop.is_set():
-                        return
-                    found[seq.path(f).name] = _sha256(seq.path(f))
+                found = _input_digests(seq, self._stop)
+                if found is None:
+                    return
                 self._digests[seq.pattern] = found
         except BaseException as err:  # re-raised by result(), in the job's thread
             self._error = err
@@ -152,7 +158,7 @@ def manifest_data(
                 "colorspace": shot.colorspace,
                 "colorspace_warning": shot.colorspace_warning,
                 "time_code": header.time_code,
-                "sha256": dict(digests.get(seq.pattern) or _input_digests(seq)),
+                "sha256": dict(digests.get(seq.pattern) or _input_digests(seq) or {}),
                 "active": list(shot.placement.active),
                 **placement,
                 "validation": report.to_dict() if report is not None else None,
