@@ -369,8 +369,9 @@ class VideoWriter(WriterContext):
                 # Measured on 2 cores (auto colour path, 1080p): cores busy 1.76 →
                 # 1.96, +8-14 % fps (prores_ks: 4.4 → 5.2 fps). Each frame is a new
                 # AVFrame (write()), so the encoder may keep it while we go on.
-                # Each thread holds a frame in flight (~25 MB at UHD 4:4:4): at most
-                # FRAME_THREADS, which outpace the colour stage on any core count.
+                # Each thread holds a frame in flight (4:4:4 10-bit: 12 MB at 1080p,
+                # 50 MB at UHD): at most FRAME_THREADS, which outpace the colour
+                # stage on any core count.
                 cc.thread_type = "FRAME"
                 cc.thread_count = threads or min(
                     len(os.sched_getaffinity(0)), FRAME_THREADS
