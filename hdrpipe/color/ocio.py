@@ -422,15 +422,23 @@ def clear_caches() -> None:
         _config_cache.clear()
 
 
+_POOL_THREAD_PREFIX = "hdrpipe-ocio"
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     with _pool_lock:
         pool = _pools.get(threads)
         if pool is None:
             pool = ThreadPoolExecutor(
-                threads, thread_name_prefix=f"hdrpipe-ocio{threads}"
+                threads, thread_name_prefix=f"{_POOL_THREAD_PREFIX}{threads}"
             )
             _pools[threads] = pool
         return pool
+
+
+def _in_pool_worker() -> bool:
+    """True in a worker of a colour pool: it must not wait on a pool's tasks."""
+    return threading.current_thread().name.startswith(_POOL_THREAD_PREFIX)
 
 
 def _default_threads() -> int:

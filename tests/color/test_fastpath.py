@@ -429,3 +429,22 @@ def test_delta_e_itp_matches_colour_science(target: str) -> None:
     reference = colour.difference.delta_E_ITP(ia, ib)
     assert reference.max() > 1.0  # the differences are not all negligible
     np.testing.assert_allclose(_delta_e_itp(a, b, t), reference, rtol=1e-9, atol=1e-9)
+
+
+def test_a_bake_on_the_pool_equals_a_bake_on_one_thread(
+    small_stress: fp.StressSet,
+) -> None:
+    # Bakes spread the exact processor and the neighbour medians over the colour
+    # pool: the LUT, its threshold and its errors must not depend on that.
+    baked = {
+        n: fp.bake(
+            Transform(target=PQ, color_path="exact", threads=n),
+            size=33,
+            stress=small_stress,
+            use_cache=False,
+        )
+        for n in (1, 2)
+    }
+    np.testing.assert_array_equal(baked[2].lut, baked[1].lut)
+    assert baked[2].threshold == baked[1].threshold
+    assert baked[2].errors == baked[1].errors

@@ -190,8 +190,8 @@ def _exact_at(
 ) -> NDArray[np.float32]:
     """The Transform's exact final signal (numpy post-step included) at AP1 points."""
     grid = np.ascontiguousarray(ap1, dtype=np.float32).reshape(-1, 3)
-    _apply_cpu(from_ap1, grid)
-    _apply_cpu(transform._cpu, grid)
+    _apply_cpu(from_ap1, grid, transform.threads)
+    _apply_cpu(transform._cpu, grid, transform.threads)
     _post(transform, grid)
     return grid
 
@@ -210,7 +210,7 @@ def _bake_lut(
     """
     nodes = domain.nodes(size)
     lut = _exact_at(transform, from_ap1, nodes).reshape(size, size, size, 3)
-    median = _neighbour_median(lut)
+    median = _neighbour_median(lut, transform.threads)
     holes = np.abs(lut - median).max(axis=-1) > HOLE_JUMP
     if not holes.any():
         return lut, 0
@@ -228,15 +228,20 @@ def _bake_lut(
     return lut, int(changed.sum())
 
 
-def _neighbour_median(lut: NDArray[np.float32]) -> NDArray[np.float32]:
+def _neighbour_median(
+    lut: NDArray[np.float32], threads: int = 1
+) -> NDArray[np.float32]:
     """Per node and channel, the median of its six face neighbours (edges clamped).
 
     Computed one slab of the first axis at a time: the whole stack of
-    neighbours of a 129³ LUT would take 150 MB on top of the job.
+    neighbours of a 129³ LUT would take 150 MB on top of the job. Slabs are
+    spread over the colour pool when ``threads`` > 1 (numpy's partition
+    releases the GIL).
     """
     size = lut.shape[0]
     out = np.empty_like(lut)
-    for i in range(size):
+
+    def slab(i: int) -> None:
         plane = np.pad(lut[i], ((1, 1), (1, 1), (0, 0)), mode="edge")
         around = np.stack(
             [
@@ -249,6 +254,15 @@ def _neighbour_median(lut: NDArray[np.float32]) -> NDArray[np.float32]:
             ]
         )
         out[i] = np.median(around, axis=0)
+
+    from ..ocio import _in_pool_worker, _pool
+
+    if threads > 1 and not _in_pool_worker():
+        for future in [_pool(threads).submit(slab, i) for i in range(size)]:
+            future.result()
+    else:
+        for i in range(size):
+            slab(i)
     return out
 
 
@@ -261,15 +275,15 @@ def _calibrate(
     same pixels as ``1 − floor``: they are skipped.
     """
     src = stress.ap1.reshape(-1, 1, 3).copy()
-    _apply_cpu(procs.from_ap1, src)
+    _apply_cpu(procs.from_ap1, src, transform.threads)
     exact = src.copy()
-    _apply_cpu(procs.exact, exact)
+    _apply_cpu(procs.exact, exact, transform.threads)
     _post(transform, exact)
     lut_only = stress.ap1.reshape(-1, 1, 3).copy()
     procs.apply_lut(lut_only)
     ap1 = src.copy()
     # The AP1 the evaluator will see (round trip included).
-    _apply_cpu(procs.to_ap1, ap1)
+    _apply_cpu(procs.to_ap1, ap1, transform.threads)
     top = 1.0 - procs.domain.floor
     candidates = [t for t in SATURATION_THRESHOLDS if t <= top] or [top]
     if top < SATURATION_THRESHOLDS[0] and top not in candidates:

@@ -40,13 +40,28 @@ def _post(transform: Transform, rgb: NDArray[np.float32]) -> None:
         _pq_to_hlg_inplace(rgb, transform.target.peak_luminance or 1000.0)
 
 
-def _apply_cpu(cpu: Any, rgb: NDArray[np.float32]) -> None:
-    """``applyRGB`` on (N, 3) or (H, W, 3) float32 in chunks of 2¹⁶ pixels."""
+def _apply_cpu(cpu: Any, rgb: NDArray[np.float32], threads: int = 1) -> None:
+    """``applyRGB`` on (N, 3) or (H, W, 3) float32 in chunks of 2¹⁶ pixels.
+
+    With ``threads`` > 1 the chunks are spread over the colour pool (applyRGB
+    releases the GIL): a bake evaluates the exact processor at millions of
+    points. Serial when called from a pool worker, which must not wait on its
+    own pool.
+    """
     flat = rgb.reshape(-1, 3)
     step = 1 << 16
-    for a in range(0, flat.shape[0], step):
-        chunk = flat[a : a + step]
-        cpu.applyRGB(chunk.reshape(-1, 1, 3))
+    chunks = [
+        flat[a : a + step].reshape(-1, 1, 3) for a in range(0, flat.shape[0], step)
+    ]
+    if threads > 1 and len(chunks) > 1:
+        from ..ocio import _in_pool_worker, _pool
+
+        if not _in_pool_worker():
+            for future in [_pool(threads).submit(cpu.applyRGB, c) for c in chunks]:
+                future.result()
+            return
+    for chunk in chunks:
+        cpu.applyRGB(chunk)
 
 
 def _served_mask(

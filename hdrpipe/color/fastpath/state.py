@@ -132,7 +132,7 @@ class _ColorPathState:
             exact = np.ascontiguousarray(source[rows], dtype=np.float32)
             evaluate(exact, False)
             ap1 = np.ascontiguousarray(source[rows][..., :3], dtype=np.float32)
-            _apply_cpu(self.fast._p.to_ap1, ap1)
+            _apply_cpu(self.fast._p.to_ap1, ap1, transform.threads)
             served = _served(ap1, self.fast.bake)
             errors = signal_errors(
                 exact, out[rows], transform.target, served, delta_e_pixels=1 << 16
