@@ -441,6 +441,19 @@ def _in_pool_worker() -> bool:
     return threading.current_thread().name.startswith(_POOL_THREAD_PREFIX)
 
 
+def _call_each(fn: Callable[[Any], object], items: list[Any], threads: int) -> None:
+    """``fn(item)`` for every item: on the colour pool when ``threads`` > 1 (the
+    calls must release the GIL to gain), serially in a pool worker (it must not
+    wait on its own pool) or for a single item.
+    """
+    if threads > 1 and len(items) > 1 and not _in_pool_worker():
+        for future in [_pool(threads).submit(fn, item) for item in items]:
+            future.result()
+        return
+    for item in items:
+        fn(item)
+
+
 def _default_threads() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -783,12 +796,7 @@ class Transform:
             for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             if b > a
         ]
-        if n <= 1:
-            for first, strip in strips:
-                apply(first, strip)
-            return
-        for future in [_pool(n).submit(apply, *s) for s in strips]:
-            future.result()
+        _call_each(lambda s: apply(*s), strips, n)
 
     def _apply_strip_rgb(self, strip: NDArray[np.float32], fast: bool = False) -> None:
         hybrid = self._color_path.fast if fast else None

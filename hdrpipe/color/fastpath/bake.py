@@ -255,14 +255,9 @@ def _neighbour_median(
         )
         out[i] = np.median(around, axis=0)
 
-    from ..ocio import _in_pool_worker, _pool
+    from ..ocio import _call_each
 
-    if threads > 1 and not _in_pool_worker():
-        for future in [_pool(threads).submit(slab, i) for i in range(size)]:
-            future.result()
-    else:
-        for i in range(size):
-            slab(i)
+    _call_each(slab, list(range(size)), threads)
     return out
 
 

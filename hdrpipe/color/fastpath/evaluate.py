@@ -48,20 +48,14 @@ def _apply_cpu(cpu: Any, rgb: NDArray[np.float32], threads: int = 1) -> None:
     points. Serial when called from a pool worker, which must not wait on its
     own pool.
     """
+    from ..ocio import _call_each
+
     flat = rgb.reshape(-1, 3)
     step = 1 << 16
     chunks = [
         flat[a : a + step].reshape(-1, 1, 3) for a in range(0, flat.shape[0], step)
     ]
-    if threads > 1 and len(chunks) > 1:
-        from ..ocio import _in_pool_worker, _pool
-
-        if not _in_pool_worker():
-            for future in [_pool(threads).submit(cpu.applyRGB, c) for c in chunks]:
-                future.result()
-            return
-    for chunk in chunks:
-        cpu.applyRGB(chunk)
+    _call_each(cpu.applyRGB, chunks, threads)
 
 
 def _served_mask(
