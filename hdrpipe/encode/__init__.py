@@ -28,7 +28,7 @@ from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .exr_writer import ExrWriter
 from .presets import PRESETS, DeliverySpec, get_preset, load_presets
 from .probe import probe, verify
-from .video import EncodeResult, VideoWriter
+from .video import EncodeResult, VideoWriter, light_level_at_close
 
 __all__ = [
     "Writer",
@@ -38,6 +38,7 @@ __all__ = [
     "get_preset",
     "load_presets",
     "open_writer",
+    "light_level_at_close",
     "probe",
     "verify",
     "VideoWriter",

@@ -365,8 +365,10 @@ def verify(
                 mastering.min_luminance,
                 md.get("min_luminance"),
             )
-            check("max_cll", light_level.max_cll, info["max_cll"])
-            check("max_fall", light_level.max_fall, info["max_fall"])
+            # CTA-861.3 §3: 0 means "unknown" (black content has MaxCLL 0), and
+            # MediaInfo then shows nothing; the clli box below still holds the 0.
+            check("max_cll", light_level.max_cll or None, info["max_cll"])
+            check("max_fall", light_level.max_fall or None, info["max_fall"])
             u = mastering.xy_units()
             lmax, lmin = mastering.luminance_units()
             want_md = {

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from ..errors import EncodeError, InputError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from . import isobmff, ycbcr
+from . import hevc_sei, isobmff, ycbcr
 from ._context import WriterContext
 from .presets import DeliverySpec
 from .probe import (
@@ -39,6 +39,7 @@ from .probe import (
 
 __all__ = [
     "VideoWriter",
+    "light_level_at_close",
     "EncodeResult",
     "default_mastering",
     "partial_path",
@@ -188,6 +189,17 @@ def _repair_dts(
     return packets
 
 
+def light_level_at_close(spec: DeliverySpec) -> bool:
+    """True when a writer of ``spec`` can take MaxCLL/MaxFALL at :meth:`close`.
+
+    Every preset but those baking them into the stream at open with an encoder
+    whose SEI hdrpipe cannot patch afterwards (x265's can: :mod:`.hevc_sei`).
+    """
+    return not (spec.hdr_metadata and spec.needs_light_level_at_open) or (
+        spec.codec == "libx265"
+    )
+
+
 class VideoWriter(WriterContext):
     """Write one movie deliverable; see :func:`hdrpipe.encode.open_writer`."""
 
@@ -251,7 +263,12 @@ class VideoWriter(WriterContext):
                 spec.name,
                 self.mastering.x265(),
             )
-        if spec.hdr_metadata and spec.needs_light_level_at_open and light_level is None:
+        # x265 writes MaxCLL/MaxFALL into its SEI at open: without them, it opens
+        # with a placeholder that close() patches (hevc_sei) to the level given.
+        self._patch_light_level = (
+            spec.hdr_metadata and spec.needs_light_level_at_open and light_level is None
+        )
+        if self._patch_light_level and not light_level_at_close(spec):
             raise InputError(
                 f"{self.path}: preset {spec.name!r} bakes MaxCLL/MaxFALL into "
                 "the stream; "
@@ -323,10 +340,8 @@ class VideoWriter(WriterContext):
                     "repeat-headers=1",
                     f"master-display={self.mastering.x265()}",
                 ]
-                if self.light_level is not None:
-                    params.append(
-                        f"max-cll={self.light_level.max_cll},{self.light_level.max_fall}"
-                    )
+                baked = self.light_level or hevc_sei.PLACEHOLDER
+                params.append(f"max-cll={baked.max_cll},{baked.max_fall}")
             if spec.chroma == "420":
                 # H.265 Annex E chroma_sample_loc_type 0: the siting our filter uses.
                 params.append("chromaloc=0")
@@ -530,6 +545,10 @@ class VideoWriter(WriterContext):
                 full_range=spec.color_range == "pc",
             )
             isobmff.patch_video_sample_entry(self._tmp, colr=colr, extra=extra)
+            if self._patch_light_level:
+                assert level is not None
+                patched = hevc_sei.patch_content_light_level(self._tmp, level)
+                log.debug("%s: light level %s in %d SEI(s)", self._tmp, level, patched)
             info = verify(
                 self._tmp,
                 spec,

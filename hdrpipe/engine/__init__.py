@@ -20,11 +20,12 @@ Choices (documented for users in README):
 * Source rate: the EXR ``framesPerSecond`` attribute, else 24 fps.
 * Start timecode: ``start_tc``, else the first source frame's EXR ``timeCode``,
   else 00:00:00:00.
-* HEVC HDR10 bakes MaxCLL/MaxFALL into its SEI when the encoder opens, so a job
-  with such a deliverable first measures the light level of that colour target
-  over the whole clip (one extra colour pass), then encodes. Every other
-  deliverable gets the level measured while it is encoded; both measure the
-  same signal and therefore agree.
+* HEVC HDR10 carries MaxCLL/MaxFALL in an SEI that x265 writes when it opens:
+  the encoder opens with a placeholder and the writer patches the measured level
+  into every such SEI at close (``hdrpipe.encode.hevc_sei``), so every
+  deliverable gets the level measured while it is encoded, in one pass. (A
+  preset baking it in at open with another encoder would be measured first,
+  over the whole clip; a farm job measures it in a phase of its own.)
 * Outputs: ``OUTDIR/<name>_<preset>.<ext>`` for movies,
   ``OUTDIR/<name>_<preset>/<name>.####.exr`` (from frame 1001) for EXR. Existing
   outputs are never replaced unless ``overwrite``; an output path that is a

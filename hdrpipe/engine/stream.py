@@ -29,7 +29,7 @@ from ..color import (
 from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
-from ..encode import open_writer
+from ..encode import light_level_at_close, open_writer
 from ..errors import ConformError, HdrpipeError, InputError, ValidationError
 from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
@@ -479,11 +479,13 @@ def run(
     transforms = _transforms(plan_, targets)
     resolved = _resolved_targets(transforms)
     hdr_targets = [t for t in targets if mastering_display_for(resolved[t]) is not None]
+    # Writers that bake MaxCLL/MaxFALL in at open and cannot patch them at close
+    # need them measured first (one extra colour pass); x265's SEI is patched.
     pre_measure = list(
         dict.fromkeys(
             out.spec.target
             for out in outputs
-            if out.spec.needs_light_level_at_open and out.spec.target not in given
+            if not light_level_at_close(out.spec) and out.spec.target not in given
         )
     )
     total = len(frames) * (1 + len(pre_measure))
@@ -498,7 +500,7 @@ def run(
     measured: dict[str, ContentLightLevel] = {}
     for target in pre_measure:
         log.info(
-            "measuring MaxCLL/MaxFALL of %s before encoding (HEVC bakes them in)",
+            "measuring MaxCLL/MaxFALL of %s before encoding (baked in at open)",
             target,
         )
         measured[target] = measure(

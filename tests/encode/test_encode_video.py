@@ -248,11 +248,18 @@ def test_refuses_to_overwrite(tmp_path: Path) -> None:
     assert final.read_bytes() == b"keep"
 
 
-def test_hdr10_needs_light_level_at_open(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="light_level"):
-        open_writer(
-            get_preset("hevc-hdr10"), tmp_path / "x.mp4", width=64, height=36, rate=RATE
-        )
+def test_hdr10_without_light_level_at_close_fails_and_leaves_nothing(
+    tmp_path: Path, frames
+) -> None:
+    # Opened without MaxCLL/MaxFALL (x265 gets a placeholder, hevc_sei patches it
+    # at close): close() must then be given them.
+    w = open_writer(
+        get_preset("hevc-hdr10"), tmp_path / "x.mp4", width=W, height=H, rate=RATE
+    )
+    w.write(frames[0])
+    with pytest.raises(EncodeError, match="MaxCLL"):
+        w.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_prores_without_light_level_fails_and_leaves_nothing(

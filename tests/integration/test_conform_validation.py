@@ -89,11 +89,10 @@ def test_nan_frame_stops_the_job_at_that_frame(
     "deliver",
     [
         ("prores422hq-pq1000", "exr-acescg"),
-        # HEVC HDR10 measures the light level in a first pass: judged after it,
-        # before any writer opens.
+        # HEVC HDR10 (its light level SEI patched at close) among them.
         ("prores422hq-pq1000", "hevc-hdr10", "exr-acescg"),
     ],
-    ids=["one-pass", "measure-pass"],
+    ids=["prores-exr", "with-hevc-hdr10"],
 )
 def test_failure_judged_after_the_last_frame_leaves_no_output(
     tmp_path: Path, deliver: tuple[str, ...]
