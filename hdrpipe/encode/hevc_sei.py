@@ -128,19 +128,21 @@ def _table(moov: isobmff.Box) -> _Table:
 
 
 def _placeholders(path: Path, table: _Table) -> list[tuple[int, int]]:
-    """(sample index, file offset of the NAL's length field) of each placeholder SEI."""
+    """(sample index, file offset of the NAL's length field) of each placeholder SEI.
+
+    Reads only each NAL unit's length field (and the nine bytes of NAL units
+    of the placeholder's length), not the coded pictures.
+    """
     placeholder = _cll_nal(PLACEHOLDER)
     n = table.nal_length_size
     found = []
     with path.open("rb") as fh:
         for index, (offset, size) in enumerate(table.samples):
-            fh.seek(offset)
-            data = fh.read(size)
             pos = 0
-            while pos + n <= len(data):
-                length = int.from_bytes(data[pos : pos + n], "big")
-                nal = data[pos + n : pos + n + length]
-                if nal == placeholder:  # a prefix SEI NAL holding only the CLL SEI
+            while pos + n <= size:
+                fh.seek(offset + pos)
+                length = int.from_bytes(fh.read(n), "big")
+                if length == len(placeholder) and fh.read(length) == placeholder:
                     found.append((index, offset + pos))
                 pos += n + length
     return found

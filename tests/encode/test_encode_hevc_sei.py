@@ -132,3 +132,16 @@ def test_light_level_given_at_close_reaches_every_sei(
 def test_emulation_prevention(rbsp: bytes, escaped: bytes) -> None:
     # H.265 §7.4.2: 0x000000..0x000003 never appear inside a NAL unit payload.
     assert _escape(rbsp) == escaped
+
+
+def test_a_file_without_the_placeholder_is_refused_untouched(tmp_path: Path) -> None:
+    from hdrpipe.encode.hevc_sei import patch_content_light_level
+    from hdrpipe.errors import EncodeError
+
+    path = tmp_path / "baked.mp4"
+    level = ContentLightLevel(800, 90)
+    _encode(path, make_frames(5, W, H), level, level)  # real level given at open
+    before = path.read_bytes()
+    with pytest.raises(EncodeError, match="no placeholder"):
+        patch_content_light_level(path, ContentLightLevel(100, 10))
+    assert path.read_bytes() == before
