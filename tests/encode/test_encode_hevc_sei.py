@@ -19,8 +19,9 @@ from encode_helpers import decode_planes, make_frames
 from pymediainfo import MediaInfo
 
 from hdrpipe.encode import get_preset, open_writer
-from hdrpipe.encode.hevc_sei import _escape
+from hdrpipe.encode.hevc_sei import _escape, patch_content_light_level
 from hdrpipe.encode.isobmff import read_colour_boxes
+from hdrpipe.errors import EncodeError
 from hdrpipe.types import ContentLightLevel, Rate
 
 W, H, N = 96, 64, 13
@@ -135,9 +136,6 @@ def test_emulation_prevention(rbsp: bytes, escaped: bytes) -> None:
 
 
 def test_a_file_without_the_placeholder_is_refused_untouched(tmp_path: Path) -> None:
-    from hdrpipe.encode.hevc_sei import patch_content_light_level
-    from hdrpipe.errors import EncodeError
-
     path = tmp_path / "baked.mp4"
     level = ContentLightLevel(800, 90)
     _encode(path, make_frames(5, W, H), level, level)  # real level given at open
