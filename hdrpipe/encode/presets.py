@@ -67,6 +67,10 @@ class DeliverySpec:
     ``chroma_location`` is the FFmpeg chroma sample location our down-sampling
     filter implements (``"left"`` = H.273 type 0: co-sited horizontally,
     mid-way vertically) and is written into the stream.
+    ``needs_light_level_at_open``: the encoder writes MaxCLL/MaxFALL into the
+    stream when it opens (x265's HDR10 SEI); hdrpipe opens libx265 with a
+    placeholder and patches the SEI at close (:mod:`.hevc_sei`), other encoders
+    get the level measured before they open.
     """
 
     name: str
