@@ -23,6 +23,7 @@ lengths, sample sizes, chunk offsets and ``mdat`` size adjusted.
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 from dataclasses import dataclass
@@ -162,14 +163,12 @@ def patch_content_light_level(
         or its sample table is not one this module reads.
     """
     p = Path(path)
+    moov = isobmff.read_moov(p)
     try:
-        moov = isobmff.read_moov(p)
         table = _table(moov)
         found = _placeholders(p, table)
-    except (struct.error, IndexError) as err:
+    except (struct.error, IndexError, EncodeError) as err:
         raise EncodeError(f"{p}: cannot read the HEVC sample table: {err}") from err
-    except EncodeError as err:
-        raise EncodeError(f"{p}: {err}") from err
     if not found:
         raise EncodeError(f"{p}: no placeholder content light level SEI to patch")
     nal = _cll_nal(level)
@@ -199,7 +198,7 @@ def _rebuild(
     at = sorted(a for _i, a in found)
 
     def shift(offset: int) -> int:
-        return offset + grow * sum(1 for a in at if a < offset)
+        return offset + grow * bisect.bisect_left(at, offset)
 
     stbl, _entry = _video_stbl(moov)
     stsz = _child(stbl, b"stsz")
