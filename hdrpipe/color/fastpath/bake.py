@@ -38,7 +38,7 @@ from .evaluate import (
     FastPath,
     _ap1_colorspace,
     _apply_cpu,
-    _post,
+    _exact_signal,
     _Processors,
     _served_mask,
     measure_errors,
@@ -191,8 +191,7 @@ def _exact_at(
     """The Transform's exact final signal (numpy post-step included) at AP1 points."""
     grid = np.ascontiguousarray(ap1, dtype=np.float32).reshape(-1, 3)
     _apply_cpu(from_ap1, grid, transform.threads)
-    _apply_cpu(transform._cpu, grid, transform.threads)
-    _post(transform, grid)
+    _exact_signal(transform, grid, transform.threads)
     return grid
 
 
@@ -272,8 +271,7 @@ def _calibrate(
     src = stress.ap1.reshape(-1, 1, 3).copy()
     _apply_cpu(procs.from_ap1, src, transform.threads)
     exact = src.copy()
-    _apply_cpu(procs.exact, exact, transform.threads)
-    _post(transform, exact)
+    _exact_signal(transform, exact, transform.threads)
     lut_only = stress.ap1.reshape(-1, 1, 3).copy()
     procs.apply_lut(lut_only)
     ap1 = src.copy()

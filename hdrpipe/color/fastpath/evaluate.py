@@ -40,6 +40,18 @@ def _post(transform: Transform, rgb: NDArray[np.float32]) -> None:
         _pq_to_hlg_inplace(rgb, transform.target.peak_luminance or 1000.0)
 
 
+#: Pixels per ``applyRGB`` call on long pixel lists (bakes, checks, stress sets).
+_CHUNK = 1 << 16
+
+
+def _chunks(rgb: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+    """(N, 1, 3) views of (…, 3) float32 ``rgb`` of at most :data:`_CHUNK` pixels."""
+    flat = rgb.reshape(-1, 3)
+    return [
+        flat[a : a + _CHUNK].reshape(-1, 1, 3) for a in range(0, flat.shape[0], _CHUNK)
+    ]
+
+
 def _apply_cpu(cpu: Any, rgb: NDArray[np.float32], threads: int = 1) -> None:
     """``applyRGB`` on (N, 3) or (H, W, 3) float32 in chunks of 2¹⁶ pixels.
 
@@ -50,12 +62,15 @@ def _apply_cpu(cpu: Any, rgb: NDArray[np.float32], threads: int = 1) -> None:
     """
     from ..ocio import _call_each
 
-    flat = rgb.reshape(-1, 3)
-    step = 1 << 16
-    chunks = [
-        flat[a : a + step].reshape(-1, 1, 3) for a in range(0, flat.shape[0], step)
-    ]
-    _call_each(cpu.applyRGB, chunks, threads)
+    _call_each(cpu.applyRGB, _chunks(rgb), threads)
+
+
+def _exact_signal(
+    transform: Transform, rgb: NDArray[np.float32], threads: int = 1
+) -> None:
+    """The Transform's exact final signal of source ``rgb``, in place (with post)."""
+    _apply_cpu(transform._cpu, rgb, threads)
+    _post(transform, rgb)
 
 
 def _served_mask(
@@ -119,12 +134,9 @@ class _Processors:
 
     def apply_lut(self, ap1: NDArray[np.float32]) -> None:
         """AP1 (…, 3) float32 → the LUT's signal, in place (domain mapping + LUT)."""
-        flat = ap1.reshape(-1, 3)
-        step = 1 << 16
-        for a in range(0, flat.shape[0], step):
-            chunk = flat[a : a + step]
-            self.domain.prepare(chunk)
-            self.lut.applyRGB(chunk.reshape(-1, 1, 3))
+        for chunk in _chunks(ap1):
+            self.domain.prepare(chunk.reshape(-1, 3))
+            self.lut.applyRGB(chunk)
 
 
 class FastPath:
@@ -185,14 +197,13 @@ def measure_errors(
             -1, 1, 3
         )
         ex = rgb.copy()
-        _apply_cpu(fast._p.exact, ex)
-        _post(transform, ex)
+        _exact_signal(transform, ex)
         ap1 = rgb.copy()
         _apply_cpu(fast._p.to_ap1, ap1)
         served = _served(ap1, fast.bake)
         fa = rgb.copy()
-        for a in range(0, fa.shape[0], 1 << 16):
-            fast.apply_rgb(fa[a : a + (1 << 16)])
+        for chunk in _chunks(fa):
+            fast.apply_rgb(chunk)
         exact_all.append(ex.reshape(-1, 3))
         fast_all.append(fa.reshape(-1, 3))
         served_all.append(served)
