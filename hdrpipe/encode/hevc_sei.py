@@ -77,6 +77,14 @@ def _full_box_u32s(payload: bytes, count: int, at: int = 4) -> tuple[int, ...]:
     return struct.unpack_from(f">{count}I", payload, at)
 
 
+def _sample_sizes(stsz: isobmff.Box) -> list[int]:
+    """Every sample's size from an ``stsz`` box (one size for all, or a table)."""
+    size, count = _full_box_u32s(stsz.prefix, 2)
+    if size:
+        return [size] * count
+    return list(_full_box_u32s(stsz.prefix, count, 12))
+
+
 def _video_stbl(moov: isobmff.Box) -> tuple[isobmff.Box, isobmff.Box]:
     """The video track's ``stbl`` and its sample entry."""
     for trak in moov.find(b"trak"):
@@ -102,10 +110,8 @@ def _table(moov: isobmff.Box) -> _Table:
     if hvcc is None or stsz is None or stsc is None or stco is None:
         raise EncodeError("video track without hvcC / stsz / stsc / stco")
     nal_length_size = (hvcc.prefix[21] & 3) + 1
-    size, count = _full_box_u32s(stsz.prefix, 2)
-    sizes = (
-        list(_full_box_u32s(stsz.prefix, count, 12)) if size == 0 else [size] * count
-    )
+    sizes = _sample_sizes(stsz)
+    count = len(sizes)
     (n_runs,) = _full_box_u32s(stsc.prefix, 1)
     runs = [_full_box_u32s(stsc.prefix, 3, 8 + 12 * i) for i in range(n_runs)]
     (n_chunks,) = _full_box_u32s(stco.prefix, 1)
@@ -203,27 +209,16 @@ def _rebuild(
     stbl, _entry = _video_stbl(moov)
     stsz = _child(stbl, b"stsz")
     assert stsz is not None
-    size, count = _full_box_u32s(stsz.prefix, 2)
-    sizes = (
-        list(_full_box_u32s(stsz.prefix, count, 12)) if size == 0 else [size] * count
-    )
+    sizes = _sample_sizes(stsz)
     for index, _a in found:
         sizes[index] += grow
-    stsz.prefix = stsz.prefix[:4] + struct.pack(f">II{count}I", 0, count, *sizes)
-    for box in moov.find(b"trak", b"mdia", b"minf", b"stbl"):
-        for child in box.children or ():
-            if child.type in (b"stco", b"co64"):
-                wide = child.type == b"co64"
-                (k,) = _full_box_u32s(child.prefix, 1)
-                offs = struct.unpack_from(
-                    f">{k}{'Q' if wide else 'I'}", child.prefix, 8
-                )
-                moved = [shift(o) for o in offs]
-                if not wide and max(moved, default=0) > 0xFFFFFFFF:
-                    raise EncodeError(f"{path}: chunk offsets overflow stco")
-                child.prefix = child.prefix[:8] + struct.pack(
-                    f">{k}{'Q' if wide else 'I'}", *moved
-                )
+    stsz.prefix = stsz.prefix[:4] + struct.pack(
+        f">II{len(sizes)}I", 0, len(sizes), *sizes
+    )
+    try:
+        isobmff.move_chunk_offsets(moov, shift)
+    except EncodeError as err:
+        raise EncodeError(f"{path}: {err}") from err
     top = isobmff._top_level(path)
     tmp = path.with_name(path.name + ".seipatch")
     try:

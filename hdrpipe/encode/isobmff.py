@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,7 @@ __all__ = [
     "parse_clli",
     "read_moov",
     "video_sample_entries",
+    "move_chunk_offsets",
     "patch_video_sample_entry",
     "read_colour_boxes",
 ]
@@ -339,19 +340,27 @@ def _patch_entry(entry: Box, patch: _Patch) -> None:
     entry.children = new
 
 
-def _shift_chunk_offsets(moov: Box, delta: int) -> None:
+def move_chunk_offsets(moov: Box, move: Callable[[int], int]) -> None:
+    """Rewrite every track's ``stco``/``co64`` chunk offsets through ``move``.
+
+    Raises
+    ------
+    EncodeError
+        A moved offset no longer fits its box (32-bit ``stco``).
+    """
     for stbl in moov.find(b"trak", b"mdia", b"minf", b"stbl"):
         for child in stbl.children or ():
-            if child.type == b"stco":
-                head = child.prefix[:8]
-                (n,) = struct.unpack_from(">I", head, 4)
-                offs = struct.unpack_from(f">{n}I", child.prefix, 8)
-                child.prefix = head + struct.pack(f">{n}I", *(o + delta for o in offs))
-            elif child.type == b"co64":
-                head = child.prefix[:8]
-                (n,) = struct.unpack_from(">I", head, 4)
-                offs = struct.unpack_from(f">{n}Q", child.prefix, 8)
-                child.prefix = head + struct.pack(f">{n}Q", *(o + delta for o in offs))
+            if child.type not in (b"stco", b"co64"):
+                continue
+            (n,) = struct.unpack_from(">I", child.prefix, 4)
+            fmt = f">{n}{'Q' if child.type == b'co64' else 'I'}"
+            moved = [move(o) for o in struct.unpack_from(fmt, child.prefix, 8)]
+            try:
+                child.prefix = child.prefix[:8] + struct.pack(fmt, *moved)
+            except struct.error as err:
+                raise EncodeError(
+                    f"chunk offsets overflow {child.type.decode()}: {err}"
+                ) from err
 
 
 def patch_video_sample_entry(
@@ -388,7 +397,7 @@ def patch_video_sample_entry(
     delta = len(new_moov) - size
     mdat_after = any(t[0] == b"mdat" and t[1] > off for t in top)
     if mdat_after and delta:
-        _shift_chunk_offsets(moov, delta)
+        move_chunk_offsets(moov, lambda offset: offset + delta)
         new_moov = moov.to_bytes()
     if idx == len(top) - 1:
         with p.open("r+b") as fh:
