@@ -340,7 +340,11 @@ class VideoWriter(WriterContext):
                     "repeat-headers=1",
                     f"master-display={self.mastering.x265()}",
                 ]
-                baked = self.light_level or hevc_sei.PLACEHOLDER
+                baked = (
+                    self.light_level
+                    if self.light_level is not None
+                    else hevc_sei.PLACEHOLDER
+                )
                 params.append(f"max-cll={baked.max_cll},{baked.max_fall}")
             if spec.chroma == "420":
                 # H.265 Annex E chroma_sample_loc_type 0: the siting our filter uses.
