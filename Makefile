@@ -1,26 +1,53 @@
 # hdrpipe — two commands: `make demo` and `make test` (both create .venv themselves).
+#
+# The environment is locked: uv.lock pins every package (runtime + test extras) with
+# hashes, and .venv is installed from it exactly (`uv sync --locked`), so a fresh
+# machine months from now gets the versions CI passed with. uv itself is pinned below
+# and installed into .venv-tools. "Updating dependencies" in README.md says how to
+# refresh the lock.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hdrpipe-installed
 DEMO_OUT ?= demo-out
 FIXTURES := fixtures/generated
 
-.PHONY: all demo test test-fast fixtures bench lint clean
+# uv uses this machine's Python, never one it downloads; .venv is the project venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: all demo test test-fast test-latest fixtures bench lint lock lock-upgrade lock-check clean
 
 all: test
 
-$(BIN)/python:
+$(UV):
 	@# Debian ships venv/ensurepip separately (python3-venv); install it when missing and we may.
-	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	@$(PYTHON) -m venv $(TOOLS) 2>/dev/null || { \
 	  echo "python venv module missing; installing python3-venv" >&2; \
-	  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+	  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(TOOLS); }
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+# Exactly the locked versions; fails (instead of re-resolving) when pyproject.toml
+# and uv.lock disagree: run `make lock` then.
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra test --python $(PYTHON)
 	@touch $@
+
+# After editing dependencies in pyproject.toml: re-resolve only what changed.
+lock: $(UV)
+	$(UV) lock --python $(PYTHON)
+
+# Move every pin to the newest version pyproject.toml allows (then `make test`).
+lock-upgrade: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+
+# Fails when pyproject.toml and uv.lock disagree (part of `make lint`).
+lock-check: $(UV)
+	$(UV) lock --check --python $(PYTHON)
 
 # The tests make the small plates they need themselves (seeded, in pytest's tmp dirs);
 # this writes the full test set (clean, every broken variant, every aspect) for people.
@@ -33,6 +60,12 @@ test: $(STAMP) lint
 # Quick loop while developing: skips the few slow end-to-end encodes.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Early warning, not part of CI: the newest versions pyproject.toml allows, in a
+# separate venv (.venv-latest), through lint and the whole suite. Prints one
+# "test-latest: PASS|FAIL" line and the packages that differ from the lock.
+test-latest: $(UV)
+	@UV=$(UV) PYTHON=$(PYTHON) bash .ci/test-latest
 
 demo: $(STAMP)
 	$(BIN)/python -m fixtures.generate --demo $(FIXTURES)/demo
@@ -48,11 +81,12 @@ bench: $(STAMP)
 	@command -v ffmpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; }
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# ruff (lint + format) and mypy --strict; part of `make test`, so CI keeps them green.
-lint: $(STAMP)
+# The lock agrees with pyproject.toml, then ruff (lint + format) and mypy --strict;
+# part of `make test`, so CI keeps them green.
+lint: $(STAMP) lock-check
 	$(BIN)/ruff check hdrpipe tests fixtures bench
 	$(BIN)/ruff format --check hdrpipe tests fixtures bench
 	$(BIN)/mypy hdrpipe
 
 clean:
-	rm -rf $(VENV) $(FIXTURES) $(DEMO_OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .venv-latest $(FIXTURES) $(DEMO_OUT) .pytest_cache .hypothesis

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import PyOpenColorIO as ocio  # type: ignore[import-untyped]  # noqa: N813
+import PyOpenColorIO as ocio  # noqa: N813
 
 from ..errors import ColorError
 

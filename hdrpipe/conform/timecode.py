@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-import opentimelineio.opentime as otio_time  # type: ignore[import-untyped]
+import opentimelineio.opentime as otio_time
 
 from ..errors import InputError
 from ..types import Rate

@@ -37,12 +37,14 @@ def local_cluster(workers: int | None = None) -> Any:
 
     Loopback only and no dashboard: a conform on one machine opens no public port.
     """
-    from distributed import LocalCluster
+    import distributed
 
     n = 2 if workers is None else workers
     if n < 1:
         raise InputError(f"workers must be at least 1, got {n}")
-    return LocalCluster(  # type: ignore[no-untyped-call]
+    # distributed's annotations change between releases: call it untyped.
+    dist: Any = distributed
+    return dist.LocalCluster(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
@@ -58,13 +60,14 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
             raise InputError("pass client= alone, without workers= or scheduler=")
         yield client
         return
-    from distributed import Client
+    import distributed
 
+    dist: Any = distributed  # see local_cluster
     if scheduler is not None:
         if workers is not None:
             raise InputError("--workers and --scheduler are exclusive")
         try:
-            remote = Client(scheduler, timeout="30s")  # type: ignore[no-untyped-call]
+            remote = dist.Client(scheduler, timeout="30s")
         except (OSError, TimeoutError) as err:
             raise InputError(f"cannot reach Dask scheduler {scheduler}: {err}") from err
         with remote:
@@ -72,7 +75,7 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
         return
     with (
         local_cluster(workers) as cluster,
-        Client(cluster) as local,  # type: ignore[no-untyped-call]
+        dist.Client(cluster) as local,
     ):
         yield local
 

@@ -32,7 +32,7 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import opentimelineio as otio  # type: ignore[import-untyped]
+import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import nuke  # type: ignore[import-not-found]  # provided by Nuke
+import nuke  # provided by Nuke
 
 from hdrpipe.nuke import hook
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import PyOpenColorIO as ocio  # type: ignore[import-untyped]  # noqa: N813
+import PyOpenColorIO as ocio  # noqa: N813
 
 __all__ = ["BASE_CONFIG", "CONFIG_NAME", "OUTPUT", "build", "main"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import PyOpenColorIO as ocio  # type: ignore[import-untyped]  # noqa: N813
+import PyOpenColorIO as ocio  # noqa: N813
 from numpy.typing import NDArray
 
 from ...errors import ColorError

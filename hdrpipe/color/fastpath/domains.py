@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import PyOpenColorIO as ocio  # type: ignore[import-untyped]  # noqa: N813
+import PyOpenColorIO as ocio  # noqa: N813
 from numpy.typing import NDArray
 
 from ...errors import ColorError
