@@ -80,7 +80,7 @@ def test_installed_versions_equal_the_lock() -> None:
         if installed.get(name) != version
     }
     extra = sorted(set(installed) - set(locked))
-    assert not wrong, f"installed versions differ from uv.lock (lock, installed): {wrong}"
+    assert not wrong, f"versions differ from uv.lock (lock, installed): {wrong}"
     assert not extra, f"installed but not in uv.lock: {extra}"
     # The core stack is in the closure (guards against an empty walk).
     assert {"numpy", "opencolorio", "openimageio", "av", "pytest"} <= set(locked)
