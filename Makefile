@@ -84,9 +84,9 @@ bench: $(STAMP)
 # The lock agrees with pyproject.toml, then ruff (lint + format) and mypy --strict;
 # part of `make test`, so CI keeps them green.
 lint: $(STAMP) lock-check
-	$(BIN)/ruff check hdrpipe tests fixtures bench
-	$(BIN)/ruff format --check hdrpipe tests fixtures bench
-	$(BIN)/mypy hdrpipe
+	$(BIN)/ruff check hdrpipe ocio_configs tests fixtures bench
+	$(BIN)/ruff format --check hdrpipe ocio_configs tests fixtures bench
+	$(BIN)/mypy hdrpipe ocio_configs
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .venv-latest $(FIXTURES) $(DEMO_OUT) .pytest_cache .hypothesis

@@ -1,10 +1,10 @@
 """OCIO config resolution, named targets, looks and the frame :class:`Transform`.
 
 Config resolution order (DESIGN.md "Colour"): explicit argument > ``$OCIO`` >
-hdrpipe's default config (``hdrpipe/ocio_configs/config.ocio``, shipped in the
-package) > OCIO's built-in ``ocio://studio-config-latest``. An explicit or
-``$OCIO`` config that cannot be read is an error (:class:`ConfigError`, exit 2),
-never a silent fallback.
+hdrpipe's default config (``ocio_configs/config.ocio`` at the top of a checkout,
+installed as the package data of ``hdrpipe.ocio_configs``) > OCIO's built-in
+``ocio://studio-config-latest``. An explicit or ``$OCIO`` config that cannot be
+read is an error (:class:`ConfigError`, exit 2), never a silent fallback.
 
 Display targets go through an OCIO ``DisplayViewTransform``: with ACES 2.0
 configs a plain colorspace-to-display-colorspace conversion skips the output
@@ -13,6 +13,7 @@ transform's tone mapping (STACK-NOTES.md).
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import os
 import re
@@ -49,7 +50,20 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BUILTIN_CONFIG = "ocio://studio-config-latest"
-PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "ocio_configs" / "config.ocio"
+
+
+def _shipped_config() -> Path:
+    """``config.ocio`` of the ``hdrpipe.ocio_configs`` package (wheel or checkout)."""
+    try:
+        folder = importlib.resources.files("hdrpipe.ocio_configs")
+    except ModuleNotFoundError:  # a broken install: resolve_config falls back
+        return Path(__file__).resolve().parent / "missing-ocio_configs" / "config.ocio"
+    return Path(str(folder)).resolve() / "config.ocio"
+
+
+#: The shipped config: ``ocio_configs/config.ocio`` in a checkout (an editable
+#: install maps the package there), ``hdrpipe/ocio_configs/`` in an installed wheel.
+PROJECT_CONFIG = _shipped_config()
 
 ConfigSource = Literal["argument", "$OCIO", "project", "builtin"]
 Transfer = Literal["pq", "hlg", "bt1886", "linear", "acescct"]
@@ -141,7 +155,7 @@ def resolve_config(
 ) -> tuple[Any, ConfigInfo]:
     """Return the OCIO config to use and where it came from.
 
-    Order: ``config`` argument > ``$OCIO`` > ``hdrpipe/ocio_configs/config.ocio``
+    Order: ``config`` argument > ``$OCIO`` > the shipped ``config.ocio``
     > ``ocio://studio-config-latest``. A path may name a ``.ocio`` file, a
     directory holding ``config.ocio``, or an ``ocio://`` built-in URI.
 
