@@ -2,7 +2,13 @@
 
 MediaInfo (pymediainfo) is the independent reader the tags are judged by; PyAV
 gives the exact rate (a ``Fraction``), frame count and pixel format; the ISO BMFF
-reader gives the exact integers of ``colr``/``mdcv``/``clli``.
+reader gives the exact integers of ``colr``/``mdcv``/``clli``; for HEVC,
+:func:`hdrpipe.encode.hevc_sei.read_hdr_sei` gives every copy of the HDR10 SEI
+(in band in each sample, and in the ``hvcC`` arrays).
+
+One truth: :func:`verify` requires every copy of the light level (``clli``,
+in-band SEI of every IRAP sample, ``hvcC`` SEI, MediaInfo) and of the mastering
+display (``mdcv``, SEIs, MediaInfo) to equal the one value the writer was given.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pymediainfo import MediaInfo
 from .. import exr
 from ..errors import EncodeError, InputError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from . import isobmff
+from . import hevc_sei, isobmff
 from .presets import DeliverySpec
 
 __all__ = [
@@ -227,6 +233,12 @@ def probe(path: str | os.PathLike[str]) -> dict[str, Any]:
     except EncodeError as err:
         log.info("%s: no ISO BMFF colour boxes read: %s", p, err)
         out["boxes"] = None
+    out["hevc_sei"] = None
+    if (out["boxes"] or {}).get("fourcc") in ("hvc1", "hev1"):
+        try:
+            out["hevc_sei"] = hevc_sei.read_hdr_sei(p).to_dict()
+        except EncodeError as err:
+            log.info("%s: HEVC SEI not read: %s", p, err)
     return out
 
 
@@ -369,24 +381,95 @@ def verify(
             # MediaInfo then shows nothing; the clli box below still holds the 0.
             check("max_cll", light_level.max_cll or None, info["max_cll"])
             check("max_fall", light_level.max_fall or None, info["max_fall"])
-            u = mastering.xy_units()
-            lmax, lmin = mastering.luminance_units()
-            want_md = {
-                "G": u["G"],
-                "B": u["B"],
-                "R": u["R"],
-                "WP": u["WP"],
-                "max_luminance": lmax,
-                "min_luminance": lmin,
-            }
-            check("mdcv box", want_md, boxes.get("mdcv"))
+            check("mdcv box", _mdcv_units(mastering), boxes.get("mdcv"))
             check(
                 "clli box",
                 {"max_cll": light_level.max_cll, "max_fall": light_level.max_fall},
                 boxes.get("clli"),
             )
+    if spec.codec == "libx265":
+        _check_hevc_sei(
+            Path(path),
+            spec,
+            light_level if spec.hdr_metadata else None,
+            mastering if spec.hdr_metadata else None,
+            bad,
+        )
     if bad:
         raise EncodeError(
             f"{path}: output does not match preset {spec.name!r}: " + "; ".join(bad)
         )
     return info
+
+
+def _mdcv_units(mastering: MasteringDisplay) -> dict[str, object]:
+    """``mastering`` in the integer units of the ``mdcv`` box and the H.265 SEI."""
+    u = mastering.xy_units()
+    lmax, lmin = mastering.luminance_units()
+    return {
+        "G": u["G"],
+        "B": u["B"],
+        "R": u["R"],
+        "WP": u["WP"],
+        "max_luminance": lmax,
+        "min_luminance": lmin,
+    }
+
+
+def _check_hevc_sei(
+    path: Path,
+    spec: DeliverySpec,
+    light_level: ContentLightLevel | None,
+    mastering: MasteringDisplay | None,
+    bad: list[str],
+) -> None:
+    """Check every HDR10 SEI copy of an HEVC file against the one value written.
+
+    PQ presets (HDR10) must carry, in every IRAP access unit, exactly one
+    content light level SEI (ITU-T H.265 D.2.35) and one mastering display
+    colour volume SEI (D.2.28), and a copy of each in the ``hvcC`` arrays
+    (ISO/IEC 14496-15 §8.3.3.1.2); every copy must hold ``light_level`` /
+    ``mastering``. Other presets carry no such SEI, and any found must agree.
+    """
+    try:
+        sei = hevc_sei.read_hdr_sei(path)
+    except EncodeError as err:
+        bad.append(f"HEVC SEI unreadable: {err}")
+        return
+    hdr10 = spec.hdr_metadata and spec.transfer == "smpte2084"
+    want_cll = light_level
+    want_md = _mdcv_units(mastering) if mastering is not None else None
+    cll_values = [v for _i, v in sei.in_band_cll] + list(sei.hvcc_cll)
+    md_values = [v for _i, v in sei.in_band_mdcv] + list(sei.hvcc_mdcv)
+    if want_cll is None and cll_values:
+        bad.append(f"content light level SEI in a non-HDR stream: {cll_values[0]}")
+    if want_md is None and md_values:
+        bad.append("mastering display SEI in a non-HDR stream")
+    wrong_cll = sorted({(v.max_cll, v.max_fall) for v in cll_values if v != want_cll})
+    if want_cll is not None and wrong_cll:
+        bad.append(
+            f"content light level SEI: expected {want_cll.max_cll}/"
+            f"{want_cll.max_fall} in every copy, found (MaxCLL, MaxFALL) {wrong_cll}"
+        )
+    if want_md is not None and any(v != want_md for v in md_values):
+        other = next(v for v in md_values if v != want_md)
+        bad.append(f"mastering display SEI: expected {want_md}, found {other}")
+    if not hdr10:
+        return
+    if not sei.irap_samples:
+        bad.append("HEVC stream without an IRAP access unit")
+    cll_at = [i for i, _v in sei.in_band_cll]
+    md_at = [i for i, _v in sei.in_band_mdcv]
+    missing = [
+        i for i in sei.irap_samples if cll_at.count(i) != 1 or md_at.count(i) != 1
+    ]
+    if missing:
+        bad.append(
+            "IRAP samples without exactly one content light level and one "
+            f"mastering display SEI: {missing[:10]}"
+        )
+    if len(sei.hvcc_cll) < 1 or len(sei.hvcc_mdcv) < 1:
+        bad.append(
+            f"hvcC holds {len(sei.hvcc_cll)} content light level and "
+            f"{len(sei.hvcc_mdcv)} mastering display SEI (one of each expected)"
+        )
