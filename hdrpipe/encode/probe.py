@@ -38,6 +38,7 @@ __all__ = [
     "MEDIAINFO_NAMES",
     "NAMED_PRIMARIES",
     "expected_tags",
+    "expected_colr",
 ]
 
 log = logging.getLogger(__name__)
@@ -290,10 +291,32 @@ def expected_tags(spec: DeliverySpec) -> dict[str, Any]:
         prof, fourcc = _PRORES_PROFILE[spec.profile or "hq"]
         exp["profile"] = prof
         exp["codec_id"] = fourcc
+        if spec.container == "mov":
+            # QuickTime nclc has no range flag and the ProRes frame header none
+            # either (narrow range by definition, SMPTE RDD 36): MediaInfo shows
+            # no range, as for Apple's own ProRes movies.
+            exp["range"] = None
     else:
         exp["profile"] = _VIDEO_PROFILE.get(spec.profile or "", spec.profile)
         exp["codec_id"] = {"libx265": "hvc1", "libx264": "avc1"}.get(spec.codec)
     return exp
+
+
+def expected_colr(spec: DeliverySpec) -> dict[str, object]:
+    """The decoded ``colr`` box a ``spec`` movie carries (see ``parse_colr``).
+
+    QuickTime ``nclc`` in MOV (Apple QuickTime File Format, "Color parameter
+    atom"), ISO ``nclx`` with its range flag in MP4 (ISO/IEC 14496-12 §12.1.5).
+    """
+    want: dict[str, object] = {
+        "type": "nclc" if spec.container == "mov" else "nclx",
+        "primaries": H273_PRIMARIES.get(spec.primaries or ""),
+        "transfer": H273_TRANSFER.get(spec.transfer or ""),
+        "matrix": H273_MATRIX.get(spec.matrix or ""),
+    }
+    if want["type"] == "nclx":
+        want["full_range"] = spec.color_range == "pc"
+    return want
 
 
 def verify(
@@ -306,8 +329,15 @@ def verify(
     light_level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
     has_alpha: bool = False,
+    pixel_aspect: Fraction = Fraction(1),
 ) -> dict[str, Any]:
     """Probe ``path`` and check it against ``spec`` and what was written.
+
+    Besides MediaInfo's tags: the sample entry (``colr`` as
+    :func:`expected_colr`, ``pasp`` = ``pixel_aspect``, ``fiel`` 1/0 and vendor
+    ``appl`` for ProRes in MOV) and, for HDR presets, every copy of the light
+    level and mastering display (``clli``, ``mdcv``, HEVC SEI in band and in
+    ``hvcC``, MediaInfo) equal to ``light_level`` / ``mastering``.
 
     Returns the probe dict; raises :class:`EncodeError` listing every mismatch.
     """
@@ -349,16 +379,15 @@ def verify(
         check("start_timecode", start_timecode, info["start_timecode"])
     check("has_alpha", has_alpha, info["has_alpha"])
     boxes = info.get("boxes") or {}
-    colr = [c for c in boxes.get("colr", []) if c.get("type") == "nclx"]
-    want_colr = {
-        "type": "nclx",
-        "primaries": H273_PRIMARIES.get(spec.primaries or ""),
-        "transfer": H273_TRANSFER.get(spec.transfer or ""),
-        "matrix": H273_MATRIX.get(spec.matrix or ""),
-        "full_range": spec.color_range == "pc",
-    }
-    if not colr or colr[0] != want_colr:
-        bad.append(f"colr: expected {want_colr}, found {boxes.get('colr')}")
+    want_colr = expected_colr(spec)
+    if boxes.get("colr") != [want_colr]:
+        bad.append(f"colr: expected [{want_colr}], found {boxes.get('colr')}")
+    aspect = Fraction(pixel_aspect)
+    check("pasp", [aspect.numerator, aspect.denominator], boxes.get("pasp"))
+    prores = bool(spec.codec and spec.codec.startswith("prores"))
+    check("fiel", [1, 0] if prores else None, boxes.get("fiel"))
+    if prores and spec.container == "mov":
+        check("vendor", "appl", boxes.get("vendor"))
     if spec.hdr_metadata:
         if mastering is None or light_level is None:
             bad.append("HDR preset verified without mastering display / light level")
