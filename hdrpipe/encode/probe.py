@@ -108,6 +108,21 @@ NAMED_PRIMARIES: dict[str, tuple[tuple[float, float], ...]] = {
 }
 
 
+# MediaInfo keys whose container and bitstream copies must agree, and the key of
+# the (container) value each is reported under.
+_MEDIAINFO_VALUE = {
+    "colour_primaries": "color_primaries",
+    "transfer_characteristics": "transfer_characteristics",
+    "matrix_coefficients": "matrix_coefficients",
+    "colour_range": "color_range",
+    "maxcll": "maximum_content_light_level",
+    "maxfall": "maximum_frameaverage_light_level",
+    "masteringdisplay_colorprimaries": "mastering_display_color_primaries",
+    "masteringdisplay_luminance": "mastering_display_luminance",
+}
+_AGREE_KEYS = frozenset(_MEDIAINFO_VALUE)
+
+
 def _first(track: Any, *names: str) -> Any:
     for n in names:
         v = getattr(track, n, None)
@@ -199,6 +214,23 @@ def probe(path: str | os.PathLike[str]) -> dict[str, Any]:
     )
     out["max_cll"] = _int_prefix(_first(video, "maximum_content_light_level"))
     out["max_fall"] = _int_prefix(_first(video, "maximum_frameaverage_light_level"))
+    # MediaInfo reads colour and HDR metadata from the container and from the
+    # bitstream (VUI, SEI, ProRes frame header); when they differ it reports the
+    # container's and keeps the stream's as "<key>_original".
+    data = video.to_data()
+    out["container_stream_conflicts"] = {
+        key[: -len("_original")]: {
+            "container": data.get(_MEDIAINFO_VALUE.get(key[: -len("_original")], "")),
+            "stream": value,
+        }
+        for key, value in sorted(data.items())
+        if key.endswith("_original")
+        and key[: -len("_original")] in _AGREE_KEYS
+        # "HLG / HLG": MediaInfo joins the VUI value and the alternative transfer
+        # characteristics SEI (H.265 D.2.38); only a different value disagrees.
+        and set(str(value).split(" / "))
+        != {data.get(_MEDIAINFO_VALUE[key[: -len("_original")]])}
+    }
     out["width"] = _int_prefix(video.width)
     out["height"] = _int_prefix(video.height)
     mi_tc = next(
@@ -379,6 +411,11 @@ def verify(
         check("start_timecode", start_timecode, info["start_timecode"])
     check("has_alpha", has_alpha, info["has_alpha"])
     boxes = info.get("boxes") or {}
+    for key, both in (info.get("container_stream_conflicts") or {}).items():
+        bad.append(
+            f"{key}: container says {both['container']!r}, "
+            f"bitstream says {both['stream']!r} (MediaInfo)"
+        )
     want_colr = expected_colr(spec)
     if boxes.get("colr") != [want_colr]:
         bad.append(f"colr: expected [{want_colr}], found {boxes.get('colr')}")

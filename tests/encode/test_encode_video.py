@@ -537,3 +537,37 @@ def test_h264_vui_says_constant_frame_rate(encoded) -> None:
     assert (vui["video_full_range_flag"], vui["colour_primaries"]) == (0, 1)
     v, _other = _mediainfo(result.path)
     assert v["frame_rate_mode"] == "CFR"
+
+
+@pytest.mark.parametrize("name", ["prores4444xq-pq1000", "hevc-hdr10"])
+def test_verify_fails_when_container_and_bitstream_disagree(
+    encoded, tmp_path: Path, name: str
+) -> None:
+    # The colr box says BT.709 while the bitstream (ProRes frame header / HEVC
+    # VUI) says BT.2020 PQ: MediaInfo reports both, and verify refuses the file
+    # even when told to expect BT.709 (the bitstream still disagrees).
+    import shutil
+
+    from hdrpipe.encode import isobmff
+
+    result, level = encoded[name]
+    path = tmp_path / result.path.name
+    shutil.copy(result.path, path)
+    colr = (
+        isobmff.colr_nclc(1, 1, 1)
+        if name.startswith("prores")
+        else isobmff.colr_nclx(1, 1, 1, full_range=False)
+    )
+    isobmff.patch_video_sample_entry(path, colr=colr)
+    spec = get_preset(name)
+    spec709 = replace(spec, primaries="bt709", transfer="bt709", matrix="bt709")
+    kw = dict(
+        frames=N,
+        rate=RATE,
+        start_timecode=TC,
+        light_level=level,
+        mastering=bt2020_mastering(),
+    )
+    with pytest.raises(EncodeError, match="colour_primaries: container says 'BT.709'"):
+        verify(path, spec709, **kw)
+    verify(result.path, spec, **kw)  # the untouched file agrees with itself
