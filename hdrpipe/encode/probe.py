@@ -120,7 +120,26 @@ _MEDIAINFO_VALUE = {
     "masteringdisplay_colorprimaries": "mastering_display_color_primaries",
     "masteringdisplay_luminance": "mastering_display_luminance",
 }
-_AGREE_KEYS = frozenset(_MEDIAINFO_VALUE)
+
+
+def _conflicts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Colour/HDR values MediaInfo read differently from container and bitstream.
+
+    MediaInfo reads them from the container (``colr``, ``mdcv``, ``clli``) and
+    from the bitstream (VUI, SEI, ProRes frame header); when the two differ it
+    reports the container's and keeps the stream's as ``<key>_original``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in sorted(data.items()):
+        base = key.removesuffix("_original")
+        if base == key or base not in _MEDIAINFO_VALUE:
+            continue
+        container = data.get(_MEDIAINFO_VALUE[base])
+        # "HLG / HLG": MediaInfo joins the VUI value and the alternative transfer
+        # characteristics SEI (H.265 D.2.38); only a different value disagrees.
+        if set(str(value).split(" / ")) != {container}:
+            out[base] = {"container": container, "stream": value}
+    return out
 
 
 def _first(track: Any, *names: str) -> Any:
@@ -214,23 +233,7 @@ def probe(path: str | os.PathLike[str]) -> dict[str, Any]:
     )
     out["max_cll"] = _int_prefix(_first(video, "maximum_content_light_level"))
     out["max_fall"] = _int_prefix(_first(video, "maximum_frameaverage_light_level"))
-    # MediaInfo reads colour and HDR metadata from the container and from the
-    # bitstream (VUI, SEI, ProRes frame header); when they differ it reports the
-    # container's and keeps the stream's as "<key>_original".
-    data = video.to_data()
-    out["container_stream_conflicts"] = {
-        key[: -len("_original")]: {
-            "container": data.get(_MEDIAINFO_VALUE.get(key[: -len("_original")], "")),
-            "stream": value,
-        }
-        for key, value in sorted(data.items())
-        if key.endswith("_original")
-        and key[: -len("_original")] in _AGREE_KEYS
-        # "HLG / HLG": MediaInfo joins the VUI value and the alternative transfer
-        # characteristics SEI (H.265 D.2.38); only a different value disagrees.
-        and set(str(value).split(" / "))
-        != {data.get(_MEDIAINFO_VALUE[key[: -len("_original")]])}
-    }
+    out["container_stream_conflicts"] = _conflicts(video.to_data())
     out["width"] = _int_prefix(video.width)
     out["height"] = _int_prefix(video.height)
     mi_tc = next(
