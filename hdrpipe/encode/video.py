@@ -67,14 +67,16 @@ _PRIMARIES_KEY = {"bt2020": "BT.2020", "smpte432": "Display P3", "bt709": "BT.70
 @dataclass(frozen=True)
 class EncodeResult:
     """What a finished writer produced: the final path, preset id, frames written,
-    the probe dict read back (movies; for EXR the header of the first frame) and
-    the content light level written (HDR presets)."""
+    the probe dict read back (movies; for EXR the header of the first frame), and
+    for HDR presets the content light level and mastering display written (the
+    one value every copy in the file was verified against)."""
 
     path: Path
     preset: str
     frames: int
     probe: dict[str, Any] = field(default_factory=dict)
     light_level: ContentLightLevel | None = None
+    mastering: MasteringDisplay | None = None
 
 
 #: QuickTime vendor code of ProRes sample entries. Apple's QuickTime File Format
@@ -673,6 +675,7 @@ class VideoWriter(WriterContext):
             self._frames,
             info,
             level if spec.hdr_metadata else None,
+            self.mastering if spec.hdr_metadata else None,
         )
 
     def _mux(self, packet: av.Packet[Any]) -> None:
