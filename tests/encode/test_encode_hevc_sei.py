@@ -25,6 +25,7 @@ from hdrpipe.encode import get_preset, open_writer, verify
 from hdrpipe.encode.hevc_sei import (
     PLACEHOLDER,
     _escape,
+    parse_sei_rbsp,
     patch_content_light_level,
     read_hdr_sei,
 )
@@ -277,3 +278,34 @@ def _cll_bytes(level: ContentLightLevel) -> bytes:
         + level.max_cll.to_bytes(2, "big")
         + (level.max_fall.to_bytes(2, "big") + b"\x80")
     )
+
+
+@pytest.mark.parametrize(
+    ("rbsp", "messages"),
+    [
+        # H.265 7.3.5: payloadType 144, size 4, then rbsp_trailing_bits.
+        (b"\x90\x04\x03\xb5\x00\x15\x80", [(144, b"\x03\xb5\x00\x15")]),
+        # Two messages in one NAL unit.
+        (
+            b"\x90\x04\x00\x01\x00\x02\x89\x01\x07\x80",
+            [(144, b"\x00\x01\x00\x02"), (137, b"\x07")],
+        ),
+        # payloadType 255 + 5 = 260 and payloadSize 255 + 1 (0xFF escapes).
+        (b"\xff\x05\xff\x01" + bytes(256) + b"\x80", [(260, bytes(256))]),
+        # Trailing cabac_zero_words after the stop bit are not a message.
+        (b"\x90\x04\x01\x02\x03\x04\x80\x00\x00", [(144, b"\x01\x02\x03\x04")]),
+    ],
+    ids=["one", "two", "ff-escapes", "trailing-zeros"],
+)
+def test_sei_messages_are_split(rbsp: bytes, messages: list[tuple[int, bytes]]) -> None:
+    assert list(parse_sei_rbsp(rbsp)) == messages
+
+
+@pytest.mark.parametrize(
+    "rbsp",
+    [b"\x90\x04\x03\xb5\x80", b"\xff\xff", b"\x90"],
+    ids=["payload-past-end", "type-past-end", "size-missing"],
+)
+def test_truncated_sei_is_refused(rbsp: bytes) -> None:
+    with pytest.raises(EncodeError):
+        list(parse_sei_rbsp(rbsp))
