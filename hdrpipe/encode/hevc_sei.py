@@ -26,7 +26,8 @@ two kinds of places, and every copy is patched:
 Most values fit the same nine bytes and are patched in place. A value whose
 bytes hold ``00 00`` followed by ``00``–``03`` needs an emulation prevention
 byte (H.265 §7.4.2: MaxCLL = 0, or MaxCLL a multiple of 256 with MaxFALL ≤ 3):
-then each such NAL grows by one byte and the file is rebuilt with its NAL
+then each such NAL grows by one byte (never shrinks: the placeholder itself
+needs no emulation prevention byte) and the file is rebuilt with its NAL
 lengths, sample sizes, ``hvcC``, chunk offsets (also for the ``moov`` growth
 when ``moov`` precedes ``mdat``) and ``mdat`` size adjusted.
 
