@@ -1,24 +1,39 @@
-"""Write the final MaxCLL/MaxFALL into the light level SEI of a finished HEVC file.
+"""Write the final MaxCLL/MaxFALL into every light level SEI of an HEVC file; read them.
 
 x265 writes the HDR10 content light level SEI (ITU-T H.265 D.2.35,
 ``payloadType`` 144: ``max_content_light_level`` and
 ``max_pic_average_light_level``, u(16) each) into every IRAP access unit when it
 opens, before a single frame is coded. Measuring them first costs a whole extra
 decode + colour pass, so the writer opens x265 with :data:`PLACEHOLDER` and
-:func:`patch_content_light_level` rewrites the four payload bytes of every such
-SEI once the stream's real light level is known.
+:func:`patch_content_light_level` rewrites every such SEI once the stream's real
+light level is known.
 
 x265 puts each SEI message in its own prefix SEI NAL unit (``nal_unit_type``
 39): for the placeholder that NAL is exactly ``4E 01 90 04 FF FF FF FF 80``
-(header, payloadType, payloadSize, payload, rbsp trailing bits), found through
-the video track's sample table (``stsz``/``stsc``/``stco``|``co64``, ISO/IEC
-14496-12 §8.7) and the ``hvcC`` NAL length size (ISO/IEC 14496-15 §8.3.3).
+(header, payloadType, payloadSize, payload, rbsp trailing bits). It sits in
+two kinds of places, and every copy is patched:
+
+* in band, in the coded samples, found through the video track's sample table
+  (``stsz``/``stsc``/``stco``|``co64``, ISO/IEC 14496-12 §8.7) and the ``hvcC``
+  NAL length size (ISO/IEC 14496-15 §8.3.3.1);
+* out of band, in the ``hvcC`` decoder configuration record of the sample
+  entry: FFmpeg copies the header SEIs of the first access unit into its NAL
+  unit arrays (ISO/IEC 14496-15 §8.3.3.1.2: ``NAL_unit_type`` 39 arrays, each
+  NAL unit preceded by a u(16) ``nalUnitLength``). A reader that opens the file
+  (MediaInfo, players that configure the decoder from ``hvcC``) sees this copy
+  before any sample.
 
 Most values fit the same nine bytes and are patched in place. A value whose
 bytes hold ``00 00`` followed by ``00``–``03`` needs an emulation prevention
 byte (H.265 §7.4.2: MaxCLL = 0, or MaxCLL a multiple of 256 with MaxFALL ≤ 3):
-then each such NAL grows by one byte and the file is rebuilt with its NAL
-lengths, sample sizes, chunk offsets and ``mdat`` size adjusted.
+then each such NAL grows by one byte (never shrinks: the placeholder itself
+needs no emulation prevention byte) and the file is rebuilt with its NAL
+lengths, sample sizes, ``hvcC``, chunk offsets (also for the ``moov`` growth
+when ``moov`` precedes ``mdat``) and ``mdat`` size adjusted.
+
+:func:`read_hdr_sei` reads every copy back (in-band SEI of each sample, and the
+``hvcC`` arrays): the writer's verification requires them to agree with the
+``clli``/``mdcv`` boxes and MediaInfo.
 """
 
 from __future__ import annotations
@@ -26,6 +41,7 @@ from __future__ import annotations
 import bisect
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +49,26 @@ from ..errors import EncodeError
 from ..types import ContentLightLevel
 from . import isobmff
 
-__all__ = ["PLACEHOLDER", "patch_content_light_level"]
+__all__ = [
+    "PLACEHOLDER",
+    "HdrSei",
+    "patch_content_light_level",
+    "read_hdr_sei",
+    "parse_sei_rbsp",
+]
 
 #: The light level x265 is opened with when the real one is not known yet.
 PLACEHOLDER = ContentLightLevel(65535, 65535)
 
+_MDCV_PAYLOAD_TYPE = 137  # H.265 Annex D.2.1: mastering_display_colour_volume
 _CLL_PAYLOAD_TYPE = 144  # H.265 Annex D.2.1: content_light_level_info
+_PREFIX_SEI = 39  # H.265 Table 7-1: PREFIX_SEI_NUT
+_IRAP = range(16, 24)  # H.265 Table 7-1: BLA_W_LP .. RSV_IRAP_VCL23
 # forbidden_zero_bit 0, nal_unit_type 39 (PREFIX_SEI_NUT, H.265 Table 7-1),
 # nuh_layer_id 0, nuh_temporal_id_plus1 1.
 _NAL_HEADER = b"\x4e\x01"
+# Largest SEI NAL unit read back whole (x265's user data SEI is ~2.5 kB).
+_MAX_SEI_NAL = 1 << 16
 
 
 def _escape(rbsp: bytes) -> bytes:
@@ -57,12 +84,123 @@ def _escape(rbsp: bytes) -> bytes:
     return bytes(out)
 
 
+def _unescape(ebsp: bytes) -> bytes:
+    """H.265 §7.3.1.1: drop each emulation_prevention_three_byte (00 00 03)."""
+    out = bytearray()
+    zeros = 0
+    for byte in ebsp:
+        if zeros >= 2 and byte == 3:
+            zeros = 0
+            continue
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
 def _cll_nal(level: ContentLightLevel) -> bytes:
     """The whole content-light-level prefix SEI NAL unit (header included)."""
     rbsp = bytes([_CLL_PAYLOAD_TYPE, 4]) + struct.pack(
         ">HH", level.max_cll, level.max_fall
     )
     return _NAL_HEADER + _escape(rbsp + b"\x80")
+
+
+def parse_sei_rbsp(rbsp: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(payloadType, payload)`` of each SEI message of an SEI RBSP.
+
+    ``rbsp`` is the NAL unit payload after the two-byte header, emulation
+    prevention bytes removed. H.265 §7.3.5: payloadType and payloadSize are
+    each a run of 0xFF bytes (255 each) plus a last byte.
+
+    Raises
+    ------
+    EncodeError
+        A message runs past the end of the NAL unit.
+    """
+    pos = 0
+    # more_rbsp_data(): stop at the rbsp_trailing_bits (0x80 then zero bytes).
+    while pos < len(rbsp) and rbsp[pos:].rstrip(b"\x00") not in (b"", b"\x80"):
+        values = []
+        for _ in range(2):
+            value = 0
+            while pos < len(rbsp) and rbsp[pos] == 0xFF:
+                value += 255
+                pos += 1
+            if pos >= len(rbsp):
+                raise EncodeError("SEI message header runs past the NAL unit")
+            value += rbsp[pos]
+            pos += 1
+            values.append(value)
+        payload_type, size = values
+        if pos + size > len(rbsp):
+            raise EncodeError(
+                f"SEI payload {payload_type} of {size} bytes runs past the NAL unit"
+            )
+        yield payload_type, rbsp[pos : pos + size]
+        pos += size
+
+
+def _decode_mdcv(payload: bytes) -> dict[str, object]:
+    """H.265 D.2.28: three (x, y) primaries (u16, 0.00002), white point, max/min
+    luminance (u32, 0.0001 cd/m²), as the ``mdcv`` box orders them (G, B, R)."""
+    v = struct.unpack_from(">8HII", payload, 0)
+    return {
+        "G": (v[0], v[1]),
+        "B": (v[2], v[3]),
+        "R": (v[4], v[5]),
+        "WP": (v[6], v[7]),
+        "max_luminance": v[8],
+        "min_luminance": v[9],
+    }
+
+
+@dataclass(frozen=True)
+class HdrSei:
+    """Every HDR10 static metadata SEI of an HEVC MOV/MP4, where it was found.
+
+    ``samples``: video samples (access units); ``irap_samples``: decode-order
+    indices of the samples holding an IRAP picture (H.265 Table 7-1, types
+    16–23). ``in_band_cll``/``in_band_mdcv``: ``(sample index, value)`` of each
+    SEI message found in the samples, in decode order; ``hvcc_cll``/
+    ``hvcc_mdcv``: each copy in the ``hvcC`` NAL unit arrays. Light levels in
+    cd/m²; mastering displays in the integer units of :func:`_decode_mdcv`.
+    """
+
+    samples: int
+    irap_samples: tuple[int, ...]
+    in_band_cll: tuple[tuple[int, ContentLightLevel], ...]
+    in_band_mdcv: tuple[tuple[int, dict[str, object]], ...]
+    hvcc_cll: tuple[ContentLightLevel, ...]
+    hvcc_mdcv: tuple[dict[str, object], ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly summary: counts and the distinct values of each copy."""
+
+        def levels(found: list[ContentLightLevel]) -> list[dict[str, int]]:
+            distinct = sorted({(v.max_cll, v.max_fall) for v in found})
+            return [{"max_cll": c, "max_fall": f} for c, f in distinct]
+
+        def displays(found: list[dict[str, object]]) -> list[dict[str, object]]:
+            out: list[dict[str, object]] = []
+            for d in found:
+                if d not in out:
+                    out.append(d)
+            return out
+
+        return {
+            "samples": self.samples,
+            "irap_samples": len(self.irap_samples),
+            "in_band": {
+                "content_light_level_count": len(self.in_band_cll),
+                "content_light_level": levels([v for _i, v in self.in_band_cll]),
+                "mastering_display_count": len(self.in_band_mdcv),
+                "mastering_display": displays([v for _i, v in self.in_band_mdcv]),
+            },
+            "hvcC": {
+                "content_light_level": levels(list(self.hvcc_cll)),
+                "mastering_display": displays(list(self.hvcc_mdcv)),
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -102,13 +240,22 @@ def _child(box: isobmff.Box, *types: bytes) -> isobmff.Box | None:
     return next((c for c in box.children or () if c.type in types), None)
 
 
-def _table(moov: isobmff.Box) -> _Table:
-    stbl, entry = _video_stbl(moov)
+def _hvcc(moov: isobmff.Box) -> isobmff.Box:
+    _stbl, entry = _video_stbl(moov)
     hvcc = _child(entry, b"hvcC")
+    if hvcc is None:
+        raise EncodeError("video sample entry without hvcC")
+    return hvcc
+
+
+def _table(moov: isobmff.Box) -> _Table:
+    stbl, _entry = _video_stbl(moov)
+    hvcc = _hvcc(moov)
     stsz, stsc = _child(stbl, b"stsz"), _child(stbl, b"stsc")
     stco = _child(stbl, b"stco", b"co64")
-    if hvcc is None or stsz is None or stsc is None or stco is None:
-        raise EncodeError("video track without hvcC / stsz / stsc / stco")
+    if stsz is None or stsc is None or stco is None:
+        raise EncodeError("video track without stsz / stsc / stco")
+    # ISO/IEC 14496-15 §8.3.3.1.2: lengthSizeMinusOne, low 2 bits of byte 21.
     nal_length_size = (hvcc.prefix[21] & 3) + 1
     sizes = _sample_sizes(stsz)
     count = len(sizes)
@@ -132,6 +279,131 @@ def _table(moov: isobmff.Box) -> _Table:
     if sample != count:
         raise EncodeError(f"sample table covers {sample} of {count} samples")
     return _Table(samples, nal_length_size)
+
+
+# -- hvcC NAL unit arrays (ISO/IEC 14496-15 §8.3.3.1.2) -----------------------------
+
+# Bytes of HEVCDecoderConfigurationRecord before numOfArrays.
+_HVCC_HEADER = 22
+
+
+def _hvcc_nals(record: bytes) -> list[tuple[int, int, bytes]]:
+    """(array NAL_unit_type, offset of the u16 nalUnitLength, NAL unit) of each NAL."""
+    if len(record) < _HVCC_HEADER + 1:
+        raise EncodeError(f"hvcC of {len(record)} bytes is too short")
+    pos = _HVCC_HEADER + 1
+    out = []
+    for _ in range(record[_HVCC_HEADER]):
+        nal_type = record[pos] & 0x3F
+        (count,) = struct.unpack_from(">H", record, pos + 1)
+        pos += 3
+        for _ in range(count):
+            (length,) = struct.unpack_from(">H", record, pos)
+            if pos + 2 + length > len(record):
+                raise EncodeError("hvcC NAL unit runs past the record")
+            out.append((nal_type, pos, record[pos + 2 : pos + 2 + length]))
+            pos += 2 + length
+    return out
+
+
+def _patch_hvcc(record: bytes, old: bytes, new: bytes) -> tuple[bytes, int]:
+    """Replace each NAL unit ``old`` of the hvcC arrays by ``new``.
+
+    Returns the new record and the number of NAL units replaced.
+    """
+    out = bytearray()
+    last = 0
+    n = 0
+    for _nal_type, at, nal in _hvcc_nals(record):
+        if nal != old:
+            continue
+        out += record[last:at] + struct.pack(">H", len(new)) + new
+        last = at + 2 + len(old)
+        n += 1
+    return bytes(out + record[last:]), n
+
+
+# -- reading every copy -------------------------------------------------------------
+
+
+def _sei_messages(nal: bytes) -> Iterator[tuple[int, bytes]]:
+    return parse_sei_rbsp(_unescape(nal[2:]))
+
+
+def _collect(
+    nal: bytes, cll: list[ContentLightLevel], mdcv: list[dict[str, object]]
+) -> None:
+    for payload_type, payload in _sei_messages(nal):
+        if payload_type == _CLL_PAYLOAD_TYPE and len(payload) >= 4:
+            cll.append(ContentLightLevel(*struct.unpack_from(">HH", payload)))
+        elif payload_type == _MDCV_PAYLOAD_TYPE and len(payload) >= 24:
+            mdcv.append(_decode_mdcv(payload))
+
+
+def read_hdr_sei(path: str | os.PathLike[str]) -> HdrSei:
+    """Read every content light level and mastering display SEI of an HEVC MOV/MP4.
+
+    Walks the NAL units of every video sample (reading only NAL headers, and
+    whole NAL units only for prefix SEIs) and the ``hvcC`` arrays.
+
+    Raises
+    ------
+    EncodeError
+        No HEVC video track, or its sample table or NAL units cannot be read.
+    """
+    p = Path(path)
+    try:
+        moov = isobmff.read_moov(p)
+        table = _table(moov)
+        record = _hvcc(moov).prefix
+        hvcc_cll: list[ContentLightLevel] = []
+        hvcc_mdcv: list[dict[str, object]] = []
+        for nal_type, _at, nal in _hvcc_nals(record):
+            if nal_type == _PREFIX_SEI:
+                _collect(nal, hvcc_cll, hvcc_mdcv)
+        irap: list[int] = []
+        in_cll: list[tuple[int, ContentLightLevel]] = []
+        in_mdcv: list[tuple[int, dict[str, object]]] = []
+        n = table.nal_length_size
+        with p.open("rb") as fh:
+            for index, (offset, size) in enumerate(table.samples):
+                pos = 0
+                is_irap = False
+                while pos + n + 2 <= size:
+                    fh.seek(offset + pos)
+                    length = int.from_bytes(fh.read(n), "big")
+                    if length < 2 or pos + n + length > size:
+                        raise EncodeError(
+                            f"sample {index}: NAL unit of {length} bytes at byte "
+                            f"{pos} does not fit the sample ({size} bytes)"
+                        )
+                    head = fh.read(2)
+                    nal_type = (head[0] >> 1) & 0x3F
+                    is_irap = is_irap or nal_type in _IRAP
+                    if nal_type == _PREFIX_SEI and length <= _MAX_SEI_NAL:
+                        cll: list[ContentLightLevel] = []
+                        mdcv: list[dict[str, object]] = []
+                        _collect(head + fh.read(length - 2), cll, mdcv)
+                        in_cll += [(index, v) for v in cll]
+                        in_mdcv += [(index, v) for v in mdcv]
+                    pos += n + length
+                if is_irap:
+                    irap.append(index)
+    except (struct.error, IndexError, OSError) as err:
+        raise EncodeError(f"{p}: cannot read the HEVC SEI: {err}") from err
+    except EncodeError as err:
+        raise EncodeError(f"{p}: cannot read the HEVC SEI: {err}") from err
+    return HdrSei(
+        samples=len(table.samples),
+        irap_samples=tuple(irap),
+        in_band_cll=tuple(in_cll),
+        in_band_mdcv=tuple(in_mdcv),
+        hvcc_cll=tuple(hvcc_cll),
+        hvcc_mdcv=tuple(hvcc_mdcv),
+    )
+
+
+# -- patching -----------------------------------------------------------------------
 
 
 def _placeholders(path: Path, table: _Table) -> list[tuple[int, int]]:
@@ -158,9 +430,11 @@ def _placeholders(path: Path, table: _Table) -> list[tuple[int, int]]:
 def patch_content_light_level(
     path: str | os.PathLike[str], level: ContentLightLevel
 ) -> int:
-    """Replace the :data:`PLACEHOLDER` light level SEIs of an HEVC MOV/MP4 by ``level``.
+    """Replace every :data:`PLACEHOLDER` light level SEI of an HEVC file by ``level``.
 
-    Returns the number of SEI NAL units rewritten (one per IRAP access unit).
+    Both the in-band SEI NAL units (one per IRAP access unit) and the copies in
+    the ``hvcC`` NAL unit arrays are rewritten. Returns the number of SEI NAL
+    units rewritten, ``hvcC`` copies included.
 
     Raises
     ------
@@ -169,43 +443,56 @@ def patch_content_light_level(
         or its sample table is not one this module reads.
     """
     p = Path(path)
+    top = isobmff._top_level(p)
+    moov_at = next((t for t in top if t[0] == b"moov"), None)
+    if moov_at is None:
+        raise EncodeError(f"{p}: no moov box")
     moov = isobmff.read_moov(p)
+    old_nal, nal = _cll_nal(PLACEHOLDER), _cll_nal(level)
     try:
         table = _table(moov)
         found = _placeholders(p, table)
+        hvcc = _hvcc(moov)
+        hvcc.prefix, in_hvcc = _patch_hvcc(hvcc.prefix, old_nal, nal)
     except (struct.error, IndexError, EncodeError) as err:
         raise EncodeError(f"{p}: cannot read the HEVC sample table: {err}") from err
-    if not found:
+    if not found and not in_hvcc:
         raise EncodeError(f"{p}: no placeholder content light level SEI to patch")
-    nal = _cll_nal(level)
     n = table.nal_length_size
-    old = len(_cll_nal(PLACEHOLDER))
-    if len(nal) == old:
+    if len(nal) == len(old_nal):
+        new_moov = moov.to_bytes()
+        _type, moov_off, _header, moov_size = moov_at
+        if len(new_moov) != moov_size:  # same-length NALs cannot change moov
+            raise EncodeError(f"{p}: moov size changed by an in-place patch")
         with p.open("r+b") as fh:
             for _index, at in found:
                 fh.seek(at + n)
                 fh.write(nal)
-        return len(found)
-    _rebuild(p, moov, table, found, nal, old)
-    return len(found)
+            fh.seek(moov_off)
+            fh.write(new_moov)
+        return len(found) + in_hvcc
+    _rebuild(p, moov, top, table, found, nal, len(old_nal))
+    return len(found) + in_hvcc
 
 
 def _rebuild(
     path: Path,
     moov: isobmff.Box,
+    top: list[tuple[bytes, int, int, int]],
     table: _Table,
     found: list[tuple[int, int]],
     nal: bytes,
     old: int,
 ) -> None:
-    """Rewrite ``path`` with each placeholder NAL replaced by the longer ``nal``."""
+    """Rewrite ``path`` with each placeholder NAL replaced by the longer ``nal``.
+
+    ``moov`` already holds the patched ``hvcC``; here the sample sizes and
+    chunk offsets follow the NAL growth in ``mdat`` and, when ``moov`` comes
+    before the media data, the growth of ``moov`` itself.
+    """
     n = table.nal_length_size
     grow = len(nal) - old
     at = sorted(a for _i, a in found)
-
-    def shift(offset: int) -> int:
-        return offset + grow * bisect.bisect_left(at, offset)
-
     stbl, _entry = _video_stbl(moov)
     stsz = _child(stbl, b"stsz")
     assert stsz is not None
@@ -215,11 +502,18 @@ def _rebuild(
     stsz.prefix = stsz.prefix[:4] + struct.pack(
         f">II{len(sizes)}I", 0, len(sizes), *sizes
     )
+    _t, moov_off, _h, moov_size = next(t for t in top if t[0] == b"moov")
+    # Chunk offsets keep their width (stco stays stco), so moov's size is final here.
+    moov_grow = len(moov.to_bytes()) - moov_size
+
+    def shift(offset: int) -> int:
+        before_moov = moov_grow if moov_off < offset else 0
+        return offset + before_moov + grow * bisect.bisect_left(at, offset)
+
     try:
         isobmff.move_chunk_offsets(moov, shift)
     except EncodeError as err:
         raise EncodeError(f"{path}: {err}") from err
-    top = isobmff._top_level(path)
     tmp = path.with_name(path.name + ".seipatch")
     try:
         with path.open("rb") as src, tmp.open("wb") as dst:
@@ -229,7 +523,7 @@ def _rebuild(
                     continue
                 src.seek(offset)
                 if box_type != b"mdat":
-                    dst.write(src.read(box_size))
+                    _copy(src, dst, box_size)
                     continue
                 inside = [a for a in at if offset < a < offset + box_size]
                 new_size = box_size + grow * len(inside)

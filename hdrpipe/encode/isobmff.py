@@ -1,12 +1,20 @@
-"""A small ISO BMFF / QuickTime box reader and writer for colour metadata.
+"""A small ISO BMFF / QuickTime box reader and writer for the video sample entry.
 
-FFmpeg (as bundled with PyAV 18) writes ``colr`` as QuickTime ``nclc`` in MOV
-(no range flag) and offers no way to attach ``mdcv``/``clli``. This module
-rewrites the video sample entry of a finished MOV/MP4 so it carries:
+FFmpeg (as bundled with PyAV 18) offers no way to attach ``mdcv``/``clli``,
+writes ``FFMP`` as the QuickTime vendor and writes ``pasp``/``fiel`` only when
+the stream's aspect ratio / field order are set. This module rewrites the video
+sample entry of a finished MOV/MP4 so it carries (see
+``docs/container-metadata.md`` for which box goes where, and the sources):
 
-* ``colr`` type ``nclx`` — colour_primaries, transfer_characteristics,
-  matrix_coefficients (ITU-T H.273 code points, u16 each) and
-  ``full_range_flag`` (1 bit) + 7 reserved bits (ISO/IEC 14496-12:2022 §12.1.5);
+* ``colr`` type ``nclc`` (MOV; Apple QuickTime File Format, "Color parameter
+  atom": primaries, transfer function and matrix indexes, u16 each, no range
+  flag) or ``nclx`` (MP4; the same three ITU-T H.273 code points plus
+  ``full_range_flag`` (1 bit) + 7 reserved bits, ISO/IEC 14496-12:2022 §12.1.5);
+* ``pasp`` — PixelAspectRatioBox, hSpacing and vSpacing (u32 each, ISO/IEC
+  14496-12:2022 §12.1.4; QuickTime "Pixel aspect ratio");
+* ``fiel`` — QuickTime field handling: field count (u8, 1 = progressive) and
+  field ordering (u8, 0 = only one field) (QuickTime File Format, "Video sample
+  description extensions");
 * ``mdcv`` — MasteringDisplayColourVolumeBox (ISO/IEC 14496-12:2022 §12.1.6 /
   Apple QuickTime File Format): display_primaries_x/y for G, B, R (u16, 0.00002
   units), white_point_x/y (u16), max then min display_mastering_luminance (u32,
@@ -36,11 +44,16 @@ __all__ = [
     "serialize_boxes",
     "make_box",
     "colr_nclx",
+    "colr_nclc",
+    "pasp",
+    "fiel",
     "mdcv",
     "clli",
     "parse_colr",
     "parse_mdcv",
     "parse_clli",
+    "parse_pasp",
+    "parse_fiel",
     "read_moov",
     "video_sample_entries",
     "move_chunk_offsets",
@@ -66,6 +79,8 @@ _CONTAINERS = frozenset(
 # Bytes between a VisualSampleEntry header and its child boxes (ISO/IEC 14496-12
 # §12.1.3: SampleEntry 8 + VisualSampleEntry 70; same as QuickTime ImageDescription).
 _VISUAL_SAMPLE_ENTRY_PREFIX = 78
+# QuickTime ImageDescription "Vendor" (ISO: pre_defined/reserved), bytes 12-15.
+_VENDOR = slice(12, 16)
 
 
 @dataclass
@@ -188,6 +203,43 @@ def colr_nclx(primaries: int, transfer: int, matrix: int, *, full_range: bool) -
     )
 
 
+def colr_nclc(primaries: int, transfer: int, matrix: int) -> bytes:
+    """Return a QuickTime ``colr`` box of type ``nclc`` (18 bytes).
+
+    Apple QuickTime File Format, "Color parameter atom ('colr')": parameter type
+    ``nclc``, then primaries, transfer function and matrix indexes (u16 each;
+    the same code points as ITU-T H.273). No range flag: QuickTime video is
+    narrow range unless the codec says otherwise (ProRes always is, SMPTE RDD 36).
+    """
+    return make_box(b"colr", b"nclc" + struct.pack(">HHH", primaries, transfer, matrix))
+
+
+def pasp(h_spacing: int, v_spacing: int) -> bytes:
+    """Return a ``pasp`` box (16 bytes): pixel aspect h_spacing:v_spacing (1:1 square).
+
+    ISO/IEC 14496-12:2022 §12.1.4.2 (PixelAspectRatioBox), QuickTime "Pixel
+    aspect ratio ('pasp')": hSpacing, vSpacing as u32, relative (not reduced
+    necessarily; both > 0).
+    """
+    if h_spacing <= 0 or v_spacing <= 0:
+        raise EncodeError(f"pixel aspect {h_spacing}:{v_spacing} must be positive")
+    return make_box(b"pasp", struct.pack(">II", h_spacing, v_spacing))
+
+
+def fiel(field_count: int = 1, field_ordering: int = 0) -> bytes:
+    """Return a QuickTime ``fiel`` box (10 bytes); progressive is ``1, 0``.
+
+    QuickTime File Format, "Video sample description extensions": field count
+    1 (progressive) or 2 (interlaced), field ordering 0 when there is one field
+    (1, 6, 9, 14 for the interlaced variants).
+    """
+    if (field_count, field_ordering) != (1, 0) and not (
+        field_count == 2 and field_ordering in (1, 6, 9, 14)
+    ):
+        raise EncodeError(f"fiel {field_count}/{field_ordering} is not a valid pair")
+    return make_box(b"fiel", bytes([field_count, field_ordering]))
+
+
 def mdcv(display: MasteringDisplay) -> bytes:
     """Return an ``mdcv`` box (32 bytes) for ``display`` (G, B, R, white; max, min)."""
     u = display.xy_units()
@@ -229,6 +281,17 @@ def parse_mdcv(payload: bytes) -> dict[str, object]:
         "max_luminance": v[8],
         "min_luminance": v[9],
     }
+
+
+def parse_pasp(payload: bytes) -> tuple[int, int]:
+    """Decode a ``pasp`` payload: (hSpacing, vSpacing)."""
+    h, v = struct.unpack_from(">II", payload, 0)
+    return h, v
+
+
+def parse_fiel(payload: bytes) -> tuple[int, int]:
+    """Decode a ``fiel`` payload: (field count, field ordering)."""
+    return payload[0], payload[1]
 
 
 def parse_clli(payload: bytes) -> dict[str, int]:
@@ -287,7 +350,8 @@ def video_sample_entries(moov: Box) -> list[Box]:
 
 
 def read_colour_boxes(path: str | os.PathLike[str]) -> dict[str, object]:
-    """Return fourcc and decoded colr/mdcv/clli of the first video sample entry."""
+    """Return the first video sample entry's fourcc, QuickTime vendor and decoded
+    colr/mdcv/clli/pasp/fiel (``None`` when absent)."""
     entries = video_sample_entries(read_moov(path))
     if not entries:
         raise EncodeError(f"{path}: no video sample entry")
@@ -295,9 +359,14 @@ def read_colour_boxes(path: str | os.PathLike[str]) -> dict[str, object]:
     colr: list[dict[str, object]] = []
     out: dict[str, object] = {
         "fourcc": entry.type.decode("latin-1"),
+        "vendor": entry.prefix[_VENDOR].decode("latin-1")
+        if entry.prefix[_VENDOR].strip(b"\0")
+        else None,
         "colr": colr,
         "mdcv": None,
         "clli": None,
+        "pasp": None,
+        "fiel": None,
     }
     for child in entry.children or ():
         if child.type == b"colr":
@@ -306,6 +375,10 @@ def read_colour_boxes(path: str | os.PathLike[str]) -> dict[str, object]:
             out["mdcv"] = parse_mdcv(child.prefix)
         elif child.type == b"clli":
             out["clli"] = parse_clli(child.prefix)
+        elif child.type == b"pasp":
+            out["pasp"] = list(parse_pasp(child.prefix))
+        elif child.type == b"fiel":
+            out["fiel"] = list(parse_fiel(child.prefix))
     return out
 
 
@@ -313,9 +386,16 @@ def read_colour_boxes(path: str | os.PathLike[str]) -> dict[str, object]:
 class _Patch:
     colr: bytes | None
     extra: list[bytes] = field(default_factory=list)
+    vendor: bytes | None = None
 
 
 def _patch_entry(entry: Box, patch: _Patch) -> None:
+    if patch.vendor is not None:
+        if len(patch.vendor) != 4 or len(entry.prefix) < _VENDOR.stop:
+            raise EncodeError(f"vendor {patch.vendor!r} is not a four-character code")
+        entry.prefix = (
+            entry.prefix[: _VENDOR.start] + patch.vendor + entry.prefix[_VENDOR.stop :]
+        )
     kids = entry.children if entry.children is not None else []
     drop = {bytes(raw[4:8]) for raw in patch.extra}
     new: list[Box] = []
@@ -368,12 +448,14 @@ def patch_video_sample_entry(
     *,
     colr: bytes | None = None,
     extra: Sequence[bytes] = (),
+    vendor: bytes | None = None,
 ) -> None:
     """Rewrite the video sample entry of ``path`` in place.
 
     ``colr`` (a full box, e.g. from :func:`colr_nclx`) replaces an existing
-    ``nclc``/``nclx`` colr (or is appended); ``extra`` boxes (``mdcv``, ``clli``)
-    replace any of the same type and are appended at the end of the entry.
+    ``nclc``/``nclx`` colr (or is appended); ``extra`` boxes (``pasp``, ``fiel``,
+    ``mdcv``, ``clli``) replace any of the same type and are appended at the end
+    of the entry; ``vendor`` (four bytes) replaces the QuickTime vendor field.
     When ``moov`` is the last box it is rewritten in place; otherwise the file
     is rebuilt through a sibling temporary file (with chunk offsets shifted when
     ``moov`` precedes the media data).
@@ -392,7 +474,7 @@ def patch_video_sample_entry(
     if not entries:
         raise EncodeError(f"{p}: no video sample entry to patch")
     for entry in entries:
-        _patch_entry(entry, _Patch(colr, list(extra)))
+        _patch_entry(entry, _Patch(colr, list(extra), vendor))
     new_moov = moov.to_bytes()
     delta = len(new_moov) - size
     mdat_after = any(t[0] == b"mdat" and t[1] > off for t in top)

@@ -158,7 +158,7 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         name="prores4444xq-pq1000",
         description="ProRes 4444 XQ 4:4:4 10-bit (+alpha), Rec.2100 PQ, "
         "ACES 2.0 HDR 1000 nits "
-        "(Rec.2020); MOV colr nclx 9/16/9 + mdcv + clli",
+        "(Rec.2020); MOV colr nclc 9/16/9 + mdcv + clli",
         kind="video",
         target="hdr-pq-1000-rec2020",
         container="mov",
@@ -180,7 +180,7 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         name="prores422hq-pq1000",
         description="ProRes 422 HQ 4:2:2 10-bit, Rec.2100 PQ, "
         "ACES 2.0 HDR 1000 nits (Rec.2020); "
-        "MOV colr nclx 9/16/9 + mdcv + clli",
+        "MOV colr nclc 9/16/9 + mdcv + clli",
         kind="video",
         target="hdr-pq-1000-rec2020",
         container="mov",

@@ -2,7 +2,13 @@
 
 MediaInfo (pymediainfo) is the independent reader the tags are judged by; PyAV
 gives the exact rate (a ``Fraction``), frame count and pixel format; the ISO BMFF
-reader gives the exact integers of ``colr``/``mdcv``/``clli``.
+reader gives the exact integers of ``colr``/``mdcv``/``clli``; for HEVC,
+:func:`hdrpipe.encode.hevc_sei.read_hdr_sei` gives every copy of the HDR10 SEI
+(in band in each sample, and in the ``hvcC`` arrays).
+
+One truth: :func:`verify` requires every copy of the light level (``clli``,
+in-band SEI of every IRAP sample, ``hvcC`` SEI, MediaInfo) and of the mastering
+display (``mdcv``, SEIs, MediaInfo) to equal the one value the writer was given.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pymediainfo import MediaInfo
 from .. import exr
 from ..errors import EncodeError, InputError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from . import isobmff
+from . import hevc_sei, isobmff
 from .presets import DeliverySpec
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "MEDIAINFO_NAMES",
     "NAMED_PRIMARIES",
     "expected_tags",
+    "expected_colr",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,6 +106,40 @@ NAMED_PRIMARIES: dict[str, tuple[tuple[float, float], ...]] = {
     "Display P3": ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),
     "BT.709": ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), (0.3127, 0.3290)),
 }
+
+
+# MediaInfo keys whose container and bitstream copies must agree, and the key of
+# the (container) value each is reported under.
+_MEDIAINFO_VALUE = {
+    "colour_primaries": "color_primaries",
+    "transfer_characteristics": "transfer_characteristics",
+    "matrix_coefficients": "matrix_coefficients",
+    "colour_range": "color_range",
+    "maxcll": "maximum_content_light_level",
+    "maxfall": "maximum_frameaverage_light_level",
+    "masteringdisplay_colorprimaries": "mastering_display_color_primaries",
+    "masteringdisplay_luminance": "mastering_display_luminance",
+}
+
+
+def _conflicts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Colour/HDR values MediaInfo read differently from container and bitstream.
+
+    MediaInfo reads them from the container (``colr``, ``mdcv``, ``clli``) and
+    from the bitstream (VUI, SEI, ProRes frame header); when the two differ it
+    reports the container's and keeps the stream's as ``<key>_original``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in sorted(data.items()):
+        base = key.removesuffix("_original")
+        if base == key or base not in _MEDIAINFO_VALUE:
+            continue
+        container = data.get(_MEDIAINFO_VALUE[base])
+        # "HLG / HLG": MediaInfo joins the VUI value and the alternative transfer
+        # characteristics SEI (H.265 D.2.38); only a different value disagrees.
+        if set(str(value).split(" / ")) != {container}:
+            out[base] = {"container": container, "stream": value}
+    return out
 
 
 def _first(track: Any, *names: str) -> Any:
@@ -192,6 +233,7 @@ def probe(path: str | os.PathLike[str]) -> dict[str, Any]:
     )
     out["max_cll"] = _int_prefix(_first(video, "maximum_content_light_level"))
     out["max_fall"] = _int_prefix(_first(video, "maximum_frameaverage_light_level"))
+    out["container_stream_conflicts"] = _conflicts(video.to_data())
     out["width"] = _int_prefix(video.width)
     out["height"] = _int_prefix(video.height)
     mi_tc = next(
@@ -227,6 +269,12 @@ def probe(path: str | os.PathLike[str]) -> dict[str, Any]:
     except EncodeError as err:
         log.info("%s: no ISO BMFF colour boxes read: %s", p, err)
         out["boxes"] = None
+    out["hevc_sei"] = None
+    if (out["boxes"] or {}).get("fourcc") in ("hvc1", "hev1"):
+        try:
+            out["hevc_sei"] = hevc_sei.read_hdr_sei(p).to_dict()
+        except EncodeError as err:
+            log.info("%s: HEVC SEI not read: %s", p, err)
     return out
 
 
@@ -278,10 +326,32 @@ def expected_tags(spec: DeliverySpec) -> dict[str, Any]:
         prof, fourcc = _PRORES_PROFILE[spec.profile or "hq"]
         exp["profile"] = prof
         exp["codec_id"] = fourcc
+        if spec.container == "mov":
+            # QuickTime nclc has no range flag and the ProRes frame header none
+            # either (narrow range by definition, SMPTE RDD 36): MediaInfo shows
+            # no range, as for Apple's own ProRes movies.
+            exp["range"] = None
     else:
         exp["profile"] = _VIDEO_PROFILE.get(spec.profile or "", spec.profile)
         exp["codec_id"] = {"libx265": "hvc1", "libx264": "avc1"}.get(spec.codec)
     return exp
+
+
+def expected_colr(spec: DeliverySpec) -> dict[str, object]:
+    """The decoded ``colr`` box a ``spec`` movie carries (see ``parse_colr``).
+
+    QuickTime ``nclc`` in MOV (Apple QuickTime File Format, "Color parameter
+    atom"), ISO ``nclx`` with its range flag in MP4 (ISO/IEC 14496-12 §12.1.5).
+    """
+    want: dict[str, object] = {
+        "type": "nclc" if spec.container == "mov" else "nclx",
+        "primaries": H273_PRIMARIES.get(spec.primaries or ""),
+        "transfer": H273_TRANSFER.get(spec.transfer or ""),
+        "matrix": H273_MATRIX.get(spec.matrix or ""),
+    }
+    if want["type"] == "nclx":
+        want["full_range"] = spec.color_range == "pc"
+    return want
 
 
 def verify(
@@ -294,8 +364,15 @@ def verify(
     light_level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
     has_alpha: bool = False,
+    pixel_aspect: Fraction = Fraction(1),
 ) -> dict[str, Any]:
     """Probe ``path`` and check it against ``spec`` and what was written.
+
+    Besides MediaInfo's tags: the sample entry (``colr`` as
+    :func:`expected_colr`, ``pasp`` = ``pixel_aspect``, ``fiel`` 1/0 and vendor
+    ``appl`` for ProRes in MOV) and, for HDR presets, every copy of the light
+    level and mastering display (``clli``, ``mdcv``, HEVC SEI in band and in
+    ``hvcC``, MediaInfo) equal to ``light_level`` / ``mastering``.
 
     Returns the probe dict; raises :class:`EncodeError` listing every mismatch.
     """
@@ -337,16 +414,20 @@ def verify(
         check("start_timecode", start_timecode, info["start_timecode"])
     check("has_alpha", has_alpha, info["has_alpha"])
     boxes = info.get("boxes") or {}
-    colr = [c for c in boxes.get("colr", []) if c.get("type") == "nclx"]
-    want_colr = {
-        "type": "nclx",
-        "primaries": H273_PRIMARIES.get(spec.primaries or ""),
-        "transfer": H273_TRANSFER.get(spec.transfer or ""),
-        "matrix": H273_MATRIX.get(spec.matrix or ""),
-        "full_range": spec.color_range == "pc",
-    }
-    if not colr or colr[0] != want_colr:
-        bad.append(f"colr: expected {want_colr}, found {boxes.get('colr')}")
+    for key, both in (info.get("container_stream_conflicts") or {}).items():
+        bad.append(
+            f"{key}: container says {both['container']!r}, "
+            f"bitstream says {both['stream']!r} (MediaInfo)"
+        )
+    want_colr = expected_colr(spec)
+    if boxes.get("colr") != [want_colr]:
+        bad.append(f"colr: expected [{want_colr}], found {boxes.get('colr')}")
+    aspect = Fraction(pixel_aspect)
+    check("pasp", [aspect.numerator, aspect.denominator], boxes.get("pasp"))
+    prores = bool(spec.codec and spec.codec.startswith("prores"))
+    check("fiel", [1, 0] if prores else None, boxes.get("fiel"))
+    if prores and spec.container == "mov":
+        check("vendor", "appl", boxes.get("vendor"))
     if spec.hdr_metadata:
         if mastering is None or light_level is None:
             bad.append("HDR preset verified without mastering display / light level")
@@ -369,24 +450,95 @@ def verify(
             # MediaInfo then shows nothing; the clli box below still holds the 0.
             check("max_cll", light_level.max_cll or None, info["max_cll"])
             check("max_fall", light_level.max_fall or None, info["max_fall"])
-            u = mastering.xy_units()
-            lmax, lmin = mastering.luminance_units()
-            want_md = {
-                "G": u["G"],
-                "B": u["B"],
-                "R": u["R"],
-                "WP": u["WP"],
-                "max_luminance": lmax,
-                "min_luminance": lmin,
-            }
-            check("mdcv box", want_md, boxes.get("mdcv"))
+            check("mdcv box", _mdcv_units(mastering), boxes.get("mdcv"))
             check(
                 "clli box",
                 {"max_cll": light_level.max_cll, "max_fall": light_level.max_fall},
                 boxes.get("clli"),
             )
+    if spec.codec == "libx265":
+        _check_hevc_sei(
+            Path(path),
+            spec,
+            light_level if spec.hdr_metadata else None,
+            mastering if spec.hdr_metadata else None,
+            bad,
+        )
     if bad:
         raise EncodeError(
             f"{path}: output does not match preset {spec.name!r}: " + "; ".join(bad)
         )
     return info
+
+
+def _mdcv_units(mastering: MasteringDisplay) -> dict[str, object]:
+    """``mastering`` in the integer units of the ``mdcv`` box and the H.265 SEI."""
+    u = mastering.xy_units()
+    lmax, lmin = mastering.luminance_units()
+    return {
+        "G": u["G"],
+        "B": u["B"],
+        "R": u["R"],
+        "WP": u["WP"],
+        "max_luminance": lmax,
+        "min_luminance": lmin,
+    }
+
+
+def _check_hevc_sei(
+    path: Path,
+    spec: DeliverySpec,
+    light_level: ContentLightLevel | None,
+    mastering: MasteringDisplay | None,
+    bad: list[str],
+) -> None:
+    """Check every HDR10 SEI copy of an HEVC file against the one value written.
+
+    PQ presets (HDR10) must carry, in every IRAP access unit, exactly one
+    content light level SEI (ITU-T H.265 D.2.35) and one mastering display
+    colour volume SEI (D.2.28), and a copy of each in the ``hvcC`` arrays
+    (ISO/IEC 14496-15 §8.3.3.1.2); every copy must hold ``light_level`` /
+    ``mastering``. Other presets carry no such SEI, and any found must agree.
+    """
+    try:
+        sei = hevc_sei.read_hdr_sei(path)
+    except EncodeError as err:
+        bad.append(f"HEVC SEI unreadable: {err}")
+        return
+    hdr10 = spec.hdr_metadata and spec.transfer == "smpte2084"
+    want_cll = light_level
+    want_md = _mdcv_units(mastering) if mastering is not None else None
+    cll_values = [v for _i, v in sei.in_band_cll] + list(sei.hvcc_cll)
+    md_values = [v for _i, v in sei.in_band_mdcv] + list(sei.hvcc_mdcv)
+    if want_cll is None and cll_values:
+        bad.append(f"content light level SEI in a non-HDR stream: {cll_values[0]}")
+    if want_md is None and md_values:
+        bad.append("mastering display SEI in a non-HDR stream")
+    wrong_cll = sorted({(v.max_cll, v.max_fall) for v in cll_values if v != want_cll})
+    if want_cll is not None and wrong_cll:
+        bad.append(
+            f"content light level SEI: expected {want_cll.max_cll}/"
+            f"{want_cll.max_fall} in every copy, found (MaxCLL, MaxFALL) {wrong_cll}"
+        )
+    if want_md is not None and any(v != want_md for v in md_values):
+        other = next(v for v in md_values if v != want_md)
+        bad.append(f"mastering display SEI: expected {want_md}, found {other}")
+    if not hdr10:
+        return
+    if not sei.irap_samples:
+        bad.append("HEVC stream without an IRAP access unit")
+    cll_at = [i for i, _v in sei.in_band_cll]
+    md_at = [i for i, _v in sei.in_band_mdcv]
+    missing = [
+        i for i in sei.irap_samples if cll_at.count(i) != 1 or md_at.count(i) != 1
+    ]
+    if missing:
+        bad.append(
+            "IRAP samples without exactly one content light level and one "
+            f"mastering display SEI: {missing[:10]}"
+        )
+    if len(sei.hvcc_cll) < 1 or len(sei.hvcc_mdcv) < 1:
+        bad.append(
+            f"hvcC holds {len(sei.hvcc_cll)} content light level and "
+            f"{len(sei.hvcc_mdcv)} mastering display SEI (one of each expected)"
+        )

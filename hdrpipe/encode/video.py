@@ -4,9 +4,10 @@ Frames in are the display-encoded R'G'B'(A) float32 signal in [0, 1]; we turn
 them into narrow-range Y'CbCr planes ourselves (:mod:`hdrpipe.encode.ycbcr`) and
 hand those to the encoder untouched (no swscale). The movie is written to
 ``<stem>.partial<ext>`` next to the final path; :meth:`VideoWriter.close`
-flushes, rewrites the sample entry (``colr`` nclx with range flag, ``mdcv``,
-``clli``), verifies the file with MediaInfo/PyAV against the preset and only
-then renames it to the final name.
+flushes, rewrites the sample entry (:func:`sample_entry_patch`: ``colr`` nclc in
+MOV / nclx in MP4, ``pasp``, ``fiel`` for ProRes, ``mdcv``, ``clli``, the
+QuickTime vendor), verifies the file with MediaInfo/PyAV and every HDR metadata
+copy against the preset and only then renames it to the final name.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from .probe import (
 
 __all__ = [
     "VideoWriter",
+    "SampleEntryPatch",
+    "sample_entry_patch",
+    "PRORES_VENDOR",
     "light_level_at_close",
     "EncodeResult",
     "default_mastering",
@@ -63,14 +67,94 @@ _PRIMARIES_KEY = {"bt2020": "BT.2020", "smpte432": "Display P3", "bt709": "BT.70
 @dataclass(frozen=True)
 class EncodeResult:
     """What a finished writer produced: the final path, preset id, frames written,
-    the probe dict read back (movies; for EXR the header of the first frame) and
-    the content light level written (HDR presets)."""
+    the probe dict read back (movies; for EXR the header of the first frame), and
+    for HDR presets the content light level and mastering display written (the
+    one value every copy in the file was verified against)."""
 
     path: Path
     preset: str
     frames: int
     probe: dict[str, Any] = field(default_factory=dict)
     light_level: ContentLightLevel | None = None
+    mastering: MasteringDisplay | None = None
+
+
+#: QuickTime vendor code of ProRes sample entries. Apple's QuickTime File Format
+#: ("Video sample description", Vendor: "often ... 'appl' to indicate Apple")
+#: and Apple's own ProRes movies carry 'appl'; FFmpeg's MOV muxer writes 'FFMP'
+#: for every codec. The ProRes frame header's own creator code is the encoder's
+#: ``vendor`` option ('apl0', set by the ProRes presets; SMPTE RDD 36 §5.1.1).
+PRORES_VENDOR = b"appl"
+
+
+@dataclass(frozen=True)
+class SampleEntryPatch:
+    """The boxes and fields the video sample entry of a deliverable gets.
+
+    ``colr``: a whole ``colr`` box; ``extra``: whole ``pasp``/``fiel``/``mdcv``/
+    ``clli`` boxes; ``vendor``: the QuickTime vendor code (MOV only).
+    """
+
+    colr: bytes
+    extra: tuple[bytes, ...]
+    vendor: bytes | None
+
+    def apply(self, path: str | os.PathLike[str]) -> None:
+        """Rewrite the video sample entry of the movie at ``path``."""
+        isobmff.patch_video_sample_entry(
+            path, colr=self.colr, extra=self.extra, vendor=self.vendor
+        )
+
+
+def sample_entry_patch(
+    spec: DeliverySpec,
+    *,
+    mastering: MasteringDisplay | None,
+    light_level: ContentLightLevel | None,
+    pixel_aspect: Fraction = Fraction(1),
+) -> SampleEntryPatch:
+    """Return what the sample entry of a ``spec`` movie carries (one place for all).
+
+    * ``colr``: QuickTime ``nclc`` in MOV (what Apple writes and reads for ProRes;
+      the range is the codec's: ProRes is narrow range by definition), ISO
+      ``nclx`` with ``full_range_flag`` in MP4 (ISO/IEC 14496-12:2022 §12.1.5);
+    * ``pasp`` ``pixel_aspect`` (1:1 square pixels) in every movie;
+    * ``fiel`` 1/0 (progressive) for ProRes, which has no other place to say so
+      in the container (H.264/H.265 say it in the bitstream);
+    * ``mdcv`` + ``clli`` when the preset carries HDR metadata (``mastering`` and
+      ``light_level`` then required);
+    * the QuickTime vendor :data:`PRORES_VENDOR` for ProRes in MOV.
+
+    Sources and the reasoning per box: ``docs/container-metadata.md``.
+    """
+    p, t, m = (
+        H273_PRIMARIES[spec.primaries or ""],
+        H273_TRANSFER[spec.transfer or ""],
+        H273_MATRIX[spec.matrix or ""],
+    )
+    mov = spec.container == "mov"
+    colr = (
+        isobmff.colr_nclc(p, t, m)
+        if mov
+        else isobmff.colr_nclx(p, t, m, full_range=spec.color_range == "pc")
+    )
+    prores = bool(spec.codec and spec.codec.startswith("prores"))
+    aspect = Fraction(pixel_aspect)
+    extra = [isobmff.pasp(aspect.numerator, aspect.denominator)]
+    if prores:
+        extra.append(isobmff.fiel(1, 0))
+    if spec.hdr_metadata:
+        if mastering is None or light_level is None:
+            raise EncodeError(
+                f"preset {spec.name!r}: HDR metadata needs a mastering display "
+                "and a light level"
+            )
+        extra += [isobmff.mdcv(mastering), isobmff.clli(light_level)]
+    return SampleEntryPatch(
+        colr=colr,
+        extra=tuple(extra),
+        vendor=PRORES_VENDOR if prores and mov else None,
+    )
 
 
 def default_mastering(spec: DeliverySpec) -> MasteringDisplay:
@@ -217,6 +301,7 @@ class VideoWriter(WriterContext):
         light_level: ContentLightLevel | None = None,
         threads: int | None = None,
         overwrite: bool = False,
+        pixel_aspect: Fraction = Fraction(1),
     ) -> None:
         if spec.kind != "video":
             raise InputError(f"preset {spec.name!r} is not a video preset")
@@ -248,6 +333,9 @@ class VideoWriter(WriterContext):
                 f"{self.path}: rate must be a hdrpipe.types.Rate, got {rate!r}"
             )
         self.width, self.height, self.rate = width, height, rate
+        self.pixel_aspect = Fraction(pixel_aspect)
+        if self.pixel_aspect <= 0:
+            raise InputError(f"{self.path}: pixel aspect must be positive")
         self.has_alpha = has_alpha
         self.overwrite = overwrite
         self.start_timecode = (
@@ -350,8 +438,16 @@ class VideoWriter(WriterContext):
                 # H.265 Annex E chroma_sample_loc_type 0: the siting our filter uses.
                 params.append("chromaloc=0")
             opts["x265-params"] = ":".join(params)
-        if spec.codec == "libx264" and spec.profile:
-            opts.setdefault("profile", spec.profile)
+        if spec.codec == "libx264":
+            if spec.profile:
+                opts.setdefault("profile", spec.profile)
+            # Constant rate: x264 then sets fixed_frame_rate_flag in the VUI timing
+            # info (H.264 E.2.1), which QC tools and broadcast decoders read as CFR
+            # (x264 writes 0 for FFmpeg's default variable-rate input).
+            params = [p for p in opts.pop("x264-params", "").split(":") if p]
+            if not any(p.startswith("force-cfr=") for p in params):
+                params.append("force-cfr=1")
+            opts["x264-params"] = ":".join(params)
         return opts
 
     def _open(self, threads: int | None) -> None:
@@ -370,6 +466,9 @@ class VideoWriter(WriterContext):
             cc.color_trc = H273_TRANSFER[spec.transfer or ""]
             cc.colorspace = H273_MATRIX[spec.matrix or ""]
             cc.color_range = 1  # AVCOL_RANGE_MPEG: narrow range (checked at open)
+            # The bitstream's own aspect (H.264/H.265 VUI aspect_ratio_idc) agrees
+            # with the pasp box written at close.
+            cc.sample_aspect_ratio = self.pixel_aspect
             if spec.codec == "prores_aw" and spec.profile:
                 cc.profile = {
                     "4444xq": "XQ",
@@ -538,17 +637,12 @@ class VideoWriter(WriterContext):
             except av.error.FFmpegError as err:
                 raise EncodeError(f"{self.path}: flush/mux failed: {err}") from err
             self._container = None
-            extra: list[bytes] = []
-            if spec.hdr_metadata:
-                assert self.mastering is not None and level is not None
-                extra = [isobmff.mdcv(self.mastering), isobmff.clli(level)]
-            colr = isobmff.colr_nclx(
-                H273_PRIMARIES[spec.primaries or ""],
-                H273_TRANSFER[spec.transfer or ""],
-                H273_MATRIX[spec.matrix or ""],
-                full_range=spec.color_range == "pc",
-            )
-            isobmff.patch_video_sample_entry(self._tmp, colr=colr, extra=extra)
+            sample_entry_patch(
+                spec,
+                mastering=self.mastering if spec.hdr_metadata else None,
+                light_level=level if spec.hdr_metadata else None,
+                pixel_aspect=self.pixel_aspect,
+            ).apply(self._tmp)
             if self._patch_light_level:
                 assert level is not None
                 patched = hevc_sei.patch_content_light_level(self._tmp, level)
@@ -562,6 +656,7 @@ class VideoWriter(WriterContext):
                 light_level=level if spec.hdr_metadata else None,
                 mastering=self.mastering if spec.hdr_metadata else None,
                 has_alpha=self.has_alpha,
+                pixel_aspect=self.pixel_aspect,
             )
             if self.path.exists() and not self.overwrite:
                 raise EncodeError(
@@ -580,6 +675,7 @@ class VideoWriter(WriterContext):
             self._frames,
             info,
             level if spec.hdr_metadata else None,
+            self.mastering if spec.hdr_metadata else None,
         )
 
     def _mux(self, packet: av.Packet[Any]) -> None:

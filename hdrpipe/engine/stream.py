@@ -638,7 +638,8 @@ def _output_record(
     first_frame: int,
 ) -> dict[str, Any]:
     spec = out.spec
-    mastering = mastering_display_for(target) if spec.hdr_metadata else None
+    # The writer's own value (the one every copy in the file was verified against).
+    mastering = result.mastering if spec.hdr_metadata else None
     return {
         "preset": spec.name,
         "kind": spec.kind,

@@ -5,10 +5,13 @@ copied in chunk order into one new movie whose timestamps continue from part to
 part (each part's PTS/DTS shifted by the frames before it, in a time base of
 one frame), with the ``tmcd`` start timecode of the job and the parts' sample
 entry (``ap4x``/``apch``/``hvc1`` fourcc, ``hvcC`` parameter sets). Then the
-sample entry gets ``colr`` nclx, ``mdcv`` (SMPTE ST 2086) and ``clli`` with
-MaxCLL/MaxFALL merged over all chunks (CTA-861.3: maxima over all frames, so
-the merge of chunk maxima is exact), the file is verified like a normal encode
-and renamed atomically.
+sample entry gets the boxes a single-process encode gets
+(:func:`hdrpipe.encode.video.sample_entry_patch`: ``colr``, ``pasp``, ``fiel``,
+``mdcv`` (SMPTE ST 2086) and ``clli`` with MaxCLL/MaxFALL merged over all
+chunks (CTA-861.3: maxima over all frames, so the merge of chunk maxima is
+exact), the vendor), the file is verified like a normal encode (every copy of
+the HDR metadata, HEVC SEI in band and in ``hvcC`` included) and renamed
+atomically.
 
 Why remuxing is valid:
 
@@ -36,10 +39,9 @@ from typing import Any
 import av
 
 from ..color import LightLevelMeter, get_target, mastering_display_for
-from ..encode import isobmff
 from ..encode.presets import DeliverySpec
-from ..encode.probe import H273_MATRIX, H273_PRIMARIES, H273_TRANSFER, verify
-from ..encode.video import default_mastering, partial_path
+from ..encode.probe import verify
+from ..encode.video import default_mastering, partial_path, sample_entry_patch
 from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
@@ -229,20 +231,15 @@ def _stitch_movie(
             start_timecode=farm.start_timecode,
             frames=frames,
         )
-        extra: list[bytes] = []
-        if spec.hdr_metadata:
-            if level is None or mastering is None:
-                raise EncodeError(
-                    f"{final}: HDR preset {spec.name!r} without a light level"
-                )
-            extra = [isobmff.mdcv(mastering), isobmff.clli(level)]
-        colr = isobmff.colr_nclx(
-            H273_PRIMARIES[spec.primaries or ""],
-            H273_TRANSFER[spec.transfer or ""],
-            H273_MATRIX[spec.matrix or ""],
-            full_range=spec.color_range == "pc",
-        )
-        isobmff.patch_video_sample_entry(tmp, colr=colr, extra=extra)
+        if spec.hdr_metadata and (level is None or mastering is None):
+            raise EncodeError(
+                f"{final}: HDR preset {spec.name!r} without a light level"
+            )
+        sample_entry_patch(
+            spec,
+            mastering=mastering if spec.hdr_metadata else None,
+            light_level=level if spec.hdr_metadata else None,
+        ).apply(tmp)
         info = verify(
             tmp,
             spec,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hdrpipe.encode import isobmff
+from hdrpipe.errors import EncodeError
 from hdrpipe.types import ContentLightLevel, MasteringDisplay
 
 BT2020 = MasteringDisplay(
@@ -191,3 +192,61 @@ def test_read_colour_boxes_round_trip(tmp_path: Path) -> None:
     ]
     assert got["clli"] == {"max_cll": 4000, "max_fall": 1000}
     assert got["mdcv"] is None
+
+
+@pytest.mark.parametrize(
+    ("made", "expected"),
+    [
+        # QuickTime colr nclc: size 18, 'colr', 'nclc', three u16 indexes.
+        (
+            isobmff.colr_nclc(9, 16, 9),
+            b"\x00\x00\x00\x12colrnclc\x00\x09\x00\x10\x00\x09",
+        ),
+        # pasp: hSpacing, vSpacing u32 (ISO/IEC 14496-12 §12.1.4.2).
+        (isobmff.pasp(1, 1), b"\x00\x00\x00\x10pasp" + b"\x00\x00\x00\x01" * 2),
+        (isobmff.pasp(4, 3), b"\x00\x00\x00\x10pasp\x00\x00\x00\x04\x00\x00\x00\x03"),
+        # fiel: field count 1 (progressive), ordering 0 (QuickTime).
+        (isobmff.fiel(1, 0), b"\x00\x00\x00\x0afiel\x01\x00"),
+        (isobmff.fiel(2, 9), b"\x00\x00\x00\x0afiel\x02\x09"),
+    ],
+    ids=["nclc", "pasp-square", "pasp-4:3", "fiel-progressive", "fiel-interlaced"],
+)
+def test_quicktime_box_layouts(made: bytes, expected: bytes) -> None:
+    assert made == expected
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: isobmff.pasp(0, 1),
+        lambda: isobmff.fiel(1, 1),
+        lambda: isobmff.fiel(2, 0),
+    ],
+    ids=["pasp-zero", "fiel-progressive-ordered", "fiel-interlaced-unordered"],
+)
+def test_invalid_quicktime_boxes_are_refused(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EncodeError):
+        call()
+
+
+def test_vendor_pasp_fiel_patched_and_read_back(tmp_path: Path) -> None:
+    data, sentinel = make_movie(moov_first=True)
+    p = tmp_path / "m.mov"
+    p.write_bytes(data)
+    isobmff.patch_video_sample_entry(
+        p,
+        colr=isobmff.colr_nclc(9, 16, 9),
+        extra=[isobmff.pasp(1, 1), isobmff.fiel(1, 0)],
+        vendor=b"appl",
+    )
+    out = p.read_bytes()
+    entry = sample_entry(out)
+    assert out[entry[1] + 12 : entry[1] + 16] == b"appl"  # ImageDescription vendor
+    kids = walk(out, entry[1] + 78, entry[2])
+    assert [k[0] for k in kids] == [b"colr", b"pasp", b"fiel"]  # old fiel replaced
+    off = chunk_offset(out)
+    assert out[off : off + len(sentinel)] == sentinel
+    got = isobmff.read_colour_boxes(p)
+    assert (got["vendor"], got["pasp"], got["fiel"]) == ("appl", [1, 1], [1, 0])
+    with pytest.raises(EncodeError, match="four-character"):
+        isobmff.patch_video_sample_entry(p, vendor=b"apple")

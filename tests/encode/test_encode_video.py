@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from encode_helpers import decode_planes, make_frames, psnr
 from pymediainfo import MediaInfo
+from qt_reader import h264_vui, read_movie
 
 from hdrpipe.encode import EncodeResult, get_preset, open_writer, verify
 from hdrpipe.encode.ycbcr import dequantise_alpha, ycbcr_to_rgb
@@ -157,7 +158,12 @@ def test_mediainfo_reads_back_the_preset(encoded, name: str) -> None:
     assert v["color_primaries"] == prim
     assert v["transfer_characteristics"] == trc
     assert v["matrix_coefficients"] == mtx
-    assert v["color_range"] == "Limited"  # needs colr nclx in MOV (FFmpeg writes nclc)
+    if fmt == "ProRes":
+        # QuickTime nclc has no range flag and ProRes none in its frame header
+        # (narrow by definition, SMPTE RDD 36): MediaInfo shows none, as for Apple's.
+        assert "color_range" not in v
+    else:
+        assert v["color_range"] == "Limited"  # VUI video_full_range_flag 0
     # exact rate, frame count and start timecode
     assert (v["framerate_num"], v["framerate_den"]) == ("24000", "1001")
     assert int(v["frame_count"]) == N
@@ -343,14 +349,9 @@ def test_cli_probe_json(encoded) -> None:
     )
     assert (doc["max_cll"], doc["max_fall"]) == (level.max_cll, level.max_fall)
     assert doc["boxes"]["colr"] == [
-        {
-            "type": "nclx",
-            "primaries": 9,
-            "transfer": 16,
-            "matrix": 9,
-            "full_range": False,
-        }
+        {"type": "nclc", "primaries": 9, "transfer": 16, "matrix": 9}
     ]
+    assert (doc["boxes"]["pasp"], doc["boxes"]["fiel"]) == ([1, 1], [1, 0])
     r = CliRunner().invoke(app, ["probe", str(result.path.with_name("missing.mov"))])
     assert r.exit_code != 0
 
@@ -484,3 +485,89 @@ def test_prores_frame_threads_give_the_single_thread_bitstream(
     assert len(made[1]) == len(frames)
     assert len(set(made[1])) == len(frames)  # distinct frames, so order is tested
     assert made[2] == made[1]
+
+
+# Container details QC tools check (docs/container-metadata.md), read back with the
+# tests' own box/NAL parser and MediaInfo. Expected values from the specifications:
+# QuickTime File Format (colr nclc, fiel, pasp, vendor), ISO/IEC 14496-12 §12.1.4/5
+# (pasp, colr nclx), ITU-T H.264 Annex E (VUI), H.273 code points (9/16/9 = BT.2020
+# primaries, PQ, BT.2020 non-constant; 1/1/1 = BT.709).
+CONTAINER = {
+    # preset: (colr payload, fiel payload, vendor)
+    "prores4444xq-pq1000": (b"nclc\x00\x09\x00\x10\x00\x09", b"\x01\x00", b"appl"),
+    "prores422hq-pq1000": (b"nclc\x00\x09\x00\x10\x00\x09", b"\x01\x00", b"appl"),
+    "hevc-hdr10": (b"nclx\x00\x09\x00\x10\x00\x09\x00", None, b"\0\0\0\0"),
+    "hevc-hlg": (b"nclx\x00\x09\x00\x12\x00\x09\x00", None, b"\0\0\0\0"),
+    "h264-sdr-review": (b"nclx\x00\x01\x00\x01\x00\x01\x00", None, b"\0\0\0\0"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONTAINER))
+def test_container_details_qc_tools_check(encoded, name: str) -> None:
+    result, _level = encoded[name]
+    colr, fiel, vendor = CONTAINER[name]
+    movie = read_movie(result.path)
+    assert movie.box("colr") == colr
+    assert movie.box("pasp") == (1).to_bytes(4, "big") * 2  # hSpacing = vSpacing
+    assert movie.box("fiel") == fiel
+    assert movie.vendor == vendor
+    v, _other = _mediainfo(result.path)
+    assert v["pixel_aspect_ratio"] == "1.000"
+    if not name.startswith("hevc"):  # MediaInfo gives HEVC no scan type
+        assert v["scan_type"] == "Progressive"  # fiel 1 (ProRes), SPS (H.264)
+    if name.startswith("prores"):
+        # The ProRes frame header's creator (SMPTE RDD 36 §5.1.1, bytes 8-11 of
+        # the frame after the 'icpf' id): 'apl0' as Apple's encoder writes it.
+        frame = movie.samples[0]
+        assert frame[4:8] == b"icpf" and frame[12:16] == b"apl0"
+        assert v["writing_library"] == "Apple"
+
+
+def test_h264_vui_says_constant_frame_rate(encoded) -> None:
+    result, _level = encoded["h264-sdr-review"]
+    movie = read_movie(result.path)
+    (sps,) = movie.avcc_sps
+    vui = h264_vui(sps)
+    # H.264 E.2.1: frame rate = time_scale / (2 * num_units_in_tick) = 24000/1001,
+    # fixed_frame_rate_flag 1 for a constant-rate stream; square pixels (idc 1).
+    assert vui["timing_info_present_flag"] == 1
+    assert Fraction(vui["time_scale"], 2 * vui["num_units_in_tick"]) == RATE.fps
+    assert vui["fixed_frame_rate_flag"] == 1
+    assert vui["aspect_ratio_idc"] == 1
+    assert (vui["video_full_range_flag"], vui["colour_primaries"]) == (0, 1)
+    v, _other = _mediainfo(result.path)
+    assert v["frame_rate_mode"] == "CFR"
+
+
+@pytest.mark.parametrize("name", ["prores4444xq-pq1000", "hevc-hdr10"])
+def test_verify_fails_when_container_and_bitstream_disagree(
+    encoded, tmp_path: Path, name: str
+) -> None:
+    # The colr box says BT.709 while the bitstream (ProRes frame header / HEVC
+    # VUI) says BT.2020 PQ: MediaInfo reports both, and verify refuses the file
+    # even when told to expect BT.709 (the bitstream still disagrees).
+    import shutil
+
+    from hdrpipe.encode import isobmff
+
+    result, level = encoded[name]
+    path = tmp_path / result.path.name
+    shutil.copy(result.path, path)
+    colr = (
+        isobmff.colr_nclc(1, 1, 1)
+        if name.startswith("prores")
+        else isobmff.colr_nclx(1, 1, 1, full_range=False)
+    )
+    isobmff.patch_video_sample_entry(path, colr=colr)
+    spec = get_preset(name)
+    spec709 = replace(spec, primaries="bt709", transfer="bt709", matrix="bt709")
+    kw = dict(
+        frames=N,
+        rate=RATE,
+        start_timecode=TC,
+        light_level=level,
+        mastering=bt2020_mastering(),
+    )
+    with pytest.raises(EncodeError, match="colour_primaries: container says 'BT.709'"):
+        verify(path, spec709, **kw)
+    verify(result.path, spec, **kw)  # the untouched file agrees with itself

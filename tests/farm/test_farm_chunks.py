@@ -29,6 +29,7 @@ from hdrpipe.conform.rates import parse_rate
 from hdrpipe.engine import ConformJob, conform
 from hdrpipe.errors import ConformError, InputError
 from hdrpipe.sequence import open_sequence
+from tests.encode.qt_reader import read_movie, sei_messages
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +112,24 @@ def test_hevc_stitched_valid_with_hdr10_tags(
     assert video["maximum_frameaverage_light_level"].startswith(
         f"{ref_hdr['max_fall']} "
     )
+    # Every copy of the light level SEI (H.265 D.2.35), in each IRAP sample and in
+    # the hvcC arrays, read with the tests' own parser, holds the job's level.
+    movie = read_movie(path)
+    copies = [n for t, n in movie.hvcc_nals if t == 39]
+    iraps = 0
+    for index in range(len(movie.samples)):
+        nals = movie.sample_nals(index)
+        iraps += any(16 <= (n[0] >> 1) & 0x3F <= 23 for n in nals)
+        copies += [n for n in nals if (n[0] >> 1) & 0x3F == 39]
+    levels = [
+        (int.from_bytes(p[:2], "big"), int.from_bytes(p[2:4], "big"))
+        for n in copies
+        for t, p in sei_messages(n)
+        if t == 144
+    ]
+    assert iraps >= 4  # one IDR per part at least
+    assert len(levels) == iraps + 1
+    assert set(levels) == {(ref_hdr["max_cll"], ref_hdr["max_fall"])}
     # Same picture as the single-process encode, within coding noise (10-bit codes).
     ours = decoded_planes(path)
     theirs = decoded_planes(output_path(reference["manifest"], "hevc-hdr10"))
