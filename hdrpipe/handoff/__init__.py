@@ -63,7 +63,8 @@ def write_handoff(
 
     Files are named after the job: ``<name>.nk``, ``<name>.otio``, ``<name>.edl``
     (first movie deliverable), ``<name>.fcpxml`` (first movie deliverable),
-    ``<name>_<preset>.amf`` per display-referred deliverable. Returns
+    ``<name>_<preset>.amf`` per display-referred deliverable. The FCPXML
+    describes the first movie whose colour FCPXML can name. Returns
     ``{"nuke": path, "otio": …, "edl": …, "fcpxml": …, "amf": first AMF,
     "amf:<preset>": each AMF}``; a format the job cannot produce (EDL/FCPXML
     without a movie, AMF without a display-referred deliverable) is skipped
@@ -86,8 +87,16 @@ def write_handoff(
         else:
             log.info("handoff %s: no deliverable, no EDL", stem)
     if fcpxml:
-        if has_movie:
+        from .fcpxml import fcp_color_space
+
+        if any(o["kind"] != "exr" and fcp_color_space(doc, o) for o in doc["outputs"]):
             written["fcpxml"] = write_fcpxml(doc, out / f"{stem}.fcpxml")
+        elif has_movie:
+            log.warning(
+                "handoff %s: no movie deliverable in a colour space FCPXML can "
+                "name (Rec. 709, Rec. 2020, Rec. 2020 PQ/HLG); FCPXML skipped",
+                stem,
+            )
         else:
             log.info("handoff %s: FCPXML needs a movie deliverable; skipped", stem)
     if amf:
