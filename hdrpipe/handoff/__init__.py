@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .amf import build_amf, display_outputs, write_amf
+from .amf import NoTransformIdError, build_amf, display_outputs, write_amf
 from .manifest import as_manifest, check_manifest, load_manifest
 from .nuke import build_script, write_nuke_script
 from .tcl import quote, tokenize
@@ -63,7 +63,8 @@ def write_handoff(
 
     Files are named after the job: ``<name>.nk``, ``<name>.otio``, ``<name>.edl``
     (first movie deliverable), ``<name>.fcpxml`` (first movie deliverable),
-    ``<name>_<preset>.amf`` per display-referred deliverable. The FCPXML
+    ``<name>_<preset>.amf`` per display-referred deliverable whose rendering
+    the OCIO config gives an ACES transform ID (others: WARNING). The FCPXML
     describes the first movie whose colour FCPXML can name. Returns
     ``{"nuke": path, "otio": …, "edl": …, "fcpxml": …, "amf": first AMF,
     "amf:<preset>": each AMF}``; a format the job cannot produce (EDL/FCPXML
@@ -104,9 +105,14 @@ def write_handoff(
         if not outs:
             log.info("handoff %s: no display-referred deliverable, no AMF", stem)
         for o in outs:
-            p = write_amf(
-                doc, out / f"{stem}_{_safe_stem(o['preset'])}.amf", o["preset"]
-            )
+            try:
+                p = write_amf(
+                    doc, out / f"{stem}_{_safe_stem(o['preset'])}.amf", o["preset"]
+                )
+            except NoTransformIdError as err:
+                # The deliverable is fine; only its AMF cannot name the rendering.
+                log.warning("handoff %s: no AMF for %s: %s", stem, o["preset"], err)
+                continue
             written.setdefault("amf", p)
             written[f"amf:{o['preset']}"] = p
     return written
