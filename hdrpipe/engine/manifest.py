@@ -21,7 +21,14 @@ from ..color.looks import look_record
 from ..encode.presets import spec_to_dict
 from ..sequence import Sequence as ImageSequence
 from ..validate import Validator
-from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
+from .job import (
+    ConformJob,
+    JobPlan,
+    ProgressCallback,
+    _resolve_retime,
+    plan,
+    readable_header,
+)
 from .stream import run
 
 __all__ = ["Manifest", "manifest_data", "write_manifest", "conform", "MANIFEST_SCHEMA"]
@@ -171,6 +178,10 @@ def manifest_data(
                 "input": i,
                 "source_first": shot.source_range.first,
                 "source_last": shot.source_range.last,
+                # this shot's frame-map method ("auto" resolves per source rate)
+                "retime": _resolve_retime(
+                    plan_.job.retime, shot.source_rate, plan_.rate
+                ),
                 **placement,
             }
         )
