@@ -39,7 +39,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError
-from .manifest import as_manifest, parse_rate, timecode_to_frames
+from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
 from .text import line_text
 
 __all__ = [
@@ -133,6 +133,8 @@ def build_timeline(
         "drop_frame": drop,
         "start_timecode": doc["start_timecode"],
         "frames": int(doc["frames"]),
+        # the look record (kind, name, file, cccid, process space, CDL values)
+        "look": look_spec(doc["color"]),
     }
     timeline = otio.schema.Timeline(
         name=_name(doc["name"]),
@@ -339,6 +341,8 @@ def write_edl(
     reel = _reel(file_name)
     events: list[tuple[int, int, int, int]] = []
     clips = list(single.tracks[0].find_clips())
+    look = timeline.metadata["hdrpipe"].get("look") or {}
+    cdl = look.get("cdl")
     for clip, shot in zip(clips, doc["shots"], strict=True):
         # From the manifest: OTIO's C++ strings end a name at a NUL.
         clip.name = line_text(str(shot["name"]))
@@ -346,6 +350,14 @@ def write_edl(
             "reel": reel,
             "comments": [f"SOURCE FILE: {line_text(file_name)}"],
         }
+        if cdl:
+            # ASC CDL in the EDL (*ASC_SOP / *ASC_SAT, ASC CDL v1.2 EDL
+            # convention, written by the adapter); other looks have no EDL form
+            # and travel in the OTIO, AMF and Nuke hand-offs.
+            clip.metadata["cdl"] = {
+                "asc_sop": {k: list(cdl[k]) for k in ("slope", "offset", "power")},
+                "asc_sat": float(cdl.get("saturation", 1.0)),
+            }
         ref = clip.media_reference
         if isinstance(ref, otio.schema.ImageSequenceReference):
             # The adapter joins base + prefix + [range] + suffix into one URL.

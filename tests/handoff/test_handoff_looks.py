@@ -127,3 +127,46 @@ def test_malformed_look_records_are_refused(look: dict[str, Any]) -> None:
     doc["color"]["look"] = look
     with pytest.raises(HandoffError, match="color.look"):
         check_manifest(doc)
+
+
+def test_otio_and_edl_carry_the_look(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from hdrpipe.handoff import write_edl, write_otio
+
+    doc = load_sample()
+    cdl = {
+        "slope": [1.1, 1.0, 0.9],
+        "offset": [0.01, 0.0, 0.0],
+        "power": [1.0, 1.0, 1.05],
+        "saturation": 0.8,
+    }
+    doc["color"]["look"] = {
+        "kind": "cc",
+        "name": None,
+        "file": "/abs/looks/sh010.cc",
+        "cccid": None,
+        "process_space": "ACEScct",
+        "cdl": cdl,
+        "aces_transform_id": None,
+    }
+    tl = otio.adapters.read_from_file(str(write_otio(doc, tmp_path / "l.otio")))
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "items"):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, str) or not hasattr(value, "__iter__"):
+            return value
+        return [plain(v) for v in value]
+
+    assert plain(tl.metadata["hdrpipe"]["look"]) == doc["color"]["look"]
+    edl = write_edl(doc, tmp_path / "l.edl")
+    back = otio.adapters.read_from_file(str(edl), "cmx_3600", rate=24000 / 1001)
+    (clip,) = list(back.tracks[0].find_clips())
+    got = clip.metadata["cdl"]
+    assert [list(got["asc_sop"][k]) for k in ("slope", "offset", "power")] == [
+        cdl["slope"],
+        cdl["offset"],
+        cdl["power"],
+    ]
+    assert got["asc_sat"] == 0.8
