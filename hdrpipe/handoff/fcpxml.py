@@ -1,10 +1,12 @@
 """Final Cut Pro XML (FCPXML 1.10) of one movie deliverable, for FCP and Resolve.
 
-Version: FCPXML 1.10 (Final Cut Pro 10.6), the version of Apple's published
-DTD ("Document Type Definition", Apple developer documentation, FCPXML 1.10)
-and the newest one both Final Cut Pro (which imports every older version) and
-DaVinci Resolve 18/19 import. Written with ElementTree, element by element as
-the 1.10 DTD orders them:
+Version: FCPXML 1.10 (Final Cut Pro 10.6), the version whose DTD Apple's
+developer documentation publishes ("Document Type Definition", FCPXML 1.10).
+Final Cut Pro imports every version up to its own; DaVinci Resolve's manual
+(18.6) names no FCPXML version; 1.10 is the newest version we believe Resolve
+18/19 reads (not verified against Resolve here: check on a Resolve seat before
+relying on it). Written with ElementTree, element by element as the 1.10 DTD
+orders them:
 
 ``fcpxml`` > ``resources`` (``format``, ``asset`` > ``media-rep``) and ``event``
 > ``project`` > ``sequence`` > ``spine`` > one ``asset-clip`` per shot.

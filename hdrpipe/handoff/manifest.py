@@ -209,6 +209,8 @@ def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
             raise HandoffError(
                 f"manifest {where}: source_last {sl} < source_first {sf}"
             )
+        if not isinstance(shot.get("retime", ""), str):
+            raise HandoffError(f"manifest {where}.retime: expected a method name")
         rf = _need(shot, "record_first", int, where)
         rn = _need(shot, "record_frames", int, where)
         if rn <= 0:

@@ -306,8 +306,9 @@ def write_edl(
     CMX 3600 convention (``AX`` when nothing is left); the full names follow as
     comments: ``* FROM CLIP NAME:`` (shot), ``* FROM CLIP:`` (file URL) and
     ``* SOURCE FILE:`` (file name), each one line with control characters and
-    edge blanks escaped (:func:`~hdrpipe.handoff.text.line_text`). Reading it back
-    needs the rate (CMX 3600 has none):
+    edge blanks escaped (:func:`~hdrpipe.handoff.text.line_text`). A look with
+    ASC CDL values is written as ``*ASC_SOP``/``*ASC_SAT`` on every event. Reading
+    it back needs the rate (CMX 3600 has none):
     ``read_from_file(p, rate=float(Fraction(rate)))``.
 
     A record range that reaches 24:00:00:00 is refused (:class:`HandoffError`):
