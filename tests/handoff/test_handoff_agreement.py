@@ -171,3 +171,47 @@ def test_hostile_names_agree(plate: Path, tmp_path: Path) -> None:
     want = (3600 * 24, N, Fraction(24000, 1001))
     assert set(seen) == {"otio", "edl", "fcpxml", "nuke"}
     assert all(got == want for got in seen.values()), seen
+
+
+CCC = (
+    '<ColorCorrectionCollection xmlns="urn:ASC:CDL:v1.01">'
+    '<ColorCorrection id="sh005"><SOPNode><Slope>0.5 0.5 0.5</Slope>'
+    "<Offset>0 0 0</Offset><Power>1 1 1</Power></SOPNode></ColorCorrection>"
+    '<ColorCorrection id="sh010"><SOPNode><Slope>1.2 1.0 0.8</Slope>'
+    "<Offset>0.01 0 0</Offset><Power>1 1 1.1</Power></SOPNode>"
+    "<SatNode><Saturation>0.9</Saturation></SatNode></ColorCorrection>"
+    "</ColorCorrectionCollection>"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["ccc", "config-look"])
+def test_a_conformed_look_reaches_every_handoff(
+    plate: Path, tmp_path: Path, kind: str
+) -> None:
+    A, C = "{urn:ampas:aces:amf:v2.0}", "{urn:ASC:CDL:v1.01}"
+    ccc = tmp_path / "grade.ccc"
+    ccc.write_text(CCC, encoding="utf-8")
+    look = f"{ccc}#sh010" if kind == "ccc" else "ACES 1.3 Reference Gamut Compression"
+    doc = run(plate, tmp_path / "out", fps="24", start_tc="01:00:00:00", look=look)
+    record = doc["color"]["look"]
+    assert record["kind"] == kind
+    written = write_handoff(doc, tmp_path / "handoff")
+    ns = nodes(written["nuke"].read_text(encoding="utf-8"))
+    amf = ET.parse(written["amf"]).getroot()
+    SCHEMA.validate(amf)
+    timeline = otio.adapters.read_from_file(str(written["otio"]))
+    otio_look = timeline.metadata["hdrpipe"]["look"]  # keep timeline alive
+    assert otio_look["kind"] == kind
+    if kind == "ccc":
+        assert (record["file"], record["cccid"]) == (str(ccc), "sh010")
+        (cdl,) = [k for cls, k in ns if cls == "OCIOCDLTransform"]
+        assert [float(v) for v in cdl["slope"].split()] == [1.2, 1.0, 0.8]
+        sop = amf.find(f"{A}pipeline/{A}lookTransform/{C}SOPNode/{C}Slope")
+        assert [float(v) for v in sop.text.split()] == [1.2, 1.0, 0.8]
+        assert amf.find(f"{A}pipeline/{A}lookTransform/{A}file") is None
+    else:
+        (lk,) = [k for cls, k in ns if cls == "OCIOLookTransform"]
+        assert lk["look"] == look
+        tid = amf.find(f"{A}pipeline/{A}lookTransform/{A}transformId").text
+        assert tid.endswith("Look.Academy.ReferenceGamutCompress.a2.v1")
