@@ -276,8 +276,12 @@ def check_editorial_round_trip(
 ) -> None:
     path = f"/abs/out/{file_name}.mov"
     # FCPXML: parses, follows the DTD, same names, same media
-    root = ET.parse(write_fcpxml(doc, out / "h.fcpxml")).getroot()
+    fcpxml = write_fcpxml(doc, out / "h.fcpxml")
+    root = ET.parse(fcpxml).getroot()
     check_fcpxml_structure(root)
+    # OTIO's FCPXML reader (XPath by ids, which hold no names) reads it too
+    (read_clip,) = clips(fcpxml_timeline(fcpxml).tracks[0])
+    assert unescape(read_clip.name) == name
     (clip,) = root.iter("asset-clip")
     assert unescape(clip.get("name", "")) == name
     project = root.find("./event/project")
