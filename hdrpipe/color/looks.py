@@ -22,9 +22,20 @@ import PyOpenColorIO as ocio  # noqa: N813
 
 from ..errors import ColorError
 
-__all__ = ["Look", "parse_look", "look_transform"]
+__all__ = [
+    "Look",
+    "LOOK_KINDS",
+    "parse_look",
+    "look_transform",
+    "absolute_look",
+    "read_cdl",
+    "look_record",
+]
 
 _CDL_EXTENSIONS = {".cdl", ".cc", ".ccc"}
+#: ``kind`` of a look record: a look the config defines, an ASC CDL file by its
+#: extension, or any other file OCIO reads (LUT, CLF/CTF) as an LMT.
+LOOK_KINDS = ("config-look", "cdl", "cc", "ccc", "lut")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +86,15 @@ def parse_look(look: str | os.PathLike[str] | Look, config: Any) -> Look:
         return look
     text = os.fspath(look)
     path = Path(text)
+    # Files are made absolute here, against the working directory: OCIO would
+    # resolve a relative FileTransform against the config's search path.
     if path.is_file():
-        return Look(path=path)
+        return Look(path=path.absolute())
     # "grade.ccc#sh010" picks one correction of a collection.
     if "#" in text:
         head, cccid = text.rsplit("#", 1)
         if Path(head).is_file():
-            return Look(path=Path(head), cccid=cccid)
+            return Look(path=Path(head).absolute(), cccid=cccid)
     if config.getLook(text) is not None:
         return Look(name=text)
     names = [lk.getName() for lk in config.getLooks()]
@@ -132,3 +145,112 @@ def look_transform(look: Look, config: Any) -> tuple[str, Any]:
         direction=ocio.TRANSFORM_DIR_FORWARD,
     )
     return space, tf
+
+
+def absolute_look(look: str | os.PathLike[str]) -> str:
+    """Return ``look`` with a file (``grade.cdl``, ``grade.ccc#sh010``) made absolute.
+
+    A config look name is returned unchanged: only the config can resolve it, so
+    a farm job carries it as a name. Files win over config looks of the same
+    name, as in :func:`parse_look`.
+    """
+    text = os.fspath(look)
+    if Path(text).is_file():
+        return str(Path(text).absolute())
+    if "#" in text:
+        head, cccid = text.rsplit("#", 1)
+        if Path(head).is_file():
+            return f"{Path(head).absolute()}#{cccid}"
+    return text
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def read_cdl(path: Path, cccid: str | None = None) -> dict[str, Any] | None:
+    """Read one ASC CDL correction (ASC CDL v1.01 XML) of a .cdl/.cc/.ccc file.
+
+    The ``ColorCorrection`` whose ``id`` is ``cccid``, else the first one.
+    Returns ``{"id", "slope", "offset", "power", "saturation"}`` (missing SOP or
+    Sat nodes are the identity, as ASC CDL v1.01 defines), or None when the
+    correction only references another file (``ColorCorrectionRef``).
+
+    Raises
+    ------
+    ColorError
+        Unreadable XML, no such correction, or malformed numbers.
+    """
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as err:
+        raise ColorError(f"{path}: cannot read ASC CDL: {err}") from err
+    ccs = [e for e in root.iter() if _local(e.tag) == "ColorCorrection"]
+    if cccid is not None:
+        ccs = [e for e in ccs if e.get("id") == cccid]
+    if not ccs:
+        if any(_local(e.tag) == "ColorCorrectionRef" for e in root.iter()):
+            return None
+        raise ColorError(
+            f"{path}: no ColorCorrection"
+            + (f" with id {cccid!r}" if cccid is not None else "")
+            + " (ASC CDL v1.01)"
+        )
+    cc = ccs[0]
+    values: dict[str, Any] = {
+        "id": cc.get("id"),
+        "slope": [1.0, 1.0, 1.0],
+        "offset": [0.0, 0.0, 0.0],
+        "power": [1.0, 1.0, 1.0],
+        "saturation": 1.0,
+    }
+    for el in cc.iter():
+        name = _local(el.tag)
+        try:
+            if name in ("Slope", "Offset", "Power"):
+                numbers = [float(v) for v in (el.text or "").split()]
+                if len(numbers) != 3:
+                    raise ValueError(f"{name} needs 3 numbers")
+                values[name.lower()] = numbers
+            elif name == "Saturation":
+                values["saturation"] = float((el.text or "").strip())
+        except ValueError as err:
+            raise ColorError(f"{path}: bad CDL {name}: {err}") from err
+    return values
+
+
+def look_record(look: str | os.PathLike[str] | Look, config: Any) -> dict[str, Any]:
+    """Describe ``look`` as JSON data, for the job manifest and every hand-off.
+
+    Keys: ``kind`` (one of :data:`LOOK_KINDS`), ``name`` (config look),
+    ``file`` (absolute path), ``cccid``, ``process_space`` (the config colour
+    space the look is applied in), ``cdl`` (slope/offset/power/saturation read
+    from an ASC CDL file, else None) and ``aces_transform_id`` (the config
+    look's ACES ``Look.*`` ID, when it lists one).
+    """
+    from .amf_ids import look_transform_id
+
+    parsed = parse_look(look, config)
+    space, _tf = look_transform(parsed, config)
+    if parsed.path is None:
+        name = str(parsed.name)
+        return {
+            "kind": "config-look",
+            "name": name,
+            "file": None,
+            "cccid": None,
+            "process_space": space,
+            "cdl": None,
+            "aces_transform_id": look_transform_id(config, name),
+        }
+    suffix = parsed.path.suffix.lower()
+    kind = suffix[1:] if suffix in _CDL_EXTENSIONS else "lut"
+    return {
+        "kind": kind,
+        "name": None,
+        "file": str(parsed.path.absolute()),
+        "cccid": parsed.cccid,
+        "process_space": space,
+        "cdl": read_cdl(parsed.path, parsed.cccid) if kind != "lut" else None,
+        "aces_transform_id": None,
+    }

@@ -17,10 +17,18 @@ from typing import Any
 
 from .. import __version__
 from ..color import resolve_config
+from ..color.looks import look_record
 from ..encode.presets import spec_to_dict
 from ..sequence import Sequence as ImageSequence
 from ..validate import Validator
-from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
+from .job import (
+    ConformJob,
+    JobPlan,
+    ProgressCallback,
+    _resolve_retime,
+    plan,
+    readable_header,
+)
 from .stream import run
 
 __all__ = ["Manifest", "manifest_data", "write_manifest", "conform", "MANIFEST_SCHEMA"]
@@ -124,7 +132,7 @@ def manifest_data(
     hashes when already computed; any input missing from it is hashed here.
     """
     digests = digests or {}
-    _config, config = resolve_config(plan_.job.config)
+    ocio_config, config = resolve_config(plan_.job.config)
     transforms = {
         (t["source"], t["target"]["name"]): t
         for out in outputs
@@ -170,6 +178,10 @@ def manifest_data(
                 "input": i,
                 "source_first": shot.source_range.first,
                 "source_last": shot.source_range.last,
+                # this shot's frame-map method ("auto" resolves per source rate)
+                "retime": _resolve_retime(
+                    plan_.job.retime, shot.source_rate, plan_.rate
+                ),
                 **placement,
             }
         )
@@ -197,7 +209,9 @@ def manifest_data(
         "color": {
             "config": dataclasses.asdict(config),
             "source_colorspace": plan_.shots[0].colorspace,
-            "look": str(Path(look).absolute()) if look else None,
+            # Structured (kind, file, cccid, CDL values, process space, ACES ID):
+            # a config look stays a name, farm jobs and hand-offs read this.
+            "look": look_record(look, ocio_config) if look is not None else None,
             "color_path": {
                 target: t["color_path"]["path"]
                 for (_src, target), t in transforms.items()

@@ -30,6 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ..color.looks import absolute_look
 from ..engine import ConformJob, JobPlan, ProgressCallback
 from ..engine import plan as engine_plan
 from ..errors import InputError
@@ -254,7 +255,8 @@ def job_to_dict(job: ConformJob) -> dict[str, Any]:
         "reformat": job.reformat,
         "fit": job.fit,
         "config": _abs(job.config),
-        "look": _abs(job.look),
+        # A config look is a name only the config resolves: never a path.
+        "look": absolute_look(job.look) if job.look is not None else None,
         "name": job.name,
         "source_colorspace": job.source_colorspace,
         "profile": job.profile,

@@ -1,18 +1,34 @@
-"""ACES Metadata File (AMF) for a job: input transform, CDL look, output transform.
+"""ACES Metadata File (AMF) for a job: input transform, looks, output transform.
 
 Written to the AMF 2.0 schema (namespace ``urn:ampas:aces:amf:v2.0``, Academy
-S-2019-001 "ACES Metadata File", schema ``acesMetadataFile.xsd`` v2.0): the
-element order is ``amfInfo``, ``clipId``, ``pipeline`` (``pipelineInfo``,
-``inputTransform``, ``lookTransform``…, ``outputTransform``). Transform IDs are
-ACES 2.0 ``urn:ampas:aces:transformId:v2.0:…`` strings, the same ones the OCIO
-studio config lists as ``amf_transform_ids`` interchange attributes.
+S-2019-001 "ACES Metadata File", ``acesMetadataFile.xsd`` v2.0 of
+github.com/ampas/aces-amf): the element order is ``amfInfo``, ``clipId``,
+``pipeline`` (``pipelineInfo``, ``inputTransform``, ``lookTransform``…,
+``outputTransform``).
 
-The source is ACES2065-1, so no input transform is written for it; ACEScg /
-ACEScct / ACEScc sources get their ``CSC.Academy.*_to_ACES`` transform. The CDL
-is written as ``cdl:SOPNode``/``cdl:SatNode`` (ASC CDL v1.01) inside a
-``lookTransform`` whose working space is ACEScct. Every transform is marked
-``applied="true"`` for the deliverable it describes (the pixels have been
-through it).
+Transform IDs (``urn:ampas:aces:transformId:v2.0:…``) are read from the job's
+OCIO config, the ``amf_transform_ids`` its colour spaces, view transforms and
+looks list (:mod:`hdrpipe.color.amf_ids`), never built from names: a
+display/view the config gives no ACES ID (hdrpipe's ``hlg-1000``: a
+Rec.2020-limited rendering HLG-encoded, which ACES 2.0 does not define) gets no
+AMF, with a :class:`HandoffError` that says so.
+
+The source is ACES2065-1, so no input transform is written for it; other
+sources get their colour space's ``CSC.*_to_ACES`` ID. Looks (the manifest's
+look record, see :func:`~hdrpipe.handoff.manifest.look_spec`):
+
+* ASC CDL values: ``cdl:SOPNode``/``cdl:SatNode`` (ASC CDL v1.01) inside a
+  ``lookTransform`` whose ``cdlWorkingSpace`` is the look's process space
+  (ACEScct by default), by the config's IDs to and from that space;
+* a CDL file without values (``ColorCorrectionRef``): ``cdl:ColorCorrectionRef``
+  plus ``file``;
+* a LUT/CLF look applied in ACES2065-1 (an ACES LMT): ``file``;
+* a look of the config: its ACES ``Look.*`` ID.
+
+A look none of these can express fails with :class:`HandoffError`. Every
+transform is marked ``applied="true"`` (the deliverable's pixels went through
+it). Text from names passes :func:`~hdrpipe.handoff.text.xml_text` (XML 1.0
+cannot hold NUL and most control characters); files are ``file://`` URLs.
 """
 
 from __future__ import annotations
@@ -20,7 +36,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -28,13 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError
-from .manifest import as_manifest, look_cdl
+from .manifest import as_manifest, look_spec
+from .text import xml_text
 
 __all__ = [
     "AMF_NS",
     "CDL_NS",
-    "output_transform_id",
-    "input_transform_id",
+    "NoTransformIdError",
     "build_amf",
     "write_amf",
     "display_outputs",
@@ -44,64 +59,32 @@ log = logging.getLogger(__name__)
 
 AMF_NS = "urn:ampas:aces:amf:v2.0"
 CDL_NS = "urn:ASC:CDL:v1.01"
-_TID = "urn:ampas:aces:transformId:v2.0:"
-
-#: OCIO studio-config display name -> AMF output-encoding part of the ACES 2.0
-#: output transform ID ("<limit>_<peak>nit_in_<encoding>").
-DISPLAY_ENCODING = {
-    "sRGB - Display": "Rec709-D65_sRGB-Piecewise",
-    "Display P3 - Display": "P3-D65_sRGB-Piecewise",
-    "Display P3 HDR - Display": "P3-D65_sRGB-Piecewise",
-    "Rec.1886 Rec.709 - Display": "Rec709-D65_BT1886",
-    "Gamma 2.2 Rec.709 - Display": "Rec709-D65_Gamma2pt2",
-    "Rec.2100-PQ - Display": "Rec2100-D65_ST2084",
-    "Rec.2100-HLG - Display": "Rec2100-D65_HLG",
-    "ST2084-P3-D65 - Display": "P3-D65_ST2084",
-    "P3-D65 - Display": "P3-D65_Gamma2pt6",
-    "P3-D60 - Display": "P3-D60_Gamma2pt6",
-    "P3-DCI - Display": "P3-DCI_Gamma2pt6",
-    "DCDM - Display": "XYZ-E_Gamma2pt6",
-}
-#: View limiting primaries (in the OCIO view name) -> AMF limiting-primaries part.
-VIEW_LIMIT = {"Rec.709": "Rec709-D65", "P3 D65": "P3-D65", "Rec.2020": "Rec2100-D65"}
-_VIEW = re.compile(r"^ACES 2\.0 - (?:SDR|HDR) (\d+) nits \(([^)]+)\)$")
-#: Source colourspaces with an ACES 2.0 CSC to ACES2065-1.
-INPUT_CSC = {
-    "ACEScg": "CSC.Academy.ACEScg_to_ACES.a2.v1",
-    "ACEScct": "CSC.Academy.ACEScct_to_ACES.a2.v1",
-    "ACEScc": "CSC.Academy.ACEScc_to_ACES.a2.v1",
-}
-_ACES_NAMES = {"ACES2065-1", "ACES - ACES2065-1", "aces2065_1", "ACES"}
+#: Process space of an ASC CDL when the look record names none (S-2016-001
+#: ACEScct, the ASC CDL working space in ACES pipelines).
+CDL_WORKING_SPACE = "ACEScct"
+_ACES_NAMES = {"ACES2065-1", "ACES - ACES2065-1", "aces_interchange"}
 
 
-def output_transform_id(display: str, view: str) -> str:
-    """Return the ACES 2.0 output transform ID for an OCIO display/view pair.
+class NoTransformIdError(HandoffError):
+    """The config gives a deliverable's output (or source) no ACES transform ID."""
 
-    >>> output_transform_id(
-    ...     "Rec.2100-PQ - Display", "ACES 2.0 - HDR 1000 nits (Rec.2020)"
-    ... )
-    'urn:ampas:aces:transformId:v2.0:Output.Academy.Rec2100-D65_1000nit_in_Rec2100-D65_ST2084.a2.v1'
-    """
-    m = _VIEW.match(view)
-    if not m or m.group(2) not in VIEW_LIMIT or display not in DISPLAY_ENCODING:
+
+def _ocio_config(doc: Mapping[str, Any]) -> Any:
+    """The job's OCIO config (as recorded in the manifest), through hdrpipe.color."""
+    from ..color import resolve_config
+    from ..errors import ColorError
+
+    info = doc["color"]["config"]
+    uri = info.get("uri") or info.get("path")
+    if not uri:
+        raise HandoffError("AMF: the manifest names no OCIO config (color.config.uri)")
+    try:
+        config, _info = resolve_config(str(uri))
+    except ColorError as err:
         raise HandoffError(
-            f"AMF: no ACES 2.0 output transform for display {display!r}, view {view!r}"
-        )
-    nits, limit = m.group(1), VIEW_LIMIT[m.group(2)]
-    return (
-        f"{_TID}Output.Academy.{limit}_{nits}nit_in_{DISPLAY_ENCODING[display]}.a2.v1"
-    )
-
-
-def input_transform_id(colorspace: str) -> str | None:
-    """Return the ACES 2.0 CSC from ``colorspace`` to ACES2065-1 (None if it is)."""
-    if colorspace in _ACES_NAMES:
-        return None
-    if colorspace in INPUT_CSC:
-        return _TID + INPUT_CSC[colorspace]
-    raise HandoffError(
-        f"AMF: no ACES 2.0 input transform for colourspace {colorspace!r}"
-    )
+            f"AMF: cannot read the job's OCIO config for transform IDs: {err}"
+        ) from err
+    return config
 
 
 def display_outputs(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -147,7 +130,7 @@ def _info(
     *uuid_parts: str,
 ) -> ET.Element:
     info = _sub(parent, tag)
-    _sub(info, "description", description)
+    _sub(info, "description", xml_text(description))
     when = _when(manifest)
     dt = _sub(info, "dateTime")
     _sub(dt, "creationDateTime", when)
@@ -162,41 +145,49 @@ def build_amf(
     """Build the AMF element tree for one display-referred deliverable.
 
     ``output`` is a preset id; by default the first deliverable with a display and
-    view. Raises :class:`HandoffError` when the job has none.
+    view. Raises :class:`HandoffError` when the job has none, when the config
+    gives the display/view or the source no ACES transform ID, or when the look
+    cannot be expressed in AMF.
     """
+    from ..color import amf_ids
+    from ..errors import ColorError
+
     doc = as_manifest(manifest)
     outs = display_outputs(doc)
     if output is not None:
         outs = [o for o in outs if o["preset"] == output]
     if not outs:
         raise HandoffError(
-            f"AMF: job {doc['name']!r} has no display-referred deliverable"
-            + (f" named {output!r}" if output else "")
+            f"AMF: job {xml_text(str(doc['name']))!r} has no display-referred "
+            "deliverable" + (f" named {output!r}" if output else "")
         )
     out = outs[0]
+    config = _ocio_config(doc)
+    source_cs = str(doc["color"]["source_colorspace"])
+    display, view = str(out["display"]), str(out["view"])
+    try:
+        output_id = amf_ids.output_transform_id(config, display, view)
+        input_id = (
+            None
+            if source_cs in _ACES_NAMES
+            else amf_ids.to_aces_transform_id(config, source_cs)
+        )
+    except ColorError as err:
+        raise NoTransformIdError(f"AMF {out['preset']}: {err}") from err
+    name = xml_text(str(doc["name"]))
     ET.register_namespace("aces", AMF_NS)
     ET.register_namespace("cdl", CDL_NS)
     root = ET.Element(f"{{{AMF_NS}}}acesMetadataFile", {"version": "2.0"})
-    _info(
-        root,
-        "amfInfo",
-        doc,
-        f"hdrpipe job {doc['name']}: {out['preset']}",
-        out["preset"],
-    )
+    _info(root, "amfInfo", doc, f"hdrpipe job {name}: {out['preset']}", out["preset"])
     clip = _sub(root, "clipId")
-    _sub(clip, "clipName", str(doc["name"]))
-    _sub(
-        clip,
-        "file",
-        Path(out["path"]).as_uri() if os.path.isabs(out["path"]) else str(out["path"]),
-    )
+    _sub(clip, "clipName", name)
+    _sub(clip, "file", _file_uri(str(out["path"])))
     pipeline = _sub(root, "pipeline")
     pinfo = _info(
         pipeline,
         "pipelineInfo",
         doc,
-        f"{doc['color']['source_colorspace']} -> {out['display']} / {out['view']}",
+        xml_text(f"{source_cs} -> {display} / {view}"),
         out["preset"],
         "pipeline",
     )
@@ -207,40 +198,83 @@ def build_amf(
         ("patchVersion", "0"),
     ):
         _sub(version, tag, value)
-    source_cs = str(doc["color"]["source_colorspace"])
-    tid = input_transform_id(source_cs)
-    if tid:
+    if input_id:
         it = _sub(pipeline, "inputTransform", applied="true")
-        _sub(it, "description", f"{source_cs} to ACES2065-1")
-        _sub(it, "transformId", tid)
-    cdl = look_cdl(doc["color"])
+        _sub(it, "description", xml_text(f"{source_cs} to ACES2065-1"))
+        _sub(it, "transformId", input_id)
+    spec = look_spec(doc["color"])
+    if spec is not None:
+        _look(pipeline, spec, config)
+    ot = _sub(pipeline, "outputTransform", applied="true")
+    _sub(ot, "description", xml_text(f"{display} / {view}"))
+    _sub(ot, "transformId", output_id)
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space="    ")
+    return tree
+
+
+def _file_uri(path: str) -> str:
+    # RFC 8089 file URL (percent-encoded) for the xs:anyURI of clipId/file.
+    return Path(path).as_uri() if os.path.isabs(path) else xml_text(path)
+
+
+def _look(pipeline: ET.Element, spec: Mapping[str, Any], config: Any) -> None:
+    """Append the ``lookTransform`` of a look record (see the module docstring)."""
+    from ..color import amf_ids
+    from ..errors import ColorError
+
+    kind = spec["kind"]
+    label = spec.get("name") or spec.get("file") or kind
+    if spec.get("cccid"):
+        label = f"{label}#{spec['cccid']}"
+    look = _sub(pipeline, "lookTransform", applied="true")
+    _sub(look, "description", xml_text(f"look ({kind}) {label}"))
+    if kind == "config-look":
+        tid = spec.get("aces_transform_id")
+        if not tid:
+            try:
+                tid = amf_ids.look_transform_id(config, str(spec["name"]))
+            except ColorError as err:
+                raise HandoffError(f"AMF look {label!r}: {err}") from err
+        if not tid:
+            raise HandoffError(
+                f"AMF: config look {xml_text(str(label))!r} lists no ACES transform "
+                "ID (amf_transform_ids), so an AMF cannot name it"
+            )
+        _sub(look, "transformId", str(tid))
+        return
+    if kind == "lut":
+        space = spec.get("process_space")
+        if space is not None and space not in _ACES_NAMES:
+            raise HandoffError(
+                f"AMF: look file {xml_text(str(label))!r} is applied in {space!r}; "
+                "an AMF file look is an LMT applied in ACES2065-1"
+            )
+        _sub(look, "file", _file_uri(str(spec["file"])))
+        return
+    space = str(spec.get("process_space") or CDL_WORKING_SPACE)
+    try:
+        to_id, from_id = amf_ids.csc_transform_ids(config, space)
+    except ColorError as err:
+        raise HandoffError(f"AMF look {xml_text(str(label))!r}: {err}") from err
+    ws = _sub(look, "cdlWorkingSpace")
+    _sub(_sub(ws, "toCdlWorkingSpace"), "transformId", to_id)
+    _sub(_sub(ws, "fromCdlWorkingSpace"), "transformId", from_id)
+    cdl = spec.get("cdl")
     if cdl:
-        look = _sub(pipeline, "lookTransform", applied="true")
-        _sub(look, "description", f"ASC CDL {cdl.get('id') or ''}".strip())
-        ws = _sub(look, "cdlWorkingSpace")
-        to_ws = _sub(ws, "toCdlWorkingSpace")
-        _sub(to_ws, "transformId", _TID + "CSC.Academy.ACES_to_ACEScct.a2.v1")
-        from_ws = _sub(ws, "fromCdlWorkingSpace")
-        _sub(from_ws, "transformId", _TID + "CSC.Academy.ACEScct_to_ACES.a2.v1")
         sop = _sub(look, "SOPNode", ns=CDL_NS)
         for key, tag in (("slope", "Slope"), ("offset", "Offset"), ("power", "Power")):
             _sub(sop, tag, " ".join(_num(v) for v in cdl[key]), ns=CDL_NS)
         sat = _sub(look, "SatNode", ns=CDL_NS)
         _sub(sat, "Saturation", _num(cdl.get("saturation", 1.0)), ns=CDL_NS)
-    elif doc["color"].get("look"):
-        log.info(
-            "AMF: look %r is not a CDL; written as a file reference",
-            doc["color"]["look"],
+    elif spec.get("cccid"):
+        _sub(look, "ColorCorrectionRef", ns=CDL_NS, ref=xml_text(str(spec["cccid"])))
+        _sub(look, "file", _file_uri(str(spec["file"])))
+    else:
+        raise HandoffError(
+            f"AMF: CDL look {xml_text(str(label))!r} has neither values nor a "
+            "correction id"
         )
-        look = _sub(pipeline, "lookTransform", applied="true")
-        _sub(look, "description", "look transform")
-        _sub(look, "file", str(doc["color"]["look"]))
-    ot = _sub(pipeline, "outputTransform", applied="true")
-    _sub(ot, "description", f"{out['display']} / {out['view']}")
-    _sub(ot, "transformId", output_transform_id(str(out["display"]), str(out["view"])))
-    tree = ET.ElementTree(root)
-    ET.indent(tree, space="    ")
-    return tree
 
 
 def _num(value: object) -> str:

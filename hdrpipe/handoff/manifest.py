@@ -31,6 +31,8 @@ __all__ = [
     "parse_rate",
     "timecode_to_frames",
     "look_cdl",
+    "look_spec",
+    "LOOK_KINDS",
 ]
 
 SCHEMA = "hdrpipe.manifest/1"
@@ -86,6 +88,19 @@ def _need(
     return value
 
 
+def _check_cdl(cdl: object, where: str) -> None:
+    if not isinstance(cdl, dict):
+        raise HandoffError(f"manifest {where}: expected an object or null")
+    for key in ("slope", "offset", "power"):
+        v = _need(cdl, key, list, where)
+        if len(v) != 3 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in v
+        ):
+            raise HandoffError(f"manifest {where}.{key}: expected 3 numbers")
+    if not isinstance(cdl.get("saturation", 1.0), (int, float)):
+        raise HandoffError(f"manifest {where}.saturation: expected a number")
+
+
 def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a manifest mapping and return a deep copy as a plain ``dict``.
 
@@ -131,14 +146,25 @@ def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
     _need(color, "source_colorspace", str, "color")
     cdl = color.get("look_cdl")
     if cdl is not None:
-        if not isinstance(cdl, dict):
-            raise HandoffError("manifest color.look_cdl: expected an object or null")
-        for key in ("slope", "offset", "power"):
-            v = _need(cdl, key, list, "color.look_cdl")
-            if len(v) != 3 or not all(isinstance(x, (int, float)) for x in v):
-                raise HandoffError(f"manifest color.look_cdl.{key}: expected 3 numbers")
-        if not isinstance(cdl.get("saturation", 1.0), (int, float)):
-            raise HandoffError("manifest color.look_cdl.saturation: expected a number")
+        _check_cdl(cdl, "color.look_cdl")
+    look = color.get("look")
+    if look is not None and not isinstance(look, (str, dict)):
+        raise HandoffError("manifest color.look: expected an object, a string or null")
+    if isinstance(look, dict):
+        if look.get("kind") not in LOOK_KINDS:
+            raise HandoffError(
+                f"manifest color.look.kind: {look.get('kind')!r} is not one of "
+                f"{', '.join(LOOK_KINDS)}"
+            )
+        for key in ("name", "file", "cccid", "process_space", "aces_transform_id"):
+            if not isinstance(look.get(key), (str, type(None))):
+                raise HandoffError(f"manifest color.look.{key}: expected text or null")
+        if look["kind"] == "config-look" and not look.get("name"):
+            raise HandoffError("manifest color.look: a config look needs a name")
+        if look["kind"] != "config-look" and not look.get("file"):
+            raise HandoffError(f"manifest color.look: a {look['kind']} needs a file")
+        if look.get("cdl") is not None:
+            _check_cdl(look["cdl"], "color.look.cdl")
     inputs = _need(doc, "inputs", list, "")
     if not inputs:
         raise HandoffError("manifest inputs: empty")
@@ -183,6 +209,8 @@ def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
             raise HandoffError(
                 f"manifest {where}: source_last {sl} < source_first {sf}"
             )
+        if not isinstance(shot.get("retime", ""), str):
+            raise HandoffError(f"manifest {where}.retime: expected a method name")
         rf = _need(shot, "record_first", int, where)
         rn = _need(shot, "record_frames", int, where)
         if rn <= 0:
@@ -234,23 +262,84 @@ def as_manifest(manifest: object) -> dict[str, Any]:
 
 
 _CDL_SUFFIXES = (".cdl", ".cc", ".ccc")
+# LUT/LMT formats OCIO 2 reads (FileTransform.getFormats()).
+_LUT_SUFFIXES = frozenset(
+    ".clf .ctf .cube .spi1d .spi3d .spimtx .3dl .csp .cub .lut .hdl .icc .icm "
+    ".mga .m3d .vf .look".split()
+)
+#: ``color.look.kind`` values (``hdrpipe.color.looks.LOOK_KINDS``, repeated here
+#: so the Nuke hook reads manifests without OpenColorIO).
+LOOK_KINDS = ("config-look", "cdl", "cc", "ccc", "lut")
+
+
+def look_spec(color: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The job's look as a record: kind, name, file, cccid, cdl, process_space…
+
+    ``color["look"]`` is the record the engine writes (see
+    ``hdrpipe.color.looks.look_record``). Older manifests hold a path or name
+    string (and maybe ``look_cdl`` values): a string naming an ASC CDL file
+    (``.cdl``/``.cc``/``.ccc``, ``grade.ccc#id`` for one correction of a
+    collection) is read from the file, other files are LUT/CLF looks, anything
+    else is a look of the config. Returns None when the job had no look.
+
+    Raises
+    ------
+    HandoffError
+        A CDL file that cannot be read, or a correction that is not in it.
+    """
+    look = color.get("look")
+    legacy: dict[str, Any] = dict(color.get("look_cdl") or {})
+    if isinstance(look, Mapping):
+        spec = dict(look)
+        if spec.get("cdl") is None and legacy:
+            spec["cdl"] = dict(legacy)
+        return spec
+    if look is None and not legacy:
+        return None
+    if look is None:
+        return {
+            "kind": "cdl",
+            "name": None,
+            "file": legacy.get("path"),
+            "cccid": legacy.get("id"),
+            "process_space": legacy.get("working_space"),
+            "cdl": dict(legacy),
+            "aces_transform_id": None,
+        }
+    text = str(look)
+    path, cccid = text, None
+    if not Path(text).is_file() and "#" in text:
+        head, tail = text.rsplit("#", 1)
+        if head.lower().endswith(_CDL_SUFFIXES):
+            path, cccid = head, tail
+    suffix = Path(path).suffix.lower()
+    spec = {
+        "kind": "lut",
+        "name": None,
+        "file": path,
+        "cccid": cccid,
+        "process_space": None,
+        "cdl": dict(legacy) if legacy else None,
+        "aces_transform_id": None,
+    }
+    if suffix in _CDL_SUFFIXES:
+        spec["kind"] = suffix[1:]
+        if spec["cdl"] is None:
+            spec["cdl"] = _read_cdl(Path(path), cccid)
+    elif not Path(path).is_file() and "/" not in text and suffix not in _LUT_SUFFIXES:
+        spec.update(kind="config-look", name=text, file=None)
+    return spec
 
 
 def look_cdl(color: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The job's ASC CDL: slope, offset, power, saturation, id, path (or None).
+    """The job's ASC CDL values (slope, offset, power, saturation, id) or None."""
+    spec = look_spec(color)
+    cdl = spec.get("cdl") if spec else None
+    return dict(cdl) if cdl else None
 
-    ``color["look_cdl"]`` when the engine recorded it; otherwise, when
-    ``color["look"]`` is an ASC CDL file (``.cdl``/``.cc``/``.ccc``, ASC CDL
-    v1.01 XML), its first ``ColorCorrection`` is read. Other looks (LUTs, CLF)
-    give None.
-    """
-    cdl = color.get("look_cdl")
-    if cdl:
-        return dict(cdl)
-    look = color.get("look")
-    if not isinstance(look, str) or not look.lower().endswith(_CDL_SUFFIXES):
-        return None
-    path = Path(look)
+
+def _read_cdl(path: Path, cccid: str | None) -> dict[str, Any]:
+    """The ``ColorCorrection`` ``cccid`` (else the first) of an ASC CDL v1.01 file."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as err:
@@ -259,9 +348,16 @@ def look_cdl(color: Mapping[str, Any]) -> dict[str, Any] | None:
     def local(tag: str) -> str:
         return tag.rsplit("}", 1)[-1]
 
-    cc = next((e for e in root.iter() if local(e.tag) == "ColorCorrection"), None)
-    if cc is None:
-        raise HandoffError(f"{path}: no ColorCorrection element (ASC CDL v1.01)")
+    ccs = [e for e in root.iter() if local(e.tag) == "ColorCorrection"]
+    if cccid is not None:
+        ccs = [e for e in ccs if e.get("id") == cccid]
+    if not ccs:
+        raise HandoffError(
+            f"{path}: no ColorCorrection"
+            + (f" with id {cccid!r}" if cccid is not None else "")
+            + " (ASC CDL v1.01)"
+        )
+    cc = ccs[0]
     values: dict[str, Any] = {"id": cc.get("id"), "path": str(path), "saturation": 1.0}
     for el in cc.iter():
         name = local(el.tag)

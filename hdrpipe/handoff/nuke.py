@@ -31,11 +31,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError
-from .manifest import as_manifest, look_cdl, parse_rate, timecode_to_frames
+from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
 from .tcl import escape_subst, quote
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "write_nuke_script",
     "node_name",
     "nuke_pattern",
+    "nuke_file",
     "record_base",
     "NUKE_VERSION",
 ]
@@ -215,6 +217,9 @@ def _compression(out: Mapping[str, Any]) -> str:
     return EXR_COMPRESSION.get(raw.split(":")[0], "Zip (1 scanline)")
 
 
+_FRAME_TOKEN = re.compile(r"(#+|%0?\d*d|@+)")
+
+
 def nuke_pattern(path: str) -> str:
     """Return ``path`` with a fileseq ``@`` frame token as Nuke's ``#`` (same padding).
 
@@ -226,6 +231,48 @@ def nuke_pattern(path: str) -> str:
         last = m[-1]
         name = name[: last.start()] + "#" * len(last.group(0)) + name[last.end() :]
     return head + sep + name
+
+
+def nuke_file(path: str, sequence: bool = True) -> str:
+    """Return the text of a Read/Write ``file`` knob that names exactly ``path``.
+
+    Nuke replaces frame tokens in every file knob: runs of ``#`` and printf
+    ``%0Nd`` (Foundry, Nuke User Guide, "Naming Conventions" / "File Name
+    Conventions for Rendered Images"). The frame token of a sequence is the last
+    ``#``/``%0Nd``/``@`` run of the file name; anything else must reach Nuke as
+    literal text:
+
+    * a literal ``%`` is written ``%%`` and the frame token as ``%0Nd`` (printf
+      escaping, unambiguous once the token is printf);
+    * a literal ``#`` cannot be escaped (Nuke reads every ``#`` run as frame
+      digits): :class:`HandoffError` rather than a script that reads other files.
+
+    >>> nuke_file("/a/50%/plate.####.exr")
+    '/a/50%%/plate.%04d.exr'
+    >>> nuke_file("/a/plate.@@@.exr")
+    '/a/plate.###.exr'
+    """
+    head, sep, name = path.rpartition("/")
+    tokens = list(_FRAME_TOKEN.finditer(name)) if sequence else []
+    if tokens:
+        m = tokens[-1]
+        before, token, after = name[: m.start()], m.group(0), name[m.end() :]
+    else:
+        before, token, after = name, "", ""
+    literal = head + sep + before, after
+    if any("#" in part for part in literal):
+        raise HandoffError(
+            f"nuke: {path!r} holds a literal '#' and Nuke reads every '#' in a file "
+            "knob as a frame digit (there is no escape): rename or link the file "
+            "without '#'"
+        )
+    if token.startswith("@"):
+        token = "#" * len(token)
+    if not any("%" in part for part in literal):
+        return literal[0] + token + literal[1]
+    if token.startswith("#"):
+        token = f"%0{len(token)}d"
+    return literal[0].replace("%", "%%") + token + literal[1].replace("%", "%%")
 
 
 def _safe_tc(tc: object) -> str | None:
@@ -276,25 +323,30 @@ def build_script(
     root.append(("workingSpaceLUT", working))
     items.append(NukeNode("Root", tuple(root)))
 
-    # Source plates, one Read per shot, placed at their record frames.
-    shot_reads: list[NukeNode] = []
+    # Source plates, one Read per shot, placed at their record frames; a
+    # retimed shot gets a Retime after its Read (see _retime).
+    shot_reads: list[list[NukeNode]] = []
     for col, shot in enumerate(doc["shots"]):
         src = doc["inputs"][shot["input"]]
         has_alpha = bool(src.get("has_alpha", False))
         src_w, src_h = int(src.get("width", width)), int(src.get("height", height))
-        same = (src_w, src_h) == (width, height)
+        src_pa = float(src.get("pixel_aspect") or pa)
+        same = (src_w, src_h, src_pa) == (width, height, pa)
+        src_count = int(shot["source_last"]) - int(shot["source_first"]) + 1
+        retimed = src_count != int(shot["record_frames"])
         knobs: list[tuple[str, KnobValue]] = [
             ("inputs", 0),
             ("file_type", "exr"),
-            ("file", Evaluated(nuke_pattern(src["path"]))),
-            ("format", _format(src_w, src_h, pa, fmt_name if same else "")),
+            ("file", Evaluated(nuke_file(src["path"]))),
+            ("format", _format(src_w, src_h, src_pa, fmt_name if same else "")),
             ("first", int(shot["source_first"])),
             ("last", int(shot["source_last"])),
             ("origfirst", int(src["first"])),
             ("origlast", int(src["last"])),
             ("origset", True),
             ("before", "black"),
-            ("after", "black"),
+            # a retime clamps positions past the last source frame to it (holds)
+            ("after", "hold" if retimed else "black"),
             ("on_error", "nearest frame" if src.get("missing") else "error"),
             ("frame_mode", "start at"),
             ("frame", str(base + int(shot["record_first"]))),
@@ -307,19 +359,16 @@ def build_script(
         if tc:
             knobs.append(("label", Evaluated(f"record {tc}")))
         knobs += [("xpos", col * 110), ("ypos", 0)]
-        shot_reads.append(NukeNode("Read", tuple(knobs)))
-        src_count = int(shot["source_last"]) - int(shot["source_first"]) + 1
-        if src_count != int(shot["record_frames"]):
-            log.info(
-                "shot %s: %d source frames retimed to %d record frames; the Read "
-                "is placed at its record start only",
-                shot["name"],
-                src_count,
-                shot["record_frames"],
+        read = NukeNode("Read", tuple(knobs))
+        if retimed:
+            shot_reads.append(
+                _retime(doc, shot, src, base, rate, read, taken, col * 110)
             )
+        else:
+            shot_reads.append([read])
     # AppendClip takes input 0 from the top of the stack: push the last shot first.
-    for node in reversed(shot_reads) if len(shot_reads) > 1 else shot_reads:
-        items.append(node)
+    for chain in reversed(shot_reads) if len(shot_reads) > 1 else shot_reads:
+        items.extend(chain)
     ypos = 120
     if len(shot_reads) > 1:
         items.append(
@@ -335,48 +384,11 @@ def build_script(
             )
         )
         ypos += 60
-    cdl = look_cdl(color)
-    if cdl:
-        cdl_ws = str(cdl.get("working_space") or CDL_WORKING_SPACE)
-        items.append(
-            NukeNode(
-                "OCIOColorSpace",
-                (
-                    ("in_colorspace", working),
-                    ("out_colorspace", cdl_ws),
-                    ("name", node_name("CDL_to_working_space", taken)),
-                    ("xpos", 0),
-                    ("ypos", ypos),
-                ),
-            )
-        )
-        items.append(
-            NukeNode(
-                "OCIOCDLTransform",
-                (
-                    ("slope", tuple(float(v) for v in cdl["slope"])),
-                    ("offset", tuple(float(v) for v in cdl["offset"])),
-                    ("power", tuple(float(v) for v in cdl["power"])),
-                    ("saturation", float(cdl.get("saturation", 1.0))),
-                    ("name", node_name(f"CDL_{cdl.get('id') or 'look'}", taken)),
-                    ("xpos", 0),
-                    ("ypos", ypos + 30),
-                ),
-            )
-        )
-        items.append(
-            NukeNode(
-                "OCIOColorSpace",
-                (
-                    ("in_colorspace", cdl_ws),
-                    ("out_colorspace", working),
-                    ("name", node_name("CDL_from_working_space", taken)),
-                    ("xpos", 0),
-                    ("ypos", ypos + 60),
-                ),
-            )
-        )
-        ypos += 90
+    spec = look_spec(color)
+    if spec is not None:
+        look_nodes = _look_nodes(spec, working, taken, ypos)
+        items.extend(look_nodes)
+        ypos += 30 * len(look_nodes)
     record_var = "N0ec0"
     items.append(StackOp("set", record_var))
     first_consumer = True
@@ -417,7 +429,7 @@ def build_script(
         first_frame = int(out["first_frame"])
         cs = str(out.get("colorspace") or working)
         knobs = [
-            ("file", Evaluated(nuke_pattern(out["path"]))),
+            ("file", Evaluated(nuke_file(out["path"]))),
             ("file_type", "exr"),
             ("colorspace", cs),
             ("raw", False),
@@ -448,6 +460,209 @@ def build_script(
             deliverable_read(doc, out, base, taken, xpos=i * 110, ypos=ypos + 150)
         )
     return items
+
+
+RETIME_METHODS = ("nearest", "blend", "flow")
+
+
+def retime_expressions(
+    first: int, last: int, start: int, ratio: Fraction, method: str
+) -> tuple[str, ...]:
+    """Nuke expressions of hdrpipe's frame map for a shot (``frame`` = project frame).
+
+    hdrpipe's frame map (``hdrpipe.conform.retime``) shows the shot's record
+    frame ``i = frame - start`` at source position ``p = min(i * ratio, last -
+    first)`` past ``first`` (``ratio`` = source fps / record fps; past the end
+    the last frame holds): ``nearest`` reads source frame ``first + ceil(p -
+    1/2)`` (ties to the earlier frame), ``blend``/``flow`` mix ``first +
+    floor(p)`` and the next frame with weight ``p - floor(p)``. Returns
+    ``(frame,)`` for nearest, ``(frame_a, frame_b, weight_b)`` otherwise. Only
+    ``min``, ``floor``, ``ceil`` and arithmetic on doubles appear, which Nuke
+    expressions and Tcl ``expr`` read alike.
+
+    >>> retime_expressions(1, 48, 1001, Fraction(4, 5), "nearest")
+    ('1 + min(47, ceil((2 * (frame - 1001) * 4 - 5) / 10.0))',)
+    """
+    n, d, span = ratio.numerator, ratio.denominator, last - first
+    i = f"(frame - {start})"
+    if method == "nearest":
+        return (f"{first} + min({span}, ceil((2 * {i} * {n} - {d}) / {2 * d}.0))",)
+    pos = f"min({span}, {i} * {n} / {d}.0)"
+    return (
+        f"{first} + floor({pos})",
+        f"{first} + min({span}, floor({pos}) + 1)",
+        f"{pos} - floor({pos})",
+    )
+
+
+def _retime(
+    doc: Mapping[str, Any],
+    shot: Mapping[str, Any],
+    src: Mapping[str, Any],
+    base: int,
+    rate: Fraction,
+    read: NukeNode,
+    taken: set[str],
+    xpos: int,
+) -> list[NukeNode]:
+    """Nodes that play a retimed shot on the deliverable's frame map.
+
+    The shot's Read reads by expression (``frame_mode expression``, the source
+    frame of each project frame, :func:`retime_expressions`); a blended shot
+    has a second Read of the next source frame and a ``Dissolve`` whose
+    ``which`` is the blend weight (a linear mix in scene-linear light, as the
+    engine blends). A ``FrameRange`` gives the chain the shot's record range,
+    which an expression Read cannot report. ``flow`` (motion-compensated) is
+    shown as the frame blend with a label saying so. Knobs per Foundry's Nuke
+    Reference Guide (Read, Dissolve, FrameRange).
+    """
+    src_rate = parse_rate(src.get("rate") or doc["rate"], "inputs[].rate")
+    method = str(shot.get("retime") or doc.get("retime") or "nearest")
+    if method not in RETIME_METHODS:
+        method = "nearest" if method in ("auto", "asis") else method
+    if method not in RETIME_METHODS:
+        raise HandoffError(
+            f"nuke: shot {shot['name']!r} was retimed with {method!r}; the script "
+            f"can express {', '.join(RETIME_METHODS)}"
+        )
+    start = base + int(shot["record_first"])
+    first, last = int(shot["source_first"]), int(shot["source_last"])
+    exprs = retime_expressions(first, last, start, src_rate / rate, method)
+    label = f"hdrpipe retime {method}: {src_rate} -> {rate} fps"
+    if method == "flow":
+        label += " (delivered with optical flow; shown here as a frame blend)"
+    log.info("shot %s: %s", shot["name"], label)
+
+    def by_expression(node: NukeNode, expr: str, suffix: str) -> NukeNode:
+        knobs: list[tuple[str, KnobValue]] = []
+        for key, value in node.knobs:
+            if key == "frame_mode":
+                value = "expression"
+            elif key == "frame":
+                value = expr
+            elif key == "name" and suffix:
+                value = node_name(f"{value}{suffix}", taken)
+            elif key == "after":
+                value = "hold"
+            elif key == "ypos" and suffix:
+                value = -90
+            knobs.append((key, value))
+        return NukeNode("Read", tuple(knobs))
+
+    range_node = NukeNode(
+        "FrameRange",
+        (
+            ("first_frame", start),
+            ("last_frame", start + int(shot["record_frames"]) - 1),
+            ("name", node_name(f"Record_{shot['name']}", taken)),
+            ("label", Evaluated(label)),
+            ("xpos", xpos),
+            ("ypos", 90),
+        ),
+    )
+    if method == "nearest":
+        return [by_expression(read, exprs[0], ""), range_node]
+    # Dissolve input 0 is the top of the stack: push the next frame's Read first.
+    return [
+        by_expression(read, exprs[1], "_next"),
+        by_expression(read, exprs[0], ""),
+        NukeNode(
+            "Dissolve",
+            (
+                ("inputs", 2),
+                ("which", Literal("{{" + exprs[2] + "}}")),
+                ("name", node_name(f"Blend_{shot['name']}", taken)),
+                ("xpos", xpos),
+                ("ypos", 60),
+            ),
+        ),
+        range_node,
+    ]
+
+
+def _look_nodes(
+    spec: Mapping[str, Any], working: str, taken: set[str], ypos: int
+) -> list[NukeNode]:
+    """Nodes applying the job's look to the record chain, in its process space.
+
+    * CDL values: ``OCIOCDLTransform`` between ``OCIOColorSpace`` nodes to and
+      from the look's process space (ACEScct by default, ASC CDL in ACES);
+    * a CDL/LUT file without values: ``OCIOFileTransform`` (``file``, ``cccid``)
+      between the same conversions;
+    * a config look: ``OCIOLookTransform`` (the config applies it in its own
+      process space).
+
+    Knob names per Foundry's Nuke Reference Guide (OCIO nodes).
+    """
+    kind = spec["kind"]
+    label = str(spec.get("name") or spec.get("file") or kind)
+    if kind == "config-look":
+        return [
+            NukeNode(
+                "OCIOLookTransform",
+                (
+                    ("in_colorspace", working),
+                    ("out_colorspace", working),
+                    ("look", str(spec["name"])),
+                    ("name", node_name(f"Look_{label}", taken)),
+                    ("xpos", 0),
+                    ("ypos", ypos),
+                ),
+            )
+        ]
+    space = str(
+        spec.get("process_space")
+        or (CDL_WORKING_SPACE if kind != "lut" else "ACES2065-1")
+    )
+    cdl = spec.get("cdl")
+    if cdl:
+        middle = NukeNode(
+            "OCIOCDLTransform",
+            (
+                ("slope", tuple(float(v) for v in cdl["slope"])),
+                ("offset", tuple(float(v) for v in cdl["offset"])),
+                ("power", tuple(float(v) for v in cdl["power"])),
+                ("saturation", float(cdl.get("saturation", 1.0))),
+                ("name", node_name(f"CDL_{cdl.get('id') or 'look'}", taken)),
+                ("xpos", 0),
+                ("ypos", ypos + 30),
+            ),
+        )
+    elif spec.get("file"):
+        knobs: list[tuple[str, KnobValue]] = [("file", Evaluated(str(spec["file"])))]
+        if spec.get("cccid"):
+            knobs.append(("cccid", Evaluated(str(spec["cccid"]))))
+        knobs += [
+            ("name", node_name(f"Look_{Path(label).name}", taken)),
+            ("xpos", 0),
+            ("ypos", ypos + 30),
+        ]
+        middle = NukeNode("OCIOFileTransform", tuple(knobs))
+    else:
+        raise HandoffError(f"nuke: look {label!r} ({kind}) has no file and no values")
+    return [
+        NukeNode(
+            "OCIOColorSpace",
+            (
+                ("in_colorspace", working),
+                ("out_colorspace", space),
+                ("name", node_name("Look_to_process_space", taken)),
+                ("xpos", 0),
+                ("ypos", ypos),
+            ),
+        ),
+        middle,
+        NukeNode(
+            "OCIOColorSpace",
+            (
+                ("in_colorspace", space),
+                ("out_colorspace", working),
+                ("name", node_name("Look_from_process_space", taken)),
+                ("xpos", 0),
+                ("ypos", ypos + 60),
+            ),
+        ),
+    ]
 
 
 def deliverable_read(
@@ -482,7 +697,7 @@ def deliverable_read(
     knobs: list[tuple[str, KnobValue]] = [
         ("inputs", 0),
         ("file_type", file_type),
-        ("file", Evaluated(nuke_pattern(str(out["path"])))),
+        ("file", Evaluated(nuke_file(str(out["path"]), out["kind"] == "exr"))),
         ("format", _format(width, height, float(raster.get("pixel_aspect", 1.0)), "")),
         ("first", first),
         ("last", first + frames - 1),

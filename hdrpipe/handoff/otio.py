@@ -14,10 +14,13 @@ Timeline layout (OTIO 0.18):
 
 OTIO stores rates as doubles; the exact rational rate is kept in
 ``metadata["hdrpipe"]["rate"]`` ("24000/1001") on the timeline and every clip.
-Exports go through the adapter plugins only: ``cmx_3600`` (one video track per
+The CMX 3600 export goes through the ``cmx_3600`` adapter (one video track per
 EDL, so the EDL carries one deliverable, record timecode from the start
-timecode) and ``fcpx_xml`` (movie deliverables only: OTIO 0.18's FCPXML
-adapter fails on ``ImageSequenceReference``).
+timecode), with reels, comments, ``FCM:`` and timecode labels prepared and
+checked here (see :func:`write_edl`). FCPXML is written by
+:mod:`hdrpipe.handoff.fcpxml`: otio-fcpx-xml-adapter 1.0 writes FCPXML 1.8 with
+the media outside the clip window, no ``tcStart``, an empty format and uid, and
+fails on a ``"`` in a clip name (it builds XPath predicates from names).
 """
 
 from __future__ import annotations
@@ -26,20 +29,23 @@ import copy
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError
-from .manifest import as_manifest, parse_rate, timecode_to_frames
+from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
+from .text import line_text
 
 __all__ = [
     "build_timeline",
+    "frames_per_day",
+    "smpte_timecode",
     "write_otio",
     "write_edl",
     "write_fcpxml",
@@ -103,6 +109,11 @@ def _image_sequence(
     )
 
 
+def _name(text: object) -> str:
+    # OTIO keeps names in C++ strings, which end at a NUL: write it as text.
+    return str(text).replace("\0", "\\x00")
+
+
 def _rate_text(rate: Fraction) -> str:
     return f"{rate.numerator}/{rate.denominator}"
 
@@ -122,9 +133,11 @@ def build_timeline(
         "drop_frame": drop,
         "start_timecode": doc["start_timecode"],
         "frames": int(doc["frames"]),
+        # the look record (kind, name, file, cccid, process space, CDL values)
+        "look": look_spec(doc["color"]),
     }
     timeline = otio.schema.Timeline(
-        name=str(doc["name"]),
+        name=_name(doc["name"]),
         global_start_time=start,
         metadata={"hdrpipe": dict(meta, schema=doc["schema"])},
     )
@@ -164,7 +177,7 @@ def build_timeline(
                 )
             ref.name = PurePosixPath(out["path"]).name
             clip = otio.schema.Clip(
-                name=str(shot["name"]),
+                name=_name(shot["name"]),
                 media_reference=ref,
                 source_range=opentime.TimeRange(
                     src_start, opentime.RationalTime(n, rate)
@@ -190,7 +203,7 @@ def build_timeline(
         ref.name = str(src.get("name") or PurePosixPath(src["path"]).name)
         src_count = int(shot["source_last"]) - int(shot["source_first"]) + 1
         clip = otio.schema.Clip(
-            name=str(shot["name"]),
+            name=_name(shot["name"]),
             media_reference=ref,
             source_range=opentime.TimeRange(
                 opentime.RationalTime(int(shot["source_first"]), rate),
@@ -286,39 +299,172 @@ def write_edl(
 ) -> Path:
     """Write a CMX 3600 EDL of one deliverable (default: the first movie).
 
-    Record timecode starts at the job's start timecode. Reading it back needs the
-    rate (CMX 3600 has none): ``read_from_file(p, rate=float(Fraction(rate)))``.
+    Record timecode starts at the job's start timecode; ``FCM:`` states drop or
+    non-drop frame and every timecode is written in that counting (the adapter
+    alone writes drop-frame labels at 29.97 whatever the job says). The reel is
+    the deliverable's file name reduced to the 8 characters ``[A-Z0-9]`` of the
+    CMX 3600 convention (``AX`` when nothing is left); the full names follow as
+    comments: ``* FROM CLIP NAME:`` (shot), ``* FROM CLIP:`` (file URL) and
+    ``* SOURCE FILE:`` (file name), each one line with control characters and
+    edge blanks escaped (:func:`~hdrpipe.handoff.text.line_text`). A look with
+    ASC CDL values is written as ``*ASC_SOP``/``*ASC_SAT`` on every event. Reading
+    it back needs the rate (CMX 3600 has none):
+    ``read_from_file(p, rate=float(Fraction(rate)))``.
+
+    A record range that reaches 24:00:00:00 is refused (:class:`HandoffError`):
+    CMX 3600 timecode is a 24-hour clock, so an out point past midnight would be
+    written as a small timecode and read back as a negative duration, and
+    editors and conform tools do not wrap an event across midnight. Start the
+    job earlier (e.g. 00:00:00:00 or 01:00:00:00) to get an EDL; the OTIO and
+    FCPXML hand-offs have no 24-hour limit.
     """
-    timeline = build_timeline(manifest)
+    doc = as_manifest(manifest)
+    rate_q = parse_rate(doc["rate"])
+    drop = bool(doc.get("drop_frame", False))
+    start = timecode_to_frames(doc["start_timecode"], rate_q, drop)
+    end = start + int(doc["frames"])
+    day = frames_per_day(rate_q, drop)
+    if end >= day:
+        raise HandoffError(
+            f"EDL: job {line_text(str(doc['name']))!r} records from "
+            f"{doc['start_timecode']} for {doc['frames']} frames, to "
+            f"{smpte_timecode(end, rate_q, drop)}: CMX 3600 timecode cannot reach "
+            "or cross 24:00:00:00 (start the job earlier for an EDL)"
+        )
+    timeline = build_timeline(doc)
     try:
         track = _pick_track(timeline, deliverable, ("video",))
     except HandoffError:
         track = _pick_track(timeline, deliverable, ("video", "exr"))
-    return _atomic_write(
-        _single_track(timeline, track, lead_gap=True), path, "cmx_3600", "CMX 3600 EDL"
-    )
-
-
-@contextmanager
-def _fcpx_rates(rate: Fraction) -> Iterator[None]:
-    """Teach the fcpx_xml adapter the exact frame duration of ``rate``.
-
-    otio-fcpx-xml-adapter 1.0 looks frame durations up in a table keyed by
-    ``int(rate)`` or the rounded float (23.98, 29.97 …); an exact 24000/1001
-    double misses it and the adapter writes ``frameDuration=""``. The entry is
-    added for the call and removed afterwards.
-    """
-    # OTIO loads plugin modules itself (by file path): patch the instance it uses.
-    table = otio.adapters.from_name("fcpx_xml").module().FRAMERATE_FRAMEDURATION
-    key = float(rate)
-    added = key not in table
-    if added:
-        table[key] = f"{rate.denominator}/{rate.numerator}s"
+    single = _single_track(timeline, track, lead_gap=True)
+    single.name = line_text(str(doc["name"]))
+    file_name = PurePosixPath(str(track.metadata["hdrpipe"]["path"])).name
+    reel = _reel(file_name)
+    events: list[tuple[int, int, int, int]] = []
+    clips = list(single.tracks[0].find_clips())
+    look = timeline.metadata["hdrpipe"].get("look") or {}
+    cdl = look.get("cdl")
+    for clip, shot in zip(clips, doc["shots"], strict=True):
+        # From the manifest: OTIO's C++ strings end a name at a NUL.
+        clip.name = line_text(str(shot["name"]))
+        clip.metadata["cmx_3600"] = {
+            "reel": reel,
+            "comments": [f"SOURCE FILE: {line_text(file_name)}"],
+        }
+        if cdl:
+            # ASC CDL in the EDL (*ASC_SOP / *ASC_SAT, ASC CDL v1.2 EDL
+            # convention, written by the adapter); other looks have no EDL form
+            # and travel in the OTIO, AMF and Nuke hand-offs.
+            clip.metadata["cdl"] = {
+                "asc_sop": {k: list(cdl[k]) for k in ("slope", "offset", "power")},
+                "asc_sat": float(cdl.get("saturation", 1.0)),
+            }
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ImageSequenceReference):
+            # The adapter joins base + prefix + [range] + suffix into one URL.
+            ref.name_prefix = quote(ref.name_prefix)
+            ref.name_suffix = quote(ref.name_suffix)
+        src = round(clip.source_range.start_time.value)
+        rec = start + int(shot["record_first"])
+        n = int(shot["record_frames"])
+        events.append((src, src + n, rec, rec + n))
     try:
-        yield
-    finally:
-        if added:
-            table.pop(key, None)
+        text = otio.adapters.write_to_string(single, adapter_name="cmx_3600")
+    except (otio.exceptions.OTIOError, ValueError, AttributeError) as err:
+        raise HandoffError(f"{path}: CMX 3600 EDL export failed: {err}") from err
+    return _write_text(path, _edl_counting(text, events, rate_q, drop), "CMX 3600 EDL")
+
+
+_EDL_EVENT = re.compile(
+    r"^(\d{3,}\s.*?)" + r"\s(\d{2}:\d{2}:\d{2}[:;]\d{2})" * 4 + r"\s*$"
+)
+
+
+def frames_per_day(rate: Fraction, drop: bool) -> int:
+    """Frames from 00:00:00:00 to 24:00:00:00 in SMPTE ST 12-1 counting.
+
+    Drop frame skips ``2 × timebase / 30`` labels each minute except every
+    tenth (SMPTE ST 12-1:2014, clause 4.2.2).
+
+    >>> frames_per_day(Fraction(30000, 1001), True)
+    2589408
+    """
+    nominal = round(rate)
+    total = nominal * 86400
+    if drop:
+        total -= (2 * nominal // 30) * (24 * 60 - 24 * 6)
+    return total
+
+
+def smpte_timecode(frames: int, rate: Fraction, drop: bool) -> str:
+    """Label ``frames`` (counted from 00:00:00:00) as SMPTE ST 12-1 timecode.
+
+    Unlike OTIO's ``to_timecode`` this neither wraps at 24 hours of real time
+    (which a 29.97 non-drop count passes before its label reaches 24:00:00:00)
+    nor guesses drop frame from the rate.
+
+    >>> smpte_timecode(1800, Fraction(30000, 1001), True)
+    '00:01:00;02'
+    >>> smpte_timecode(2591999, Fraction(30000, 1001), False)
+    '23:59:59:29'
+    """
+    nominal = round(rate)
+    if drop:
+        skip = 2 * nominal // 30
+        per_10min = nominal * 600 - skip * 9
+        per_min = nominal * 60 - skip
+        tens, rest = divmod(frames, per_10min)
+        frames += skip * 9 * tens
+        if rest > skip:
+            frames += skip * ((rest - skip) // per_min)
+    ff = frames % nominal
+    ss = frames // nominal % 60
+    mm = frames // (nominal * 60) % 60
+    hh = frames // (nominal * 3600)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}{';' if drop else ':'}{ff:02d}"
+
+
+def _reel(file_name: str) -> str:
+    """CMX 3600 reel: up to 8 characters ``[A-Z0-9]`` of the file's stem."""
+    stem = PurePosixPath(file_name).stem
+    return re.sub(r"[^A-Z0-9]", "", stem.upper())[:8] or "AX"
+
+
+def _edl_counting(
+    text: str, events: list[tuple[int, int, int, int]], rate: Fraction, drop: bool
+) -> str:
+    """Add ``FCM:`` and write each event's four timecodes in the job's counting."""
+    out: list[str] = []
+    fcm = "FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME"
+    pending = iter(events)
+    for line in text.splitlines():
+        m = _EDL_EVENT.match(line)
+        if m:
+            try:
+                values = next(pending)
+            except StopIteration as err:
+                raise HandoffError("EDL: more events than shots") from err
+            tcs = " ".join(smpte_timecode(v, rate, drop) for v in values)
+            line = f"{m.group(1)} {tcs}"
+        out.append(line)
+        if line.startswith("TITLE:") and len(out) == 1:
+            out.append(fcm)
+    if not out or not out[0].startswith("TITLE:"):
+        out.insert(0, fcm)
+    return "\n".join(out) + "\n"
+
+
+def _write_text(path: str | os.PathLike[str], text: str, what: str) -> Path:
+    out = Path(path)
+    tmp = out.with_name(out.name + ".partial" + out.suffix)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise HandoffError(f"{out}: {what} export failed: {err}") from err
+    return out
 
 
 def write_fcpxml(
@@ -326,10 +472,7 @@ def write_fcpxml(
     path: str | os.PathLike[str],
     deliverable: str | None = None,
 ) -> Path:
-    """Write FCPXML (1.8, via the ``fcpx_xml`` adapter) of one movie deliverable."""
-    doc = as_manifest(manifest)
-    timeline = build_timeline(doc)
-    track = _pick_track(timeline, deliverable, ("video",))
-    single = _single_track(timeline, track, lead_gap=False)
-    with _fcpx_rates(parse_rate(doc["rate"])):
-        return _atomic_write(single, path, "fcpx_xml", "FCPXML")
+    """Write FCPXML 1.10 of one movie deliverable (:mod:`hdrpipe.handoff.fcpxml`)."""
+    from .fcpxml import write_fcpxml as _write
+
+    return _write(manifest, path, deliverable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 import subprocess
 from fractions import Fraction
@@ -11,13 +12,16 @@ from typing import Any
 
 import pytest
 from handoff_helpers import HOSTILE_NAMES, two_shot_manifest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hdrpipe.errors import HandoffError
 from hdrpipe.handoff import write_nuke_script
 from hdrpipe.handoff.tcl import tokenize, unescape_subst
 
 # Knobs documented in Foundry's Nuke Reference Guide for each class we write
-# (Read, Write, OCIODisplay, OCIOColorSpace, OCIOCDLTransform, AppendClip, Root)
+# (Read, Write, OCIODisplay, OCIOColorSpace, OCIOCDLTransform, AppendClip, Root,
+# Dissolve, FrameRange, OCIOFileTransform, OCIOLookTransform)
 # plus the node-graph knobs every node has (name, label, xpos, ypos, disable).
 NUKE_KNOBS = {
     "Root": {
@@ -89,6 +93,17 @@ NUKE_KNOBS = {
         "ypos",
     },
     "AppendClip": {"inputs", "firstFrame", "name", "xpos", "ypos"},
+    "Dissolve": {"inputs", "which", "name", "xpos", "ypos"},
+    "FrameRange": {"first_frame", "last_frame", "name", "label", "xpos", "ypos"},
+    "OCIOFileTransform": {"file", "cccid", "name", "xpos", "ypos"},
+    "OCIOLookTransform": {
+        "in_colorspace",
+        "out_colorspace",
+        "look",
+        "name",
+        "xpos",
+        "ypos",
+    },
 }
 
 
@@ -261,11 +276,40 @@ def hostile_manifest(
 ) -> dict[str, Any]:
     doc = copy.deepcopy(base)
     doc["inputs"][0]["path"] = f"{tmp_root}/{HOSTILE_NAMES[0]}"
-    doc["outputs"][0]["path"] = f"{tmp_root}/{HOSTILE_NAMES[4]}.mov"
+    # a movie: no frame token, so no '#' (Nuke would read it as a frame digit)
+    doc["outputs"][0]["path"] = f'{tmp_root}/"q" $y [x] {{.mov'
     doc["outputs"][2]["path"] = f"{tmp_root}/{HOSTILE_NAMES[10]}"
     doc["shots"][0]["name"] = 'sh[exec touch /tmp/pwned] "x" {y'
     doc["color"]["config"]["uri"] = "/cfg/$OCIO [exec id]/config.ocio"
     return doc
+
+
+def nuke_frame_path(knob: str, frame: int) -> str:
+    """The file Nuke opens for ``frame``: Tcl-unescape, then the frame tokens.
+
+    Nuke's file knob rules (Foundry, Nuke User Guide, "Naming Conventions"):
+    printf ``%0Nd``/``%d`` (``%%`` a literal percent) or runs of ``#`` (one
+    digit each) become the frame number.
+    """
+    text = unescape_subst(knob)
+    if "%" in text:
+        return re.sub(
+            r"%(%|0?(\d*)d)",
+            lambda m: "%" if m.group(1) == "%" else f"{frame:0{m.group(2) or 0}d}",
+            text,
+        )
+    return re.sub(r"#+", lambda m: f"{frame:0{len(m.group(0))}d}", text)
+
+
+def on_disk(pattern: str, frame: int) -> str:
+    """The real file of ``frame``: the last ####/%04d of the file name replaced."""
+    head, _, name = pattern.rpartition("/")
+    tokens = list(re.finditer(r"#+|%0?\d*d", name))
+    if tokens:
+        m = tokens[-1]
+        pad = len(m.group(0)) if m.group(0)[0] == "#" else int(m.group(0)[1:-1] or 0)
+        name = name[: m.start()] + f"{frame:0{pad}d}" + name[m.end() :]
+    return f"{head}/{name}"
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
@@ -276,11 +320,18 @@ def test_hostile_paths_read_back_exactly(
     path = f"/abs/shots/{name}"
     doc["inputs"][0]["path"] = path
     doc["outputs"][2]["path"] = f"/abs/out/{name}"
+    if "#" in name.replace("####", ""):
+        # Nuke reads every '#' as a frame digit and has no escape for it
+        with pytest.raises(HandoffError, match="literal '#'"):
+            write_nuke_script(doc, tmp_path / "h.nk")
+        return
     text = write_nuke_script(doc, tmp_path / "h.nk").read_text(encoding="utf-8")
     named = by_name(text)
-    # knob text is escaped for Nuke's Tcl evaluation; un-escaping gives the path
-    assert unescape_subst(named["Read_plate"][1]["file"]) == path
-    assert unescape_subst(named["Write_exr_acescg"][1]["file"]) == f"/abs/out/{name}"
+    # knob text is escaped for Tcl and for Nuke's frame tokens: Nuke opens the file
+    read = named["Read_plate"][1]["file"]
+    assert nuke_frame_path(read, 1001) == on_disk(path, 1001)
+    write = named["Write_exr_acescg"][1]["file"]
+    assert nuke_frame_path(write, 1001) == on_disk(f"/abs/out/{name}", 1001)
     # no command text outside a quoted word: the only substitutions are the stack ops
     subs = re.findall(
         r"(?<!\\)\[[^\]]*\]",
@@ -291,8 +342,37 @@ def test_hostile_paths_read_back_exactly(
     assert subs == ["[stack 0]"]
 
 
+names = st.text(
+    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(stem=names, directory=names)
+def test_any_file_name_reaches_nuke_or_is_refused(
+    manifest: dict[str, Any], tmp_path: Path, stem: str, directory: str
+) -> None:
+    doc = copy.deepcopy(manifest)
+    path = f"/abs/{directory}/{stem}.####.exr"
+    doc["inputs"][0]["path"] = path
+    if "#" in stem + directory:
+        with pytest.raises(HandoffError, match="literal '#'"):
+            write_nuke_script(doc, tmp_path / "any.nk")
+        return
+    text = write_nuke_script(doc, tmp_path / "any.nk").read_text(encoding="utf-8")
+    read = by_name(text)["Read_plate"][1]["file"]
+    assert nuke_frame_path(read, 1001) == f"/abs/{directory}/{stem}.1001.exr"
+
+
+@pytest.mark.parametrize("variant", ["plain", "retimed-with-look"])
 def test_whole_script_in_tclsh(
-    manifest: dict[str, Any], tmp_path: Path, tclsh: str
+    manifest: dict[str, Any], tmp_path: Path, tclsh: str, variant: str
 ) -> None:
     """Source the .nk in a real Tcl interpreter with recording node procs.
 
@@ -301,6 +381,17 @@ def test_whole_script_in_tclsh(
     by a recorder first, so nothing can run.
     """
     doc = hostile_manifest(manifest)
+    if variant != "plain":
+        doc = retimed(doc, "48/1", "blend")
+        doc["color"]["look"] = {
+            "kind": "lut",
+            "name": None,
+            "file": "/abs/looks/[exec id] $x.cube",
+            "cccid": None,
+            "process_space": "ACES2065-1",
+            "cdl": None,
+            "aces_transform_id": None,
+        }
     nk = write_nuke_script(doc, tmp_path / "hostile.nk")
     driver = tmp_path / "driver.tcl"
     driver.write_text(
@@ -315,7 +406,8 @@ def test_whole_script_in_tclsh(
         '      puts "$cls $k $h"\n'
         "    }\n  }\n}\n"
         "foreach c {Root Read Write OCIODisplay OCIOColorSpace OCIOCDLTransform\n"
-        "           AppendClip} {\n"
+        "           AppendClip Dissolve FrameRange OCIOFileTransform\n"
+        "           OCIOLookTransform} {\n"
         '  proc $c body "node $c \\$body"\n}\n'
         f"source -encoding utf-8 {{{nk}}}\n",
         encoding="utf-8",
@@ -331,7 +423,11 @@ def test_whole_script_in_tclsh(
         seen.setdefault((cls, knob), []).append(bytes.fromhex(hexval).decode("utf-8"))
     assert seen[("Read", "file")][0] == doc["inputs"][0]["path"]
     assert doc["outputs"][0]["path"] in seen[("Read", "file")]
-    assert seen[("Write", "file")] == [doc["outputs"][2]["path"]]
+    if variant == "plain":
+        assert seen[("Write", "file")] == [doc["outputs"][2]["path"]]
+    else:
+        assert seen[("OCIOFileTransform", "file")] == [doc["color"]["look"]["file"]]
+        assert len(seen[("Read", "file")]) == 2 + len(doc["outputs"])
     assert seen[("Root", "customOCIOConfigPath")] == [doc["color"]["config"]["uri"]]
     assert all(
         re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in seen[("Read", "name")]
@@ -376,7 +472,7 @@ def test_cdl_look_is_applied_in_acescct(
         {
             "in_colorspace": "ACEScg",
             "out_colorspace": "ACEScct",
-            "name": "CDL_to_working_space",
+            "name": "Look_to_process_space",
             "xpos": "0",
             "ypos": "120",
         },
@@ -418,3 +514,154 @@ def test_letterbox_active_area_in_format(
     fmt = nodes(text)[0][1]["format"].split()
     # Nuke box x y r t, bottom-left origin: bottom bar 2160 - 276 - 1608 = 276 rows
     assert fmt[:7] == ["3840", "2160", "0", "276", "3840", "1884", "1"]
+
+
+# --- retimed shots: the comp plays the deliverable's frame map --------------
+
+
+def retimed(manifest: dict[str, Any], rate: str, method: str) -> dict[str, Any]:
+    """sh010: 48 source frames at 24 fps conformed to ``rate`` by ``method``."""
+    from hdrpipe.conform.retime import output_count
+    from hdrpipe.types import Rate
+
+    doc = copy.deepcopy(manifest)
+    n = output_count(Rate(Fraction(24)), Rate(Fraction(rate)), method, 48)  # type: ignore[arg-type]
+    doc.update(rate=rate, retime=method, frames=n)
+    doc["inputs"][0]["rate"] = "24/1"
+    doc["shots"][0].update(record_frames=n, retime=method)
+    doc["outputs"] = [o for o in doc["outputs"] if o["kind"] != "exr"]
+    for out in doc["outputs"]:
+        out["frames"] = n
+    return doc
+
+
+def nuke_expr(expr: str, frame: int) -> float:
+    """Evaluate a Nuke expression of ``frame`` (min, floor, ceil, arithmetic)."""
+    assert re.fullmatch(r"[0-9a-z_ .()*/+,-]+", expr), expr
+    value = eval(  # noqa: S307 - the character set above admits no names but these
+        expr,
+        {"__builtins__": {}},
+        {"frame": frame, "min": min, "floor": math.floor, "ceil": math.ceil},
+    )
+    return float(value)
+
+
+@pytest.mark.parametrize(
+    ("rate", "method"),
+    [("30/1", "nearest"), ("48/1", "nearest"), ("48/1", "blend"), ("30/1", "flow")],
+    ids=["24to30-nearest", "24to48-nearest", "24to48-blend", "24to30-flow"],
+)
+def test_retimed_shot_plays_the_frame_map(
+    manifest: dict[str, Any], tmp_path: Path, rate: str, method: str
+) -> None:
+    from hdrpipe.conform.retime import frame_map
+    from hdrpipe.types import FrameRange, Rate
+
+    doc = retimed(manifest, rate, method)
+    text = write_nuke_script(doc, tmp_path / "rt.nk").read_text(encoding="utf-8")
+    named = by_name(text)
+    for cls, knobs in named.values():
+        assert set(knobs) <= NUKE_KNOBS[cls], (cls, set(knobs) - NUKE_KNOBS[cls])
+    samples = frame_map(
+        Rate(Fraction(24)),
+        Rate(Fraction(rate)),
+        method,
+        FrameRange(1001, 1048),  # type: ignore[arg-type]
+    )
+    read = named["Read_plate"][1]
+    assert read["frame_mode"] == "expression"
+    rng = named["Record_plate"][1]
+    assert (rng["first_frame"], rng["last_frame"]) == ("1001", str(1000 + len(samples)))
+    blend = named.get("Blend_plate")
+    for i, sample in enumerate(samples):
+        frame = 1001 + i  # project frame of record frame i
+        a = nuke_expr(read["frame"], frame)
+        if blend is None:
+            assert sample.sources == (a,), (i, sample)
+            continue
+        b = nuke_expr(named["Read_plate_next"][1]["frame"], frame)
+        w = nuke_expr(blend[1]["which"].strip("{}"), frame)
+        got = {a: 1.0 - w, b: w} if a != b else {a: 1.0}
+        want = dict(zip(sample.sources, sample.weights, strict=True))
+        assert {k: v for k, v in got.items() if v} == pytest.approx(want), (i, sample)
+    if method == "flow":
+        assert "optical flow" in rng["label"]
+
+
+def test_retime_expressions_in_tclsh(
+    manifest: dict[str, Any], tmp_path: Path, tclsh: str
+) -> None:
+    """Tcl's expr reads the same numbers as the Nuke expressions (doubles)."""
+    from hdrpipe.conform.retime import frame_map
+    from hdrpipe.types import FrameRange, Rate
+
+    doc = retimed(manifest, "30/1", "nearest")
+    text = write_nuke_script(doc, tmp_path / "rt.nk").read_text(encoding="utf-8")
+    expr = by_name(text)["Read_plate"][1]["frame"]
+    script = tmp_path / "eval.tcl"
+    script.write_text(
+        "for {set f 1001} {$f < 1061} {incr f} {\n"
+        f"  puts [expr {{{expr.replace('frame', '$f')}}}]\n}}\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [tclsh, str(script)], capture_output=True, timeout=30, check=True
+    )
+    got = [float(v) for v in proc.stdout.decode().split()]
+    samples = frame_map(
+        Rate(Fraction(24)), Rate(Fraction(30)), "nearest", FrameRange(1001, 1048)
+    )
+    assert got == [float(s.sources[0]) for s in samples]
+
+
+def test_pixel_aspect_is_in_every_format(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    doc = copy.deepcopy(manifest)
+    doc["raster"]["pixel_aspect"] = 2.0  # 2x anamorphic
+    text = write_nuke_script(doc, tmp_path / "pa.nk").read_text(encoding="utf-8")
+    for cls, knobs in nodes(text):
+        if "format" in knobs:
+            assert knobs["format"].split()[6] == "2", (cls, knobs["format"])
+
+
+def test_looks_of_every_kind(manifest: dict[str, Any], tmp_path: Path) -> None:
+    doc = copy.deepcopy(manifest)
+    look = {
+        "kind": "ccc",
+        "name": None,
+        "file": "/abs/looks/grade [v2].ccc",
+        "cccid": "sh010",
+        "process_space": "ACEScct",
+        "cdl": None,
+        "aces_transform_id": None,
+    }
+    doc["color"]["look"] = look
+    ns = nodes(write_nuke_script(doc, tmp_path / "f.nk").read_text(encoding="utf-8"))
+    i = [cls for cls, _ in ns].index("OCIOFileTransform")
+    assert unescape_subst(ns[i][1]["file"]) == look["file"]
+    assert unescape_subst(ns[i][1]["cccid"]) == "sh010"  # not lost, not in the path
+    assert ns[i - 1][1]["out_colorspace"] == "ACEScct"
+    assert ns[i + 1][1]["in_colorspace"] == "ACEScct"
+    doc["color"]["look"] = dict(
+        look, kind="config-look", name="ACES 1.3 Reference Gamut Compression", file=None
+    )
+    ns = nodes(write_nuke_script(doc, tmp_path / "l.nk").read_text(encoding="utf-8"))
+    (lk,) = [k for cls, k in ns if cls == "OCIOLookTransform"]
+    assert lk["look"] == "ACES 1.3 Reference Gamut Compression"
+    assert lk["in_colorspace"] == lk["out_colorspace"] == "ACEScg"
+
+
+def test_handoff_writes_the_others_then_fails_loudly(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    from hdrpipe.handoff import write_handoff
+
+    doc = copy.deepcopy(manifest)
+    doc["inputs"][0]["path"] = "/abs/shots/take#2/plate.####.exr"
+    with pytest.raises(HandoffError, match=r"nuke: .*literal '#'") as err:
+        write_handoff(doc, tmp_path)
+    assert not (tmp_path / "sh010.nk").exists()
+    for name in ("sh010.otio", "sh010.edl", "sh010.fcpxml"):
+        assert (tmp_path / name).is_file()
+        assert str(tmp_path / name) in str(err.value)

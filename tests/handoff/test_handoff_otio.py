@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from handoff_helpers import HOSTILE_NAMES, two_shot_manifest
 from opentimelineio import opentime
 
-from hdrpipe.handoff import build_timeline, write_edl, write_fcpxml, write_otio
+from hdrpipe.handoff import build_timeline, write_edl, write_otio
 from hdrpipe.handoff.otio import PLATES_TRACK
 
 RATE = 24000 / 1001
@@ -123,46 +122,6 @@ def test_edl_reads_back_with_rate(manifest: dict[str, Any], tmp_path: Path) -> N
         url_path(got[0].media_reference.target_url)
         == "/abs/out/sh010_prores4444xq-pq1000.mov"
     )
-
-
-def test_fcpxml_exact_rational_times(manifest: dict[str, Any], tmp_path: Path) -> None:
-    path = write_fcpxml(manifest, tmp_path / "sh010.fcpxml")
-    root = ET.parse(path).getroot()
-    fmt = root.find("./resources/format")
-    assert fmt is not None and fmt.get("frameDuration") == "1001/24000s"
-    clip = root.find(".//spine/clip")
-    assert clip is not None and clip.get("name") == "plate"
-
-    def seconds(value: str) -> Fraction:
-        return Fraction(value.rstrip("s"))
-
-    frame = Fraction(1001, 24000)
-    assert seconds(clip.get("start", "")) / frame == START
-    assert seconds(clip.get("duration", "")) / frame == 48
-    asset = root.find("./resources/asset")
-    assert asset is not None
-    assert url_path(asset.get("src", "")) == "/abs/out/sh010_prores4444xq-pq1000.mov"
-
-
-def test_fcpxml_reads_back_at_integer_rate(
-    manifest: dict[str, Any], tmp_path: Path
-) -> None:
-    # otio-fcpx-xml-adapter 1.0 reads rates as int(rate): exact only at integer rates.
-    doc = two_shot_manifest(manifest)
-    doc["rate"] = "25/1"
-    path = write_fcpxml(doc, tmp_path / "sh010_25.fcpxml")
-    tl = otio.adapters.read_from_file(str(path), adapter_name="fcpx_xml")
-    got = clips(tl.tracks[0])
-    start = 3600 * 25
-    assert [c.name for c in got] == ["plate", "sh020 plate"]
-    assert [c.source_range for c in got] == [
-        opentime.TimeRange(
-            opentime.RationalTime(start, 25), opentime.RationalTime(48, 25)
-        ),
-        opentime.TimeRange(
-            opentime.RationalTime(start + 48, 25), opentime.RationalTime(24, 25)
-        ),
-    ]
 
 
 def test_multi_shot_record_ranges(manifest: dict[str, Any]) -> None:
