@@ -24,15 +24,13 @@ import pytest
 from handoff_helpers import DATA
 from xsd_lite import Schema
 
+from hdrpipe.color.ocio import PROJECT_CONFIG
 from hdrpipe.errors import HandoffError
 from hdrpipe.handoff import build_amf, write_amf, write_handoff
 from hdrpipe.handoff.amf import NoTransformIdError
 from hdrpipe.handoff.text import unescape
 
 TID = "urn:ampas:aces:transformId:v2.0:"
-PROJECT_CONFIG = (
-    Path(__file__).resolve().parents[2] / "hdrpipe/ocio_configs/config.ocio"
-)
 SCHEMA = Schema.load(
     DATA / "aces-amf" / "acesMetadataFile.xsd",
     DATA / "aces-amf" / "ASC-CDL_schema_v1.01.xsd",

@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 from handoff_helpers import load_sample
 
+from hdrpipe.color.ocio import PROJECT_CONFIG
 from hdrpipe.errors import HandoffError
 from hdrpipe.handoff.manifest import check_manifest, look_spec
 
-PROJECT_CONFIG = (
-    Path(__file__).resolve().parents[2] / "hdrpipe/ocio_configs/config.ocio"
-)
 GAMUT_LMT = "ACES 1.3 Reference Gamut Compression"
 CCC = (
     '<ColorCorrectionCollection xmlns="urn:ASC:CDL:v1.01">'
