@@ -28,7 +28,8 @@ import OpenEXR
 import OpenImageIO as oiio  # noqa: N813 - the usual alias
 from numpy.typing import NDArray
 
-from .errors import InputError
+from .errors import InputError, OutputError
+from .outputs import discard, publish, staging_dir
 
 __all__ = [
     "Channel",
@@ -612,22 +613,22 @@ def _channels(pixels: NDArray[Any], pixel_type: str) -> dict[str, NDArray[Any]]:
     }
 
 
-def _partial_name(path: Path) -> Path:
-    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-    return path.with_name(f"{stem}.partial{path.suffix or '.exr'}")
-
-
 def _write_atomic(path: Path, exr: OpenEXR.File) -> Path:
-    tmp = _partial_name(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write into a private temporary folder beside ``path``, then publish."""
     try:
-        exr.write(str(tmp))
-        os.replace(tmp, path)
-    except Exception as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, InputError):
-            raise
-        raise InputError(f"{path}: cannot write EXR: {err}") from err
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{path.parent}: cannot create: {err.strerror}") from err
+    stage = staging_dir(path.parent)
+    try:
+        tmp = stage / f"frame{path.suffix or '.exr'}"
+        try:
+            exr.write(str(tmp))
+        except Exception as err:  # OpenEXR raises bare exceptions (disk full too)
+            raise OutputError(f"{path}: cannot write EXR: {err}") from err
+        publish(tmp, path, overwrite=True)
+    finally:
+        discard(stage)
     return path
 
 
@@ -645,7 +646,9 @@ def write_exr(
 ) -> Path:
     """Write (H, W, 3|4) pixels as an EXR with channels R, G, B(, A), atomically.
 
-    The file is written as ``<name>.partial.exr`` then renamed over ``path``.
+    The file is written in a private temporary folder beside ``path``, synced,
+    then renamed over ``path`` (:func:`hdrpipe.outputs.publish`); a write
+    failure (disk full, read-only) is an :class:`~hdrpipe.errors.OutputError`.
     ``time_code`` is ``"HH:MM:SS:FF"`` (``;`` before FF marks drop-frame);
     ``attributes`` may hold any standard EXR attribute, e.g.
     ``{"acesImageContainerFlag": 1, "adoptedNeutral": (0.32168, 0.33767)}``.

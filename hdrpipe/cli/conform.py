@@ -181,7 +181,7 @@ def conform_command(
     if handoff:
         from ..handoff import write_handoff
 
-        written = write_handoff(data, manifest.path.parent)
+        written = write_handoff(data, manifest.path.parent, overwrite=job.overwrite)
         data = {**data, "handoff": {kind: str(path) for kind, path in written.items()}}
     if json_out:
         emit_json(data)

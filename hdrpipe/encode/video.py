@@ -2,11 +2,13 @@
 
 Frames in are the display-encoded R'G'B'(A) float32 signal in [0, 1]; we turn
 them into narrow-range Y'CbCr planes ourselves (:mod:`hdrpipe.encode.ycbcr`) and
-hand those to the encoder untouched (no swscale). The movie is written to
-``<stem>.partial<ext>`` next to the final path; :meth:`VideoWriter.close`
-flushes, rewrites the sample entry (``colr`` nclx with range flag, ``mdcv``,
-``clli``), verifies the file with MediaInfo/PyAV against the preset and only
-then renames it to the final name.
+hand those to the encoder untouched (no swscale). The movie is written inside a
+private temporary folder next to the final path
+(:func:`hdrpipe.outputs.staging_dir`: FFmpeg opens a name no one else can plant);
+:meth:`VideoWriter.close` flushes, rewrites the sample entry (``colr`` nclx with
+range flag, ``mdcv``, ``clli``), verifies the file with MediaInfo/PyAV against
+the preset and only then publishes it under the final name
+(:func:`hdrpipe.outputs.publish`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import EncodeError, InputError
+from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from . import hevc_sei, isobmff, ycbcr
 from ._context import WriterContext
@@ -309,7 +312,8 @@ class VideoWriter(WriterContext):
                 f"preset {spec.name!r}: pix_fmt {self.pix_fmt} does not hold "
                 f"{spec.bit_depth}-bit {spec.chroma}"
             )
-        self._tmp = partial_path(self.path)
+        self._stage = staging_dir(self.path.parent)
+        self._tmp = self._stage / f"movie{spec.extension}"
         self._frames = 0
         self._last_dts: int | None = None
         self._closed = False
@@ -356,7 +360,6 @@ class VideoWriter(WriterContext):
 
     def _open(self, threads: int | None) -> None:
         spec = self.spec
-        self._tmp.unlink(missing_ok=True)
         try:
             self._container = av.open(str(self._tmp), "w", format=spec.container)
             stream = self._container.add_stream(spec.codec, rate=self.rate.fps)
@@ -563,11 +566,8 @@ class VideoWriter(WriterContext):
                 mastering=self.mastering if spec.hdr_metadata else None,
                 has_alpha=self.has_alpha,
             )
-            if self.path.exists() and not self.overwrite:
-                raise EncodeError(
-                    f"{self.path}: appeared while encoding; not overwritten"
-                )
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path, overwrite=self.overwrite)
+            discard(self._stage)
         except BaseException:
             self.abort()
             raise
@@ -605,7 +605,7 @@ class VideoWriter(WriterContext):
             except (av.error.FFmpegError, OSError) as err:
                 log.debug("%s: close during abort: %s", self._tmp, err)
             self._container = None
-        self._tmp.unlink(missing_ok=True)
+        discard(self._stage)
 
     def abort(self) -> None:
         """Stop and remove the temporary file; the final path is never touched."""

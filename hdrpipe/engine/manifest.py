@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -18,9 +19,18 @@ from typing import Any
 from .. import __version__
 from ..color import resolve_config
 from ..encode.presets import spec_to_dict
+from ..errors import HdrpipeError, InputError
+from ..outputs import atomic_write, discard
 from ..sequence import Sequence as ImageSequence
 from ..validate import Validator
-from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
+from .job import (
+    ConformJob,
+    JobPlan,
+    ProgressCallback,
+    manifest_path,
+    plan,
+    readable_header,
+)
 from .stream import run
 
 __all__ = ["Manifest", "manifest_data", "write_manifest", "conform", "MANIFEST_SCHEMA"]
@@ -51,7 +61,11 @@ def _fraction_text(value: Fraction) -> str:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    # O_NONBLOCK: a frame swapped for a FIFO since discovery must not hang us.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: not a regular file")
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -213,12 +227,12 @@ def manifest_data(
     }
 
 
-def write_manifest(path: Path, data: Mapping[str, Any]) -> Path:
-    """Write the manifest JSON atomically (temp name, then rename)."""
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def write_manifest(
+    path: Path, data: Mapping[str, Any], *, overwrite: bool = True
+) -> Path:
+    """Write the manifest JSON atomically (:func:`hdrpipe.outputs.atomic_write`)."""
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    return atomic_write(path, text, overwrite=overwrite)
 
 
 def conform(
@@ -249,6 +263,12 @@ def conform(
         digests.close()
     plan_ = dataclasses.replace(plan_, reports=tuple(v.report() for v in validators))
     data = manifest_data(plan_, outputs, time.monotonic() - started, digests=found)
-    outdir = Path(job.outdir).absolute()
-    path = write_manifest(outdir / f"{plan_.name}.manifest.json", data)
+    try:
+        path = write_manifest(manifest_path(plan_), data, overwrite=job.overwrite)
+    except HdrpipeError:
+        # Deliverables without their manifest are no finished job: take them back.
+        for out in outputs:
+            made = Path(out["path"])
+            discard(made.parent if out.get("kind") == "exr" else made)
+        raise
     return Manifest(path=path, data=data)

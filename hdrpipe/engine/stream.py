@@ -30,7 +30,13 @@ from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import light_level_at_close, open_writer
-from ..errors import ConformError, HdrpipeError, InputError, ValidationError
+from ..errors import (
+    ConformError,
+    HdrpipeError,
+    InputError,
+    OutputError,
+    ValidationError,
+)
 from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
 from ..validate import Validator
@@ -521,9 +527,15 @@ def run(
     failed = threading.Event()
     threads: list[_WriterThread] = []
     created: list[Path] = []  # output directories this run made, outermost first
+    # A plate made in one run is staged as a whole and renamed into place (a farm
+    # chunk adds its frames to the folder the stitch step finishes).
+    whole_folder = record_range is None
     try:
         for out in outputs:
-            created += _make_dirs(out.path.parent)
+            folder = out.path.parent
+            if out.spec.kind == "exr" and whole_folder:
+                folder = folder.parent
+            created += _make_dirs(folder)
             known = given.get(out.spec.target, measured.get(out.spec.target))
             writer = open_writer(
                 out.spec,
@@ -539,6 +551,7 @@ def run(
                 else None,
                 light_level=known if out.spec.needs_light_level_at_open else None,
                 overwrite=plan_.job.overwrite,
+                whole_folder=whole_folder,
             )
             threads.append(_WriterThread(out, writer, failed))
 
@@ -614,7 +627,10 @@ def _make_dirs(folder: Path) -> list[Path]:
         folder = folder.parent
     missing.reverse()
     for d in missing:
-        d.mkdir(exist_ok=True)
+        try:
+            d.mkdir(exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"{d}: cannot create: {err.strerror}") from err
     return missing
 
 

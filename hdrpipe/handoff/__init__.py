@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..errors import HandoffError, InputError, OutputError
+from ..outputs import check_outdir, output_path
 from .amf import build_amf, display_outputs, write_amf
 from .manifest import as_manifest, check_manifest, load_manifest
 from .nuke import build_script, write_nuke_script
@@ -58,6 +61,7 @@ def write_handoff(
     edl: bool = True,
     fcpxml: bool = True,
     amf: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Write the selected handoff files for a job into ``outdir``.
 
@@ -68,26 +72,62 @@ def write_handoff(
     "amf:<preset>": each AMF}``; a format the job cannot produce (EDL/FCPXML
     without a movie, AMF without a display-referred deliverable) is skipped
     with an INFO log and left out of the result.
+
+    Every file is written atomically under ``outdir`` (names from the manifest
+    are made safe first, and paths are checked to resolve inside ``outdir``).
+    Existing files are replaced only with ``overwrite``: without it, any
+    existing target is refused before the first file is written.
+
+    Raises
+    ------
+    HandoffError
+        A target exists (without ``overwrite``), or a file cannot be written.
     """
     doc = as_manifest(manifest)
-    out = Path(outdir)
+    try:
+        out = check_outdir(outdir)
+    except InputError as err:
+        raise HandoffError(str(err)) from err
     stem = _safe_stem(str(doc["name"]))
     has_movie = any(o["kind"] != "exr" for o in doc["outputs"])
-    written: dict[str, Path] = {}
-    if nuke:
-        written["nuke"] = write_nuke_script(doc, out / f"{stem}.nk")
     from .otio import write_edl, write_fcpxml, write_otio
 
+    # (key, path, write): everything is planned first, so an existing target
+    # stops the hand-off before any file is written.
+    jobs: list[tuple[str, Path, Callable[[Path], Path]]] = []
+    if nuke:
+        jobs.append(
+            (
+                "nuke",
+                _target(out, f"{stem}.nk"),
+                partial(write_nuke_script, doc, overwrite=overwrite),
+            )
+        )
     if otio:
-        written["otio"] = write_otio(doc, out / f"{stem}.otio")
+        jobs.append(
+            (
+                "otio",
+                _target(out, f"{stem}.otio"),
+                partial(write_otio, doc, overwrite=overwrite),
+            )
+        )
     if edl:
         if doc["outputs"]:
-            written["edl"] = write_edl(doc, out / f"{stem}.edl")
+            jobs.append(
+                (
+                    "edl",
+                    _target(out, f"{stem}.edl"),
+                    partial(write_edl, doc, overwrite=overwrite),
+                )
+            )
         else:
             log.info("handoff %s: no deliverable, no EDL", stem)
     if fcpxml:
         if has_movie:
-            written["fcpxml"] = write_fcpxml(doc, out / f"{stem}.fcpxml")
+            fcp = _target(out, f"{stem}.fcpxml")
+            jobs.append(
+                ("fcpxml", fcp, partial(write_fcpxml, doc, overwrite=overwrite))
+            )
         else:
             log.info("handoff %s: FCPXML needs a movie deliverable; skipped", stem)
     if amf:
@@ -95,12 +135,47 @@ def write_handoff(
         if not outs:
             log.info("handoff %s: no display-referred deliverable, no AMF", stem)
         for o in outs:
-            p = write_amf(
-                doc, out / f"{stem}_{_safe_stem(o['preset'])}.amf", o["preset"]
+            preset = str(o["preset"])
+            amf_path = _target(out, f"{stem}_{_safe_stem(preset)}.amf")
+            amf_write = partial(_write_amf, doc, output=preset, overwrite=overwrite)
+            jobs.append((f"amf:{preset}", amf_path, amf_write))
+    if not overwrite:
+        existing = [
+            str(target) for _key, target, _write in jobs if os.path.lexists(target)
+        ]
+        if existing:
+            raise HandoffError(
+                f"hand-off file(s) exist: {', '.join(existing)} "
+                "(use --overwrite to replace them)"
             )
+    if jobs:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise HandoffError(f"{out}: cannot create: {err.strerror}") from err
+    written: dict[str, Path] = {}
+    for key, target, write in jobs:
+        try:
+            p = write(target)
+        except OutputError as err:
+            raise HandoffError(str(err)) from err
+        if key.startswith("amf:"):
             written.setdefault("amf", p)
-            written[f"amf:{o['preset']}"] = p
+        written[key] = p
     return written
+
+
+def _write_amf(
+    doc: Mapping[str, Any], path: Path, *, output: str, overwrite: bool
+) -> Path:
+    return write_amf(doc, path, output, overwrite=overwrite)
+
+
+def _target(outdir: Path, name: str) -> Path:
+    try:
+        return output_path(outdir, name)
+    except InputError as err:
+        raise HandoffError(str(err)) from err
 
 
 def _safe_stem(text: str) -> str:

@@ -36,6 +36,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError
+from ..outputs import atomic_write
 from .manifest import as_manifest, parse_rate, timecode_to_frames
 
 __all__ = [
@@ -224,24 +225,26 @@ def _atomic_write(
     path: str | os.PathLike[str],
     adapter: str,
     what: str,
+    overwrite: bool = True,
 ) -> Path:
     out = Path(path)
-    tmp = out.with_name(out.name + ".partial" + out.suffix)
     try:
+        text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
         out.parent.mkdir(parents=True, exist_ok=True)
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
-        os.replace(tmp, out)
+        atomic_write(out, text, overwrite=overwrite)
     except (otio.exceptions.OTIOError, OSError, ValueError, AttributeError) as err:
-        tmp.unlink(missing_ok=True)
         raise HandoffError(f"{out}: {what} export failed: {err}") from err
     return out
 
 
 def write_otio(
-    manifest: Mapping[str, Any] | str | os.PathLike[str], path: str | os.PathLike[str]
+    manifest: Mapping[str, Any] | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write the job timeline as native ``.otio`` JSON."""
-    return _atomic_write(build_timeline(manifest), path, "otio_json", "OTIO")
+    return _atomic_write(build_timeline(manifest), path, "otio_json", "OTIO", overwrite)
 
 
 def _pick_track(
@@ -283,6 +286,8 @@ def write_edl(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     path: str | os.PathLike[str],
     deliverable: str | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write a CMX 3600 EDL of one deliverable (default: the first movie).
 
@@ -295,7 +300,11 @@ def write_edl(
     except HandoffError:
         track = _pick_track(timeline, deliverable, ("video", "exr"))
     return _atomic_write(
-        _single_track(timeline, track, lead_gap=True), path, "cmx_3600", "CMX 3600 EDL"
+        _single_track(timeline, track, lead_gap=True),
+        path,
+        "cmx_3600",
+        "CMX 3600 EDL",
+        overwrite,
     )
 
 
@@ -325,6 +334,8 @@ def write_fcpxml(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     path: str | os.PathLike[str],
     deliverable: str | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write FCPXML (1.8, via the ``fcpx_xml`` adapter) of one movie deliverable."""
     doc = as_manifest(manifest)
@@ -332,4 +343,4 @@ def write_fcpxml(
     track = _pick_track(timeline, deliverable, ("video",))
     single = _single_track(timeline, track, lead_gap=False)
     with _fcpx_rates(parse_rate(doc["rate"])):
-        return _atomic_write(single, path, "fcpx_xml", "FCPXML")
+        return _atomic_write(single, path, "fcpx_xml", "FCPXML", overwrite)
