@@ -192,6 +192,16 @@ def _repair_dts(
     return packets
 
 
+def _route_ffmpeg_log() -> None:
+    """Send FFmpeg's log (libx264 included) to Python logging, not to stderr.
+
+    PyAV then logs through the ``libav.*`` loggers (the CLI shows them with
+    hdrpipe's own log); below WARNING nothing is forwarded.
+    """
+    if av.logging.get_level() is None:
+        av.logging.set_level(av.logging.WARNING)
+
+
 def light_level_at_close(spec: DeliverySpec) -> bool:
     """True when a writer of ``spec`` can take MaxCLL/MaxFALL at :meth:`close`.
 
@@ -333,6 +343,11 @@ class VideoWriter(WriterContext):
             opts["profile"] = spec.profile
         if spec.codec == "libx265":
             params = [p for p in opts.pop("x265-params", "").split(":") if p]
+            # x265 prints its log on stderr itself (not through FFmpeg's log):
+            # silenced, so a library never prints; its errors reach us as
+            # FFmpeg's open error.
+            params = [p for p in params if not p.startswith("log-level=")]
+            params.append("log-level=none")
             if spec.profile:
                 opts.setdefault("profile", spec.profile)
             if spec.hdr_metadata and spec.transfer == "smpte2084":
@@ -360,6 +375,7 @@ class VideoWriter(WriterContext):
 
     def _open(self, threads: int | None) -> None:
         spec = self.spec
+        _route_ffmpeg_log()
         try:
             self._container = av.open(str(self._tmp), "w", format=spec.container)
             stream = self._container.add_stream(spec.codec, rate=self.rate.fps)
