@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,8 +232,45 @@ def open_sequence(
     ------
     InputError
         Nothing found, several sequences in a directory (listed in the
-        message), or a bad pattern/range.
+        message), a bad pattern/range, or a frame that is not a regular file
+        (a FIFO, a device such as ``/dev/zero``, a socket: reading one could
+        block forever or never end).
     """
+    return _regular_only(_open_sequence(path, frames))
+
+
+def _regular_only(seq: Sequence) -> Sequence:
+    """Refuse a sequence with a frame that is not a regular file (after symlinks)."""
+    for frame in seq.frames:
+        p = seq.path(frame)
+        try:
+            mode = p.stat().st_mode
+        except OSError as err:
+            raise InputError(f"{p}: frame {frame}: {err.strerror or err}") from err
+        if not stat.S_ISREG(mode):
+            raise InputError(
+                f"{p}: frame {frame} is not a regular file "
+                f"({_file_kind(mode)}); hdrpipe reads only regular files"
+            )
+    return seq
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def _open_sequence(
+    path: str | os.PathLike[str], frames: FrameRange | str | None
+) -> Sequence:
     expected = _expected_frames(frames)
     p = Path(os.fspath(path)).expanduser()
     if not p.is_absolute():
@@ -256,6 +294,11 @@ def open_sequence(
         return _restrict(_from_fileseq(fs, None), expected)
     if p.is_file():
         return _restrict(_single_file(p), expected)
+    if p.exists():  # neither a folder nor a regular file
+        raise InputError(
+            f"{p}: not a regular file ({_file_kind(p.stat().st_mode)}); "
+            "hdrpipe reads only regular files"
+        )
     if not _PAD_TOKEN_RE.search(p.name) and not re.search(r"\d", p.name):
         raise InputError(f"{p}: no such file or directory")
     if not p.parent.is_dir():
