@@ -12,6 +12,7 @@ __all__ = [
     "HandoffError",
     "ConfigError",
     "OutputError",
+    "SourceReadError",
 ]
 
 
@@ -61,3 +62,9 @@ class OutputError(HdrpipeError):
     failed; an output folder that is unusable before the job starts is an
     :class:`InputError` instead).
     """
+
+
+class SourceReadError(HdrpipeError):
+    """A source frame could not be read for a reason outside the file: an I/O
+    error (EIO), out of memory. Not a damaged frame: ``--force`` never holds
+    another frame in its place (exit 1)."""

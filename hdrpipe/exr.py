@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -210,7 +210,7 @@ def _open(path: Path) -> oiio.ImageInput:
         raise InputError(f"{path}: not a file")
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
-        message = oiio.geterror() or "unknown error"
+        message = _error_text(oiio.geterror)
         raise InputError(
             f"{path}: not a readable EXR file: {_exr_reason(path, message)}"
         )
@@ -219,6 +219,16 @@ def _open(path: Path) -> oiio.ImageInput:
         inp.close()
         raise InputError(f"{path}: not an OpenEXR file (OpenImageIO reads it as {fmt})")
     return inp
+
+
+def _error_text(geterror: Callable[[], str]) -> str:
+    """OpenImageIO's error message; a damaged header can make it undecodable."""
+    try:
+        return geterror() or "unknown error"
+    except UnicodeDecodeError as err:
+        # The message quotes bytes of the file: keep them escaped, never crash.
+        raw = err.object if isinstance(err.object, bytes) else b""
+        return raw.decode("utf-8", "backslashreplace") or "undecodable error message"
 
 
 def _exr_reason(path: Path, oiio_message: str) -> str:
@@ -391,7 +401,7 @@ def _read(
         # Half decodes ~3x faster than OIIO's half->float path; callers widen it.
         raw = inp.read_image(part, 0, lo, hi, "half" if all_half else "float")
         if raw is None or inp.has_error:
-            reason = inp.geterror() or "unknown error"
+            reason = _error_text(inp.geterror)
             raise InputError(f"{p}: pixels unreadable: {reason}")
         names = tuple(spec.channelnames[i] for i in idx)
         data, display = _windows(spec)
@@ -424,7 +434,7 @@ def check_decodes(
         _check_sane(p, spec, max_pixels)
         raw = inp.read_image(part, 0, 0, spec.nchannels, "half")
         if raw is None or inp.has_error:
-            reason = inp.geterror() or "unknown error"
+            reason = _error_text(inp.geterror)
             raise InputError(f"{p}: pixels unreadable: {reason}")
     finally:
         inp.close()

@@ -13,6 +13,7 @@ digit, ``@`` = any padding, printf ``%04d``, Houdini ``$F4``):
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -25,7 +26,7 @@ from fileseq.constants import PAD_STYLE_HASH1
 from fileseq.exceptions import FileSeqException
 from fileseq.filesequence import FileSequence
 
-from .errors import InputError
+from .errors import InputError, SourceReadError
 from .exr import ExrHeader, read_header
 from .types import FrameRange
 
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 
 _RANGE_RE = re.compile(r"^\s*(-?\d+)\s*(?:(?:-|:|\.\.)\s*(-?\d+)\s*)?$")
 _EXR_SUFFIXES = (".exr",)
+#: Errors of the machine, not of a frame: never reported as a missing/damaged frame.
+_SYSTEM_ERRNOS = frozenset(
+    {errno.EIO, errno.ENOMEM, errno.ENFILE, errno.EMFILE, errno.ESTALE}
+)
 # fileseq's padding tokens in a path (with an optional explicit frame set before them).
 _PAD_TOKEN_RE = re.compile(r"(#+|@+|%0?\d*d|\$F\d*|<UDIM>)")
 
@@ -127,6 +132,10 @@ class Sequence:
         try:
             st = p.stat()
         except OSError as err:
+            if err.errno in _SYSTEM_ERRNOS:  # the system failed, not the file
+                raise SourceReadError(
+                    f"{p}: frame {frame}: {err.strerror or err}"
+                ) from err
             raise InputError(f"{p}: frame {frame}: {err.strerror or err}") from err
         return _cached_header(str(p), st.st_mtime_ns, st.st_size)
 

@@ -121,6 +121,11 @@ def _load_config(uri: str, source: ConfigSource) -> tuple[Any, ConfigInfo]:
                 raise ConfigError(
                     f"{uri}: cannot read OCIO config ({source}): {_one_line(err)}"
                 ) from err
+            except UnicodeDecodeError as err:  # OCIO's message quotes the bytes
+                raise ConfigError(
+                    f"{uri}: cannot read OCIO config ({source}): not a text "
+                    "(UTF-8 YAML) config file"
+                ) from err
             hit = (config, config.getCacheID())
             _config_cache[key] = hit
     config, cache_id = hit

@@ -127,11 +127,14 @@ class _SourceFrames:
     ) -> None:
         self._job = plan_.job
         self._shot = shot
+        self.pattern = shot.sequence.pattern
         self._channels = channels
         self._validator = validator
         self._cache: OrderedDict[int, Pixels] = OrderedDict()
         self._size = cache_size
         self._present = set(shot.sequence.frames) - set(shot.unreadable)
+        #: Source frame → the frame held in its place (--force on gaps/damage).
+        self.held: dict[int, int] = {}
         # 24 → 60 style maps interpolate several output frames from one pair.
         self.flow_cache = FlowCache()
 
@@ -160,6 +163,17 @@ class _SourceFrames:
             return None
         return read_pixels(path, channels=self._channels)  # no R, G, B: its error
 
+    def _note_held(self, frame: int, held: int) -> None:
+        if held != frame and frame not in self.held:
+            # Only reachable with --force on gaps or damaged frames: hold the nearest.
+            log.warning(
+                "%s: frame %d is missing or damaged: holding frame %d",
+                self.pattern,
+                frame,
+                held,
+            )
+            self.held[frame] = held
+
     def __call__(self, frame: int) -> Pixels:
         """Source ``frame`` (or the nearest readable one), in its stored precision."""
         pixels: Pixels | None = None
@@ -167,13 +181,12 @@ class _SourceFrames:
             held = frame if frame in self._present else self._nearest_present(frame)
             if held in self._cache:
                 self._cache.move_to_end(held)
+                self._note_held(frame, held)
                 return self._cache[held]
             pixels = self._decode(held)
             if pixels is None:
                 self._present.discard(held)
-        if held != frame:
-            # Only reachable with --force on gaps or damaged frames: hold the nearest.
-            log.info("frame %d is missing or damaged: holding frame %d", frame, held)
+        self._note_held(frame, held)
         if pixels.shape[2] == 3 and self._channels == "RGBA":
             alpha = np.ones(pixels.shape[:2] + (1,), pixels.dtype)
             pixels = np.concatenate([pixels, alpha], axis=2)
@@ -253,6 +266,7 @@ def _stream(
     transforms: Mapping[tuple[str, str], Transform] | None = None,
     meters: Mapping[str, LightLevelMeter] | None = None,
     validators: Sequence[Validator] | None = None,
+    held: list[dict[str, Any]] | None = None,
 ) -> None:
     """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
 
@@ -291,6 +305,12 @@ def _stream(
                     f"(source {sample.sources}): {err}"
                 ) from err
             _put(rendered, (index, shot, picture), failed)
+        if held is not None:
+            for shot_frames in sources.values():
+                held.extend(
+                    {"input": shot_frames.pattern, "frame": f, "held": h}
+                    for f, h in sorted(shot_frames.held.items())
+                )
         _put(rendered, _END, failed)
 
     def convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
@@ -562,6 +582,7 @@ def run(
             for wt in threads:
                 wt.put(signals[wt.output.spec.target], time_code)
 
+        held: list[dict[str, Any]] = []
         _stream(
             plan_,
             targets,
@@ -571,6 +592,7 @@ def run(
             transforms=transforms,
             meters=meters,
             validators=None if pre_measure else validators,
+            held=held,
         )
         if not pre_measure:
             _judge(plan_, validators)
@@ -596,6 +618,8 @@ def run(
                 EXR_FIRST_FRAME + frames.start,
             )
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
+            # Source frames that another frame stood in for (--force), per output.
+            record["held_frames"] = list(held)
             record["transforms"] = [
                 t.to_dict()
                 for (_src, tgt), t in transforms.items()
