@@ -75,13 +75,15 @@ def parse_look(look: str | os.PathLike[str] | Look, config: Any) -> Look:
         return look
     text = os.fspath(look)
     path = Path(text)
+    # A relative file is relative to the working directory: OCIO would look for
+    # it on the config's search path instead.
     if path.is_file():
-        return Look(path=path)
+        return Look(path=path.absolute())
     # "grade.ccc#sh010" picks one correction of a collection.
     if "#" in text:
         head, cccid = text.rsplit("#", 1)
         if Path(head).is_file():
-            return Look(path=Path(head), cccid=cccid)
+            return Look(path=Path(head).absolute(), cccid=cccid)
     if config.getLook(text) is not None:
         return Look(name=text)
     names = [lk.getName() for lk in config.getLooks()]

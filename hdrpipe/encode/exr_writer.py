@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import exr
-from ..errors import EncodeError, InputError
+from ..errors import ColorError, EncodeError, InputError
 from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, Rate
 from ._context import WriterContext
@@ -44,6 +44,7 @@ __all__ = [
     "TARGET_CHROMATICITIES",
     "frame_path",
     "timecode_add",
+    "HALF_MAX",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,28 @@ def timecode_add(tc: str, frames: int, rate: Rate) -> str:
     ss, rest = rest % 60, rest // 60
     mm, hh = rest % 60, (rest // 60) % 24
     return f"{hh:02d}:{mm:02d}:{ss:02d}{sep}{ff:02d}"
+
+
+#: Largest finite half-float (IEEE 754 binary16): 65504.
+HALF_MAX = float(np.finfo(np.float16).max)
+
+
+def _check_half_range(a: NDArray[Any], out: Path, number: int) -> None:
+    """Refuse finite samples a half EXR would store as ±Inf (an extreme look).
+
+    Non-finite samples already in the frame come from the source (NaN/Inf,
+    conformed with ``--force``; validation reported them) and pass through.
+    """
+    with np.errstate(invalid="ignore"):
+        over = np.abs(a) > HALF_MAX
+    if over.any():
+        count = int(np.count_nonzero(over))
+        worst = float(np.max(np.abs(a[over])))
+        raise ColorError(
+            f"{out}: frame {number}: {count} sample(s) beyond the half-float range "
+            f"(|x| up to {worst:.4g} > {HALF_MAX:g}) would be written as ±Inf; "
+            "check the look (CDL slope/power/saturation) or the source"
+        )
 
 
 class ExrWriter(WriterContext):
@@ -190,6 +213,8 @@ class ExrWriter(WriterContext):
             raise InputError(
                 f"{out}: exists; refusing to overwrite (overwrite=True to replace)"
             )
+        if (self.spec.exr_pixel_type or "half") == "half":
+            _check_half_range(a, out, number)
         if time_code is None and self.start_timecode is not None:
             time_code = timecode_add(self.start_timecode, len(self._written), self.rate)
         if time_code is not None and self.rate.drop_frame and ";" not in time_code:

@@ -111,10 +111,26 @@ class ConformJob:
             )
         if self.fit not in _FITS:
             raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
+        if self.look is not None:
+            # Relative to where the job was made, not to the OCIO config's folder
+            # (OCIO's search path) nor to a farm worker's working directory.
+            object.__setattr__(self, "look", _absolute_look(self.look))
         if self.frames is not None and len(self.inputs) > 1:
             raise InputError(
                 "--frames selects frames of a single input; give one input"
             )
+
+
+def _absolute_look(look: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """A look file (``grade.cdl``, ``grade.ccc#id``) made absolute; a config look
+    name (no such file) is left as it is."""
+    text = os.fspath(look)
+    if Path(text).exists():
+        return str(Path(text).absolute())
+    head, sep, cccid = text.rpartition("#")
+    if sep and head and Path(head).exists():
+        return f"{Path(head).absolute()}#{cccid}"
+    return look
 
 
 @dataclass(frozen=True)

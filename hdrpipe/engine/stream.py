@@ -31,6 +31,7 @@ from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import light_level_at_close, open_writer
 from ..errors import (
+    ColorError,
     ConformError,
     HdrpipeError,
     InputError,
@@ -313,7 +314,20 @@ def _stream(
                 )
         _put(rendered, _END, failed)
 
-    def convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
+    def convert(
+        index: int, shot: Shot, target: str, picture: Pixels
+    ) -> NDArray[np.float32]:
+        signal = _convert(shot, target, picture)
+        if not np.isfinite(signal).all() and np.isfinite(picture).all():
+            bad = int(np.count_nonzero(~np.isfinite(signal)))
+            raise ColorError(
+                f"{shot.sequence.pattern}: record frame {index}: the colour "
+                f"transform to {target} gives {bad} non-finite sample(s) (NaN/Inf) "
+                "from finite pixels; check the look (CDL slope/power/saturation)"
+            )
+        return signal
+
+    def _convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
         transform = transforms[(shot.colorspace, target)]
         meter = meters.get(target)
         if meter is None:
@@ -337,7 +351,7 @@ def _stream(
     def colour() -> None:
         while (item := _get(rendered, failed)) is not _END:
             index, shot, picture = item
-            signals = {t: convert(shot, t, picture) for t in targets}
+            signals = {t: convert(index, shot, t, picture) for t in targets}
             _put(coloured, (index, shot, signals), failed)
         _put(coloured, _END, failed)
 
