@@ -26,7 +26,6 @@ EXR deliverables need no stitch: chunks wrote their frames into the final folder
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from fractions import Fraction
@@ -39,9 +38,10 @@ from ..color import LightLevelMeter, get_target, mastering_display_for
 from ..encode import isobmff
 from ..encode.presets import DeliverySpec
 from ..encode.probe import H273_MATRIX, H273_PRIMARIES, H273_TRANSFER, verify
-from ..encode.video import default_mastering, partial_path
+from ..encode.video import default_mastering
 from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
+from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan
 from .state import complete_record
@@ -218,8 +218,9 @@ def _stitch_movie(
 ) -> dict[str, Any]:
     parts = [Path(r["path"]) for r in chunk_records]
     frames = [c.frames for c in farm.chunks]
-    tmp = partial_path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    stage = staging_dir(final.parent)  # private: no planted name is followed
+    tmp = stage / f"movie{final.suffix}"
     try:
         total = remux_parts(
             parts,
@@ -253,9 +254,9 @@ def _stitch_movie(
             mastering=mastering if spec.hdr_metadata else None,
             has_alpha=has_alpha,
         )
-        os.replace(tmp, final)
+        publish(tmp, final, overwrite=True)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(stage)
     info["path"] = str(final)
     log.info("%s: %d frames stitched from %d parts, verified", final, total, len(parts))
     return info
