@@ -252,6 +252,10 @@ def conform(
     # Header checks now (a typo or a wrong file fails at once); the pixel checks
     # run on the frames the stream decodes anyway: one decode for both.
     plan_ = plan(job, validate_sources="headers")
+    target = manifest_path(plan_)
+    if os.path.lexists(target) and not job.overwrite:
+        # Refused now: at the end it would cost the deliverables just made.
+        raise InputError(f"output {target} exists (use --overwrite to replace it)")
     validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
     for validator in validators:
         validator.check_headers()  # cached headers: so frames bring no new header
@@ -264,7 +268,7 @@ def conform(
     plan_ = dataclasses.replace(plan_, reports=tuple(v.report() for v in validators))
     data = manifest_data(plan_, outputs, time.monotonic() - started, digests=found)
     try:
-        path = write_manifest(manifest_path(plan_), data, overwrite=job.overwrite)
+        path = write_manifest(target, data, overwrite=job.overwrite)
     except HdrpipeError:
         # Deliverables without their manifest are no finished job: take them back.
         for out in outputs:

@@ -43,6 +43,7 @@ __all__ = [
     "write_amf",
     "build_amf",
     "write_handoff",
+    "existing_handoff",
     "load_manifest",
     "check_manifest",
     "quote",
@@ -163,6 +164,21 @@ def write_handoff(
             written.setdefault("amf", p)
         written[key] = p
     return written
+
+
+def existing_handoff(
+    outdir: str | os.PathLike[str], name: str, presets: list[str]
+) -> list[Path]:
+    """Hand-off files a job named ``name`` could write in ``outdir`` that exist.
+
+    For a front-end that must refuse a job up front (before its deliverables
+    are made) when its hand-off would be refused for lack of ``overwrite``.
+    """
+    stem = _safe_stem(name)
+    names = [f"{stem}{ext}" for ext in (".nk", ".otio", ".edl", ".fcpxml")]
+    names += [f"{stem}_{_safe_stem(p)}.amf" for p in presets]
+    folder = Path(outdir)
+    return [folder / n for n in names if os.path.lexists(folder / n)]
 
 
 def _write_amf(

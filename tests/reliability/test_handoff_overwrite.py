@@ -53,6 +53,7 @@ def test_conform_handoff_keeps_existing_files_without_overwrite(
     out.mkdir()
     (out / "plate.nk").write_text("# my edits\n", encoding="utf-8")
     args = ["conform", str(plate), "-d", "exr-acescg", "-o", str(out), "--handoff"]
-    assert main([*args, "--no-progress"]) == 1
+    assert main([*args, "--no-progress"]) == 2
     assert "plate.nk" in capsys.readouterr().err
     assert (out / "plate.nk").read_text(encoding="utf-8") == "# my edits\n"
+    assert sorted(p.name for p in out.iterdir()) == ["plate.nk"]  # refused up front
