@@ -154,7 +154,14 @@ class _SourceFrames:
         if v is None or v.seen(frame):
             if v is not None and v.unreadable(frame) is not None:
                 return None
-            return decode(path, channels=self._channels).pixels(widen=False)
+            try:
+                return decode(path, channels=self._channels).pixels(widen=False)
+            except InputError:
+                # Unvalidated stream (a farm chunk): a damaged frame is held like
+                # a validated one under --force (an I/O error is no InputError).
+                if v is not None or not self._job.force:
+                    raise
+                return None
         decoded = v.read(frame)
         # Failures no later frame can clear stop an unforced job now, not at the end.
         check_report(self._job, self._shot.sequence, v.problems(), final=False)

@@ -337,6 +337,12 @@ def stitch(
         record = dict(per_chunk[0])
         record["path"] = str(out.path)
         record["frames"] = sum(r["frames"] for r in per_chunk)
+        held = {
+            (h["input"], h["frame"]): h
+            for r in per_chunk
+            for h in r.get("held_frames", [])
+        }
+        record["held_frames"] = [held[k] for k in sorted(held)]
         record["light_level_meter"] = meter.to_dict() if meter is not None else None
         record["hdr"] = (
             None

@@ -217,3 +217,26 @@ def test_no_logging_handler_leaks_into_the_library(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert not logging.getLogger("hdrpipe.outputs").handlers
+
+
+def test_farm_manifest_lists_frames_held_in_any_chunk(
+    plate: Path, tmp_path: Path
+) -> None:
+    from hdrpipe import farm
+    from hdrpipe.engine import ConformJob
+
+    src = tmp_path / "src"
+    shutil.copytree(plate.parent, src)
+    _damage_channel_type(src / "plate.1003.exr")
+    job = ConformJob(
+        inputs=(str(src / plate.name),),
+        deliver=("exr-acescg",),
+        outdir=tmp_path / "out",
+        force=True,
+    )
+    planned = farm.plan_job(job, chunk=1)  # frame 1003 is held in the last chunk
+    for chunk in planned.chunks:
+        farm.measure_chunk(planned, chunk.index)
+        farm.run_chunk(planned, chunk.index)
+    [output] = farm.stitch(planned).to_dict()["outputs"]
+    assert [(h["frame"], h["held"]) for h in output["held_frames"]] == [(1003, 1002)]
