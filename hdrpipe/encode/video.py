@@ -45,7 +45,6 @@ __all__ = [
     "light_level_at_close",
     "EncodeResult",
     "default_mastering",
-    "partial_path",
     "fill_frame",
     "frame_planes",
 ]
@@ -93,11 +92,6 @@ def default_mastering(spec: DeliverySpec) -> MasteringDisplay:
         max_luminance=spec.mastering_max_luminance,
         min_luminance=spec.mastering_min_luminance or 0.0,
     )
-
-
-def partial_path(path: Path) -> Path:
-    """Temporary name next to ``path``: ``name.partial.mov`` for ``name.mov``."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
 
 
 def _pix_fmt(spec: DeliverySpec, has_alpha: bool) -> str:
