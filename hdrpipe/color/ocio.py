@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -108,6 +109,10 @@ def _load_config(uri: str, source: ConfigSource) -> tuple[Any, ConfigInfo]:
             raise ConfigError(
                 f"{path}: cannot read OCIO config ({source}): {err.strerror or err}"
             ) from err
+        if not stat.S_ISREG(st.st_mode):  # OCIO would block on a FIFO
+            raise ConfigError(
+                f"{path}: cannot read OCIO config ({source}): not a regular file"
+            )
         uri = str(path.resolve())
         stamp = (st.st_mtime_ns, st.st_size)
     key = (uri, *stamp)

@@ -505,6 +505,8 @@ def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
     """
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():  # a FIFO or /dev/zero never ends
+            raise InputError(f"{p}: presets file is not a regular file")
         raw = p.read_bytes()
     except OSError as err:
         raise InputError(f"{p}: cannot read presets file: {err}") from err

@@ -205,6 +205,8 @@ def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a manifest JSON file and return it checked (see :func:`check_manifest`)."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():  # a FIFO or /dev/zero never ends
+            raise HandoffError(f"{p}: manifest is not a regular file")
         raw = p.read_bytes()
     except OSError as err:
         raise ManifestNotFoundError(f"{p}: cannot read manifest: {err}") from err

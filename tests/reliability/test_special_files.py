@@ -53,3 +53,24 @@ def test_conform_force_on_a_fifo_exits_2_instead_of_hanging(
     assert proc.returncode == 2, proc.stderr
     assert "FIFO" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["targets", "--config", "{fifo}"], 2, "not a regular file"),
+        (["handoff", "{fifo}", "-o", "{out}"], 1, "not a regular file"),
+        (["presets", "--file", "{fifo}"], 2, "not a regular file"),
+    ],
+    ids=["config", "manifest", "presets-file"],
+)
+def test_fifo_as_config_manifest_or_presets_file_is_refused(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    fifo = tmp_path / "input.json"
+    os.mkfifo(fifo)
+    argv = [a.format(fifo=fifo, out=tmp_path / "out") for a in args]
+    cmd = [sys.executable, "-m", "hdrpipe", *argv]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
