@@ -143,3 +143,22 @@ def test_disk_full_on_a_handoff_file_leaves_no_file(
     after = tree(out)
     assert not [p for p in after if p.endswith(suffix) or ".hdrpipe-" in p]
     assert set(before) <= set(after)
+
+
+def test_overwrite_replaces_the_plate_folder_as_a_whole(
+    plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["conform", str(plate), "-d", "exr-acescg", "-d", "prores422hq-pq1000"]
+    args += ["-o", str(out), "--handoff", "--no-progress"]
+    assert main(args) == 0
+    stale = out / "plate_exr-acescg" / "plate.1099.exr"  # from an older, longer run
+    stale.write_bytes(b"old")
+    assert main(args) == 2  # everything exists: refused up front
+    assert main([*args, "--overwrite"]) == 0
+    capsys.readouterr()
+    assert not stale.exists()
+    assert sorted(p.name for p in (out / "plate_exr-acescg").iterdir()) == [
+        f"plate.{n}.exr" for n in (1001, 1002, 1003)
+    ]
+    assert not [p for p in tree(out) if ".hdrpipe-" in p]
