@@ -11,6 +11,8 @@ __all__ = [
     "EncodeError",
     "HandoffError",
     "ConfigError",
+    "OutputError",
+    "SourceReadError",
 ]
 
 
@@ -50,3 +52,19 @@ class EncodeError(HdrpipeError):
 
 class HandoffError(HdrpipeError):
     """Nuke script, OTIO or editorial export failure."""
+
+
+class OutputError(HdrpipeError):
+    """An output cannot be written or published: disk full, read-only or
+    immutable folder, permission, or a file that appeared under its final name.
+
+    The message names the path and the system's reason (exit 1: the job ran and
+    failed; an output folder that is unusable before the job starts is an
+    :class:`InputError` instead).
+    """
+
+
+class SourceReadError(HdrpipeError):
+    """A source frame could not be read for a reason outside the file: an I/O
+    error (EIO), out of memory. Not a damaged frame: ``--force`` never holds
+    another frame in its place (exit 1)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +28,8 @@ import OpenEXR
 import OpenImageIO as oiio  # noqa: N813 - the usual alias
 from numpy.typing import NDArray
 
-from .errors import InputError
+from .errors import InputError, OutputError
+from .outputs import discard, publish, staging_dir
 
 __all__ = [
     "Channel",
@@ -209,7 +210,7 @@ def _open(path: Path) -> oiio.ImageInput:
         raise InputError(f"{path}: not a file")
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
-        message = oiio.geterror() or "unknown error"
+        message = _error_text(oiio.geterror)
         raise InputError(
             f"{path}: not a readable EXR file: {_exr_reason(path, message)}"
         )
@@ -218,6 +219,16 @@ def _open(path: Path) -> oiio.ImageInput:
         inp.close()
         raise InputError(f"{path}: not an OpenEXR file (OpenImageIO reads it as {fmt})")
     return inp
+
+
+def _error_text(geterror: Callable[[], str]) -> str:
+    """OpenImageIO's error message; a damaged header can make it undecodable."""
+    try:
+        return geterror() or "unknown error"
+    except UnicodeDecodeError as err:
+        # The message quotes bytes of the file: keep them escaped, never crash.
+        raw = err.object if isinstance(err.object, bytes) else b""
+        return raw.decode("utf-8", "backslashreplace") or "undecodable error message"
 
 
 def _exr_reason(path: Path, oiio_message: str) -> str:
@@ -390,7 +401,7 @@ def _read(
         # Half decodes ~3x faster than OIIO's half->float path; callers widen it.
         raw = inp.read_image(part, 0, lo, hi, "half" if all_half else "float")
         if raw is None or inp.has_error:
-            reason = inp.geterror() or "unknown error"
+            reason = _error_text(inp.geterror)
             raise InputError(f"{p}: pixels unreadable: {reason}")
         names = tuple(spec.channelnames[i] for i in idx)
         data, display = _windows(spec)
@@ -423,7 +434,7 @@ def check_decodes(
         _check_sane(p, spec, max_pixels)
         raw = inp.read_image(part, 0, 0, spec.nchannels, "half")
         if raw is None or inp.has_error:
-            reason = inp.geterror() or "unknown error"
+            reason = _error_text(inp.geterror)
             raise InputError(f"{p}: pixels unreadable: {reason}")
     finally:
         inp.close()
@@ -612,22 +623,22 @@ def _channels(pixels: NDArray[Any], pixel_type: str) -> dict[str, NDArray[Any]]:
     }
 
 
-def _partial_name(path: Path) -> Path:
-    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-    return path.with_name(f"{stem}.partial{path.suffix or '.exr'}")
-
-
 def _write_atomic(path: Path, exr: OpenEXR.File) -> Path:
-    tmp = _partial_name(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write into a private temporary folder beside ``path``, then publish."""
     try:
-        exr.write(str(tmp))
-        os.replace(tmp, path)
-    except Exception as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, InputError):
-            raise
-        raise InputError(f"{path}: cannot write EXR: {err}") from err
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{path.parent}: cannot create: {err.strerror}") from err
+    stage = staging_dir(path.parent)
+    try:
+        tmp = stage / f"frame{path.suffix or '.exr'}"
+        try:
+            exr.write(str(tmp))
+        except Exception as err:  # OpenEXR raises bare exceptions (disk full too)
+            raise OutputError(f"{path}: cannot write EXR: {err}") from err
+        publish(tmp, path, overwrite=True)
+    finally:
+        discard(stage)
     return path
 
 
@@ -645,7 +656,9 @@ def write_exr(
 ) -> Path:
     """Write (H, W, 3|4) pixels as an EXR with channels R, G, B(, A), atomically.
 
-    The file is written as ``<name>.partial.exr`` then renamed over ``path``.
+    The file is written in a private temporary folder beside ``path``, synced,
+    then renamed over ``path`` (:func:`hdrpipe.outputs.publish`); a write
+    failure (disk full, read-only) is an :class:`~hdrpipe.errors.OutputError`.
     ``time_code`` is ``"HH:MM:SS:FF"`` (``;`` before FF marks drop-frame);
     ``attributes`` may hold any standard EXR attribute, e.g.
     ``{"acesImageContainerFlag": 1, "adoptedNeutral": (0.32168, 0.33767)}``.

@@ -13,10 +13,12 @@ digit, ``@`` = any padding, printf ``%04d``, Houdini ``$F4``):
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from fileseq.constants import PAD_STYLE_HASH1
 from fileseq.exceptions import FileSeqException
 from fileseq.filesequence import FileSequence
 
-from .errors import InputError
+from .errors import InputError, SourceReadError
 from .exr import ExrHeader, read_header
 from .types import FrameRange
 
@@ -34,6 +36,10 @@ log = logging.getLogger(__name__)
 
 _RANGE_RE = re.compile(r"^\s*(-?\d+)\s*(?:(?:-|:|\.\.)\s*(-?\d+)\s*)?$")
 _EXR_SUFFIXES = (".exr",)
+#: Errors of the machine, not of a frame: never reported as a missing/damaged frame.
+_SYSTEM_ERRNOS = frozenset(
+    {errno.EIO, errno.ENOMEM, errno.ENFILE, errno.EMFILE, errno.ESTALE}
+)
 # fileseq's padding tokens in a path (with an optional explicit frame set before them).
 _PAD_TOKEN_RE = re.compile(r"(#+|@+|%0?\d*d|\$F\d*|<UDIM>)")
 
@@ -126,6 +132,10 @@ class Sequence:
         try:
             st = p.stat()
         except OSError as err:
+            if err.errno in _SYSTEM_ERRNOS:  # the system failed, not the file
+                raise SourceReadError(
+                    f"{p}: frame {frame}: {err.strerror or err}"
+                ) from err
             raise InputError(f"{p}: frame {frame}: {err.strerror or err}") from err
         return _cached_header(str(p), st.st_mtime_ns, st.st_size)
 
@@ -231,8 +241,45 @@ def open_sequence(
     ------
     InputError
         Nothing found, several sequences in a directory (listed in the
-        message), or a bad pattern/range.
+        message), a bad pattern/range, or a frame that is not a regular file
+        (a FIFO, a device such as ``/dev/zero``, a socket: reading one could
+        block forever or never end).
     """
+    return _regular_only(_open_sequence(path, frames))
+
+
+def _regular_only(seq: Sequence) -> Sequence:
+    """Refuse a sequence with a frame that is not a regular file (after symlinks)."""
+    for frame in seq.frames:
+        p = seq.path(frame)
+        try:
+            mode = p.stat().st_mode
+        except OSError as err:
+            raise InputError(f"{p}: frame {frame}: {err.strerror or err}") from err
+        if not stat.S_ISREG(mode):
+            raise InputError(
+                f"{p}: frame {frame} is not a regular file "
+                f"({_file_kind(mode)}); hdrpipe reads only regular files"
+            )
+    return seq
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def _open_sequence(
+    path: str | os.PathLike[str], frames: FrameRange | str | None
+) -> Sequence:
     expected = _expected_frames(frames)
     p = Path(os.fspath(path)).expanduser()
     if not p.is_absolute():
@@ -256,6 +303,11 @@ def open_sequence(
         return _restrict(_from_fileseq(fs, None), expected)
     if p.is_file():
         return _restrict(_single_file(p), expected)
+    if p.exists():  # neither a folder nor a regular file
+        raise InputError(
+            f"{p}: not a regular file ({_file_kind(p.stat().st_mode)}); "
+            "hdrpipe reads only regular files"
+        )
     if not _PAD_TOKEN_RE.search(p.name) and not re.search(r"\d", p.name):
         raise InputError(f"{p}: no such file or directory")
     if not p.parent.is_dir():

@@ -55,13 +55,15 @@ def _root(
         if quiet
         else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
-    root = logging.getLogger("hdrpipe")
-    root.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("hdrpipe: %(levelname)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else level)
-    root.propagate = False
+    # "libav": FFmpeg's own messages, which hdrpipe.encode routes into logging.
+    for name in ("hdrpipe", "libav"):
+        root = logging.getLogger(name)
+        root.handlers.clear()
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if debug else level)
+        root.propagate = False
     state.debug = debug
 
 

@@ -160,6 +160,17 @@ def conform_command(
             for out in document["outputs"]:
                 print(out["path"])
         return 0
+    if handoff and not job.overwrite:
+        # Refused now, not after the deliverables are made.
+        from ..handoff import existing_handoff
+
+        planned = plan(job, validate_sources=False)
+        found = existing_handoff(job.outdir, planned.name, list(job.deliver))
+        if found:
+            raise InputError(
+                f"hand-off file(s) exist: {', '.join(map(str, found))} "
+                "(use --overwrite to replace them)"
+            )
     distributed = workers is not None or scheduler is not None or resume
     if workers is not None and scheduler is not None:
         raise InputError("give --workers (local cluster) or --scheduler, not both")
@@ -181,7 +192,7 @@ def conform_command(
     if handoff:
         from ..handoff import write_handoff
 
-        written = write_handoff(data, manifest.path.parent)
+        written = write_handoff(data, manifest.path.parent, overwrite=job.overwrite)
         data = {**data, "handoff": {kind: str(path) for kind, path in written.items()}}
     if json_out:
         emit_json(data)

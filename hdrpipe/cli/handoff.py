@@ -32,6 +32,9 @@ def handoff(
     amf: Annotated[
         bool, typer.Option("--amf", help="ACES AMF per display-referred deliverable.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing hand-off files.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -43,7 +46,7 @@ def handoff(
     chosen = {"nuke": nuke, "otio": otio, "edl": edl, "fcpxml": fcpxml, "amf": amf}
     if not any(chosen.values()):
         chosen = dict.fromkeys(chosen, True)
-    written = write_handoff(manifest, outdir, **chosen)
+    written = write_handoff(manifest, outdir, overwrite=overwrite, **chosen)
     if as_json:
         emit_json(
             {

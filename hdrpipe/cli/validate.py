@@ -7,7 +7,6 @@ for pass/warn, 1 for fail, 2 when the input is missing or the usage is wrong.
 from __future__ import annotations
 
 import json
-import os
 from contextlib import nullcontext
 from fractions import Fraction
 from pathlib import Path
@@ -16,8 +15,9 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from ..errors import InputError, ValidationError
+from ..errors import InputError, OutputError, ValidationError
 from ..exr import ExrHeader
+from ..outputs import atomic_write
 from ..sequence import Sequence, open_sequence
 from ..validate import PROFILES, identify_chromaticities, validate
 from ._app import app, emit_json, stderr, stdout
@@ -95,10 +95,11 @@ def validate_command(
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{path.parent}: cannot create: {err.strerror}") from err
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 
 def _fps_text(fps: Fraction | None) -> str | None:

@@ -17,6 +17,7 @@ import importlib.resources
 import logging
 import os
 import re
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -122,6 +123,10 @@ def _load_config(uri: str, source: ConfigSource) -> tuple[Any, ConfigInfo]:
             raise ConfigError(
                 f"{path}: cannot read OCIO config ({source}): {err.strerror or err}"
             ) from err
+        if not stat.S_ISREG(st.st_mode):  # OCIO would block on a FIFO
+            raise ConfigError(
+                f"{path}: cannot read OCIO config ({source}): not a regular file"
+            )
         uri = str(path.resolve())
         stamp = (st.st_mtime_ns, st.st_size)
     key = (uri, *stamp)
@@ -134,6 +139,11 @@ def _load_config(uri: str, source: ConfigSource) -> tuple[Any, ConfigInfo]:
             except ocio.Exception as err:
                 raise ConfigError(
                     f"{uri}: cannot read OCIO config ({source}): {_one_line(err)}"
+                ) from err
+            except UnicodeDecodeError as err:  # OCIO's message quotes the bytes
+                raise ConfigError(
+                    f"{uri}: cannot read OCIO config ({source}): not a text "
+                    "(UTF-8 YAML) config file"
                 ) from err
             hit = (config, config.getCacheID())
             _config_cache[key] = hit

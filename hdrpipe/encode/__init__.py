@@ -79,6 +79,7 @@ def open_writer(
     light_level: ContentLightLevel | None = None,
     threads: int | None = None,
     overwrite: bool = False,
+    whole_folder: bool = False,
 ) -> Writer:
     """Open the writer for ``spec`` at ``path``.
 
@@ -92,7 +93,10 @@ def open_writer(
 
     EXR: ``path`` is a pattern with ``####``; frames (scene-linear, target space)
     are numbered from ``first_frame``; per-frame ``time_code`` (or one derived
-    from ``start_timecode``) goes into ``timeCode``.
+    from ``start_timecode``) goes into ``timeCode``. With ``whole_folder`` the
+    pattern's folder is the deliverable, made complete or not at all (it must
+    not exist unless ``overwrite``); otherwise frames go into an existing folder
+    at :meth:`Writer.close`.
 
     Raises
     ------
@@ -113,6 +117,7 @@ def open_writer(
             first_frame=first_frame,
             has_alpha=has_alpha,
             overwrite=overwrite,
+            whole_folder=whole_folder,
         )
     return VideoWriter(
         spec,

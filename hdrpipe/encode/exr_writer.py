@@ -1,8 +1,12 @@
 """EXR deliverables: ``exr-acescg`` (Nuke comp) and ``exr-aces`` (SMPTE ST 2065-4).
 
 Frames are scene-linear float32 in the preset's target space. Each frame is
-written atomically by :func:`hdrpipe.exr.write_exr` and its header read back and
-checked before the next one.
+written by :func:`hdrpipe.exr.write_exr` into a private temporary folder
+(:func:`hdrpipe.outputs.staging_dir`) and its header read back and checked before
+the next one; nothing appears under a final name before :meth:`ExrWriter.close`.
+With ``whole_folder`` the frame folder itself is the deliverable: it is staged as
+a whole beside its final name and renamed into place at close, so the plate
+appears complete or not at all.
 
 ST 2065-4:2013 (ACES Image Container File Layout) requires, and we write:
 scanline (not tiled) files, half-float R, G, B (A) channels, INCREASING_Y line
@@ -27,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import exr
-from ..errors import EncodeError, InputError
+from ..errors import ColorError, EncodeError, InputError
+from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, Rate
 from ._context import WriterContext
 from .presets import DeliverySpec
@@ -39,6 +44,7 @@ __all__ = [
     "TARGET_CHROMATICITIES",
     "frame_path",
     "timecode_add",
+    "HALF_MAX",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,6 +105,28 @@ def timecode_add(tc: str, frames: int, rate: Rate) -> str:
     return f"{hh:02d}:{mm:02d}:{ss:02d}{sep}{ff:02d}"
 
 
+#: Largest finite half-float (IEEE 754 binary16): 65504.
+HALF_MAX = float(np.finfo(np.float16).max)
+
+
+def _check_half_range(a: NDArray[Any], out: Path, number: int) -> None:
+    """Refuse finite samples a half EXR would store as ±Inf (an extreme look).
+
+    Non-finite samples already in the frame come from the source (NaN/Inf,
+    conformed with ``--force``; validation reported them) and pass through.
+    """
+    with np.errstate(invalid="ignore"):
+        over = np.abs(a) > HALF_MAX
+    if over.any():
+        count = int(np.count_nonzero(over))
+        worst = float(np.max(np.abs(a[over])))
+        raise ColorError(
+            f"{out}: frame {number}: {count} sample(s) beyond the half-float range "
+            f"(|x| up to {worst:.4g} > {HALF_MAX:g}) would be written as ±Inf; "
+            "check the look (CDL slope/power/saturation) or the source"
+        )
+
+
 class ExrWriter(WriterContext):
     """Write an EXR sequence deliverable; see :func:`hdrpipe.encode.open_writer`."""
 
@@ -114,6 +142,7 @@ class ExrWriter(WriterContext):
         first_frame: int = 1001,
         has_alpha: bool = False,
         overwrite: bool = False,
+        whole_folder: bool = False,
     ) -> None:
         if spec.kind != "exr":
             raise InputError(f"preset {spec.name!r} is not an EXR preset")
@@ -125,8 +154,15 @@ class ExrWriter(WriterContext):
         self.spec = spec
         self.path = Path(path)
         frame_path(self.path, first_frame)  # validates the pattern
-        if not self.path.parent.is_dir():
-            raise InputError(f"{self.path.parent}: output directory does not exist")
+        self.whole_folder = whole_folder
+        home = self.path.parent.parent if whole_folder else self.path.parent
+        if not home.is_dir():
+            raise InputError(f"{home}: output directory does not exist")
+        if whole_folder and os.path.lexists(self.path.parent) and not overwrite:
+            raise InputError(
+                f"{self.path.parent}: exists; refusing to overwrite "
+                "(overwrite=True to replace)"
+            )
         self.width, self.height, self.rate = width, height, rate
         self.start_timecode = start_timecode
         self.first_frame = first_frame
@@ -139,9 +175,10 @@ class ExrWriter(WriterContext):
                 "acesImageContainerFlag": 1,
                 "adoptedNeutral": ACES_ADOPTED_NEUTRAL,
             }
-        self._written: list[Path] = []
+        self._written: list[Path] = []  # final paths, in frame order
         self._closed = False
         self._first_header: dict[str, Any] = {}
+        self._stage = staging_dir(home)
 
     @property
     def frames(self) -> int:
@@ -155,6 +192,7 @@ class ExrWriter(WriterContext):
             raise EncodeError(f"{self.path}: write after close")
         number = self.first_frame + len(self._written)
         out = frame_path(self.path, number)
+        staged = self._stage / out.name
         a = np.asarray(frame)
         if (
             a.ndim != 3
@@ -171,17 +209,19 @@ class ExrWriter(WriterContext):
             raise InputError(
                 f"{out}: frame {number}: writer opened with alpha, frame has 3 channels"
             )
-        if out.exists() and not self.overwrite:
+        if not self.whole_folder and os.path.lexists(out) and not self.overwrite:
             raise InputError(
                 f"{out}: exists; refusing to overwrite (overwrite=True to replace)"
             )
+        if (self.spec.exr_pixel_type or "half") == "half":
+            _check_half_range(a, out, number)
         if time_code is None and self.start_timecode is not None:
             time_code = timecode_add(self.start_timecode, len(self._written), self.rate)
         if time_code is not None and self.rate.drop_frame and ";" not in time_code:
             time_code = time_code[:8] + ";" + time_code[9:]
         try:
             exr.write_exr(
-                out,
+                staged,
                 np.ascontiguousarray(a),
                 pixel_type=self.spec.exr_pixel_type or "half",
                 compression=self.spec.exr_compression or "none",
@@ -193,11 +233,13 @@ class ExrWriter(WriterContext):
         except InputError as err:
             raise EncodeError(f"{out}: frame {number}: {err}") from err
         self._written.append(out)
-        self._verify(out, number, time_code)
+        self._verify(staged, number, time_code, out)
 
-    def _verify(self, out: Path, number: int, time_code: str | None) -> None:
+    def _verify(
+        self, staged: Path, number: int, time_code: str | None, out: Path
+    ) -> None:
         try:
-            h = exr.read_header(out)
+            h = exr.read_header(staged)
         except InputError as err:
             raise EncodeError(
                 f"{out}: frame {number}: cannot read back: {err}"
@@ -250,12 +292,34 @@ class ExrWriter(WriterContext):
             }
 
     def close(self, light_level: ContentLightLevel | None = None) -> EncodeResult:
-        """Finish the sequence; every frame was already verified as it was written."""
+        """Publish the sequence; every frame was verified as it was written.
+
+        ``whole_folder``: the staged folder is renamed to the frame folder
+        (replacing an earlier one only with ``overwrite``). Otherwise each frame
+        is renamed into the existing folder.
+        """
         if self._closed:
             raise EncodeError(f"{self.path}: closed twice")
         if not self._written:
             self.abort()
             raise EncodeError(f"{self.path}: no frames written")
+        try:
+            if self.whole_folder:
+                publish(self._stage, self.path.parent, overwrite=self.overwrite)
+            else:
+                moved: list[Path] = []
+                try:
+                    for out in self._written:
+                        publish(self._stage / out.name, out, overwrite=self.overwrite)
+                        moved.append(out)
+                except BaseException:
+                    for out in moved:  # a partial sequence is no deliverable
+                        out.unlink(missing_ok=True)
+                    raise
+                discard(self._stage)
+        except BaseException:
+            self.abort()
+            raise
         self._closed = True
         info = dict(self._first_header)
         info.update(
@@ -273,6 +337,5 @@ class ExrWriter(WriterContext):
         if self._closed:
             return
         self._closed = True
-        for p in self._written:
-            p.unlink(missing_ok=True)
+        discard(self._stage)
         self._written.clear()

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EncodeError
+from ..outputs import atomic_open
 from ..types import ContentLightLevel
 from . import isobmff
 
@@ -514,9 +515,8 @@ def _rebuild(
         isobmff.move_chunk_offsets(moov, shift)
     except EncodeError as err:
         raise EncodeError(f"{path}: {err}") from err
-    tmp = path.with_name(path.name + ".seipatch")
     try:
-        with path.open("rb") as src, tmp.open("wb") as dst:
+        with path.open("rb") as src, atomic_open(path) as dst:
             for box_type, offset, header, box_size in top:
                 if box_type == b"moov":
                     dst.write(moov.to_bytes())
@@ -541,9 +541,8 @@ def _rebuild(
                     src.seek(a + n + old)
                     pos = a + n + old
                 _copy(src, dst, offset + box_size - pos)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except OSError as err:
+        raise EncodeError(f"{path}: cannot rewrite: {err}") from err
 
 
 def _copy(src: object, dst: object, count: int) -> None:

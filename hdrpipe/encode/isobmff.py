@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EncodeError
+from ..outputs import atomic_open
 from ..types import ContentLightLevel, MasteringDisplay
 
 __all__ = [
@@ -487,16 +488,14 @@ def patch_video_sample_entry(
             fh.write(new_moov)
             fh.truncate()
         return
-    tmp = p.with_name(p.name + ".boxpatch")
     try:
-        with p.open("rb") as src, tmp.open("wb") as dst:
+        with p.open("rb") as src, atomic_open(p) as dst:
             shutil.copyfileobj(_Limited(src, off), dst)
             dst.write(new_moov)
             src.seek(off + size)
             shutil.copyfileobj(src, dst)
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except OSError as err:
+        raise EncodeError(f"{p}: cannot rewrite: {err}") from err
 
 
 class _Limited:

@@ -33,7 +33,10 @@ of ours and set ``codec = "prores_ks"`` (with ``options.alpha_bits`` etc.).
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -42,6 +45,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ..errors import InputError
+from ..outputs import check_name
 
 __all__ = [
     "DeliverySpec",
@@ -49,6 +53,8 @@ __all__ = [
     "get_preset",
     "load_presets",
     "spec_to_dict",
+    "FILE_OPTIONS",
+    "PRESET_ID_MAX",
 ]
 
 
@@ -98,14 +104,19 @@ class DeliverySpec:
     chroma_location: str | None = None
 
     def __post_init__(self) -> None:
+        _check_fields(self)
         if not isinstance(self.options, MappingProxyType):
             object.__setattr__(
                 self,
                 "options",
                 MappingProxyType(
-                    {str(k): str(v) for k, v in dict(self.options).items()}
+                    {
+                        str(k): _option_text(self.name, k, v)
+                        for k, v in self.options.items()
+                    }
                 ),
             )
+        _check_options(self.name, self.options)
         if self.kind not in ("video", "exr"):
             raise InputError(
                 f"preset {self.name!r}: kind must be video or exr, got {self.kind!r}"
@@ -140,8 +151,143 @@ class DeliverySpec:
                 raise InputError(f"preset {self.name!r}: bit_depth must be 8, 10 or 12")
         elif self.container != "exr":
             raise InputError(f"exr preset {self.name!r}: container must be 'exr'")
-        if not self.extension.startswith("."):
-            raise InputError(f"preset {self.name!r}: extension must start with '.'")
+        if not _EXTENSION.fullmatch(self.extension):
+            raise InputError(
+                f"preset {self.name!r}: extension {self.extension!r} must be '.' "
+                "and 1-10 letters or digits (e.g. '.mov')"
+            )
+
+
+#: A preset id becomes part of every output name (``<name>_<id><ext>``).
+PRESET_ID_MAX = 64
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_STR_FIELDS = (
+    "description",
+    "target",
+    "container",
+    "codec",
+    "profile",
+    "pix_fmt",
+    "matrix",
+    "primaries",
+    "transfer",
+    "color_range",
+    "chroma",
+    "exr_compression",
+    "exr_pixel_type",
+    "chroma_location",
+)
+_REQUIRED = ("description", "target", "container")
+
+#: Encoder options (FFmpeg AVOptions, and keys inside ``x265-params``,
+#: ``x264-params``/``x264opts``) that make the encoder read or write a file of
+#: its own: a preset could otherwise write outside the output folder or read any
+#: file. Refused in every preset.
+FILE_OPTIONS = frozenset(
+    {
+        "analysis-load",
+        "analysis-reuse-file",
+        "analysis-save",
+        "cqmfile",
+        "csv",
+        "dhdr10-info",
+        "dolby-vision-rpu",
+        "dump-yuv",
+        "lambda-file",
+        "passlogfile",
+        "qpfile",
+        "recon",
+        "recon-y4m-exec",
+        "scaling-list",
+        "stats",
+        "tcfile-in",
+        "tcfile-out",
+        "zonefile",
+    }
+)
+_PARAM_OPTIONS = ("x265-params", "x264-params", "x264opts")
+
+
+def _check_fields(spec: DeliverySpec) -> None:
+    """Refuse values of the wrong type or out of range (user presets are input)."""
+    name = spec.name
+    check_name(name, "preset id")
+    if len(name) > PRESET_ID_MAX:
+        raise InputError(f"preset id {name[:40]!r}…: at most {PRESET_ID_MAX} chars")
+    for f in _STR_FIELDS:
+        value = getattr(spec, f)
+        if value is None and f not in _REQUIRED:
+            continue
+        if not isinstance(value, str):
+            raise InputError(
+                f"preset {name!r}: {f} must be a string, got {type(value).__name__}"
+            )
+    if not isinstance(spec.extension, str):
+        raise InputError(f"preset {name!r}: extension must be a string")
+    for f in ("hdr_metadata", "needs_light_level_at_open"):
+        if not isinstance(getattr(spec, f), bool):
+            raise InputError(f"preset {name!r}: {f} must be true or false")
+    if isinstance(spec.bit_depth, bool) or not isinstance(spec.bit_depth, int):
+        raise InputError(f"preset {name!r}: bit_depth must be an integer")
+    if not isinstance(spec.options, Mapping):
+        raise InputError(
+            f"preset {name!r}: options must be a table of name = value, got "
+            f"{type(spec.options).__name__}"
+        )
+    peak = _luminance(name, "mastering_max_luminance", spec.mastering_max_luminance)
+    low = _luminance(name, "mastering_min_luminance", spec.mastering_min_luminance)
+    if peak is not None and not 0 < peak <= 10_000:
+        raise InputError(
+            f"preset {name!r}: mastering_max_luminance {peak} cd/m² is outside "
+            "(0, 10000] (SMPTE ST 2086)"
+        )
+    if low is not None and not 0 <= low < (peak if peak is not None else 10_000):
+        raise InputError(
+            f"preset {name!r}: mastering_min_luminance {low} cd/m² must be >= 0 and "
+            "below mastering_max_luminance"
+        )
+
+
+def _luminance(preset: str, field_name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"preset {preset!r}: {field_name} must be a number")
+    if not math.isfinite(value):
+        raise InputError(f"preset {preset!r}: {field_name} must be finite")
+    return float(value)
+
+
+def _option_text(preset: str, key: object, value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (str, int)) or (
+        isinstance(value, float) and math.isfinite(value)
+    ):
+        return str(value)
+    raise InputError(
+        f"preset {preset!r}: option {key!r} must be a string or a number, got "
+        f"{type(value).__name__}"
+    )
+
+
+def _check_options(preset: str, options: Mapping[str, str]) -> None:
+    """Refuse encoder options that name files (:data:`FILE_OPTIONS`) and NULs."""
+    for key, value in options.items():
+        if "\0" in key or "\0" in value:
+            raise InputError(f"preset {preset!r}: option {key!r} contains NUL")
+        keys = [key.lstrip("-")]
+        if key in _PARAM_OPTIONS:
+            keys += [
+                item.split("=", 1)[0].strip().lstrip("-")
+                for item in value.replace(",", ":").split(":")
+            ]
+        named = sorted({k for k in keys if k.lower() in FILE_OPTIONS})
+        if named:
+            raise InputError(
+                f"preset {preset!r}: encoder option(s) {', '.join(named)} name files "
+                "the encoder would read or write; hdrpipe writes only its own outputs"
+            )
 
 
 def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
@@ -152,6 +298,8 @@ def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
 
 
 _BT2100_PQ = {"matrix": "bt2020nc", "primaries": "bt2020", "transfer": "smpte2084"}
+
+log = logging.getLogger(__name__)
 
 _PRESET_LIST: tuple[DeliverySpec, ...] = (
     DeliverySpec(
@@ -341,7 +489,9 @@ def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
     The file maps preset ids to tables of :class:`DeliverySpec` fields, either at
     the top level or under a ``presets`` key. ``base = "<id>"`` starts from an
     existing preset (shipped, or earlier in the same file) and overrides only
-    the fields given::
+    the fields given. A shipped id is replaced only by an entry that says
+    ``override = true``; every field is type- and range-checked, and encoder
+    options that name files (:data:`FILE_OPTIONS`) are refused::
 
         [presets.prores4444xq-pq1000-ks]
         base = "prores4444xq-pq1000"
@@ -355,6 +505,8 @@ def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
     """
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():  # a FIFO or /dev/zero never ends
+            raise InputError(f"{p}: presets file is not a regular file")
         raw = p.read_bytes()
     except OSError as err:
         raise InputError(f"{p}: cannot read presets file: {err}") from err
@@ -379,6 +531,17 @@ def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
             raise InputError(f"{p}: preset {name!r} must be a table/object")
         entry = dict(entry)
         base_name = entry.pop("base", None)
+        override = entry.pop("override", False)
+        if not isinstance(override, bool):
+            raise InputError(f"{p}: preset {name!r}: override must be true or false")
+        if name in PRESETS and not override:
+            raise InputError(
+                f"{p}: preset {name!r} is a shipped preset; a user preset may not "
+                "replace it unless its entry says override = true (or pick a new id, "
+                f'with base = "{name}")'
+            )
+        if name in PRESETS:
+            log.warning("%s: user preset %r replaces the shipped one", p, name)
         unknown = sorted(set(entry) - _FIELD_NAMES)
         if unknown:
             raise InputError(
@@ -389,12 +552,14 @@ def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
             if base_name is not None:
                 base = get_preset(str(base_name), extra=out)
                 if "options" in entry:  # options merge onto the base's
-                    entry["options"] = {**dict(base.options), **dict(entry["options"])}
+                    if not isinstance(entry["options"], dict):
+                        raise InputError("options must be a table of name = value")
+                    entry["options"] = {**dict(base.options), **entry["options"]}
                 spec = replace(base, **entry)
             else:
                 entry.setdefault("description", name)
                 spec = DeliverySpec(**entry)
-        except TypeError as err:
+        except (TypeError, ValueError) as err:
             raise InputError(f"{p}: preset {name!r}: {err}") from err
         except InputError as err:
             raise InputError(f"{p}: preset {name!r}: {err}") from err

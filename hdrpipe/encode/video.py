@@ -2,12 +2,14 @@
 
 Frames in are the display-encoded R'G'B'(A) float32 signal in [0, 1]; we turn
 them into narrow-range Y'CbCr planes ourselves (:mod:`hdrpipe.encode.ycbcr`) and
-hand those to the encoder untouched (no swscale). The movie is written to
-``<stem>.partial<ext>`` next to the final path; :meth:`VideoWriter.close`
-flushes, rewrites the sample entry (:func:`sample_entry_patch`: ``colr`` nclc in
-MOV / nclx in MP4, ``pasp``, ``fiel`` for ProRes, ``mdcv``, ``clli``, the
-QuickTime vendor), verifies the file with MediaInfo/PyAV and every HDR metadata
-copy against the preset and only then renames it to the final name.
+hand those to the encoder untouched (no swscale). The movie is written inside a
+private temporary folder next to the final path
+(:func:`hdrpipe.outputs.staging_dir`: FFmpeg opens a name no one else can plant);
+:meth:`VideoWriter.close` flushes, rewrites the sample entry
+(:func:`sample_entry_patch`: ``colr`` nclc in MOV / nclx in MP4, ``pasp``, ``fiel``
+for ProRes, ``mdcv``, ``clli``, the QuickTime vendor), verifies the file with
+MediaInfo/PyAV and every HDR metadata copy against the preset and only then
+publishes it under the final name (:func:`hdrpipe.outputs.publish`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import EncodeError, InputError
+from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from . import hevc_sei, isobmff, ycbcr
 from ._context import WriterContext
@@ -46,7 +49,6 @@ __all__ = [
     "light_level_at_close",
     "EncodeResult",
     "default_mastering",
-    "partial_path",
     "fill_frame",
     "frame_planes",
 ]
@@ -176,11 +178,6 @@ def default_mastering(spec: DeliverySpec) -> MasteringDisplay:
     )
 
 
-def partial_path(path: Path) -> Path:
-    """Temporary name next to ``path``: ``name.partial.mov`` for ``name.mov``."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
-
-
 def _pix_fmt(spec: DeliverySpec, has_alpha: bool) -> str:
     pix = spec.pix_fmt or ""
     if has_alpha:
@@ -271,6 +268,16 @@ def _repair_dts(
     for packet, d in zip(packets, new, strict=True):
         packet.dts = d
     return packets
+
+
+def _route_ffmpeg_log() -> None:
+    """Send FFmpeg's log (libx264 included) to Python logging, not to stderr.
+
+    PyAV then logs through the ``libav.*`` loggers (the CLI shows them with
+    hdrpipe's own log); below WARNING nothing is forwarded.
+    """
+    if av.logging.get_level() is None:
+        av.logging.set_level(av.logging.WARNING)
 
 
 def light_level_at_close(spec: DeliverySpec) -> bool:
@@ -397,7 +404,8 @@ class VideoWriter(WriterContext):
                 f"preset {spec.name!r}: pix_fmt {self.pix_fmt} does not hold "
                 f"{spec.bit_depth}-bit {spec.chroma}"
             )
-        self._tmp = partial_path(self.path)
+        self._stage = staging_dir(self.path.parent)
+        self._tmp = self._stage / f"movie{spec.extension}"
         self._frames = 0
         self._last_dts: int | None = None
         self._closed = False
@@ -417,6 +425,11 @@ class VideoWriter(WriterContext):
             opts["profile"] = spec.profile
         if spec.codec == "libx265":
             params = [p for p in opts.pop("x265-params", "").split(":") if p]
+            # x265 prints its log on stderr itself (not through FFmpeg's log):
+            # silenced, so a library never prints; its errors reach us as
+            # FFmpeg's open error.
+            params = [p for p in params if not p.startswith("log-level=")]
+            params.append("log-level=none")
             if spec.profile:
                 opts.setdefault("profile", spec.profile)
             if spec.hdr_metadata and spec.transfer == "smpte2084":
@@ -452,7 +465,7 @@ class VideoWriter(WriterContext):
 
     def _open(self, threads: int | None) -> None:
         spec = self.spec
-        self._tmp.unlink(missing_ok=True)
+        _route_ffmpeg_log()
         try:
             self._container = av.open(str(self._tmp), "w", format=spec.container)
             stream = self._container.add_stream(spec.codec, rate=self.rate.fps)
@@ -658,11 +671,8 @@ class VideoWriter(WriterContext):
                 has_alpha=self.has_alpha,
                 pixel_aspect=self.pixel_aspect,
             )
-            if self.path.exists() and not self.overwrite:
-                raise EncodeError(
-                    f"{self.path}: appeared while encoding; not overwritten"
-                )
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path, overwrite=self.overwrite)
+            discard(self._stage)
         except BaseException:
             self.abort()
             raise
@@ -701,7 +711,7 @@ class VideoWriter(WriterContext):
             except (av.error.FFmpegError, OSError) as err:
                 log.debug("%s: close during abort: %s", self._tmp, err)
             self._container = None
-        self._tmp.unlink(missing_ok=True)
+        discard(self._stage)
 
     def abort(self) -> None:
         """Stop and remove the temporary file; the final path is never touched."""

@@ -22,6 +22,7 @@ from ..conform.timecode import Timecode
 from ..encode.presets import DeliverySpec, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
+from ..outputs import check_name, check_outdir, output_path
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence, parse_frame_range
 from ..types import FrameRange, Rate
@@ -35,6 +36,7 @@ __all__ = [
     "Output",
     "plan",
     "readable_header",
+    "manifest_path",
     "check_report",
     "ValidateSources",
     "ProgressCallback",
@@ -109,10 +111,26 @@ class ConformJob:
             )
         if self.fit not in _FITS:
             raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
+        if self.look is not None:
+            # Relative to where the job was made, not to the OCIO config's folder
+            # (OCIO's search path) nor to a farm worker's working directory.
+            object.__setattr__(self, "look", _absolute_look(self.look))
         if self.frames is not None and len(self.inputs) > 1:
             raise InputError(
                 "--frames selects frames of a single input; give one input"
             )
+
+
+def _absolute_look(look: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """A look file (``grade.cdl``, ``grade.ccc#id``) made absolute; a config look
+    name (no such file) is left as it is."""
+    text = os.fspath(look)
+    if Path(text).exists():
+        return str(Path(text).absolute())
+    head, sep, cccid = text.rpartition("#")
+    if sep and head and Path(head).exists():
+        return f"{Path(head).absolute()}#{cccid}"
+    return look
 
 
 @dataclass(frozen=True)
@@ -290,19 +308,26 @@ def _source_colorspace(
 def _output_paths(
     name: str, outdir: Path, specs: Sequence[DeliverySpec]
 ) -> tuple[Output, ...]:
+    """Every output path under ``outdir`` (checked after resolution, symlinks too)."""
     outputs = []
     for spec in specs:
         if spec.kind == "exr":
-            path = outdir / f"{name}_{spec.name}" / f"{name}.####{spec.extension}"
+            folder = output_path(outdir, f"{name}_{spec.name}")
+            path = folder / check_name(f"{name}.####{spec.extension}", "output name")
         else:
-            path = outdir / f"{name}_{spec.name}{spec.extension}"
+            path = output_path(outdir, f"{name}_{spec.name}{spec.extension}")
         outputs.append(Output(spec, path))
     return tuple(outputs)
 
 
+def manifest_path(plan_: JobPlan) -> Path:
+    """``OUTDIR/<name>.manifest.json``, checked to stay inside ``OUTDIR``."""
+    return output_path(plan_.job.outdir, f"{plan_.name}.manifest.json")
+
+
 def _existing(path: Path) -> list[Path]:
     if "####" in path.name:
-        prefix, suffix = path.name.split("####", 1)
+        prefix, suffix = path.name.rsplit("####", 1)
         if not path.parent.is_dir():
             return []
         return [
@@ -331,7 +356,9 @@ def plan(
     ------
     InputError
         Unknown preset, rate, raster, bad frame range, outputs that exist
-        (without ``overwrite``) or that would replace a source.
+        (without ``overwrite``) or that would replace a source, an unsafe job
+        name (:func:`hdrpipe.outputs.check_name`), an output that would land
+        outside ``job.outdir``, an output folder that is a file or not writable.
     ValidationError
         A source fails the ``job.profile`` checks and ``job.force`` is off.
     """
@@ -380,9 +407,10 @@ def plan(
             target=specs[0].target, look=job.look, config=job.config, color_path="exact"
         )
 
-    name = job.name or sequences[0].name
-    outdir = Path(job.outdir).absolute()
+    name = check_name(job.name or sequences[0].name, "job name (--name)")
+    outdir = check_outdir(job.outdir)
     outputs = _output_paths(name, outdir, specs)
+    output_path(outdir, f"{name}.manifest.json")
     sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
     for out in outputs:
         for existing in _existing(out.path):

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ from .. import __version__
 from ..color import resolve_config
 from ..color.looks import look_record
 from ..encode.presets import spec_to_dict
+from ..errors import HdrpipeError, InputError
+from ..outputs import atomic_write, discard
 from ..sequence import Sequence as ImageSequence
 from ..validate import Validator
 from .job import (
@@ -26,6 +29,7 @@ from .job import (
     JobPlan,
     ProgressCallback,
     _resolve_retime,
+    manifest_path,
     plan,
     readable_header,
 )
@@ -59,7 +63,11 @@ def _fraction_text(value: Fraction) -> str:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    # O_NONBLOCK: a frame swapped for a FIFO since discovery must not hang us.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: not a regular file")
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -227,12 +235,12 @@ def manifest_data(
     }
 
 
-def write_manifest(path: Path, data: Mapping[str, Any]) -> Path:
-    """Write the manifest JSON atomically (temp name, then rename)."""
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def write_manifest(
+    path: Path, data: Mapping[str, Any], *, overwrite: bool = True
+) -> Path:
+    """Write the manifest JSON atomically (:func:`hdrpipe.outputs.atomic_write`)."""
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    return atomic_write(path, text, overwrite=overwrite)
 
 
 def conform(
@@ -252,6 +260,10 @@ def conform(
     # Header checks now (a typo or a wrong file fails at once); the pixel checks
     # run on the frames the stream decodes anyway: one decode for both.
     plan_ = plan(job, validate_sources="headers")
+    target = manifest_path(plan_)
+    if os.path.lexists(target) and not job.overwrite:
+        # Refused now: at the end it would cost the deliverables just made.
+        raise InputError(f"output {target} exists (use --overwrite to replace it)")
     validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
     for validator in validators:
         validator.check_headers()  # cached headers: so frames bring no new header
@@ -263,6 +275,12 @@ def conform(
         digests.close()
     plan_ = dataclasses.replace(plan_, reports=tuple(v.report() for v in validators))
     data = manifest_data(plan_, outputs, time.monotonic() - started, digests=found)
-    outdir = Path(job.outdir).absolute()
-    path = write_manifest(outdir / f"{plan_.name}.manifest.json", data)
+    try:
+        path = write_manifest(target, data, overwrite=job.overwrite)
+    except HdrpipeError:
+        # Deliverables without their manifest are no finished job: take them back.
+        for out in outputs:
+            made = Path(out["path"])
+            discard(made.parent if out.get("kind") == "exr" else made)
+        raise
     return Manifest(path=path, data=data)

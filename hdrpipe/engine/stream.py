@@ -30,7 +30,14 @@ from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import light_level_at_close, open_writer
-from ..errors import ConformError, HdrpipeError, InputError, ValidationError
+from ..errors import (
+    ColorError,
+    ConformError,
+    HdrpipeError,
+    InputError,
+    OutputError,
+    ValidationError,
+)
 from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
 from ..validate import Validator
@@ -121,11 +128,14 @@ class _SourceFrames:
     ) -> None:
         self._job = plan_.job
         self._shot = shot
+        self.pattern = shot.sequence.pattern
         self._channels = channels
         self._validator = validator
         self._cache: OrderedDict[int, Pixels] = OrderedDict()
         self._size = cache_size
         self._present = set(shot.sequence.frames) - set(shot.unreadable)
+        #: Source frame → the frame held in its place (--force on gaps/damage).
+        self.held: dict[int, int] = {}
         # 24 → 60 style maps interpolate several output frames from one pair.
         self.flow_cache = FlowCache()
 
@@ -144,7 +154,14 @@ class _SourceFrames:
         if v is None or v.seen(frame):
             if v is not None and v.unreadable(frame) is not None:
                 return None
-            return decode(path, channels=self._channels).pixels(widen=False)
+            try:
+                return decode(path, channels=self._channels).pixels(widen=False)
+            except InputError:
+                # Unvalidated stream (a farm chunk): a damaged frame is held like
+                # a validated one under --force (an I/O error is no InputError).
+                if v is not None or not self._job.force:
+                    raise
+                return None
         decoded = v.read(frame)
         # Failures no later frame can clear stop an unforced job now, not at the end.
         check_report(self._job, self._shot.sequence, v.problems(), final=False)
@@ -154,6 +171,17 @@ class _SourceFrames:
             return None
         return read_pixels(path, channels=self._channels)  # no R, G, B: its error
 
+    def _note_held(self, frame: int, held: int) -> None:
+        if held != frame and frame not in self.held:
+            # Only reachable with --force on gaps or damaged frames: hold the nearest.
+            log.warning(
+                "%s: frame %d is missing or damaged: holding frame %d",
+                self.pattern,
+                frame,
+                held,
+            )
+            self.held[frame] = held
+
     def __call__(self, frame: int) -> Pixels:
         """Source ``frame`` (or the nearest readable one), in its stored precision."""
         pixels: Pixels | None = None
@@ -161,13 +189,12 @@ class _SourceFrames:
             held = frame if frame in self._present else self._nearest_present(frame)
             if held in self._cache:
                 self._cache.move_to_end(held)
+                self._note_held(frame, held)
                 return self._cache[held]
             pixels = self._decode(held)
             if pixels is None:
                 self._present.discard(held)
-        if held != frame:
-            # Only reachable with --force on gaps or damaged frames: hold the nearest.
-            log.info("frame %d is missing or damaged: holding frame %d", frame, held)
+        self._note_held(frame, held)
         if pixels.shape[2] == 3 and self._channels == "RGBA":
             alpha = np.ones(pixels.shape[:2] + (1,), pixels.dtype)
             pixels = np.concatenate([pixels, alpha], axis=2)
@@ -247,6 +274,7 @@ def _stream(
     transforms: Mapping[tuple[str, str], Transform] | None = None,
     meters: Mapping[str, LightLevelMeter] | None = None,
     validators: Sequence[Validator] | None = None,
+    held: list[dict[str, Any]] | None = None,
 ) -> None:
     """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
 
@@ -285,9 +313,28 @@ def _stream(
                     f"(source {sample.sources}): {err}"
                 ) from err
             _put(rendered, (index, shot, picture), failed)
+        if held is not None:
+            for shot_frames in sources.values():
+                held.extend(
+                    {"input": shot_frames.pattern, "frame": f, "held": h}
+                    for f, h in sorted(shot_frames.held.items())
+                )
         _put(rendered, _END, failed)
 
-    def convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
+    def convert(
+        index: int, shot: Shot, target: str, picture: Pixels
+    ) -> NDArray[np.float32]:
+        signal = _convert(shot, target, picture)
+        if not np.isfinite(signal).all() and np.isfinite(picture).all():
+            bad = int(np.count_nonzero(~np.isfinite(signal)))
+            raise ColorError(
+                f"{shot.sequence.pattern}: record frame {index}: the colour "
+                f"transform to {target} gives {bad} non-finite sample(s) (NaN/Inf) "
+                "from finite pixels; check the look (CDL slope/power/saturation)"
+            )
+        return signal
+
+    def _convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
         transform = transforms[(shot.colorspace, target)]
         meter = meters.get(target)
         if meter is None:
@@ -311,7 +358,7 @@ def _stream(
     def colour() -> None:
         while (item := _get(rendered, failed)) is not _END:
             index, shot, picture = item
-            signals = {t: convert(shot, t, picture) for t in targets}
+            signals = {t: convert(index, shot, t, picture) for t in targets}
             _put(coloured, (index, shot, signals), failed)
         _put(coloured, _END, failed)
 
@@ -521,9 +568,15 @@ def run(
     failed = threading.Event()
     threads: list[_WriterThread] = []
     created: list[Path] = []  # output directories this run made, outermost first
+    # A plate made in one run is staged as a whole and renamed into place (a farm
+    # chunk adds its frames to the folder the stitch step finishes).
+    whole_folder = record_range is None
     try:
         for out in outputs:
-            created += _make_dirs(out.path.parent)
+            folder = out.path.parent
+            if out.spec.kind == "exr" and whole_folder:
+                folder = folder.parent
+            created += _make_dirs(folder)
             known = given.get(out.spec.target, measured.get(out.spec.target))
             writer = open_writer(
                 out.spec,
@@ -539,6 +592,7 @@ def run(
                 else None,
                 light_level=known if out.spec.needs_light_level_at_open else None,
                 overwrite=plan_.job.overwrite,
+                whole_folder=whole_folder,
             )
             threads.append(_WriterThread(out, writer, failed))
 
@@ -549,6 +603,7 @@ def run(
             for wt in threads:
                 wt.put(signals[wt.output.spec.target], time_code)
 
+        held: list[dict[str, Any]] = []
         _stream(
             plan_,
             targets,
@@ -558,6 +613,7 @@ def run(
             transforms=transforms,
             meters=meters,
             validators=None if pre_measure else validators,
+            held=held,
         )
         if not pre_measure:
             _judge(plan_, validators)
@@ -583,6 +639,8 @@ def run(
                 EXR_FIRST_FRAME + frames.start,
             )
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
+            # Source frames that another frame stood in for (--force), per output.
+            record["held_frames"] = list(held)
             record["transforms"] = [
                 t.to_dict()
                 for (_src, tgt), t in transforms.items()
@@ -614,7 +672,10 @@ def _make_dirs(folder: Path) -> list[Path]:
         folder = folder.parent
     missing.reverse()
     for d in missing:
-        d.mkdir(exist_ok=True)
+        try:
+            d.mkdir(exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"{d}: cannot create: {err.strerror}") from err
     return missing
 
 

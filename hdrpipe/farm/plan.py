@@ -34,6 +34,7 @@ from ..color.looks import absolute_look
 from ..engine import ConformJob, JobPlan, ProgressCallback
 from ..engine import plan as engine_plan
 from ..errors import InputError
+from ..outputs import atomic_write
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
 from ..types import Rate
@@ -206,10 +207,7 @@ class FarmPlan:
     def save(self) -> Path:
         """Write the plan atomically to :attr:`plan_path`."""
         path = Path(self.plan_path)
-        tmp = path.with_name(path.name + ".partial")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, self.to_json())
 
 
 # --------------------------------------------------------------------------- job I/O

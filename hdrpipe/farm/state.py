@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import threading
 import time
@@ -19,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import OutputError
+from ..outputs import atomic_write
 from .plan import FarmPlan
 
 __all__ = [
@@ -56,17 +57,7 @@ def progress_path(farm: FarmPlan, phase: str, index: int) -> Path:
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> Path:
     """Write JSON under a unique temp name in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
@@ -156,11 +147,10 @@ class ProgressFile:
             if done < total and now - self._last < PROGRESS_INTERVAL:
                 return
             self._last = now
-            tmp = self._path.with_name(f".{self._path.name}.{os.getpid()}.partial")
             try:
-                tmp.write_text(f"{done} {total}\n", encoding="ascii")
-                os.replace(tmp, self._path)
-            except OSError as err:  # progress is advisory: never fail a chunk for it
+                atomic_write(self._path, f"{done} {total}\n")
+            # progress is advisory: never fail a chunk for it
+            except (OSError, OutputError) as err:
                 log.debug("%s: progress not written: %s", self._path, err)
 
     def clear(self) -> None:

@@ -29,7 +29,6 @@ EXR deliverables need no stitch: chunks wrote their frames into the final folder
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from fractions import Fraction
@@ -41,9 +40,10 @@ import av
 from ..color import LightLevelMeter, get_target, mastering_display_for
 from ..encode.presets import DeliverySpec
 from ..encode.probe import verify
-from ..encode.video import default_mastering, partial_path, sample_entry_patch
+from ..encode.video import default_mastering, sample_entry_patch
 from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
+from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan
 from .state import complete_record
@@ -220,8 +220,9 @@ def _stitch_movie(
 ) -> dict[str, Any]:
     parts = [Path(r["path"]) for r in chunk_records]
     frames = [c.frames for c in farm.chunks]
-    tmp = partial_path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    stage = staging_dir(final.parent)  # private: no planted name is followed
+    tmp = stage / f"movie{final.suffix}"
     try:
         total = remux_parts(
             parts,
@@ -250,9 +251,9 @@ def _stitch_movie(
             mastering=mastering if spec.hdr_metadata else None,
             has_alpha=has_alpha,
         )
-        os.replace(tmp, final)
+        publish(tmp, final, overwrite=True)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(stage)
     info["path"] = str(final)
     log.info("%s: %d frames stitched from %d parts, verified", final, total, len(parts))
     return info
@@ -333,6 +334,12 @@ def stitch(
         record = dict(per_chunk[0])
         record["path"] = str(out.path)
         record["frames"] = sum(r["frames"] for r in per_chunk)
+        held = {
+            (h["input"], h["frame"]): h
+            for r in per_chunk
+            for h in r.get("held_frames", [])
+        }
+        record["held_frames"] = [held[k] for k in sorted(held)]
         record["light_level_meter"] = meter.to_dict() if meter is not None else None
         record["hdr"] = (
             None

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..errors import HandoffError
+from ..errors import HandoffError, InputError, OutputError
+from ..outputs import check_outdir, output_path
 from .amf import NoTransformIdError, build_amf, display_outputs, write_amf
 from .manifest import as_manifest, check_manifest, load_manifest
 from .nuke import build_script, write_nuke_script
@@ -41,6 +43,7 @@ __all__ = [
     "write_amf",
     "build_amf",
     "write_handoff",
+    "existing_handoff",
     "load_manifest",
     "check_manifest",
     "quote",
@@ -59,6 +62,7 @@ def write_handoff(
     edl: bool = True,
     fcpxml: bool = True,
     amf: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Write the selected handoff files for a job into ``outdir``.
 
@@ -72,45 +76,48 @@ def write_handoff(
     without a movie, AMF without a display-referred deliverable) is skipped
     with an INFO log and left out of the result.
 
+    Every file is written atomically under ``outdir`` (names from the manifest
+    are made safe first, and paths are checked to resolve inside ``outdir``).
+    Existing files are replaced only with ``overwrite``: without it, any
+    existing target is refused before the first file is written.
+
     Raises
     ------
     HandoffError
-        After trying every selected format, when one or more could not be
-        written (e.g. a look a format cannot express); the message lists each
-        failure and the files that were written.
+        A target exists (without ``overwrite``: before any file is written);
+        or, after trying every selected format, one or more could not be
+        written (a look a format cannot express, a full disk); the message
+        lists each failure and the files that were written.
     """
     doc = as_manifest(manifest)
-    out = Path(outdir)
+    try:
+        out = check_outdir(outdir)
+    except InputError as err:
+        raise HandoffError(str(err)) from err
     stem = _safe_stem(str(doc["name"]))
     has_movie = any(o["kind"] != "exr" for o in doc["outputs"])
-    written: dict[str, Path] = {}
-    failed: list[str] = []
-
-    def attempt(kind: str, write: Callable[[], Path]) -> None:
-        # One format that cannot express the job (a look, a name) must not cost
-        # the others: each is tried, and the failures are raised together.
-        try:
-            written[kind] = write()
-        except HandoffError as err:
-            log.error("handoff %s: %s not written: %s", stem, kind, err)
-            failed.append(f"{kind}: {err}")
-
-    if nuke:
-        attempt("nuke", lambda: write_nuke_script(doc, out / f"{stem}.nk"))
+    from .fcpxml import fcp_color_space
     from .otio import write_edl, write_fcpxml, write_otio
 
+    # (key, path, write): everything is planned first, so an existing target
+    # stops the hand-off before any file is written.
+    jobs: list[tuple[str, Path, Callable[[Path], Path]]] = []
+    if nuke:
+        write_nk = partial(write_nuke_script, doc, overwrite=overwrite)
+        jobs.append(("nuke", _target(out, f"{stem}.nk"), write_nk))
     if otio:
-        attempt("otio", lambda: write_otio(doc, out / f"{stem}.otio"))
+        write_ot = partial(write_otio, doc, overwrite=overwrite)
+        jobs.append(("otio", _target(out, f"{stem}.otio"), write_ot))
     if edl:
         if doc["outputs"]:
-            attempt("edl", lambda: write_edl(doc, out / f"{stem}.edl"))
+            write_ed = partial(write_edl, doc, overwrite=overwrite)
+            jobs.append(("edl", _target(out, f"{stem}.edl"), write_ed))
         else:
             log.info("handoff %s: no deliverable, no EDL", stem)
     if fcpxml:
-        from .fcpxml import fcp_color_space
-
         if any(o["kind"] != "exr" and fcp_color_space(doc, o) for o in doc["outputs"]):
-            attempt("fcpxml", lambda: write_fcpxml(doc, out / f"{stem}.fcpxml"))
+            write_fc = partial(write_fcpxml, doc, overwrite=overwrite)
+            jobs.append(("fcpxml", _target(out, f"{stem}.fcpxml"), write_fc))
         elif has_movie:
             log.warning(
                 "handoff %s: no movie deliverable in a colour space FCPXML can "
@@ -124,19 +131,42 @@ def write_handoff(
         if not outs:
             log.info("handoff %s: no display-referred deliverable, no AMF", stem)
         for o in outs:
-            target = out / f"{stem}_{_safe_stem(o['preset'])}.amf"
-            try:
-                p = write_amf(doc, target, o["preset"])
-            except NoTransformIdError as err:
-                # The deliverable is fine; only its AMF cannot name the rendering.
-                log.warning("handoff %s: no AMF for %s: %s", stem, o["preset"], err)
-                continue
-            except HandoffError as err:
-                log.error("handoff %s: AMF %s not written: %s", stem, o["preset"], err)
-                failed.append(f"amf:{o['preset']}: {err}")
-                continue
+            preset = str(o["preset"])
+            amf_path = _target(out, f"{stem}_{_safe_stem(preset)}.amf")
+            amf_write = partial(_write_amf, doc, output=preset, overwrite=overwrite)
+            jobs.append((f"amf:{preset}", amf_path, amf_write))
+    if not overwrite:
+        existing = [
+            str(target) for _key, target, _write in jobs if os.path.lexists(target)
+        ]
+        if existing:
+            raise HandoffError(
+                f"hand-off file(s) exist: {', '.join(existing)} "
+                "(use --overwrite to replace them)"
+            )
+    if jobs:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise HandoffError(f"{out}: cannot create: {err.strerror}") from err
+    written: dict[str, Path] = {}
+    failed: list[str] = []
+    for key, target, write in jobs:
+        # One format that cannot express the job (a look, a name) must not cost
+        # the others: each is tried, and the failures are raised together.
+        try:
+            p = write(target)
+        except NoTransformIdError as err:
+            # The deliverable is fine; only its AMF cannot name the rendering.
+            log.warning("handoff %s: no AMF for %s: %s", stem, key[4:], err)
+            continue
+        except (HandoffError, OutputError) as err:
+            log.error("handoff %s: %s not written: %s", stem, key, err)
+            failed.append(f"{key}: {err}")
+            continue
+        if key.startswith("amf:"):
             written.setdefault("amf", p)
-            written[f"amf:{o['preset']}"] = p
+        written[key] = p
     if failed:
         raise HandoffError(
             f"handoff {stem}: {len(failed)} file(s) not written ("
@@ -144,6 +174,34 @@ def write_handoff(
             + f"); written: {', '.join(str(p) for p in written.values()) or 'none'}"
         )
     return written
+
+
+def existing_handoff(
+    outdir: str | os.PathLike[str], name: str, presets: list[str]
+) -> list[Path]:
+    """Hand-off files a job named ``name`` could write in ``outdir`` that exist.
+
+    For a front-end that must refuse a job up front (before its deliverables
+    are made) when its hand-off would be refused for lack of ``overwrite``.
+    """
+    stem = _safe_stem(name)
+    names = [f"{stem}{ext}" for ext in (".nk", ".otio", ".edl", ".fcpxml")]
+    names += [f"{stem}_{_safe_stem(p)}.amf" for p in presets]
+    folder = Path(outdir)
+    return [folder / n for n in names if os.path.lexists(folder / n)]
+
+
+def _write_amf(
+    doc: Mapping[str, Any], path: Path, *, output: str, overwrite: bool
+) -> Path:
+    return write_amf(doc, path, output, overwrite=overwrite)
+
+
+def _target(outdir: Path, name: str) -> Path:
+    try:
+        return output_path(outdir, name)
+    except InputError as err:
+        raise HandoffError(str(err)) from err
 
 
 def _safe_stem(text: str) -> str:

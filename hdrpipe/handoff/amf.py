@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError
+from ..outputs import atomic_open
 from .manifest import as_manifest, look_spec
 from .text import xml_text
 
@@ -285,15 +286,19 @@ def write_amf(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     path: str | os.PathLike[str],
     output: str | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
-    """Write the AMF of one deliverable (default: the first display-referred one)."""
+    """Write the AMF of one deliverable (default: the first display-referred one).
+
+    An existing ``path`` is replaced only with ``overwrite``.
+    """
     tree = build_amf(manifest, output)
     out = Path(path)
-    tmp = out.with_name(out.name + ".partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tree.write(tmp, encoding="UTF-8", xml_declaration=True)
-        os.replace(tmp, out)
+        with atomic_open(out, overwrite=overwrite) as fh:
+            tree.write(fh, encoding="UTF-8", xml_declaration=True)
     except OSError as err:
         raise HandoffError(f"{out}: cannot write AMF: {err}") from err
     return out

@@ -43,6 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import HandoffError
+from ..outputs import atomic_write
 from .manifest import as_manifest, parse_rate, timecode_to_frames
 from .text import xml_text
 
@@ -230,20 +231,23 @@ def write_fcpxml(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     path: str | os.PathLike[str],
     deliverable: str | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
-    """Write the FCPXML of one movie deliverable (see :func:`build_fcpxml`)."""
+    """Write the FCPXML of one movie deliverable (see :func:`build_fcpxml`).
+
+    Written atomically (:func:`hdrpipe.outputs.atomic_write`); an existing file
+    is replaced only with ``overwrite``.
+    """
     root = build_fcpxml(manifest, deliverable).getroot()
     if root is None:  # pragma: no cover - build_fcpxml always sets a root
         raise HandoffError("FCPXML: empty document")
     text = ET.tostring(root, encoding="unicode")
     body = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n' + text + "\n"
     out = Path(path)
-    tmp = out.with_name(out.name + ".partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(body, encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write(out, body, overwrite=overwrite)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise HandoffError(f"{out}: FCPXML export failed: {err}") from err
     return out

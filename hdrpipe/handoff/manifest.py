@@ -233,13 +233,19 @@ def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a manifest JSON file and return it checked (see :func:`check_manifest`)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.exists() and not p.is_file():  # a FIFO or /dev/zero never ends
+            raise HandoffError(f"{p}: manifest is not a regular file")
+        raw = p.read_bytes()
     except OSError as err:
         raise ManifestNotFoundError(f"{p}: cannot read manifest: {err}") from err
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise HandoffError(f"{p}: not a manifest (not UTF-8 text): {err}") from err
     except json.JSONDecodeError as err:
         raise HandoffError(f"{p}: not JSON: {err}") from err
+    except RecursionError as err:  # a hostile file nesting arrays thousands deep
+        raise HandoffError(f"{p}: not a manifest (JSON nested too deeply)") from err
     try:
         return check_manifest(data)
     except HandoffError as err:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError
+from ..outputs import atomic_write
 from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
 from .tcl import escape_subst, quote
 
@@ -721,9 +722,15 @@ def deliverable_read(
 
 
 def write_nuke_script(
-    manifest: Mapping[str, Any] | str | os.PathLike[str], path: str | os.PathLike[str]
+    manifest: Mapping[str, Any] | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
 ) -> Path:
-    """Write the handoff ``.nk`` for ``manifest`` to ``path`` atomically; return it."""
+    """Write the handoff ``.nk`` for ``manifest`` to ``path`` atomically; return it.
+
+    An existing ``path`` is replaced only with ``overwrite``.
+    """
     out = Path(path)
     items = build_script(manifest, out)
     doc = as_manifest(manifest)
@@ -739,11 +746,9 @@ def write_nuke_script(
         f"version {NUKE_VERSION}",
     ]
     text = render_script(items, header)
-    tmp = out.with_name(out.name + ".partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write(out, text, overwrite=overwrite)
     except OSError as err:
         raise HandoffError(f"{out}: cannot write Nuke script: {err}") from err
     log.info(

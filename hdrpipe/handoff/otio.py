@@ -39,6 +39,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError
+from ..outputs import atomic_write
 from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
 from .text import line_text
 
@@ -237,24 +238,26 @@ def _atomic_write(
     path: str | os.PathLike[str],
     adapter: str,
     what: str,
+    overwrite: bool = True,
 ) -> Path:
     out = Path(path)
-    tmp = out.with_name(out.name + ".partial" + out.suffix)
     try:
+        text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
         out.parent.mkdir(parents=True, exist_ok=True)
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
-        os.replace(tmp, out)
+        atomic_write(out, text, overwrite=overwrite)
     except (otio.exceptions.OTIOError, OSError, ValueError, AttributeError) as err:
-        tmp.unlink(missing_ok=True)
         raise HandoffError(f"{out}: {what} export failed: {err}") from err
     return out
 
 
 def write_otio(
-    manifest: Mapping[str, Any] | str | os.PathLike[str], path: str | os.PathLike[str]
+    manifest: Mapping[str, Any] | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write the job timeline as native ``.otio`` JSON."""
-    return _atomic_write(build_timeline(manifest), path, "otio_json", "OTIO")
+    return _atomic_write(build_timeline(manifest), path, "otio_json", "OTIO", overwrite)
 
 
 def _pick_track(
@@ -296,6 +299,8 @@ def write_edl(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     path: str | os.PathLike[str],
     deliverable: str | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write a CMX 3600 EDL of one deliverable (default: the first movie).
 
@@ -372,7 +377,9 @@ def write_edl(
         text = otio.adapters.write_to_string(single, adapter_name="cmx_3600")
     except (otio.exceptions.OTIOError, ValueError, AttributeError) as err:
         raise HandoffError(f"{path}: CMX 3600 EDL export failed: {err}") from err
-    return _write_text(path, _edl_counting(text, events, rate_q, drop), "CMX 3600 EDL")
+    return _write_text(
+        path, _edl_counting(text, events, rate_q, drop), "CMX 3600 EDL", overwrite
+    )
 
 
 _EDL_EVENT = re.compile(
@@ -454,15 +461,14 @@ def _edl_counting(
     return "\n".join(out) + "\n"
 
 
-def _write_text(path: str | os.PathLike[str], text: str, what: str) -> Path:
+def _write_text(
+    path: str | os.PathLike[str], text: str, what: str, overwrite: bool = True
+) -> Path:
     out = Path(path)
-    tmp = out.with_name(out.name + ".partial" + out.suffix)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write(out, text, overwrite=overwrite)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise HandoffError(f"{out}: {what} export failed: {err}") from err
     return out
 
@@ -471,8 +477,10 @@ def write_fcpxml(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     path: str | os.PathLike[str],
     deliverable: str | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write FCPXML 1.10 of one movie deliverable (:mod:`hdrpipe.handoff.fcpxml`)."""
     from .fcpxml import write_fcpxml as _write
 
-    return _write(manifest, path, deliverable)
+    return _write(manifest, path, deliverable, overwrite=overwrite)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import HdrpipeError, InputError
+from ..errors import HdrpipeError, InputError, SourceReadError
 from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
 from ..sequence import Sequence, open_sequence
 from .checks import CHECKS, SequenceData, identify_chromaticities
@@ -124,6 +124,8 @@ class Validator:
                 continue
             try:
                 header = self.sequence.header(frame)
+            except SourceReadError:
+                raise
             except HdrpipeError as err:
                 self._record(frame, None, None, str(err), pixels=False)
                 continue
@@ -154,11 +156,26 @@ class Validator:
                         want_bit_depth=prof.rule("bit_depth") is not None
                         and frame in self._bits_frames,
                     )
+        except SourceReadError:
+            raise
         except HdrpipeError as err:
             log.debug("frame %d unreadable: %s", frame, err)
             self._record(frame, None, None, str(err))
             return None
-        except (OSError, RuntimeError, ValueError, MemoryError) as err:
+        except MemoryError as err:
+            raise SourceReadError(
+                f"{path}: frame {frame}: out of memory while reading it"
+            ) from err
+        except OSError as err:
+            if err.errno is not None:  # the system failed (EIO, ENOMEM …), not the file
+                raise SourceReadError(
+                    f"{path}: frame {frame}: cannot read: "
+                    f"{err.strerror or err} (an I/O error is no damaged frame)"
+                ) from err
+            log.debug("frame %d unreadable: %r", frame, err)
+            self._record(frame, None, None, f"{path}: {type(err).__name__}: {err}")
+            return None
+        except (RuntimeError, ValueError) as err:
             # Anything a decoder raises on a damaged file is that frame's failure.
             log.debug("frame %d unreadable: %r", frame, err)
             self._record(frame, None, None, f"{path}: {type(err).__name__}: {err}")

@@ -144,7 +144,7 @@ def _mediainfo(path: Path) -> tuple[dict, dict | None]:
 @pytest.mark.parametrize("name", list(CASES))
 def test_mediainfo_reads_back_the_preset(encoded, name: str) -> None:
     result, level = encoded[name]
-    assert result.path.is_file() and not list(result.path.parent.glob("*.partial.*"))
+    assert result.path.is_file() and not list(result.path.parent.glob(".hdrpipe-*"))
     fmt, prof, fourcc, chroma, prim, trc, mtx, _ = CASES[name]
     v, other = _mediainfo(result.path)
     assert v["format"] == fmt

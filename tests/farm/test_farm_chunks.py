@@ -198,6 +198,7 @@ def test_manifest_has_farm_info_and_validation(
         == reference["manifest"]["inputs"][0]["validation"]["status"]
     )
     assert not list(chunked["dir"].glob("*.partial*"))
+    assert not list(chunked["dir"].rglob(".hdrpipe-*"))
     # Parts are removed once stitched; the chunk records stay.
     assert not (chunked["plan"].state / "parts").exists()
     assert len(list(chunked["plan"].state.glob("chunk-*.json"))) == 4

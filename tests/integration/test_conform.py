@@ -171,7 +171,7 @@ def test_conform_all_presets_end_to_end(plate: Path, tmp_path: Path) -> None:
     }
     for preset, (fmt, primaries, transfer) in expected_tags.items():
         path = Path(by_preset[preset]["path"])
-        assert path.is_file() and not list(path.parent.glob("*.partial*"))
+        assert path.is_file() and not list(path.parent.glob(".hdrpipe-*"))
         video = _mediainfo_video(path)
         assert video["format"] == fmt, preset
         assert video["color_primaries"] == primaries, preset
@@ -325,7 +325,7 @@ def test_failure_mid_job_leaves_no_partial_or_final_file(
                 outdir=out,
             )
         )
-    leftovers = [p for p in out.rglob("*") if p.is_file()]
+    leftovers = list(out.rglob("*"))  # no file, no temporary folder
     assert leftovers == [], leftovers
 
 
@@ -426,17 +426,18 @@ def test_ctrl_c_leaves_no_file_under_a_final_name(tmp_path: Path) -> None:
         text=True,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.rglob("*.partial*")):
+    # Deliverables are made inside private .hdrpipe-* folders (hdrpipe.outputs).
+    while time.monotonic() < deadline and not list(out.rglob(".hdrpipe-*/*")):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    assert list(out.rglob("*.partial*")), "the encode never started"
+    assert list(out.rglob(".hdrpipe-*/*")), "the encode never started"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not (out / "plate_prores422hq-pq1000.mov").exists()
     assert not list(out.rglob("*.exr")), list(out.rglob("*.exr"))
-    assert not list(out.rglob("*.partial*"))
+    assert not list(out.rglob(".hdrpipe-*"))
 
 
 def test_cli_conform_with_handoff(

@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -24,7 +23,8 @@ import numpy as np
 import PyOpenColorIO as ocio  # noqa: N813
 from numpy.typing import NDArray
 
-from ...errors import ColorError
+from ...errors import ColorError, OutputError
+from ...outputs import atomic_write
 from .accuracy import (
     BUDGET_MAX_DELTA_E_ITP,
     BUDGET_P999_CODE10,
@@ -460,15 +460,8 @@ def _store(path: Path, result: Bake) -> Bake:
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         np.savez(buf, lut=result.lut, meta=np.array(json.dumps(_meta(result))))
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as err:
+        atomic_write(path, buf.getvalue())
+    except (OSError, OutputError) as err:
         log.info("%s: cannot cache the bake (%s); continuing without", path, err)
         return result
     log.debug("cached bake %s", path)
