@@ -28,6 +28,32 @@ and it is 1.5–5× faster. It carries alpha
 (On tiny, smooth 160×90 test frames ``prores_ks`` scores higher — 59 vs 55 dB for
 4444 XQ — which does not hold at delivery sizes.) A user preset may ``base`` one
 of ours and set ``codec = "prores_ks"`` (with ``options.alpha_bits`` etc.).
+
+Purpose and quality targets (``docs/presets.md`` has the measurements and the
+method). Every preset says what it is for (:data:`PURPOSES`):
+
+* a **master** keeps the picture's texture: at least
+  :data:`MASTER_GRAIN_RETENTION` of the source grain σ (ProRes 422 HQ:
+  :data:`PRORES_422HQ_GRAIN_RETENTION`, see its preset) (high-pass σ of a flat
+  patch of the decoded deliverable over the same patch of the exact colour
+  transformed source, in the deliverable's Y' code values, on the grainy
+  fixture plate) and, for long-GOP codecs, a bitrate floor of
+  :data:`MASTER_MIN_BITS_PER_PIXEL` bits per pixel per frame (about 12.4 Mb/s
+  at 1080p 23.976, 50 Mb/s at UHD 24): at or above the HDR upload rates
+  YouTube recommends at every raster and frame rate it lists (1080p 24-30 fps:
+  10 Mb/s; 2160p: 44-56 Mb/s; 2160p 48-60 fps: 66-85 Mb/s). That is a
+  platform's upload recommendation, the least a recipient publishes for an HDR
+  file; mezzanine specifications ask for intra codecs at far higher rates
+  (ProRes 422 HQ), which the ProRes presets are;
+* a **review** copy trades texture for size and says so (no grain target);
+* **comp** and **archive** EXR are lossless or half-float PIZ (no target).
+
+HEVC masters use x265 ``crf=6`` with ``tune=grain`` (x265's own tuning for
+grainy sources: no SAO, weaker deblocking, no adaptive quantisation swings,
+psycho-visual RDO that keeps noise-like energy). The previous ``crf=18``
+removed 84-85 % of the fixture's grain (σ 1.29 → 0.21 Y' codes at 10 bits) at
+0.2-0.4 Mb/s; ``crf=12`` without the tuning still removed 84 %; ``crf=6`` +
+``tune=grain`` keeps 95 % at 40 Mb/s (1080p 23.976).
 """
 
 from __future__ import annotations
@@ -37,14 +63,37 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 from ..errors import InputError
 
+#: What a deliverable is for: a ``master`` keeps the picture (grain included),
+#: a ``review`` copy may trade texture for size, ``comp`` plates feed
+#: compositing, ``archive`` is the ST 2065-4 archival master.
+Purpose = Literal["master", "review", "comp", "archive"]
+PURPOSES: tuple[str, ...] = ("master", "review", "comp", "archive")
+
+#: Fraction of the source grain σ a master preset keeps (flat patch of the
+#: grainy fixture plate, Y' code values; see ``docs/presets.md``).
+MASTER_GRAIN_RETENTION = 0.90
+
+#: Bitrate floor of a long-GOP master, in bits per pixel per frame: 0.25 ×
+#: 1920 × 1080 × 24000/1001 = 12.4 Mb/s, × 3840 × 2160 × 24 = 49.8 Mb/s, at or
+#: above YouTube's recommended HDR upload bitrates for every raster and rate
+#: it lists (support.google.com/youtube/answer/1722171: 1080p 10 / 15 Mb/s at
+#: 24-30 / 48-60 fps, 1440p 20 / 30, 2160p 44-56 / 66-85).
+MASTER_MIN_BITS_PER_PIXEL = 0.25
+
 __all__ = [
     "DeliverySpec",
+    "Purpose",
+    "PURPOSES",
+    "MASTER_GRAIN_RETENTION",
+    "MASTER_MIN_BITS_PER_PIXEL",
+    "PRORES_422HQ_GRAIN_RETENTION",
     "PRESETS",
     "get_preset",
     "load_presets",
@@ -71,6 +120,13 @@ class DeliverySpec:
     stream when it opens (x265's HDR10 SEI); hdrpipe opens libx265 with a
     placeholder and patches the SEI at close (:mod:`.hevc_sei`), other encoders
     get the level measured before they open.
+
+    ``purpose`` (:data:`PURPOSES`) says what the deliverable is for;
+    ``grain_retention_min`` is the fraction of the source grain σ the preset
+    must keep on the grainy fixture plate (``None``: no promise);
+    ``min_bits_per_pixel`` its bitrate floor in bits per pixel per frame
+    (:meth:`bitrate_floor` in bit/s); ``quality`` says both in words for
+    ``hdrpipe presets``.
     """
 
     name: str
@@ -96,6 +152,19 @@ class DeliverySpec:
     mastering_max_luminance: float | None = None
     mastering_min_luminance: float | None = None
     chroma_location: str | None = None
+    purpose: Purpose = "master"
+    grain_retention_min: float | None = None
+    min_bits_per_pixel: float | None = None
+    quality: str = ""
+
+    def bitrate_floor(self, width: int, height: int, fps: Fraction) -> float | None:
+        """Return the lowest acceptable video bitrate in bit/s, or None (no floor).
+
+        ``width`` × ``height`` pixels at ``fps`` frames per second.
+        """
+        if self.min_bits_per_pixel is None:
+            return None
+        return float(self.min_bits_per_pixel * width * height * fps)
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, MappingProxyType):
@@ -142,6 +211,23 @@ class DeliverySpec:
             raise InputError(f"exr preset {self.name!r}: container must be 'exr'")
         if not self.extension.startswith("."):
             raise InputError(f"preset {self.name!r}: extension must start with '.'")
+        if self.purpose not in PURPOSES:
+            raise InputError(
+                f"preset {self.name!r}: purpose must be one of {', '.join(PURPOSES)}, "
+                f"got {self.purpose!r}"
+            )
+        if self.grain_retention_min is not None and not (
+            0.0 < self.grain_retention_min <= 1.0
+        ):
+            raise InputError(
+                f"preset {self.name!r}: grain_retention_min must be in (0, 1], "
+                f"got {self.grain_retention_min!r}"
+            )
+        if self.min_bits_per_pixel is not None and not self.min_bits_per_pixel > 0:
+            raise InputError(
+                f"preset {self.name!r}: min_bits_per_pixel must be > 0, "
+                f"got {self.min_bits_per_pixel!r}"
+            )
 
 
 def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
@@ -151,7 +237,31 @@ def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
     return d
 
 
-_BT2100_PQ = {"matrix": "bt2020nc", "primaries": "bt2020", "transfer": "smpte2084"}
+_BT2100_PQ: dict[str, Any] = {
+    "matrix": "bt2020nc",
+    "primaries": "bt2020",
+    "transfer": "smpte2084",
+}
+
+#: Grain target of ProRes 422 HQ (see its preset): below the master target.
+PRORES_422HQ_GRAIN_RETENTION = 0.80
+
+# HEVC masters: CRF 6 with x265's grain tuning (module docstring, docs/presets.md).
+_X265_MASTER_OPTIONS = MappingProxyType(
+    {
+        "preset": "medium",
+        "crf": "6",
+        "tune": "grain",
+        "x265-params": "no-open-gop=1:log-level=error",
+    }
+)
+_X265_MASTER_TARGETS: dict[str, Any] = {
+    "purpose": "master",
+    "grain_retention_min": MASTER_GRAIN_RETENTION,
+    "min_bits_per_pixel": MASTER_MIN_BITS_PER_PIXEL,
+    "quality": "keeps >= 90 % of the source grain; bitrate floor "
+    "0.25 bit/pixel (12.4 Mb/s at 1080p 23.976)",
+}
 
 _PRESET_LIST: tuple[DeliverySpec, ...] = (
     DeliverySpec(
@@ -174,6 +284,9 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         options={"vendor": "apl0"},
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
+        purpose="master",
+        grain_retention_min=MASTER_GRAIN_RETENTION,
+        quality="keeps >= 90 % of the source grain (intra-only, Apple's XQ data rate)",
         **_BT2100_PQ,
     ),
     DeliverySpec(
@@ -197,6 +310,13 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
         chroma_location="left",
+        purpose="master",
+        # Apple's fixed HQ data rate (~176 Mb/s at 1080p 23.976) quantises fine
+        # grain in flat areas: both FFmpeg encoders keep 85 % of the fixture's
+        # grain σ (docs/presets.md). 4444 XQ or the HEVC master keep >= 90 %.
+        grain_retention_min=PRORES_422HQ_GRAIN_RETENTION,
+        quality="mezzanine: keeps >= 80 % of the source grain at "
+        "Apple's fixed HQ data rate; 4444 XQ keeps more",
         **_BT2100_PQ,
     ),
     DeliverySpec(
@@ -216,14 +336,11 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         color_range="tv",
         hdr_metadata=True,
         needs_light_level_at_open=True,
-        options={
-            "preset": "medium",
-            "crf": "18",
-            "x265-params": "no-open-gop=1:log-level=error",
-        },
+        options=_X265_MASTER_OPTIONS,
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
         chroma_location="left",
+        **_X265_MASTER_TARGETS,
         **_BT2100_PQ,
     ),
     DeliverySpec(
@@ -251,12 +368,9 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         needs_light_level_at_open=False,
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
-        options={
-            "preset": "medium",
-            "crf": "18",
-            "x265-params": "no-open-gop=1:log-level=error",
-        },
+        options=_X265_MASTER_OPTIONS,
         chroma_location="left",
+        **_X265_MASTER_TARGETS,
     ),
     DeliverySpec(
         name="h264-sdr-review",
@@ -279,6 +393,11 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         hdr_metadata=False,
         options={"preset": "medium", "crf": "18"},
         chroma_location="left",
+        # Review copies are small: x264 CRF 18 smooths the fixture's fine grain
+        # (keeps ~30 % of its σ, ~1 Mb/s at 1080p 23.976; docs/presets.md).
+        purpose="review",
+        quality="small files; smooths fine grain (keeps ~30 % of the "
+        "source grain on the fixture), not a master",
     ),
     DeliverySpec(
         name="exr-acescg",
@@ -291,6 +410,8 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         bit_depth=16,
         exr_compression="piz",
         exr_pixel_type="half",
+        purpose="comp",
+        quality="half float, lossless PIZ",
     ),
     DeliverySpec(
         name="exr-aces",
@@ -303,6 +424,8 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         bit_depth=16,
         exr_compression="none",
         exr_pixel_type="half",
+        purpose="archive",
+        quality="half float ACES2065-1, uncompressed",
     ),
 )
 

@@ -583,6 +583,7 @@ def run(
                 EXR_FIRST_FRAME + frames.start,
             )
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
+            record["findings"] = _bitrate_findings(spec, result, plan_)
             record["transforms"] = [
                 t.to_dict()
                 for (_src, tgt), t in transforms.items()
@@ -604,6 +605,36 @@ def run(
             ):
                 raise wt.thread.error from None
         raise
+
+
+def _bitrate_findings(spec: Any, result: Any, plan_: JobPlan) -> list[dict[str, Any]]:
+    """A finding when a movie lands below its preset's bitrate floor (WARNING too).
+
+    x265 in CRF mode has no minimum-bitrate control, so the floor of a master
+    preset (``DeliverySpec.bitrate_floor``) is checked here, not forced: smooth,
+    grain-free content can land below it.
+    """
+    floor = spec.bitrate_floor(plan_.width, plan_.height, plan_.rate.fps)
+    if floor is None or spec.kind != "video" or not result.frames:
+        return []
+    seconds = result.frames / plan_.rate.fps
+    bitrate = Path(result.path).stat().st_size * 8 / float(seconds)
+    if bitrate >= floor:
+        return []
+    message = (
+        f"{result.path}: {bitrate / 1e6:.2f} Mb/s is below the {spec.name} "
+        f"{spec.purpose} floor of {floor / 1e6:.2f} Mb/s "
+        f"({spec.min_bits_per_pixel} bit/pixel); a recipient's QC may reject it"
+    )
+    log.warning("%s", message)
+    return [
+        {
+            "id": "bitrate_below_floor",
+            "severity": "warning",
+            "message": message,
+            "details": {"bitrate": round(bitrate), "floor": round(floor)},
+        }
+    ]
 
 
 def _make_dirs(folder: Path) -> list[Path]:
