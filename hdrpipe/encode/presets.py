@@ -95,6 +95,7 @@ __all__ = [
     "MASTER_MIN_BITS_PER_PIXEL",
     "PRORES_422HQ_GRAIN_RETENTION",
     "PRESETS",
+    "carries_alpha",
     "get_preset",
     "load_presets",
     "spec_to_dict",
@@ -433,6 +434,17 @@ PRESETS: Mapping[str, DeliverySpec] = MappingProxyType(
     {p.name: p for p in _PRESET_LIST}
 )
 """The shipped presets by id (DESIGN.md). An id never changes meaning."""
+
+
+def carries_alpha(spec: DeliverySpec) -> bool:
+    """True when deliverables of ``spec`` can hold an alpha channel.
+
+    EXR always can; of the movie codecs only ProRes 4444 (4:4:4, ``yuva444p10le``)
+    does — 4:2:2 ProRes, HEVC and H.264 have no alpha plane.
+    """
+    if spec.kind == "exr":
+        return True
+    return spec.chroma == "444" and (spec.codec or "").startswith("prores")
 
 
 def get_preset(

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from ..color import Transform, get_target, source_colorspace
 from ..conform.rates import parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
 from ..conform.timecode import Timecode
-from ..encode.presets import DeliverySpec, get_preset, load_presets
+from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
 from ..sequence import Sequence as ImageSequence
@@ -39,6 +39,8 @@ __all__ = [
     "ValidateSources",
     "ProgressCallback",
     "ColorPath",
+    "AlphaChoice",
+    "ALPHA_CHOICES",
     "DEFAULT_SOURCE_RATE",
     "EXR_FIRST_FRAME",
 ]
@@ -56,6 +58,9 @@ RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
 _RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
 _COLOR_PATHS = ("auto", "exact", "fast")
 _FITS = ("letterbox", "pillarbox", "crop", "stretch")
+#: ``ConformJob.alpha`` (``--alpha``): what a source alpha becomes per deliverable.
+AlphaChoice = Literal["keep", "drop", "error"]
+ALPHA_CHOICES: tuple[str, ...] = ("keep", "drop", "error")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,15 @@ class ConformJob:
 
     ``inputs`` are sequences or paths (patterns, files, directories) concatenated
     in order; ``deliver`` are preset ids (``hdrpipe presets``).
+
+    ``alpha`` says what a source alpha channel becomes (``--alpha``):
+    ``"keep"`` (default) keeps it in the deliverables that carry alpha
+    (ProRes 4444, EXR) and delivers the premultiplied R'G'B' — the colour as
+    stored, through the transform, as finishing tools do — to the others, with
+    a WARNING and an ``alpha_dropped`` finding in the output's manifest record;
+    ``"drop"`` delivers R'G'B' only everywhere (same finding); ``"error"``
+    refuses a job whose source has alpha and a deliverable cannot carry it
+    (:class:`~hdrpipe.errors.InputError`, exit 2).
     """
 
     inputs: tuple[str | os.PathLike[str] | ImageSequence, ...]
@@ -85,6 +99,7 @@ class ConformJob:
     include_mattes: bool = False
     presets_file: str | os.PathLike[str] | None = None
     color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
+    alpha: str = "keep"  # AlphaChoice, checked in __post_init__
 
     def __post_init__(self) -> None:
         inputs = self.inputs
@@ -109,6 +124,11 @@ class ConformJob:
             )
         if self.fit not in _FITS:
             raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
+        if self.alpha not in ALPHA_CHOICES:
+            raise InputError(
+                f"unknown alpha choice {self.alpha!r}; "
+                f"use one of {', '.join(ALPHA_CHOICES)}"
+            )
         if self.frames is not None and len(self.inputs) > 1:
             raise InputError(
                 "--frames selects frames of a single input; give one input"
@@ -137,10 +157,16 @@ class Shot:
 
 @dataclass(frozen=True)
 class Output:
-    """One deliverable: its preset and where it goes."""
+    """One deliverable: its preset, where it goes, whether it carries alpha.
+
+    ``findings`` are what the plan decided about this output that its manifest
+    record must say (e.g. ``alpha_dropped``), as JSON-friendly dicts.
+    """
 
     spec: DeliverySpec
     path: Path
+    has_alpha: bool = False
+    findings: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -300,6 +326,56 @@ def _output_paths(
     return tuple(outputs)
 
 
+def _header_has_alpha(header: ExrHeader) -> bool:
+    return any(ch.name in ("A", "a") for ch in header.channels)
+
+
+def _alpha_outputs(
+    job: ConformJob, outputs: Sequence[Output], with_alpha: Sequence[str]
+) -> tuple[Output, ...]:
+    """Decide per deliverable what the sources' alpha becomes (``job.alpha``).
+
+    Raises
+    ------
+    InputError
+        ``job.alpha == "error"`` and a deliverable cannot carry the alpha.
+    """
+    if not with_alpha:
+        return tuple(outputs)
+    sources = ", ".join(with_alpha)
+    result = []
+    for out in outputs:
+        spec = out.spec
+        if job.alpha == "keep" and carries_alpha(spec):
+            result.append(replace(out, has_alpha=True))
+            continue
+        if job.alpha == "error" and not carries_alpha(spec):
+            raise InputError(
+                f"preset {spec.name!r} cannot carry alpha (ProRes 4444 and EXR do) "
+                f"and {sources} has an alpha channel (--alpha error); "
+                "--alpha keep delivers its premultiplied RGB instead"
+            )
+        if job.alpha == "error":
+            result.append(replace(out, has_alpha=True))
+            continue
+        reason = (
+            "--alpha drop" if job.alpha == "drop" else "the preset cannot carry alpha"
+        )
+        message = (
+            f"{spec.name}: alpha of {sources} dropped ({reason}); the deliverable "
+            "holds the premultiplied colour as stored, over black"
+        )
+        log.warning("%s", message)
+        finding = {
+            "id": "alpha_dropped",
+            "severity": "warning",
+            "message": message,
+            "details": {"reason": reason, "sources": list(with_alpha)},
+        }
+        result.append(replace(out, has_alpha=False, findings=(*out.findings, finding)))
+    return tuple(result)
+
+
 def _existing(path: Path) -> list[Path]:
     if "####" in path.name:
         prefix, suffix = path.name.split("####", 1)
@@ -382,7 +458,11 @@ def plan(
 
     name = job.name or sequences[0].name
     outdir = Path(job.outdir).absolute()
-    outputs = _output_paths(name, outdir, specs)
+    outputs = _alpha_outputs(
+        job,
+        _output_paths(name, outdir, specs),
+        [s.pattern for s in sequences if _header_has_alpha(readable_header(s))],
+    )
     sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
     for out in outputs:
         for existing in _existing(out.path):
@@ -409,7 +489,7 @@ def plan(
         placement = plan_reformat(
             header.width, header.height, width, height, cast(Fit, job.fit)
         )
-        has_alpha = any(ch.name in ("A", "a") for ch in header.channels)
+        has_alpha = _header_has_alpha(header)
         colorspace, warning = _source_colorspace(seq, job.source_colorspace, report)
         shots.append(
             Shot(

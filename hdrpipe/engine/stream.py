@@ -8,6 +8,7 @@ writer, so nothing appears under a final name.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
@@ -468,7 +469,7 @@ def run(
     frames = _record_range(plan_, record_range)
     given = dict(light_levels or {})
     outputs = tuple(
-        Output(out.spec, Path(paths[out.spec.name]))
+        dataclasses.replace(out, path=Path(paths[out.spec.name]))
         if paths and out.spec.name in paths
         else out
         for out in plan_.outputs
@@ -533,7 +534,7 @@ def run(
                 rate=plan_.rate,
                 start_timecode=str(plan_.timecode(frames.start)),
                 first_frame=EXR_FIRST_FRAME + frames.start,
-                has_alpha=plan_.has_alpha,
+                has_alpha=out.has_alpha,
                 mastering=mastering_display_for(resolved[out.spec.target])
                 if out.spec.hdr_metadata
                 else None,
@@ -547,7 +548,12 @@ def run(
         ) -> None:
             time_code = str(plan_.timecode(index))
             for wt in threads:
-                wt.put(signals[wt.output.spec.target], time_code)
+                signal = signals[wt.output.spec.target]
+                if signal.shape[2] == 4 and not wt.output.has_alpha:
+                    # Alpha dropped (JobPlan decided, logged, recorded): the
+                    # premultiplied colour as stored.
+                    signal = np.ascontiguousarray(signal[..., :3])
+                wt.put(signal, time_code)
 
         _stream(
             plan_,
@@ -583,7 +589,10 @@ def run(
                 EXR_FIRST_FRAME + frames.start,
             )
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
-            record["findings"] = _bitrate_findings(spec, result, plan_)
+            record["findings"] = [
+                *(dict(f) for f in wt.output.findings),
+                *_bitrate_findings(spec, result, plan_),
+            ]
             record["transforms"] = [
                 t.to_dict()
                 for (_src, tgt), t in transforms.items()

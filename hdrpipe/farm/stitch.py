@@ -362,7 +362,7 @@ def stitch(
                 out.path,
                 per_chunk,
                 planned.rate,
-                planned.has_alpha,
+                out.has_alpha,
                 level,
                 mastering,
             )
