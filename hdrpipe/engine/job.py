@@ -7,6 +7,7 @@ frame maps, raster placement and output names.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from ..color import Transform, get_target, source_colorspace
-from ..conform.rates import parse_rate
+from ..conform.rates import DROP_FRAME_RATES, parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
 from ..conform.timecode import Timecode
@@ -148,6 +149,10 @@ class Shot:
     colorspace: str
     has_alpha: bool
     colorspace_warning: str | None = None
+    pixel_aspect: float = 1.0  # EXR pixelAspectRatio (pixel width / height)
+    #: The first frame's EXR ``timeCode`` at the source rate (drop-frame flag
+    #: honoured where it exists), None when absent or impossible at that rate.
+    source_timecode: Timecode | None = None
     unreadable: tuple[int, ...] = ()  # damaged frames (validated with --force): held
 
     @property
@@ -183,6 +188,9 @@ class JobPlan:
     height: int
     outputs: tuple[Output, ...]
     reports: tuple[Report, ...] = ()
+    #: Pixel aspect of the delivery raster: the first source's without
+    #: ``reformat`` (the deliverable keeps its pixels), 1.0 with it.
+    pixel_aspect: float = 1.0
 
     @property
     def frames(self) -> int:
@@ -278,6 +286,66 @@ def _source_rate(seq: ImageSequence) -> Rate:
     if fps:
         return parse_rate(Fraction(fps))
     return DEFAULT_SOURCE_RATE
+
+
+def _source_timecode(seq: ImageSequence, header: ExrHeader, rate: Rate) -> Timecode:
+    """The EXR ``timeCode`` of ``header`` as a timecode at the source ``rate``.
+
+    The header's drop-frame flag counts where drop-frame exists (29.97, 59.94);
+    elsewhere it is logged and ignored. A label the source rate cannot have
+    (frames at or above its timebase) is the source's fault.
+
+    Raises
+    ------
+    InputError
+        The label does not exist at the source rate.
+    """
+    assert header.time_code is not None
+    drop = bool(header.attributes.get("timeCodeDropFrame", False))
+    if drop and rate.fps not in DROP_FRAME_RATES:
+        log.warning(
+            "%s: timeCode %s has the drop-frame flag at %s fps, where drop-frame "
+            "timecode does not exist; read as non-drop",
+            seq.pattern,
+            header.time_code,
+            rate,
+        )
+        drop = False
+    source = Rate(rate.fps, drop_frame=drop)
+    try:
+        return Timecode.parse(header.time_code, source, strict=False)
+    except InputError as err:
+        raise InputError(
+            f"{header.path}: EXR timeCode {header.time_code} at the source rate "
+            f"{source} fps: {err} (--start-tc sets the start instead)"
+        ) from err
+
+
+def _shot_timecode(
+    seq: ImageSequence, header: ExrHeader, rate: Rate
+) -> Timecode | None:
+    """:func:`_source_timecode`, or None (logged) when absent or impossible."""
+    if not header.time_code:
+        return None
+    try:
+        return _source_timecode(seq, header, rate)
+    except InputError as err:
+        log.warning("%s", err)
+        return None
+
+
+def _pixel_aspect(header: ExrHeader) -> float:
+    """The EXR ``pixelAspectRatio`` (width / height of a pixel), 1.0 if absent."""
+    value = header.attributes.get("PixelAspectRatio", 1.0)
+    try:
+        aspect = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        aspect = float("nan")
+    if not (math.isfinite(aspect) and aspect > 0):
+        raise InputError(
+            f"{header.path}: pixelAspectRatio {value!r} is not a positive number"
+        )
+    return aspect
 
 
 def _resolve_retime(method: str, source: Rate, target: Rate) -> Method:
@@ -439,14 +507,15 @@ def plan(
     if job.start_tc:
         start = Timecode.parse(job.start_tc, rate)
     elif first_header.time_code:
-        # A drop-frame label on a non-drop delivery is re-read, not refused.
-        start = Timecode.parse(first_header.time_code, rate, strict=False)
+        start = _source_timecode(sequences[0], first_header, first_rate).to_rate(rate)
     else:
         start = Timecode(0, rate)
     if job.reformat:
         width, height = parse_raster(job.reformat)
+        pixel_aspect = 1.0
     else:
         width, height = first_header.width, first_header.height
+        pixel_aspect = _pixel_aspect(first_header)
 
     # OCIO config, colour targets and look resolve now (cheap), not after validation.
     for target in dict.fromkeys(spec.target for spec in specs):
@@ -486,8 +555,16 @@ def plan(
                 "%s: retime %s (its rate is %s)", seq.pattern, shot_method, src_rate
             )
         samples = frame_map(src_rate, rate, shot_method, seq.frame_range)
+        source_aspect = _pixel_aspect(header)
+        # Source pixels measured in delivery pixels: an anamorphic 2:1 plate
+        # reformatted to a square-pixel raster is twice as wide as it is stored.
         placement = plan_reformat(
-            header.width, header.height, width, height, cast(Fit, job.fit)
+            header.width,
+            header.height,
+            width,
+            height,
+            cast(Fit, job.fit),
+            pixel_aspect=source_aspect / pixel_aspect,
         )
         has_alpha = _header_has_alpha(header)
         colorspace, warning = _source_colorspace(seq, job.source_colorspace, report)
@@ -503,6 +580,8 @@ def plan(
                 has_alpha=has_alpha,
                 colorspace_warning=warning,
                 unreadable=_unreadable(report),
+                pixel_aspect=source_aspect,
+                source_timecode=_shot_timecode(seq, header, src_rate),
             )
         )
         record += len(samples)
@@ -518,4 +597,5 @@ def plan(
         height=height,
         outputs=outputs,
         reports=tuple(r for r in reports if r is not None),
+        pixel_aspect=pixel_aspect,
     )
