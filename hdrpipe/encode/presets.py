@@ -53,7 +53,9 @@ grainy sources: no SAO, weaker deblocking, no adaptive quantisation swings,
 psycho-visual RDO that keeps noise-like energy). The previous ``crf=18``
 removed 84-85 % of the fixture's grain (σ 1.29 → 0.21 Y' codes at 10 bits) at
 0.2-0.4 Mb/s; ``crf=12`` without the tuning still removed 84 %; ``crf=6`` +
-``tune=grain`` keeps 95 % at 40 Mb/s (1080p 23.976).
+``tune=grain`` keeps 95 % at 40 Mb/s (1080p 23.976). A VBV cap of
+:data:`MASTER_MAX_BITS_PER_PIXEL` makes x265 signal a level and tier its
+bitrate fits (without it, 1080p is signalled Level 4 Main tier, 12 Mb/s).
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ PURPOSES: tuple[str, ...] = ("master", "review", "comp", "archive")
 #: grainy fixture plate, Y' code values; see ``docs/presets.md``).
 MASTER_GRAIN_RETENTION = 0.90
 
+#: Peak-rate cap of the HEVC masters (x265 VBV, 1 s buffer), bits per pixel per
+#: frame: 1.0 × 1920 × 1080 × 24000/1001 = 49.7 Mb/s, inside HEVC Level 4.1 High
+#: tier (50 Mb/s, H.265 Table A.8); 199 Mb/s at UHD 23.976 (Level 5.2 High,
+#: 240 Mb/s). Without a cap x265 signals the level of the raster alone (Level
+#: 4 Main tier, 12 Mb/s, at 1080p) under a 40 Mb/s stream: a level violation.
+MASTER_MAX_BITS_PER_PIXEL = 1.0
+
 #: Bitrate floor of a long-GOP master, in bits per pixel per frame: 0.25 ×
 #: 1920 × 1080 × 24000/1001 = 12.4 Mb/s, × 3840 × 2160 × 24 = 49.8 Mb/s, at or
 #: above YouTube's recommended HDR upload bitrates for every raster and rate
@@ -93,6 +102,7 @@ __all__ = [
     "PURPOSES",
     "MASTER_GRAIN_RETENTION",
     "MASTER_MIN_BITS_PER_PIXEL",
+    "MASTER_MAX_BITS_PER_PIXEL",
     "PRORES_422HQ_GRAIN_RETENTION",
     "PRESETS",
     "carries_alpha",
@@ -126,7 +136,10 @@ class DeliverySpec:
     ``grain_retention_min`` is the fraction of the source grain σ the preset
     must keep on the grainy fixture plate (``None``: no promise);
     ``min_bits_per_pixel`` its bitrate floor in bits per pixel per frame
-    (:meth:`bitrate_floor` in bit/s); ``quality`` says both in words for
+    (:meth:`bitrate_floor` in bit/s, checked after encoding);
+    ``max_bits_per_pixel`` the encoder's peak-rate cap (x265 VBV,
+    :meth:`bitrate_ceiling`), which also makes the encoder signal the HEVC
+    level and tier that admit it; ``quality`` says the targets in words for
     ``hdrpipe presets``.
     """
 
@@ -156,6 +169,7 @@ class DeliverySpec:
     purpose: Purpose = "master"
     grain_retention_min: float | None = None
     min_bits_per_pixel: float | None = None
+    max_bits_per_pixel: float | None = None
     quality: str = ""
 
     def bitrate_floor(self, width: int, height: int, fps: Fraction) -> float | None:
@@ -166,6 +180,12 @@ class DeliverySpec:
         if self.min_bits_per_pixel is None:
             return None
         return float(self.min_bits_per_pixel * width * height * fps)
+
+    def bitrate_ceiling(self, width: int, height: int, fps: Fraction) -> float | None:
+        """Return the encoder's peak bitrate cap in bit/s (VBV), or None (no cap)."""
+        if self.max_bits_per_pixel is None:
+            return None
+        return float(self.max_bits_per_pixel * width * height * fps)
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, MappingProxyType):
@@ -224,10 +244,19 @@ class DeliverySpec:
                 f"preset {self.name!r}: grain_retention_min must be in (0, 1], "
                 f"got {self.grain_retention_min!r}"
             )
-        if self.min_bits_per_pixel is not None and not self.min_bits_per_pixel > 0:
+        for name in ("min_bits_per_pixel", "max_bits_per_pixel"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise InputError(
+                    f"preset {self.name!r}: {name} must be > 0, got {value!r}"
+                )
+        if (
+            self.min_bits_per_pixel is not None
+            and self.max_bits_per_pixel is not None
+            and self.max_bits_per_pixel < self.min_bits_per_pixel
+        ):
             raise InputError(
-                f"preset {self.name!r}: min_bits_per_pixel must be > 0, "
-                f"got {self.min_bits_per_pixel!r}"
+                f"preset {self.name!r}: max_bits_per_pixel is below min_bits_per_pixel"
             )
 
 
@@ -260,8 +289,10 @@ _X265_MASTER_TARGETS: dict[str, Any] = {
     "purpose": "master",
     "grain_retention_min": MASTER_GRAIN_RETENTION,
     "min_bits_per_pixel": MASTER_MIN_BITS_PER_PIXEL,
+    "max_bits_per_pixel": MASTER_MAX_BITS_PER_PIXEL,
     "quality": "keeps >= 90 % of the source grain; bitrate floor "
-    "0.25 bit/pixel (12.4 Mb/s at 1080p 23.976)",
+    "0.25 bit/pixel (12.4 Mb/s at 1080p 23.976), peak cap 1 bit/pixel "
+    "(49.7 Mb/s, HEVC Level 4.1 High tier at 1080p)",
 }
 
 _PRESET_LIST: tuple[DeliverySpec, ...] = (

@@ -19,6 +19,7 @@ import av
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+from pymediainfo import MediaInfo
 
 from fixtures.generate import grain_patch, make_plate
 from hdrpipe.color import Transform
@@ -147,6 +148,46 @@ def test_preset_meets_its_grain_and_bitrate_targets(
         assert bitrate >= floor, f"{name}: {bitrate / 1e6:.2f} Mb/s < floor"
 
 
+# ITU-T H.265 Table A.8 (general tier and level limits): MaxBR in kbit/s for
+# Main / Main 10 (CpbVclFactor 1000), (Main tier, High tier); MaxCPB (kbit) has
+# the same values.
+H265_MAX_BR = {
+    "2": (1_500, None),
+    "2.1": (3_000, None),
+    "3": (6_000, None),
+    "3.1": (10_000, None),
+    "4": (12_000, 30_000),
+    "4.1": (20_000, 50_000),
+    "5": (25_000, 100_000),
+    "5.1": (40_000, 160_000),
+    "5.2": (60_000, 240_000),
+    "6": (60_000, 240_000),
+    "6.1": (120_000, 480_000),
+    "6.2": (240_000, 800_000),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["hevc-hdr10", "hevc-hlg"])
+def test_hevc_master_signals_a_level_its_bitrate_fits(
+    manifest: dict, name: str
+) -> None:
+    path = str(manifest[name]["path"])
+    (video,) = MediaInfo.parse(path).video_tracks
+    profile, level, tier = video.format_profile.split("@")  # Main 10@L3@Main
+    assert profile == "Main 10"
+    main_br, high_br = H265_MAX_BR[level.removeprefix("L")]
+    limit = main_br if tier == "Main" else high_br
+    assert limit is not None
+    # Leaky bucket (H.265 Annex C): a conforming stream of duration t holds at
+    # most a full CPB plus MaxBR × t bits (a short clip may spend its buffer).
+    kbit = Path(path).stat().st_size * 8 / 1000
+    bound = limit + limit * float(N / RATE)
+    assert kbit <= bound, f"{name}: {kbit:.0f} kbit in {video.format_profile}"
+    cap = PRESETS[name].bitrate_ceiling(W, H, RATE)
+    assert cap is not None and cap / 1000 <= limit  # the VBV cap fits too
+
+
 def test_hevc_master_targets_are_real(presets_file: Path) -> None:
     spec = PRESETS["hevc-hdr10"]
     assert spec.purpose == "master"
@@ -154,6 +195,9 @@ def test_hevc_master_targets_are_real(presets_file: Path) -> None:
     # 0.25 bit/pixel at 1080p 23.976 is 12.4 Mb/s (>= YouTube's 10 Mb/s for HDR).
     floor = spec.bitrate_floor(1920, 1080, RATE)
     assert floor is not None and round(floor / 1e6, 1) == 12.4
+    # 1 bit/pixel at 1080p 23.976 = 49.7 Mb/s: inside Level 4.1 High (50 Mb/s).
+    cap = spec.bitrate_ceiling(1920, 1080, RATE)
+    assert cap is not None and cap / 1000 <= H265_MAX_BR["4.1"][1]
     assert PRESETS["h264-sdr-review"].purpose == "review"
 
 
@@ -171,6 +215,7 @@ def test_a_movie_below_its_bitrate_floor_is_a_finding(tmp_path: Path) -> None:
     # 50 bit/pixel: 24.9 Mb/s at 192x108 23.976, far above what 4 frames take.
     presets.write_text(
         '[presets.hevc-floor]\nbase = "hevc-hdr10"\nmin_bits_per_pixel = 50.0\n'
+        "max_bits_per_pixel = 60.0\n"
     )
     job = ConformJob(
         inputs=(str(plate),),
