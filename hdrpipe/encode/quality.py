@@ -14,16 +14,30 @@ is judged with these measures (``docs/presets.md``):
 
 A codec that smooths grain scores below 1; one that adds noise of its own can
 score above 1, so the measure is a floor for masters, not a fidelity score.
+
+A master's bitrate floor (``DeliverySpec.bitrate_floor``) is checked after
+encoding, not forced (x265 in CRF mode has no minimum-bitrate control):
+:func:`bitrate_floor_finding` says when a movie landed below it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["HIGHPASS_BOX", "highpass_sigma", "grain_retention"]
+from .presets import DeliverySpec
+
+__all__ = [
+    "HIGHPASS_BOX",
+    "highpass_sigma",
+    "grain_retention",
+    "bitrate_floor_finding",
+]
 
 #: Side of the box mean the high-pass removes, in pixels.
 HIGHPASS_BOX = 3
@@ -70,3 +84,36 @@ def grain_retention(
     if ref == 0:
         raise ValueError("the reference patches have no grain to keep")
     return float(dec / ref)
+
+
+def bitrate_floor_finding(
+    spec: DeliverySpec,
+    path: Path,
+    *,
+    frames: int,
+    width: int,
+    height: int,
+    fps: Fraction,
+) -> dict[str, Any] | None:
+    """Return a ``bitrate_below_floor`` finding when a movie is under its floor.
+
+    The bitrate is the file's size in bits over its duration (``frames / fps``
+    seconds), container overhead included. ``None`` for EXR, presets without a
+    floor, empty files and movies at or above the floor.
+    """
+    floor = spec.bitrate_floor(width, height, fps)
+    if floor is None or spec.kind != "video" or frames <= 0:
+        return None
+    bitrate = path.stat().st_size * 8 / float(frames / fps)
+    if bitrate >= floor:
+        return None
+    return {
+        "id": "bitrate_below_floor",
+        "severity": "warning",
+        "message": (
+            f"{path}: {bitrate / 1e6:.2f} Mb/s is below the {spec.name} "
+            f"{spec.purpose} floor of {floor / 1e6:.2f} Mb/s "
+            f"({spec.min_bits_per_pixel} bit/pixel); a recipient's QC may reject it"
+        ),
+        "details": {"bitrate": round(bitrate), "floor": round(floor)},
+    }

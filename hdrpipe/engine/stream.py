@@ -31,6 +31,7 @@ from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import light_level_at_close, open_writer
+from ..encode.quality import bitrate_floor_finding
 from ..errors import ConformError, HdrpipeError, InputError, ValidationError
 from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
@@ -617,33 +618,19 @@ def run(
 
 
 def _bitrate_findings(spec: Any, result: Any, plan_: JobPlan) -> list[dict[str, Any]]:
-    """A finding when a movie lands below its preset's bitrate floor (WARNING too).
-
-    x265 in CRF mode has no minimum-bitrate control, so the floor of a master
-    preset (``DeliverySpec.bitrate_floor``) is checked here, not forced: smooth,
-    grain-free content can land below it.
-    """
-    floor = spec.bitrate_floor(plan_.width, plan_.height, plan_.rate.fps)
-    if floor is None or spec.kind != "video" or not result.frames:
-        return []
-    seconds = result.frames / plan_.rate.fps
-    bitrate = Path(result.path).stat().st_size * 8 / float(seconds)
-    if bitrate >= floor:
-        return []
-    message = (
-        f"{result.path}: {bitrate / 1e6:.2f} Mb/s is below the {spec.name} "
-        f"{spec.purpose} floor of {floor / 1e6:.2f} Mb/s "
-        f"({spec.min_bits_per_pixel} bit/pixel); a recipient's QC may reject it"
+    """The bitrate-floor finding of a finished movie (logged as a WARNING), if any."""
+    finding = bitrate_floor_finding(
+        spec,
+        Path(result.path),
+        frames=result.frames,
+        width=plan_.width,
+        height=plan_.height,
+        fps=plan_.rate.fps,
     )
-    log.warning("%s", message)
-    return [
-        {
-            "id": "bitrate_below_floor",
-            "severity": "warning",
-            "message": message,
-            "details": {"bitrate": round(bitrate), "floor": round(floor)},
-        }
-    ]
+    if finding is None:
+        return []
+    log.warning("%s", finding["message"])
+    return [finding]
 
 
 def _make_dirs(folder: Path) -> list[Path]:

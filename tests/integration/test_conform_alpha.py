@@ -162,3 +162,34 @@ def test_cli_alpha_error_exits_2(
     assert code == 2
     assert "cannot carry alpha" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_farm_stitch_keeps_one_alpha_finding_and_judges_the_whole_bitrate(
+    rgba: Path, tmp_path: Path
+) -> None:
+    from hdrpipe import farm
+
+    presets = tmp_path / "floor.toml"
+    # 50-60 bit/pixel: 24.9 Mb/s at 192x108 24 fps, above what HEVC takes here.
+    presets.write_text(
+        '[presets.hevc-floor]\nbase = "hevc-hdr10"\n'
+        "min_bits_per_pixel = 50.0\nmax_bits_per_pixel = 60.0\n"
+    )
+    job = ConformJob(
+        inputs=(str(rgba),),
+        deliver=("hevc-floor",),
+        outdir=tmp_path / "out",
+        presets_file=presets,
+        color_path="exact",
+    )
+    plan_ = farm.plan_job(job, chunk=2)
+    for chunk in plan_.chunks:  # HDR10 parts bake the whole job's light level
+        farm.measure_chunk(plan_, chunk.index)
+    for chunk in plan_.chunks:
+        farm.run_chunk(plan_, chunk.index)
+    (out,) = farm.stitch(plan_).to_dict()["outputs"]
+    ids = [f["id"] for f in out["findings"]]
+    assert sorted(ids) == ["alpha_dropped", "bitrate_below_floor"]
+    (floor,) = [f for f in out["findings"] if f["id"] == "bitrate_below_floor"]
+    whole = Path(out["path"]).stat().st_size * 8 / (N / 24)
+    assert floor["details"]["bitrate"] == round(whole)
