@@ -193,3 +193,17 @@ def test_farm_stitch_keeps_one_alpha_finding_and_judges_the_whole_bitrate(
     (floor,) = [f for f in out["findings"] if f["id"] == "bitrate_below_floor"]
     whole = Path(out["path"]).stat().st_size * 8 / (N / 24)
     assert floor["details"]["bitrate"] == round(whole)
+
+
+def test_dry_run_shows_the_alpha_decision(
+    rgba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["conform", str(rgba), "-o", str(tmp_path), "--dry-run", "--json"]
+    args += ["-d", "prores4444xq-pq1000", "-d", "hevc-hdr10", "--no-progress"]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    outs = {o["preset"]: o for o in doc["outputs"]}
+    assert outs["prores4444xq-pq1000"]["has_alpha"] is True
+    assert outs["hevc-hdr10"]["has_alpha"] is False
+    assert [f["id"] for f in outs["hevc-hdr10"]["findings"]] == ["alpha_dropped"]
+    assert doc["pixel_aspect"] == 1.0
