@@ -15,6 +15,12 @@ For every preset, in the same run and on the same frames, it prints:
 
 Each figure is the best of ``--repeat`` runs (the machine is shared).
 
+Then, per video preset, what it keeps of the picture (``--no-quality`` skips
+it): ``grain_retention`` — high-pass σ of a flat patch of the decoded Y' over
+that of the encoder's input Y' (``hdrpipe.encode.quality``) — and the bitrate,
+on the fixture plate (``fixtures.generate``, 2 % grain) rendered at ``--size``
+through each preset's colour target, next to the preset's targets.
+
 ``--prores-compare`` encodes the two ProRes profiles with ``prores_ks`` and
 ``prores_aw`` and prints fps, PSNR of the decoded Y'/Cb/Cr planes against our
 input codes and the data rate: the numbers recorded in ``presets.py``.
@@ -34,8 +40,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from fixtures.generate import grain_patch, render_frame
+from hdrpipe.color import Transform
 from hdrpipe.encode import get_preset, open_writer
 from hdrpipe.encode.presets import PRESETS
+from hdrpipe.encode.quality import grain_retention
 from hdrpipe.types import ContentLightLevel, Rate
 
 RATE = Rate(Fraction(24000, 1001))
@@ -134,6 +143,61 @@ def _planes(path: Path) -> list[list[np.ndarray]]:
     return out
 
 
+def _luma(path: Path, bits: int) -> list[np.ndarray]:
+    """Decoded Y' planes in ``bits``-bit code values."""
+    out = []
+    with av.open(str(path)) as c:
+        for fr in c.decode(video=0):
+            p = fr.planes[0]
+            stored = fr.format.components[0].bits
+            dtype = np.dtype(np.uint8 if stored <= 8 else np.uint16)
+            a = np.frombuffer(p, dtype).reshape(-1, p.line_size // dtype.itemsize)
+            out.append(
+                a[: p.height, : p.width].astype(np.float64) / 2 ** (stored - bits)
+            )
+    return out
+
+
+def quality(names: list[str], n: int, w: int, h: int, out: Path) -> None:
+    """Print grain retention and bitrate of each video preset on the fixture plate."""
+    print(
+        f"\nquality on the fixture plate, {w}x{h}, {n} frames at {RATE} fps "
+        "(grain: decoded/input high-pass sigma of a flat patch)"
+    )
+    rows, cols = grain_patch(w, h)
+    scene = [render_frame(w, h, i, seed=5) for i in range(n)]
+    signals: dict[str, list[np.ndarray]] = {}
+    for name in names:
+        spec = get_preset(name)
+        if spec.kind != "video":
+            continue
+        if spec.target not in signals:
+            tr = Transform(target=spec.target)
+            signals[spec.target] = [tr.apply(f) for f in scene]
+        frames = signals[spec.target]
+        path = out / f"q-{name}{spec.extension}"
+        with _open(spec, path, w, h, None) as wr:
+            reference = [wr.planes(f)[0][rows, cols] for f in frames]  # type: ignore[attr-defined]
+            t0 = time.perf_counter()
+            for f in frames:
+                wr.write(f)
+            wr.close(LEVEL)
+            fps = n / (time.perf_counter() - t0)
+        decoded = [y[rows, cols] for y in _luma(path, spec.bit_depth)]
+        kept = grain_retention(decoded, reference)
+        rate = path.stat().st_size * 8 / float(n / RATE.fps)
+        floor = spec.bitrate_floor(w, h, RATE.fps)
+        target = (
+            f">= {spec.grain_retention_min:.0%}" if spec.grain_retention_min else "-"
+        )
+        print(
+            f"  {name:<22} {spec.purpose:<7} grain_retention {kept:6.1%} "
+            f"(target {target:>5})   {rate / 1e6:8.2f} Mb/s"
+            + (f" (floor {floor / 1e6:.2f})" if floor else "")
+            + f"   {fps:6.2f} fps"
+        )
+
+
 def prores_compare(frames: list[np.ndarray], out: Path, threads: int | None) -> None:
     h, w = frames[0].shape[:2]
     n = len(frames)
@@ -182,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="best of N runs per preset")
     ap.add_argument("--prores-compare", action="store_true")
     ap.add_argument(
+        "--quality",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="grain retention and bitrate per video preset (default on)",
+    )
+    ap.add_argument(
         "--grain", type=float, default=0.01, help="grain sigma (signal units)"
     )
     args = ap.parse_args(argv)
@@ -199,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for name in args.presets.split(","):
                 bench_preset(name, frames, out, args.threads, args.repeat)
+            if args.quality:
+                quality(args.presets.split(","), args.frames, w, h, out)
     return 0
 
 

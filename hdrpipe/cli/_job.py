@@ -135,6 +135,18 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
             "meets the accuracy budget (auto), the exact OCIO transform, or the LUT.",
         ),
     ),
+    (
+        "alpha",
+        str,
+        typer.Option(
+            "keep",
+            "--alpha",
+            help="keep | drop | error: a source alpha stays in deliverables that "
+            "carry it (ProRes 4444, EXR) and the others get the premultiplied RGB "
+            "with a warning (keep); RGB only everywhere (drop); or refuse, exit 2 "
+            "(error).",
+        ),
+    ),
 )
 
 

@@ -150,8 +150,15 @@ def conform_command(
             "retime": planned.retime,
             "start_timecode": str(planned.start_timecode),
             "raster": [planned.width, planned.height],
+            "pixel_aspect": planned.pixel_aspect,
             "outputs": [
-                {"preset": o.spec.name, "path": str(o.path)} for o in planned.outputs
+                {
+                    "preset": o.spec.name,
+                    "path": str(o.path),
+                    "has_alpha": o.has_alpha,
+                    "findings": [dict(f) for f in o.findings],
+                }
+                for o in planned.outputs
             ],
         }
         if json_out:

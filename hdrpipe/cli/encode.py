@@ -36,6 +36,7 @@ def presets_command(
         stdout.print(
             f"{s.name:<24} {s.kind:<5} {what:<18} {s.target:<22} {s.description}"
         )
+        stdout.print(f"{'':<24} {s.purpose}: {s.quality or '-'}", highlight=False)
     return 0
 
 

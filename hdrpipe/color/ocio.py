@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from ..errors import ColorError, ConfigError
 from .looks import Look, look_transform, parse_look
+from .tonemap import retarget_pq
 from .transfer import eotf_inverse_bt2100_hlg, eotf_st2084
 
 __all__ = [
@@ -210,6 +211,9 @@ class Target:
     limiting_primaries: str | None
     peak_luminance: float | None
     description: str
+    #: Peak (cd/m²) of the PQ output transform a retargeted target starts from;
+    #: its signal is then mapped to ``peak_luminance`` with the BT.2390 EETF.
+    retarget_from: float | None = None
 
     @property
     def is_display(self) -> bool:
@@ -243,6 +247,7 @@ class _TargetSpec:
     peak_luminance: float | None
     description: str
     candidates: tuple[_Candidate, ...]
+    retarget_from: float | None = None
 
 
 # In order of preference; the first candidate present in the config wins.
@@ -270,6 +275,21 @@ _TARGET_SPECS: tuple[_TargetSpec, ...] = (
                 limiting_primaries="p3d65",
             ),
         ),
+    ),
+    # The 1000-nit master retargeted to a 600 cd/m² display (BT.2390 EETF on the
+    # PQ signal, maxRGB: tonemap.retarget_pq), for deliveries to displays that
+    # cannot reach 1000; the ACES 2.0 views of other peaks re-render the scene
+    # instead. Its ST 2086 peak and MaxCLL are those of the retargeted signal.
+    _TargetSpec(
+        "hdr-pq-600-rec2020",
+        "display",
+        "pq",
+        "rec2020",
+        600.0,
+        "ACES 2.0 HDR 1000 nits (Rec.2020) retargeted to a 600-nit display with "
+        "the ITU-R BT.2390 EETF (maxRGB), Rec.2100 PQ",
+        (_Candidate("Rec.2100-PQ - Display", "ACES 2.0 - HDR 1000 nits (Rec.2020)"),),
+        retarget_from=1000.0,
     ),
     _TargetSpec(
         "hlg-1000",
@@ -357,6 +377,7 @@ def _resolve_spec(spec: _TargetSpec, config: Any) -> Target | None:
                     cand.limiting_primaries,
                     spec.peak_luminance,
                     spec.description,
+                    spec.retarget_from,
                 )
         else:
             cs = config.getColorSpace(cand.colorspace)
@@ -707,7 +728,26 @@ class Transform:
         if self._hlg_from_pq:
             peak = self.target.peak_luminance or 1000.0
             text += f" -> BT.2100-2 PQ to HLG ({peak:g} cd/m² display)"
+        if self.target.retarget_from is not None:
+            text += (
+                f" -> BT.2390 EETF {self.target.retarget_from:g} to "
+                f"{self.target.peak_luminance:g} cd/m² (maxRGB)"
+            )
         return text
+
+    def _post_step(self, rgb: NDArray[np.float32]) -> None:
+        """The numpy steps after OCIO, in place: PQ → HLG, BT.2390 retargeting.
+
+        Part of the final signal: the fast path bakes and verifies it too.
+        """
+        if self._hlg_from_pq:
+            _pq_to_hlg_inplace(rgb, self.target.peak_luminance or 1000.0)
+        if self.target.retarget_from is not None:
+            rgb[...] = retarget_pq(
+                rgb,
+                source_peak=self.target.retarget_from,
+                target_peak=self.target.peak_luminance or self.target.retarget_from,
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """What the manifest records about this transform."""
@@ -828,8 +868,7 @@ class Transform:
             hybrid.apply_rgb(strip)  # the final signal: its LUT includes the post-step
             return
         self._cpu.applyRGB(strip)
-        if self._hlg_from_pq:
-            _pq_to_hlg_inplace(strip, self.target.peak_luminance or 1000.0)
+        self._post_step(strip)
 
     def _apply_strip_rgba(self, strip: NDArray[np.float32], fast: bool = False) -> None:
         # Only RGB goes through OCIO, so alpha can never be rewritten. (The Python

@@ -8,6 +8,11 @@ adds the ITU-R BT.2390 EETF to retarget a PQ master to a lower peak.
 * ``"aces2"`` — the ACES 2.0 output transform of the target (OCIO, :class:`Transform`).
 * ``"bt2390-eetf"`` — :func:`eetf_bt2390`, applied to an already encoded PQ signal
   (e.g. a 1000-nit master retargeted to a 600-nit display).
+
+The target ``hdr-pq-600-rec2020`` (:mod:`.ocio`) uses it: the ACES 2.0 1000-nit
+Rec.2020 PQ output, then :func:`retarget_pq` (``maxrgb``) to 600 cd/m², with the
+ST 2086 peak and MaxCLL of the retargeted signal. Both colour paths apply it (the
+fast path bakes it into its LUT and is verified against the exact path).
 """
 
 from __future__ import annotations

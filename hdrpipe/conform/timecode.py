@@ -12,6 +12,7 @@ frame 1800), so :meth:`Timecode.to_seconds` is exact real time. Labels wrap at
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -149,6 +150,39 @@ class Timecode:
         if isinstance(n, bool) or not isinstance(n, int):
             return NotImplemented
         return Timecode(self.frames - n, self.rate)
+
+    def to_rate(self, rate: Rate) -> Timecode:
+        """Return this timecode at ``rate``, keeping its label time (module doc).
+
+        The frames part becomes ``round(FF × timebase_new / timebase_old)``, ties
+        to the earlier frame; a result of a whole second carries into the
+        seconds. At a drop-frame ``rate`` a label that drop-frame counting skips
+        moves to the next one that exists.
+
+        Examples
+        --------
+        >>> tc = Timecode.parse("01:00:00:29", Rate(Fraction(30)))
+        >>> str(tc.to_rate(Rate(Fraction(24000, 1001))))
+        '01:00:00:23'
+        >>> str(Timecode.parse("01:00:00:00", Rate(Fraction(24))).to_rate(
+        ...     Rate(Fraction(24000, 1001))))
+        '01:00:00:00'
+        """
+        _check_rate(rate)
+        label = str(self)
+        match = _TC_RE.match(label)
+        assert match is not None  # str() always writes HH:MM:SS:FF
+        hh, mm, ss, ff = (int(match[i]) for i in (1, 2, 3, 5))
+        scaled = Fraction(ff * rate.timebase, self.rate.timebase)
+        frames = math.ceil(scaled - Fraction(1, 2))  # nearest, ties to the earlier
+        seconds = (hh * 3600 + mm * 60 + ss) + frames // rate.timebase
+        frames %= rate.timebase
+        seconds %= 24 * 3600
+        text = (
+            f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+            f"{';' if rate.drop_frame else ':'}{frames:02d}"
+        )
+        return Timecode.parse(text, rate, strict=False)
 
     def to_seconds(self) -> Fraction:
         """Return the exact real time since ``00:00:00:00``, ``frames / fps`` s."""

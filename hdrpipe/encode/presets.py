@@ -28,6 +28,34 @@ and it is 1.5–5× faster. It carries alpha
 (On tiny, smooth 160×90 test frames ``prores_ks`` scores higher — 59 vs 55 dB for
 4444 XQ — which does not hold at delivery sizes.) A user preset may ``base`` one
 of ours and set ``codec = "prores_ks"`` (with ``options.alpha_bits`` etc.).
+
+Purpose and quality targets (``docs/presets.md`` has the measurements and the
+method). Every preset says what it is for (:data:`PURPOSES`):
+
+* a **master** keeps the picture's texture: at least
+  :data:`MASTER_GRAIN_RETENTION` of the source grain σ (ProRes 422 HQ:
+  :data:`PRORES_422HQ_GRAIN_RETENTION`, see its preset) (high-pass σ of a flat
+  patch of the decoded deliverable over the same patch of the exact colour
+  transformed source, in the deliverable's Y' code values, on the grainy
+  fixture plate) and, for long-GOP codecs, a bitrate floor of
+  :data:`MASTER_MIN_BITS_PER_PIXEL` bits per pixel per frame (about 12.4 Mb/s
+  at 1080p 23.976, 50 Mb/s at UHD 24): at or above the HDR upload rates
+  YouTube recommends at every raster and frame rate it lists (1080p 24-30 fps:
+  10 Mb/s; 2160p: 44-56 Mb/s; 2160p 48-60 fps: 66-85 Mb/s). That is a
+  platform's upload recommendation, the least a recipient publishes for an HDR
+  file; mezzanine specifications ask for intra codecs at far higher rates
+  (ProRes 422 HQ), which the ProRes presets are;
+* a **review** copy trades texture for size and says so (no grain target);
+* **comp** and **archive** EXR are lossless or half-float PIZ (no target).
+
+HEVC masters use x265 ``crf=6`` with ``tune=grain`` (x265's own tuning for
+grainy sources: no SAO, weaker deblocking, no adaptive quantisation swings,
+psycho-visual RDO that keeps noise-like energy). The previous ``crf=18``
+removed 84-85 % of the fixture's grain (σ 1.29 → 0.21 Y' codes at 10 bits) at
+0.2-0.4 Mb/s; ``crf=12`` without the tuning still removed 84 %; ``crf=6`` +
+``tune=grain`` keeps 95 % at 40 Mb/s (1080p 23.976). A VBV cap of
+:data:`MASTER_MAX_BITS_PER_PIXEL` makes x265 signal a level and tier its
+bitrate fits (without it, 1080p is signalled Level 4 Main tier, 12 Mb/s).
 """
 
 from __future__ import annotations
@@ -40,6 +68,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -47,9 +76,40 @@ from typing import Any, Literal
 from ..errors import InputError
 from ..outputs import check_name
 
+#: What a deliverable is for: a ``master`` keeps the picture (grain included),
+#: a ``review`` copy may trade texture for size, ``comp`` plates feed
+#: compositing, ``archive`` is the ST 2065-4 archival master.
+Purpose = Literal["master", "review", "comp", "archive"]
+PURPOSES: tuple[str, ...] = ("master", "review", "comp", "archive")
+
+#: Fraction of the source grain σ a master preset keeps (flat patch of the
+#: grainy fixture plate, Y' code values; see ``docs/presets.md``).
+MASTER_GRAIN_RETENTION = 0.90
+
+#: Peak-rate cap of the HEVC masters (x265 VBV, 1 s buffer), bits per pixel per
+#: frame: 1.0 × 1920 × 1080 × 24000/1001 = 49.7 Mb/s, inside HEVC Level 4.1 High
+#: tier (50 Mb/s, H.265 Table A.8); 199 Mb/s at UHD 23.976 (Level 5.2 High,
+#: 240 Mb/s). Without a cap x265 signals the level of the raster alone (Level
+#: 4 Main tier, 12 Mb/s, at 1080p) under a 40 Mb/s stream: a level violation.
+MASTER_MAX_BITS_PER_PIXEL = 1.0
+
+#: Bitrate floor of a long-GOP master, in bits per pixel per frame: 0.25 ×
+#: 1920 × 1080 × 24000/1001 = 12.4 Mb/s, × 3840 × 2160 × 24 = 49.8 Mb/s, at or
+#: above YouTube's recommended HDR upload bitrates for every raster and rate
+#: it lists (support.google.com/youtube/answer/1722171: 1080p 10 / 15 Mb/s at
+#: 24-30 / 48-60 fps, 1440p 20 / 30, 2160p 44-56 / 66-85).
+MASTER_MIN_BITS_PER_PIXEL = 0.25
+
 __all__ = [
     "DeliverySpec",
+    "Purpose",
+    "PURPOSES",
+    "MASTER_GRAIN_RETENTION",
+    "MASTER_MIN_BITS_PER_PIXEL",
+    "MASTER_MAX_BITS_PER_PIXEL",
+    "PRORES_422HQ_GRAIN_RETENTION",
     "PRESETS",
+    "carries_alpha",
     "get_preset",
     "load_presets",
     "spec_to_dict",
@@ -77,6 +137,16 @@ class DeliverySpec:
     stream when it opens (x265's HDR10 SEI); hdrpipe opens libx265 with a
     placeholder and patches the SEI at close (:mod:`.hevc_sei`), other encoders
     get the level measured before they open.
+
+    ``purpose`` (:data:`PURPOSES`) says what the deliverable is for;
+    ``grain_retention_min`` is the fraction of the source grain σ the preset
+    must keep on the grainy fixture plate (``None``: no promise);
+    ``min_bits_per_pixel`` its bitrate floor in bits per pixel per frame
+    (:meth:`bitrate_floor` in bit/s, checked after encoding);
+    ``max_bits_per_pixel`` the encoder's peak-rate cap (x265 VBV,
+    :meth:`bitrate_ceiling`), which also makes the encoder signal the HEVC
+    level and tier that admit it; ``quality`` says the targets in words for
+    ``hdrpipe presets``.
     """
 
     name: str
@@ -102,6 +172,26 @@ class DeliverySpec:
     mastering_max_luminance: float | None = None
     mastering_min_luminance: float | None = None
     chroma_location: str | None = None
+    purpose: Purpose = "master"
+    grain_retention_min: float | None = None
+    min_bits_per_pixel: float | None = None
+    max_bits_per_pixel: float | None = None
+    quality: str = ""
+
+    def bitrate_floor(self, width: int, height: int, fps: Fraction) -> float | None:
+        """Return the lowest acceptable video bitrate in bit/s, or None (no floor).
+
+        ``width`` × ``height`` pixels at ``fps`` frames per second.
+        """
+        if self.min_bits_per_pixel is None:
+            return None
+        return float(self.min_bits_per_pixel * width * height * fps)
+
+    def bitrate_ceiling(self, width: int, height: int, fps: Fraction) -> float | None:
+        """Return the encoder's peak bitrate cap in bit/s (VBV), or None (no cap)."""
+        if self.max_bits_per_pixel is None:
+            return None
+        return float(self.max_bits_per_pixel * width * height * fps)
 
     def __post_init__(self) -> None:
         _check_fields(self)
@@ -155,6 +245,32 @@ class DeliverySpec:
             raise InputError(
                 f"preset {self.name!r}: extension {self.extension!r} must be '.' "
                 "and 1-10 letters or digits (e.g. '.mov')"
+            )
+        if self.purpose not in PURPOSES:
+            raise InputError(
+                f"preset {self.name!r}: purpose must be one of {', '.join(PURPOSES)}, "
+                f"got {self.purpose!r}"
+            )
+        if self.grain_retention_min is not None and not (
+            0.0 < self.grain_retention_min <= 1.0
+        ):
+            raise InputError(
+                f"preset {self.name!r}: grain_retention_min must be in (0, 1], "
+                f"got {self.grain_retention_min!r}"
+            )
+        for name in ("min_bits_per_pixel", "max_bits_per_pixel"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise InputError(
+                    f"preset {self.name!r}: {name} must be > 0, got {value!r}"
+                )
+        if (
+            self.min_bits_per_pixel is not None
+            and self.max_bits_per_pixel is not None
+            and self.max_bits_per_pixel < self.min_bits_per_pixel
+        ):
+            raise InputError(
+                f"preset {self.name!r}: max_bits_per_pixel is below min_bits_per_pixel"
             )
 
 
@@ -229,6 +345,14 @@ def _check_fields(spec: DeliverySpec) -> None:
             raise InputError(f"preset {name!r}: {f} must be true or false")
     if isinstance(spec.bit_depth, bool) or not isinstance(spec.bit_depth, int):
         raise InputError(f"preset {name!r}: bit_depth must be an integer")
+    for f in ("grain_retention_min", "min_bits_per_pixel", "max_bits_per_pixel"):
+        value = getattr(spec, f)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise InputError(f"preset {name!r}: {f} must be a finite number")
     if not isinstance(spec.options, Mapping):
         raise InputError(
             f"preset {name!r}: options must be a table of name = value, got "
@@ -297,7 +421,33 @@ def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
     return d
 
 
-_BT2100_PQ = {"matrix": "bt2020nc", "primaries": "bt2020", "transfer": "smpte2084"}
+_BT2100_PQ: dict[str, Any] = {
+    "matrix": "bt2020nc",
+    "primaries": "bt2020",
+    "transfer": "smpte2084",
+}
+
+#: Grain target of ProRes 422 HQ (see its preset): below the master target.
+PRORES_422HQ_GRAIN_RETENTION = 0.80
+
+# HEVC masters: CRF 6 with x265's grain tuning (module docstring, docs/presets.md).
+_X265_MASTER_OPTIONS = MappingProxyType(
+    {
+        "preset": "medium",
+        "crf": "6",
+        "tune": "grain",
+        "x265-params": "no-open-gop=1:log-level=error",
+    }
+)
+_X265_MASTER_TARGETS: dict[str, Any] = {
+    "purpose": "master",
+    "grain_retention_min": MASTER_GRAIN_RETENTION,
+    "min_bits_per_pixel": MASTER_MIN_BITS_PER_PIXEL,
+    "max_bits_per_pixel": MASTER_MAX_BITS_PER_PIXEL,
+    "quality": "keeps >= 90 % of the source grain; bitrate floor "
+    "0.25 bit/pixel (12.4 Mb/s at 1080p 23.976), peak cap 1 bit/pixel "
+    "(49.7 Mb/s, HEVC Level 4.1 High tier at 1080p)",
+}
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +472,9 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         options={"vendor": "apl0"},
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
+        purpose="master",
+        grain_retention_min=MASTER_GRAIN_RETENTION,
+        quality="keeps >= 90 % of the source grain (intra-only, Apple's XQ data rate)",
         **_BT2100_PQ,
     ),
     DeliverySpec(
@@ -345,6 +498,13 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
         chroma_location="left",
+        purpose="master",
+        # Apple's fixed HQ data rate (~176 Mb/s at 1080p 23.976) quantises fine
+        # grain in flat areas: both FFmpeg encoders keep 85 % of the fixture's
+        # grain σ (docs/presets.md). 4444 XQ or the HEVC master keep >= 90 %.
+        grain_retention_min=PRORES_422HQ_GRAIN_RETENTION,
+        quality="mezzanine: keeps >= 80 % of the source grain at "
+        "Apple's fixed HQ data rate; 4444 XQ keeps more",
         **_BT2100_PQ,
     ),
     DeliverySpec(
@@ -364,14 +524,11 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         color_range="tv",
         hdr_metadata=True,
         needs_light_level_at_open=True,
-        options={
-            "preset": "medium",
-            "crf": "18",
-            "x265-params": "no-open-gop=1:log-level=error",
-        },
+        options=_X265_MASTER_OPTIONS,
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
         chroma_location="left",
+        **_X265_MASTER_TARGETS,
         **_BT2100_PQ,
     ),
     DeliverySpec(
@@ -399,12 +556,9 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         needs_light_level_at_open=False,
         mastering_max_luminance=1000.0,
         mastering_min_luminance=0.0001,
-        options={
-            "preset": "medium",
-            "crf": "18",
-            "x265-params": "no-open-gop=1:log-level=error",
-        },
+        options=_X265_MASTER_OPTIONS,
         chroma_location="left",
+        **_X265_MASTER_TARGETS,
     ),
     DeliverySpec(
         name="h264-sdr-review",
@@ -427,6 +581,11 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         hdr_metadata=False,
         options={"preset": "medium", "crf": "18"},
         chroma_location="left",
+        # Review copies are small: x264 CRF 18 smooths the fixture's fine grain
+        # (keeps ~30 % of its σ, ~1 Mb/s at 1080p 23.976; docs/presets.md).
+        purpose="review",
+        quality="small files; smooths fine grain (keeps ~30 % of the "
+        "source grain on the fixture), not a master",
     ),
     DeliverySpec(
         name="exr-acescg",
@@ -439,6 +598,8 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         bit_depth=16,
         exr_compression="piz",
         exr_pixel_type="half",
+        purpose="comp",
+        quality="half float, lossless PIZ",
     ),
     DeliverySpec(
         name="exr-aces",
@@ -451,6 +612,8 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         bit_depth=16,
         exr_compression="none",
         exr_pixel_type="half",
+        purpose="archive",
+        quality="half float ACES2065-1, uncompressed",
     ),
 )
 
@@ -458,6 +621,17 @@ PRESETS: Mapping[str, DeliverySpec] = MappingProxyType(
     {p.name: p for p in _PRESET_LIST}
 )
 """The shipped presets by id (DESIGN.md). An id never changes meaning."""
+
+
+def carries_alpha(spec: DeliverySpec) -> bool:
+    """True when deliverables of ``spec`` can hold an alpha channel.
+
+    EXR always can; of the movie codecs only ProRes 4444 (4:4:4, ``yuva444p10le``)
+    does — 4:2:2 ProRes, HEVC and H.264 have no alpha plane.
+    """
+    if spec.kind == "exr":
+        return True
+    return spec.chroma == "444" and (spec.codec or "").startswith("prores")
 
 
 def get_preset(

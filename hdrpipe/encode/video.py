@@ -450,6 +450,10 @@ class VideoWriter(WriterContext):
             if spec.chroma == "420":
                 # H.265 Annex E chroma_sample_loc_type 0: the siting our filter uses.
                 params.append("chromaloc=0")
+            cap = spec.bitrate_ceiling(self.width, self.height, self.rate.fps)
+            if cap is not None:  # VBV: x265 then signals a level/tier that admits it
+                kbps = max(1, int(cap // 1000))
+                params += [f"vbv-maxrate={kbps}", f"vbv-bufsize={kbps}"]
             opts["x265-params"] = ":".join(params)
         if spec.codec == "libx264":
             if spec.profile:

@@ -7,19 +7,20 @@ frame maps, raster placement and output names.
 from __future__ import annotations
 
 import logging
+import math
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from ..color import Transform, get_target, source_colorspace
-from ..conform.rates import parse_rate
+from ..conform.rates import DROP_FRAME_RATES, parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
 from ..conform.timecode import Timecode
-from ..encode.presets import DeliverySpec, get_preset, load_presets
+from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
 from ..outputs import check_name, check_outdir, output_path
@@ -41,6 +42,8 @@ __all__ = [
     "ValidateSources",
     "ProgressCallback",
     "ColorPath",
+    "AlphaChoice",
+    "ALPHA_CHOICES",
     "DEFAULT_SOURCE_RATE",
     "EXR_FIRST_FRAME",
 ]
@@ -58,6 +61,9 @@ RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
 _RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
 _COLOR_PATHS = ("auto", "exact", "fast")
 _FITS = ("letterbox", "pillarbox", "crop", "stretch")
+#: ``ConformJob.alpha`` (``--alpha``): what a source alpha becomes per deliverable.
+AlphaChoice = Literal["keep", "drop", "error"]
+ALPHA_CHOICES: tuple[str, ...] = ("keep", "drop", "error")
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,15 @@ class ConformJob:
 
     ``inputs`` are sequences or paths (patterns, files, directories) concatenated
     in order; ``deliver`` are preset ids (``hdrpipe presets``).
+
+    ``alpha`` says what a source alpha channel becomes (``--alpha``):
+    ``"keep"`` (default) keeps it in the deliverables that carry alpha
+    (ProRes 4444, EXR) and delivers the premultiplied R'G'B' — the colour as
+    stored, through the transform, as finishing tools do — to the others, with
+    a WARNING and an ``alpha_dropped`` finding in the output's manifest record;
+    ``"drop"`` delivers R'G'B' only everywhere (same finding); ``"error"``
+    refuses a job whose source has alpha and a deliverable cannot carry it
+    (:class:`~hdrpipe.errors.InputError`, exit 2).
     """
 
     inputs: tuple[str | os.PathLike[str] | ImageSequence, ...]
@@ -87,6 +102,7 @@ class ConformJob:
     include_mattes: bool = False
     presets_file: str | os.PathLike[str] | None = None
     color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
+    alpha: str = "keep"  # AlphaChoice, checked in __post_init__
 
     def __post_init__(self) -> None:
         inputs = self.inputs
@@ -115,6 +131,11 @@ class ConformJob:
             # Relative to where the job was made, not to the OCIO config's folder
             # (OCIO's search path) nor to a farm worker's working directory.
             object.__setattr__(self, "look", _absolute_look(self.look))
+        if self.alpha not in ALPHA_CHOICES:
+            raise InputError(
+                f"unknown alpha choice {self.alpha!r}; "
+                f"use one of {', '.join(ALPHA_CHOICES)}"
+            )
         if self.frames is not None and len(self.inputs) > 1:
             raise InputError(
                 "--frames selects frames of a single input; give one input"
@@ -146,6 +167,10 @@ class Shot:
     colorspace: str
     has_alpha: bool
     colorspace_warning: str | None = None
+    pixel_aspect: float = 1.0  # EXR pixelAspectRatio (pixel width / height)
+    #: The first frame's EXR ``timeCode`` at the source rate (drop-frame flag
+    #: honoured where it exists), None when absent or impossible at that rate.
+    source_timecode: Timecode | None = None
     unreadable: tuple[int, ...] = ()  # damaged frames (validated with --force): held
 
     @property
@@ -155,10 +180,16 @@ class Shot:
 
 @dataclass(frozen=True)
 class Output:
-    """One deliverable: its preset and where it goes."""
+    """One deliverable: its preset, where it goes, whether it carries alpha.
+
+    ``findings`` are what the plan decided about this output that its manifest
+    record must say (e.g. ``alpha_dropped``), as JSON-friendly dicts.
+    """
 
     spec: DeliverySpec
     path: Path
+    has_alpha: bool = False
+    findings: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +206,9 @@ class JobPlan:
     height: int
     outputs: tuple[Output, ...]
     reports: tuple[Report, ...] = ()
+    #: Pixel aspect of the delivery raster: the first source's without
+    #: ``reformat`` (the deliverable keeps its pixels), 1.0 with it.
+    pixel_aspect: float = 1.0
 
     @property
     def frames(self) -> int:
@@ -272,6 +306,66 @@ def _source_rate(seq: ImageSequence) -> Rate:
     return DEFAULT_SOURCE_RATE
 
 
+def _source_timecode(seq: ImageSequence, header: ExrHeader, rate: Rate) -> Timecode:
+    """The EXR ``timeCode`` of ``header`` as a timecode at the source ``rate``.
+
+    The header's drop-frame flag counts where drop-frame exists (29.97, 59.94);
+    elsewhere it is logged and ignored. A label the source rate cannot have
+    (frames at or above its timebase) is the source's fault.
+
+    Raises
+    ------
+    InputError
+        The label does not exist at the source rate.
+    """
+    assert header.time_code is not None
+    drop = bool(header.attributes.get("timeCodeDropFrame", False))
+    if drop and rate.fps not in DROP_FRAME_RATES:
+        log.warning(
+            "%s: timeCode %s has the drop-frame flag at %s fps, where drop-frame "
+            "timecode does not exist; read as non-drop",
+            seq.pattern,
+            header.time_code,
+            rate,
+        )
+        drop = False
+    source = Rate(rate.fps, drop_frame=drop)
+    try:
+        return Timecode.parse(header.time_code, source, strict=False)
+    except InputError as err:
+        raise InputError(
+            f"{header.path}: EXR timeCode {header.time_code} at the source rate "
+            f"{source} fps: {err} (--start-tc sets the start instead)"
+        ) from err
+
+
+def _shot_timecode(
+    seq: ImageSequence, header: ExrHeader, rate: Rate
+) -> Timecode | None:
+    """:func:`_source_timecode`, or None (logged) when absent or impossible."""
+    if not header.time_code:
+        return None
+    try:
+        return _source_timecode(seq, header, rate)
+    except InputError as err:
+        log.warning("%s", err)
+        return None
+
+
+def _pixel_aspect(header: ExrHeader) -> float:
+    """The EXR ``pixelAspectRatio`` (width / height of a pixel), 1.0 if absent."""
+    value = header.attributes.get("PixelAspectRatio", 1.0)
+    try:
+        aspect = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        aspect = float("nan")
+    if not (math.isfinite(aspect) and aspect > 0):
+        raise InputError(
+            f"{header.path}: pixelAspectRatio {value!r} is not a positive number"
+        )
+    return aspect
+
+
 def _resolve_retime(method: str, source: Rate, target: Rate) -> Method:
     if method != "auto":
         return cast(Method, method)  # one of _RETIME_METHODS (ConformJob checks)
@@ -323,6 +417,56 @@ def _output_paths(
 def manifest_path(plan_: JobPlan) -> Path:
     """``OUTDIR/<name>.manifest.json``, checked to stay inside ``OUTDIR``."""
     return output_path(plan_.job.outdir, f"{plan_.name}.manifest.json")
+
+
+def _header_has_alpha(header: ExrHeader) -> bool:
+    return any(ch.name in ("A", "a") for ch in header.channels)
+
+
+def _alpha_outputs(
+    job: ConformJob, outputs: Sequence[Output], with_alpha: Sequence[str]
+) -> tuple[Output, ...]:
+    """Decide per deliverable what the sources' alpha becomes (``job.alpha``).
+
+    Raises
+    ------
+    InputError
+        ``job.alpha == "error"`` and a deliverable cannot carry the alpha.
+    """
+    if not with_alpha:
+        return tuple(outputs)
+    sources = ", ".join(with_alpha)
+    result = []
+    for out in outputs:
+        spec = out.spec
+        if job.alpha == "keep" and carries_alpha(spec):
+            result.append(replace(out, has_alpha=True))
+            continue
+        if job.alpha == "error" and not carries_alpha(spec):
+            raise InputError(
+                f"preset {spec.name!r} cannot carry alpha (ProRes 4444 and EXR do) "
+                f"and {sources} has an alpha channel (--alpha error); "
+                "--alpha keep delivers its premultiplied RGB instead"
+            )
+        if job.alpha == "error":
+            result.append(replace(out, has_alpha=True))
+            continue
+        reason = (
+            "--alpha drop" if job.alpha == "drop" else "the preset cannot carry alpha"
+        )
+        message = (
+            f"{spec.name}: alpha of {sources} dropped ({reason}); the deliverable "
+            "holds the premultiplied colour as stored, over black"
+        )
+        log.warning("%s", message)
+        finding = {
+            "id": "alpha_dropped",
+            "severity": "warning",
+            "message": message,
+            "details": {"reason": reason, "sources": list(with_alpha)},
+        }
+        result.append(replace(out, has_alpha=False, findings=(*out.findings, finding)))
+    return tuple(result)
 
 
 def _existing(path: Path) -> list[Path]:
@@ -390,14 +534,15 @@ def plan(
     if job.start_tc:
         start = Timecode.parse(job.start_tc, rate)
     elif first_header.time_code:
-        # A drop-frame label on a non-drop delivery is re-read, not refused.
-        start = Timecode.parse(first_header.time_code, rate, strict=False)
+        start = _source_timecode(sequences[0], first_header, first_rate).to_rate(rate)
     else:
         start = Timecode(0, rate)
     if job.reformat:
         width, height = parse_raster(job.reformat)
+        pixel_aspect = 1.0
     else:
         width, height = first_header.width, first_header.height
+        pixel_aspect = _pixel_aspect(first_header)
 
     # OCIO config, colour targets and look resolve now (cheap), not after validation.
     for target in dict.fromkeys(spec.target for spec in specs):
@@ -409,7 +554,11 @@ def plan(
 
     name = check_name(job.name or sequences[0].name, "job name (--name)")
     outdir = check_outdir(job.outdir)
-    outputs = _output_paths(name, outdir, specs)
+    outputs = _alpha_outputs(
+        job,
+        _output_paths(name, outdir, specs),
+        [s.pattern for s in sequences if _header_has_alpha(readable_header(s))],
+    )
     output_path(outdir, f"{name}.manifest.json")
     sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
     for out in outputs:
@@ -434,10 +583,18 @@ def plan(
                 "%s: retime %s (its rate is %s)", seq.pattern, shot_method, src_rate
             )
         samples = frame_map(src_rate, rate, shot_method, seq.frame_range)
+        source_aspect = _pixel_aspect(header)
+        # Source pixels measured in delivery pixels: an anamorphic 2:1 plate
+        # reformatted to a square-pixel raster is twice as wide as it is stored.
         placement = plan_reformat(
-            header.width, header.height, width, height, cast(Fit, job.fit)
+            header.width,
+            header.height,
+            width,
+            height,
+            cast(Fit, job.fit),
+            pixel_aspect=source_aspect / pixel_aspect,
         )
-        has_alpha = any(ch.name in ("A", "a") for ch in header.channels)
+        has_alpha = _header_has_alpha(header)
         colorspace, warning = _source_colorspace(seq, job.source_colorspace, report)
         shots.append(
             Shot(
@@ -451,6 +608,8 @@ def plan(
                 has_alpha=has_alpha,
                 colorspace_warning=warning,
                 unreadable=_unreadable(report),
+                pixel_aspect=source_aspect,
+                source_timecode=_shot_timecode(seq, header, src_rate),
             )
         )
         record += len(samples)
@@ -466,4 +625,5 @@ def plan(
         height=height,
         outputs=outputs,
         reports=tuple(r for r in reports if r is not None),
+        pixel_aspect=pixel_aspect,
     )

@@ -171,9 +171,13 @@ def manifest_data(
                 "rate": _fraction_text(shot.source_rate.fps),
                 "width": header.width,
                 "height": header.height,
+                "pixel_aspect": shot.pixel_aspect,
                 "colorspace": shot.colorspace,
                 "colorspace_warning": shot.colorspace_warning,
                 "time_code": header.time_code,
+                "source_timecode": None
+                if shot.source_timecode is None
+                else str(shot.source_timecode),
                 "sha256": dict(digests.get(seq.pattern) or _input_digests(seq) or {}),
                 "active": list(shot.placement.active),
                 **placement,
@@ -209,7 +213,7 @@ def manifest_data(
         "raster": {
             "width": plan_.width,
             "height": plan_.height,
-            "pixel_aspect": 1.0,
+            "pixel_aspect": plan_.pixel_aspect,
             "active": list(actives.pop()) if len(actives) == 1 else None,
             "fit": plan_.job.fit,
         },

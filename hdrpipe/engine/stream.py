@@ -8,6 +8,7 @@ writer, so nothing appears under a final name.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
@@ -30,6 +31,7 @@ from ..conform.flow import FlowCache
 from ..conform.reformat import apply_reformat
 from ..conform.retime import Sample, retime_frame
 from ..encode import light_level_at_close, open_writer
+from ..encode.quality import bitrate_floor_finding
 from ..errors import (
     ColorError,
     ConformError,
@@ -515,7 +517,7 @@ def run(
     frames = _record_range(plan_, record_range)
     given = dict(light_levels or {})
     outputs = tuple(
-        Output(out.spec, Path(paths[out.spec.name]))
+        dataclasses.replace(out, path=Path(paths[out.spec.name]))
         if paths and out.spec.name in paths
         else out
         for out in plan_.outputs
@@ -586,7 +588,7 @@ def run(
                 rate=plan_.rate,
                 start_timecode=str(plan_.timecode(frames.start)),
                 first_frame=EXR_FIRST_FRAME + frames.start,
-                has_alpha=plan_.has_alpha,
+                has_alpha=out.has_alpha,
                 mastering=mastering_display_for(resolved[out.spec.target])
                 if out.spec.hdr_metadata
                 else None,
@@ -601,7 +603,12 @@ def run(
         ) -> None:
             time_code = str(plan_.timecode(index))
             for wt in threads:
-                wt.put(signals[wt.output.spec.target], time_code)
+                signal = signals[wt.output.spec.target]
+                if signal.shape[2] == 4 and not wt.output.has_alpha:
+                    # Alpha dropped (JobPlan decided, logged, recorded): the
+                    # premultiplied colour as stored.
+                    signal = np.ascontiguousarray(signal[..., :3])
+                wt.put(signal, time_code)
 
         held: list[dict[str, Any]] = []
         _stream(
@@ -641,6 +648,10 @@ def run(
             record["light_level_meter"] = meter.to_dict() if meter is not None else None
             # Source frames that another frame stood in for (--force), per output.
             record["held_frames"] = list(held)
+            record["findings"] = [
+                *(dict(f) for f in wt.output.findings),
+                *_bitrate_findings(spec, result, plan_),
+            ]
             record["transforms"] = [
                 t.to_dict()
                 for (_src, tgt), t in transforms.items()
@@ -662,6 +673,22 @@ def run(
             ):
                 raise wt.thread.error from None
         raise
+
+
+def _bitrate_findings(spec: Any, result: Any, plan_: JobPlan) -> list[dict[str, Any]]:
+    """The bitrate-floor finding of a finished movie (logged as a WARNING), if any."""
+    finding = bitrate_floor_finding(
+        spec,
+        Path(result.path),
+        frames=result.frames,
+        width=plan_.width,
+        height=plan_.height,
+        fps=plan_.rate.fps,
+    )
+    if finding is None:
+        return []
+    log.warning("%s", finding["message"])
+    return [finding]
 
 
 def _make_dirs(folder: Path) -> list[Path]:

@@ -40,6 +40,7 @@ import av
 from ..color import LightLevelMeter, get_target, mastering_display_for
 from ..encode.presets import DeliverySpec
 from ..encode.probe import verify
+from ..encode.quality import bitrate_floor_finding
 from ..encode.video import default_mastering, sample_entry_patch
 from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
@@ -366,10 +367,27 @@ def stitch(
                 out.path,
                 per_chunk,
                 planned.rate,
-                planned.has_alpha,
+                out.has_alpha,
                 level,
                 mastering,
             )
+        # Each part judged its own bitrate: judge the stitched movie instead.
+        record["findings"] = [
+            f
+            for f in record.get("findings", [])
+            if f.get("id") != "bitrate_below_floor"
+        ]
+        floor = bitrate_floor_finding(
+            spec,
+            out.path,
+            frames=record["frames"],
+            width=planned.width,
+            height=planned.height,
+            fps=planned.rate.fps,
+        )
+        if floor is not None:
+            log.warning("%s", floor["message"])
+            record["findings"].append(floor)
         record["chunks"] = len(per_chunk)
         outputs.append(record)
 

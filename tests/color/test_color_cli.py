@@ -26,13 +26,14 @@ def test_targets_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert names == [
         "hdr-pq-1000-rec2020",
         "hdr-pq-1000-p3d65",
+        "hdr-pq-600-rec2020",
         "hlg-1000",
         "sdr-rec709",
         "acescg",
         "acescct",
         "aces2065-1",
     ]
-    hlg = doc["targets"][2]
+    hlg = doc["targets"][names.index("hlg-1000")]
     assert (hlg["display"], hlg["view"]) == (
         "Rec.2100-HLG - Display",
         "ACES 2.0 - HDR 1000 nits (Rec.2020)",

@@ -27,6 +27,7 @@ BUILTIN = "ocio://studio-config-latest"
 EXPECTED_TARGETS = (
     "hdr-pq-1000-rec2020",
     "hdr-pq-1000-p3d65",
+    "hdr-pq-600-rec2020",
     "hlg-1000",
     "sdr-rec709",
     "acescg",

@@ -1,4 +1,4 @@
-"""BT.2390 EETF: the equations evaluated independently, and its invariants."""
+"""BT.2390 EETF: the equations evaluated independently, its invariants, its target."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import colour
 import numpy as np
 import pytest
 
-from hdrpipe.color import eetf_bt2390, retarget_pq
+from fixtures.generate import render_frame
+from hdrpipe.color import (
+    Transform,
+    eetf_bt2390,
+    get_target,
+    mastering_display_for,
+    retarget_pq,
+    target_names,
+)
 from hdrpipe.errors import ColorError
 
 
@@ -89,3 +97,73 @@ def test_retarget_pq_maxrgb_keeps_chromaticity_and_alpha() -> None:
         per[..., :3], eetf_bt2390(frame[..., :3], source_peak=1000, target_peak=600)
     )
     assert math.isclose(float(per[..., 3].sum()), float(frame[..., 3].sum()))
+
+
+# --- The retargeting target hdr-pq-600-rec2020, exact and fast paths. Expected
+# values: the ACES 2.0 1000-nit PQ output (exact path) with the EETF evaluated
+# per pixel by _eetf_scalar on max(R', G', B'), the three linear components
+# scaled by the same ratio; light decoded with colour-science.
+
+TARGET = "hdr-pq-600-rec2020"
+
+
+@pytest.fixture(scope="module")
+def frames() -> tuple[np.ndarray, np.ndarray]:
+    scene = render_frame(240, 135, 2, seed=4)  # speculars at 100x diffuse white
+    master = Transform(target="hdr-pq-1000-rec2020", color_path="exact").apply(scene)
+    retargeted = Transform(target=TARGET, color_path="exact").apply(scene)
+    return master, retargeted
+
+
+def test_target_is_listed_with_the_new_peak() -> None:
+    assert TARGET in target_names()
+    target = get_target(TARGET)
+    assert (target.transfer, target.peak_luminance, target.retarget_from) == (
+        "pq",
+        600.0,
+        1000.0,
+    )
+    assert target.view == "ACES 2.0 - HDR 1000 nits (Rec.2020)"
+    mastering = mastering_display_for(target)
+    assert mastering is not None and mastering.max_luminance == 600.0
+    assert mastering.red == (0.708, 0.292)  # BT.2020 primaries, ST 2086
+
+
+def test_below_the_knee_the_master_passes_unchanged(frames: tuple) -> None:
+    master, retargeted = frames
+    pq = colour.models.eotf_inverse_ST2084
+    knee = (1.5 * pq(600) / pq(1000) - 0.5) * pq(1000)  # BT.2390 KS, in PQ
+    below = master.max(axis=-1) < knee
+    assert 0.9 < below.mean() < 1.0  # most of the frame, not all of it
+    np.testing.assert_allclose(retargeted[below], master[below], atol=1e-6)
+
+
+def test_highlights_follow_the_bt2390_eetf_on_max_rgb(frames: tuple) -> None:
+    master, retargeted = frames
+    m = master.max(axis=-1)
+    ys, xs = np.nonzero(m > 0.7)  # above the knee (PQ 0.669)
+    assert ys.size > 10
+    for y, x in zip(ys[::7], xs[::7], strict=False):
+        e = float(m[y, x])
+        ratio = float(
+            colour.models.eotf_ST2084(_eetf_scalar(e, 1000, 600))
+            / colour.models.eotf_ST2084(e)
+        )
+        light = colour.models.eotf_ST2084(master[y, x].astype(np.float64)) * ratio
+        expected = colour.models.eotf_inverse_ST2084(light)
+        np.testing.assert_allclose(retargeted[y, x], expected, atol=2e-5)
+    light = colour.models.eotf_ST2084(retargeted.astype(np.float64))
+    assert light.max() <= 600.0 + 1e-3
+    assert colour.models.eotf_ST2084(master.astype(np.float64)).max() > 900
+
+
+@pytest.mark.slow  # bakes a 129³ LUT (5-10 s on 2 shared cores)
+def test_fast_path_serves_the_retargeted_target(frames: tuple) -> None:
+    _master, exact = frames
+    scene = render_frame(240, 135, 2, seed=4)
+    fast = Transform(target=TARGET, color_path="fast")
+    out = fast.apply(scene)
+    assert fast.color_path_info["path"] == "fast"
+    code_err = np.abs(out - exact) * 1023
+    assert np.percentile(code_err, 99.9) <= 1.0
+    assert "BT.2390 EETF 1000 to 600" in fast.pipeline

@@ -156,3 +156,41 @@ def test_lenient_parse_for_carried_labels() -> None:
     assert Timecode.parse("01:00:00;00", parse_rate("24"), strict=False).frames == 86400
     with pytest.raises(InputError):  # still no frame 24 at 24 fps
         Timecode.parse("00:00:00:24", parse_rate("24"), strict=False)
+
+
+# Label time kept across rates: FF rescaled to the new timebase, nearest frame,
+# ties to the earlier one (worked by hand from the rule in conform/timecode.py).
+TO_RATE = [
+    ("01:00:00:29", "30", "23.976", "01:00:00:23"),  # 29 * 24/30 = 23.2
+    ("01:00:00:00", "24", "23.976", "01:00:00:00"),  # pull-down keeps the label
+    ("01:00:00:07", "23.976", "24", "01:00:00:07"),
+    ("00:59:59:59", "60", "24", "01:00:00:00"),  # 23.6 -> 24 carries a second
+    ("23:59:59:59", "60", "24", "00:00:00:00"),  # ... and wraps at 24 h
+    ("01:00:00:01", "48", "24", "01:00:00:00"),  # 0.5: tie to the earlier frame
+    ("01:00:00:03", "48", "24", "01:00:00:01"),  # 1.5: tie to the earlier frame
+    ("01:00:00:29", "30", "25", "01:00:00:24"),  # 24.17
+    ("00:10:00;00", "29.97df", "24", "00:10:00:00"),
+    ("01:00:00:12", "24", "29.97df", "01:00:00;15"),
+    ("00:01:00:00", "24", "29.97df", "00:01:00;02"),  # ;00 is skipped at minute 1
+    ("00:01:00;02", "29.97df", "29.97", "00:01:00:02"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "source", "target", "expected"),
+    TO_RATE,
+    ids=[f"{a}@{b}->{c}" for a, b, c, _ in TO_RATE],
+)
+def test_to_rate_keeps_label_time(
+    label: str, source: str, target: str, expected: str
+) -> None:
+    tc = Timecode.parse(label, parse_rate(source))
+    out = tc.to_rate(parse_rate(target))
+    assert out.rate == parse_rate(target)
+    assert str(out) == expected
+
+
+@given(st.integers(min_value=0, max_value=24 * 3600 * 24 - 1))
+def test_to_rate_same_timebase_is_label_identity(frames: int) -> None:
+    tc = Timecode(frames, parse_rate("24"))
+    assert str(tc.to_rate(parse_rate("23.976"))) == str(tc)

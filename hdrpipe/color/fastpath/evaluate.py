@@ -33,11 +33,8 @@ def _ap1_colorspace(config: Any) -> str:
 
 
 def _post(transform: Transform, rgb: NDArray[np.float32]) -> None:
-    """Apply the Transform's numpy step after OCIO (HLG from PQ), in place."""
-    if transform._hlg_from_pq:
-        from ..ocio import _pq_to_hlg_inplace
-
-        _pq_to_hlg_inplace(rgb, transform.target.peak_luminance or 1000.0)
+    """Apply the Transform's numpy steps after OCIO (HLG, EETF), in place."""
+    transform._post_step(rgb)
 
 
 #: Pixels per ``applyRGB`` call on long pixel lists (bakes, checks, stress sets).

@@ -1,0 +1,173 @@
+"""Start timecode across source and delivery rates, EXR drop-frame flag, pixel aspect.
+
+Expected timecodes are worked by hand from the documented rule (label time kept,
+frames rescaled to the new timebase, nearest, ties earlier); the movie's ``tmcd``
+is read back with FFmpeg (PyAV); anamorphic pixels are checked against a linear
+ramp resampled by hand and converted with colour-science's AP0 → AP1 matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from fixtures.generate import make_plate, render_frame
+from hdrpipe.cli import main
+from hdrpipe.engine import ConformJob, conform, plan
+from hdrpipe.exr import AP0_CHROMATICITIES, write_exr
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import colour
+
+
+def _write_plate(
+    folder: Path,
+    frames: list[np.ndarray],
+    *,
+    fps: Fraction,
+    time_code: str | None,
+    attributes: dict[str, object] | None = None,
+) -> Path:
+    folder.mkdir(parents=True)
+    for i, px in enumerate(frames):
+        write_exr(
+            folder / f"plate.{1001 + i:04d}.exr",
+            px,
+            chromaticities=AP0_CHROMATICITIES,
+            time_code=time_code if i == 0 else None,
+            frames_per_second=fps,
+            attributes={"acesImageContainerFlag": 1, **(attributes or {})},
+        )
+    return folder / "plate.####.exr"
+
+
+def test_30fps_plate_at_frame_29_delivered_at_23976(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Frame 1030 of a 30 fps plate from 01:00:00:00 carries 01:00:00:29, a label
+    # 23.976 timecode cannot hold: 1 h + 29/30 s is 23.2 frames -> 01:00:00:23.
+    pattern = make_plate(tmp_path / "src", width=64, height=36, frames=34, fps=30)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "conform",
+            str(pattern),
+            "--frames",
+            "1030-1033",
+            "--deliver",
+            "h264-sdr-review",
+            "--fps",
+            "23.976",
+            "-o",
+            str(out),
+            "--no-progress",
+            "--json",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["start_timecode"] == "01:00:00:23"
+    assert manifest["inputs"][0]["source_timecode"] == "01:00:00:29"
+    with av.open(manifest["outputs"][0]["path"]) as container:
+        tmcd = container.streams.video[0].metadata.get("timecode") or (
+            container.metadata.get("timecode")
+        )
+    assert tmcd == "01:00:00:23"
+
+
+def test_drop_frame_flag_is_read(tmp_path: Path) -> None:
+    # 00:01:00;00 does not exist in drop-frame counting: a DF counter shows
+    # 00:01:00;02 there. Read as DF at 29.97, the start is 00:01:00;02 and, at
+    # a 29.97 non-drop delivery (same timebase), keeps the label 00:01:00:02.
+    frame = render_frame(32, 18, 0)
+    pattern = _write_plate(
+        tmp_path / "df",
+        [frame, frame],
+        fps=Fraction(30000, 1001),
+        time_code="00:01:00;00",
+    )
+    job = ConformJob(inputs=(str(pattern),), deliver=("exr-acescg",), outdir=tmp_path)
+    planned = plan(job, validate_sources=False)
+    assert str(planned.shots[0].source_timecode) == "00:01:00;02"
+    assert str(planned.start_timecode) == "00:01:00:02"
+    df = plan(
+        ConformJob(
+            inputs=(str(pattern),),
+            deliver=("exr-acescg",),
+            outdir=tmp_path,
+            fps="29.97df",
+        ),
+        validate_sources=False,
+    )
+    assert str(df.start_timecode) == "00:01:00;02"
+
+
+def test_drop_frame_flag_at_24fps_is_ignored_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = render_frame(32, 18, 0)
+    pattern = _write_plate(
+        tmp_path / "df24", [frame], fps=Fraction(24), time_code="01:00:00;05"
+    )
+    job = ConformJob(inputs=(str(pattern),), deliver=("exr-acescg",), outdir=tmp_path)
+    with caplog.at_level(logging.WARNING):
+        planned = plan(job, validate_sources=False)
+    assert str(planned.start_timecode) == "01:00:00:05"
+    assert "drop-frame" in caplog.text
+
+
+def _ramp(width: int, height: int) -> np.ndarray:
+    x = np.arange(width, dtype=np.float32)
+    value = 0.05 + 0.5 * x / (width - 1)
+    return np.repeat(np.repeat(value[None, :, None], height, 0), 3, 2).copy()
+
+
+def test_anamorphic_plate_reformat_and_manifest(tmp_path: Path) -> None:
+    # 96x54 pixels of aspect 2.0 show a 192x54 picture: reformatted to a square
+    # 192x54 raster it fills it (a square-pixel reading would pillarbox it).
+    w, h = 96, 54
+    pattern = _write_plate(
+        tmp_path / "ana",
+        [_ramp(w, h)] * 2,
+        fps=Fraction(24),
+        time_code="01:00:00:00",
+        attributes={"pixelAspectRatio": 2.0},
+    )
+    kept = plan(
+        ConformJob(inputs=(str(pattern),), deliver=("exr-acescg",), outdir=tmp_path),
+        validate_sources=False,
+    )
+    assert (kept.width, kept.height, kept.pixel_aspect) == (96, 54, 2.0)
+    job = ConformJob(
+        inputs=(str(pattern),),
+        deliver=("exr-acescg",),
+        outdir=tmp_path / "out",
+        reformat="192x54",
+        color_path="exact",
+    )
+    manifest = conform(job).to_dict()
+    assert manifest["raster"]["pixel_aspect"] == 1.0
+    assert manifest["inputs"][0]["pixel_aspect"] == 2.0
+    assert manifest["raster"]["active"] == [0, 0, 192, 54]
+    out = Path(manifest["outputs"][0]["path"].replace("####", "1001"))
+    pixels = oiio.ImageBuf(str(out)).get_pixels(oiio.FLOAT)[..., :3]
+    # Output column x samples the source at (x + 0.5) / 2 - 0.5 (pixel centres);
+    # a linear ramp stays linear under any normalised resampling filter.
+    xs = (np.arange(192) + 0.5) / 2 - 0.5
+    ramp = 0.05 + 0.5 * xs / (w - 1)
+    ap0_to_ap1 = colour.matrix_RGB_to_RGB(
+        colour.RGB_COLOURSPACES["ACES2065-1"], colour.RGB_COLOURSPACES["ACEScg"]
+    )
+    expected = ramp[:, None] * ap0_to_ap1.sum(axis=1)[None, :]
+    interior = slice(8, 184)  # away from the edges, where the filter clamps
+    row = pixels[h // 2, interior].astype(np.float64)
+    np.testing.assert_allclose(row, expected[interior], atol=2e-3)
