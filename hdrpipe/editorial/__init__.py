@@ -1,0 +1,14 @@
+"""Editorial: an edit (EDL / OTIO / FCPXML via OTIO) → matched media → VFX pulls.
+
+``read_timeline`` reads the cut through OpenTimelineIO's adapters into
+:class:`Cut` events; ``match_events`` finds each event's EXR sequence under the
+media roots; ``conform_timeline`` pulls every matched event (its used source
+range ± handles) by running the engine once per event, with the event's ASC
+CDL as the look. The engine never imports this package.
+"""
+
+from __future__ import annotations
+
+from .timeline import Cdl, Cut, Event, Transition, read_timeline
+
+__all__ = ["read_timeline", "Cut", "Event", "Transition", "Cdl"]
