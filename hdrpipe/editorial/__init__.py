@@ -9,6 +9,33 @@ CDL as the look. The engine never imports this package.
 
 from __future__ import annotations
 
+from .match import DEFAULT_HANDLES, Match, MatchError, Media, match_events, scan_media
+from .pulls import (
+    DEFAULT_SHOT_NAME,
+    EditorialPlan,
+    EditorialResult,
+    Pull,
+    conform_timeline,
+    plan_timeline,
+)
 from .timeline import Cdl, Cut, Event, Transition, read_timeline
 
-__all__ = ["read_timeline", "Cut", "Event", "Transition", "Cdl"]
+__all__ = [
+    "read_timeline",
+    "scan_media",
+    "match_events",
+    "plan_timeline",
+    "conform_timeline",
+    "Cut",
+    "Event",
+    "Transition",
+    "Cdl",
+    "Media",
+    "Match",
+    "MatchError",
+    "Pull",
+    "EditorialPlan",
+    "EditorialResult",
+    "DEFAULT_HANDLES",
+    "DEFAULT_SHOT_NAME",
+]
