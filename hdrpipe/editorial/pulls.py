@@ -36,6 +36,7 @@ from ..encode.presets import get_preset, load_presets
 from ..engine import ConformJob, Manifest, ProgressCallback, conform, write_manifest
 from ..errors import InputError
 from ..handoff import write_nuke_script
+from ..sequence import open_sequence
 from ..types import FrameRange
 from .match import (
     DEFAULT_HANDLES,
@@ -65,6 +66,7 @@ DEFAULT_SHOT_NAME = "{index:03d}_{event}"
 EDITORIAL_SCHEMA = "hdrpipe.editorial/1"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _FIELDS = ("event", "reel", "name", "index", "track")
+ACES_PLATES, ACESCG_PLATES = "exr-aces", "exr-acescg"
 
 
 def shot_name(template: str, match: Match) -> str:
@@ -151,6 +153,13 @@ class EditorialPlan:
     pulls: tuple[Pull, ...]
     handles: int
     shot_name: str
+    movies: tuple[str, ...] = ()  # presets of the assembled master
+
+    @property
+    def master_name(self) -> str:
+        """Base name of the assembled master's files (the cut's name, made safe)."""
+        stem = re.sub(r"[^A-Za-z0-9._-]", "_", self.cut.name).lstrip(".")[:100]
+        return stem or "cut"
 
     @property
     def outdir(self) -> Path:
@@ -176,6 +185,7 @@ class EditorialPlan:
             "handles": self.handles,
             "shot_name": self.shot_name,
             "deliver": list(self.job.deliver),
+            "master_presets": list(self.movies),
             "events": rows,
         }
 
@@ -190,15 +200,24 @@ class EditorialResult:
     data: dict[str, Any]
 
 
-def _check_deliver(job: ConformJob) -> None:
+def _split_deliver(job: ConformJob) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(EXR presets for the pulls, movie presets for the assembled master).
+
+    With movie presets only, the pulls are ``exr-aces`` (the master is built
+    from them); a master needs ``exr-aces`` or ``exr-acescg`` pulls.
+    """
     extra = load_presets(job.presets_file) if job.presets_file else None
-    movies = [n for n in job.deliver if get_preset(n, extra=extra).kind != "exr"]
-    if movies:
+    kinds = {n: get_preset(n, extra=extra).kind for n in job.deliver}
+    plates = tuple(n for n in job.deliver if kinds[n] == "exr")
+    movies = tuple(n for n in job.deliver if kinds[n] != "exr")
+    if not plates:
+        plates = (ACES_PLATES,)
+    if movies and not set(plates) & {ACES_PLATES, ACESCG_PLATES}:
         raise InputError(
-            f"--timeline pulls deliver EXR plates (exr-aces, exr-acescg); "
-            f"{', '.join(movies)} would be the assembled master of the cut, "
-            "which is not built yet"
+            f"the assembled master is built from {ACES_PLATES} or {ACESCG_PLATES} "
+            f"pulls; add one of them to --deliver (got {', '.join(plates)})"
         )
+    return plates, movies
 
 
 def plan_timeline(
@@ -224,7 +243,7 @@ def plan_timeline(
             "--frames, --start-tc and --name do not apply to --timeline "
             "(each pull takes its range and source timecode from the edit)"
         )
-    _check_deliver(job)
+    plates, movies = _split_deliver(job)
     cut = read_timeline(job.inputs[0], rate=job.fps)
     index = scan_media(media)
     matches = match_events(cut, index, handles=handles)
@@ -254,6 +273,7 @@ def plan_timeline(
         pull_job = dataclasses.replace(
             job,
             inputs=(m.media.sequence,),
+            deliver=plates,
             frames=m.pull,
             name=name,
             outdir=folder,
@@ -270,6 +290,7 @@ def plan_timeline(
         pulls=tuple(pulls),
         handles=handles,
         shot_name=shot_name_template,
+        movies=movies,
     )
 
 
@@ -281,9 +302,10 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def _manifest_name(cut: Cut) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", cut.name).lstrip(".")[:100]
-    return f"{stem or 'cut'}.editorial.json"
+def _plate_pattern(manifest: Manifest) -> str:
+    """The pull's ACES2065-1 plates, else its ACEScg plates."""
+    outputs = {o["preset"]: o["path"] for o in manifest.data["outputs"]}
+    return str(outputs.get(ACES_PLATES) or outputs[ACESCG_PLATES])
 
 
 def conform_timeline(
@@ -309,6 +331,12 @@ def conform_timeline(
     done = 0
     manifests = []
     shots: dict[int, dict[str, Any]] = {}
+    if planned.movies:
+        from .assemble import assembly_pattern
+
+        aces = assembly_pattern(planned, planned.master_name)
+        if aces.parent.is_dir() and any(aces.parent.iterdir()) and not job.overwrite:
+            raise InputError(f"output {aces.parent} exists (use --overwrite)")
     for pull in planned.pulls:
         cdl = pull.match.event.cdl
         if pull.look is not None and cdl is not None:
@@ -334,7 +362,26 @@ def conform_timeline(
     data = planned.to_dict()
     for row in data["events"]:
         row["pull_outputs"] = shots.get(row["event"])
-    path = planned.outdir / _manifest_name(planned.cut)
+    master: dict[str, Any] | None = None
+    if planned.movies:
+        from .assemble import assemble
+
+        plates = {
+            p.match.event.index: open_sequence(_plate_pattern(m))
+            for p, m in zip(planned.pulls, manifests, strict=True)
+        }
+        pattern, movie = assemble(planned, plates, planned.master_name, planned.movies)
+        master = {
+            "aces": str(pattern),
+            "manifest": str(movie.path) if movie else None,
+            "outputs": [o["path"] for o in movie.data["outputs"]] if movie else [],
+            "record_start": str(Timecode(planned.cut.start, planned.cut.rate)),
+            "frames": planned.cut.end - planned.cut.start,
+        }
+        if movie is not None:
+            manifests.append(movie)
+    data["master"] = master
+    path = planned.outdir / f"{planned.master_name}.editorial.json"
     planned.outdir.mkdir(parents=True, exist_ok=True)
     write_manifest(path, data)
     return EditorialResult(planned, tuple(manifests), path, data)

@@ -1,0 +1,101 @@
+"""The assembled master of the test cut: frame N is the expected source frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from fixtures.editorial import DISSOLVE_FRAMES, EVENTS, RECORD_START, frame_id, read_id
+from hdrpipe.editorial import conform_timeline
+from hdrpipe.engine import ConformJob
+from hdrpipe.exr import read_header, read_pixels
+
+FIRST = 1001
+# Record frames, written out from the cut: A 0-11, B 12-21, the dissolve B→C
+# over 22-27 (B runs on, C from its first frame), C 22-31, D reversed 32-39.
+DISSOLVE = range(22, 22 + DISSOLVE_FRAMES)
+TOTAL = 40
+
+
+def expected_ids() -> dict[int, int]:
+    """Record frame → stamped id of the one source frame it shows (cuts only)."""
+    ids: dict[int, int] = {}
+    r = 0
+    for spec in EVENTS:
+        for k in range(spec.frames):
+            ids[r] = frame_id(spec.clip.number, spec.offset + int(k * spec.speed))
+            r += 1
+    for r in DISSOLVE:
+        del ids[r]
+    return ids
+
+
+@pytest.fixture(scope="module")
+def master(
+    media_root: Path,
+    cut_files: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    job = ConformJob(
+        inputs=(cut_files["edl"],),
+        deliver=("exr-aces", "prores4444xq-pq1000"),
+        outdir=tmp_path_factory.mktemp("master"),
+        fps="24",
+        color_path="exact",
+    )
+    return conform_timeline(job, [media_root], handles=0).data
+
+
+def _aces_frames(master: dict[str, Any]) -> list[Path]:
+    pattern = Path(master["master"]["aces"])
+    return sorted(pattern.parent.glob("*.exr"))
+
+
+def test_assembled_exr_frames_and_record_timecode(master: dict[str, Any]) -> None:
+    frames = _aces_frames(master)
+    assert len(frames) == TOTAL
+    for r, want in expected_ids().items():
+        assert read_id(read_pixels(frames[r])) == want, f"record frame {r}"
+    for r in (0, TOTAL - 1):
+        tc = RECORD_START + r
+        expected = f"01:00:{tc % 86400 // 24:02d}:{tc % 24:02d}"
+        assert read_header(frames[r]).time_code == expected
+
+
+def test_dissolve_is_a_linear_cross_fade_of_the_graded_pulls(
+    master: dict[str, Any],
+) -> None:
+    frames = _aces_frames(master)
+    rows = master["events"]
+    plates = [
+        sorted(Path(row["pull_outputs"]["outputs"][0]).parent.glob("*.exr"))
+        for row in rows
+    ]
+    # Handles 0: plate i of event 2 is its record frame 12 + i; event 3 starts at 22.
+    for n, r in enumerate(DISSOLVE):
+        a = (n + 1) / (DISSOLVE_FRAMES + 1)
+        outgoing = read_pixels(plates[1][r - 12]).astype(np.float64)
+        incoming = read_pixels(plates[2][r - 22]).astype(np.float64)
+        want = (1 - a) * outgoing + a * incoming
+        got = read_pixels(frames[r]).astype(np.float64)
+        np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-4)
+
+
+def test_prores_master_shows_the_expected_source_frames(
+    master: dict[str, Any],
+) -> None:
+    (movie,) = master["master"]["outputs"]
+    with av.open(movie) as container:
+        stream = container.streams.video[0]
+        assert stream.metadata.get("timecode") == "01:00:00:00"
+        decoded = [
+            f.to_ndarray(format="rgb48le").astype(np.float64)
+            for f in container.decode(video=0)
+        ]
+    assert len(decoded) == TOTAL
+    for r, want in expected_ids().items():
+        assert read_id(decoded[r]) == want, f"record frame {r}"
