@@ -117,7 +117,7 @@ class _PullFrames:
 
         def get(frame: int) -> NDArray[np.float32]:
             first, last = seq.frame_range.first, seq.frame_range.last
-            held = min(max(frame, first), last)  # a blend's far neighbour
+            held = min(max(frame, first), last)  # a blend's neighbour past the end
             key = (index, held)
             if key not in self._cache:
                 px = read_pixels(seq.path(held), channels="RGB")[..., :3]
@@ -174,6 +174,9 @@ def assemble(
         for pull, position, weight in layers:
             if pull is None or weight == 0:
                 continue
+            plate = plates[pull.match.event.index].frame_range
+            if math.floor(position) not in plate:
+                continue  # outside the media (an out-of-range event, --force): black
             sample = _sample(position, method)
             px = retime_frame(sample, frames.getter(pull), method)
             picture += np.float32(weight) * px[..., :3]

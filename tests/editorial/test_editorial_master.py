@@ -99,3 +99,52 @@ def test_prores_master_shows_the_expected_source_frames(
     assert len(decoded) == TOTAL
     for r, want in expected_ids().items():
         assert read_id(decoded[r]) == want, f"record frame {r}"
+
+
+def test_force_fills_missing_events_and_gaps_with_black(
+    media_root: Path, tmp_path: Path
+) -> None:
+    import opentimelineio as otio
+    from opentimelineio import opentime
+
+    from fixtures.editorial import CLIPS, ClipSpec, EventSpec, editorial_timeline
+
+    nowhere = ClipSpec("NOPE", 9, 9 * 86400)
+    timeline = editorial_timeline(
+        (
+            EventSpec(CLIPS[0], 0, 3),
+            EventSpec(nowhere, 0, 2),
+            EventSpec(CLIPS[1], 36, 6),  # 2 frames past the last source frame
+        )
+    )
+    track = timeline.tracks[0]
+    track.insert(1, otio.schema.Gap(duration=opentime.RationalTime(2, 24)))
+    cut = tmp_path / "forced.otio"
+    otio.adapters.write_to_file(timeline, str(cut))
+    job = ConformJob(
+        inputs=(cut,),
+        deliver=("exr-aces", "h264-sdr-review"),
+        outdir=tmp_path / "out",
+        color_path="exact",
+        force=True,
+    )
+    data = conform_timeline(job, [media_root], handles=0).data
+    rows = data["events"]
+    assert [r["status"] for r in rows] == ["ok", "unmatched", "out-of-range"]
+    assert [r["filled_black"] for r in rows] == [False, True, False]
+    assert rows[2]["pull"] == [1037, 1040]
+    frames = _aces_frames(data)
+    assert len(frames) == 3 + 2 + 2 + 6
+    ids = {r: read_id(read_pixels(frames[r])) for r in (0, 1, 2, 7, 8, 9, 10)}
+    assert ids == {
+        0: frame_id(1, 0),
+        1: frame_id(1, 1),
+        2: frame_id(1, 2),
+        7: frame_id(2, 36),
+        8: frame_id(2, 37),
+        9: frame_id(2, 38),
+        10: frame_id(2, 39),
+    }
+    for r in (3, 4, 5, 6, 11, 12):  # gap, unmatched event, past the media
+        assert not read_pixels(frames[r]).any(), f"record frame {r} is not black"
+    assert len(data["master"]["outputs"]) == 1
