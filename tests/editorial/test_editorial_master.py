@@ -148,3 +148,37 @@ def test_force_fills_missing_events_and_gaps_with_black(
     for r in (3, 4, 5, 6, 11, 12):  # gap, unmatched event, past the media
         assert not read_pixels(frames[r]).any(), f"record frame {r} is not black"
     assert len(data["master"]["outputs"]) == 1
+
+
+def test_a_30_fps_master_in_a_24_fps_cut(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from fixtures.editorial import ClipSpec, EventSpec, editorial_timeline, make_clip
+
+    # The same clip: timecode 05:00:00:00 counted at 30 fps on disk, at 24 in the cut.
+    on_disk = ClipSpec("HFR30", 5, 5 * 3600 * 30)
+    make_clip(tmp_path / "media" / "HFR30", on_disk, fps=30)
+    in_cut = ClipSpec("HFR30", 5, 5 * 3600 * 24)
+    cut = tmp_path / "mixed.otio"
+    otio.adapters.write_to_file(
+        editorial_timeline((EventSpec(in_cut, 4, 6),)), str(cut)
+    )
+    job = ConformJob(
+        inputs=(cut,),
+        deliver=("exr-aces", "h264-sdr-review"),
+        outdir=tmp_path / "out",
+        color_path="exact",
+    )
+    data = conform_timeline(job, [tmp_path / "media"], handles=1).data
+    (row,) = data["events"]
+    # Cut frames 4..9 at 24 fps are 1/6 s .. 10/24 s: 30 fps frames 5 .. 12
+    # (frame 12 ends at 13/30 s > 10/24 s); ± 1 frame of handle.
+    assert row["used"] == [1006, 1013]
+    assert row["pull"] == [1005, 1014]
+    assert row["source_in"] == "05:00:00:05"
+    frames = _aces_frames(data)
+    # Record frame k shows the 30 fps frame at or before k/24 s: 5 + floor(k x 1.25).
+    assert [read_id(read_pixels(f)) for f in frames] == [
+        frame_id(5, 5 + (5 * k) // 4) for k in range(6)
+    ]
+    assert read_header(frames[0]).frames_per_second == 24
