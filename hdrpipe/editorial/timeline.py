@@ -333,6 +333,9 @@ def _cut(path: Path, timeline: otio.schema.Timeline, given: Rate | None) -> Cut:
             rng = item.range_in_parent()
             record_start = start + shift + _frames(rng.start_time, rate)
             record_frames = _frames(rng.duration, rate)
+            if record_frames <= 0:
+                log.info("%s: clip %r has no record frames; skipped", path, item.name)
+                continue
             src = item.source_range or item.available_range()
             src_rate = _rate_of(src.start_time) or rate
             if abs(src.start_time.rate - float(rate.fps)) < 1e-6:
@@ -354,9 +357,7 @@ def _cut(path: Path, timeline: otio.schema.Timeline, given: Rate | None) -> Cut:
                 record_frames=record_frames,
                 speed=speed,
                 freeze=freeze,
-                cdl=Cdl.from_metadata(cdl_meta)
-                if isinstance(cdl_meta, Mapping)
-                else None,
+                cdl=_cdl(path, item, cdl_meta),
             )
             if pending is not None:
                 tr, before = pending
@@ -406,6 +407,17 @@ def _cut(path: Path, timeline: otio.schema.Timeline, given: Rate | None) -> Cut:
         events=tuple(events),
         transitions=tuple(transitions),
     )
+
+
+def _cdl(path: Path, clip: otio.schema.Clip, meta: object) -> Cdl | None:
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping):
+        raise InputError(f"{path}: clip {clip.name!r}: cdl metadata is not a mapping")
+    try:
+        return Cdl.from_metadata(meta)
+    except InputError as err:
+        raise InputError(f"{path}: clip {clip.name!r}: {err}") from err
 
 
 def _with(event: Event, **changes: Any) -> Event:

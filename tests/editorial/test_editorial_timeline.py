@@ -96,3 +96,28 @@ def test_missing_and_garbage_files(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(InputError, match="cannot read the edit"):
         read_timeline(bad)
+
+
+@pytest.mark.parametrize(
+    "cdl",
+    [
+        {"asc_sop": {"slope": [-1, 1, 1]}},
+        {"asc_sop": {"offset": [0, 0]}},
+        {"asc_sat": "much"},
+        {"asc_sop": {"power": [1, float("nan"), 1]}},
+        "sat 2",
+    ],
+    ids=["negative-slope", "two-offsets", "text-sat", "nan-power", "not-a-mapping"],
+)
+def test_hostile_cdl_metadata_is_refused_naming_the_clip(
+    tmp_path: Path, cdl: object
+) -> None:
+    from fixtures.editorial import editorial_timeline
+
+    timeline = editorial_timeline(EVENTS[:1])
+    (clip,) = timeline.find_clips()
+    clip.metadata["cdl"] = cdl
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    with pytest.raises(InputError, match=EVENTS[0].clip.name):
+        read_timeline(path)
