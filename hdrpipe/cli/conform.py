@@ -165,6 +165,8 @@ def conform_command(
     if timeline is not None:
         from .editorial import conform_timeline_command
 
+        if tuple(job.inputs) != (timeline,):
+            raise InputError("give input PATHs or --timeline, not both")
         return conform_timeline_command(
             job, media or [], handles, shot_name, dry_run, json_out, progress
         )

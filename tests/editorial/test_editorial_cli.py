@@ -103,3 +103,11 @@ def test_pull_through_the_cli(
     assert out[-1] == f"manifest: {tmp_path / 'out' / 'editorial_cut.editorial.json'}"
     plates = sorted((tmp_path / "out" / "sh001" / "sh001_exr-aces").glob("*.exr"))
     assert len(plates) == 3 + 2
+
+
+def test_paths_and_timeline_together_are_refused(
+    cut_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _args(cut_files["otio"], tmp_path / "out", tmp_path)
+    assert main([*args[:1], "plate.####.exr", *args[1:]]) == 2
+    assert "not both" in capsys.readouterr().err
