@@ -130,4 +130,13 @@ def test_each_pull_carries_its_event_cdl(
             "saturation": spec.saturation,
         }
         nk = Path(row["pull_outputs"]["nuke"]).read_text()
-        assert "OCIOCDLTransform" in nk
+        node = nk[nk.index("OCIOCDLTransform {") :].split("\n}\n", 1)[0]
+        for knob, values in (
+            ("slope", spec.slope),
+            ("offset", spec.offset_cdl),
+            ("power", spec.power),
+        ):
+            line = next(x for x in node.splitlines() if x.strip().startswith(knob))
+            numbers = [float(v) for v in line.split("{", 1)[1].rstrip("}").split()]
+            assert numbers == list(values), f"{row['shot']}: {knob}"
+        assert f"saturation {spec.saturation}" in node

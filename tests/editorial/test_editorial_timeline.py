@@ -121,3 +121,18 @@ def test_hostile_cdl_metadata_is_refused_naming_the_clip(
     otio.adapters.write_to_file(timeline, str(path))
     with pytest.raises(InputError, match=EVENTS[0].clip.name):
         read_timeline(path)
+
+
+def test_freeze_frame_in_an_edl_holds_its_first_frame(tmp_path: Path) -> None:
+    import copy
+
+    from fixtures.editorial import editorial_timeline, write_cut
+
+    timeline = editorial_timeline(EVENTS[:1])
+    (clip,) = timeline.find_clips()
+    clip.effects.append(otio.schema.FreezeFrame())
+    edl = write_cut(copy.deepcopy(timeline), tmp_path)["edl"]
+    (event,) = read_timeline(edl, rate=24).events
+    assert event.freeze
+    assert event.record_frames == EVENTS[0].frames
+    assert event.used_offsets == (0, 0)
