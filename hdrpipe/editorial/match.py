@@ -341,6 +341,10 @@ def match_events(
     return tuple(_match_one(event, media, handles) for event in cut.events)
 
 
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def match_table(matches: Sequence[Match], rate: Rate) -> list[str]:
     """The match table as text lines (one header line, one line per event)."""
     lines = [
@@ -349,6 +353,8 @@ def match_table(matches: Sequence[Match], rate: Rate) -> list[str]:
     ]
     for m in matches:
         d = m.to_dict(rate)
+        # Names come from the edit: no control character reaches the terminal.
+        d = {k: _printable(v) if isinstance(v, str) else v for k, v in d.items()}
         pull = f"{d['pull'][0]}-{d['pull'][1]}" if d["pull"] else "-"
         lines.append(
             f"{d['event']:>5}  {d['name'][:20]:20} {d['record_in']:12} "

@@ -123,3 +123,15 @@ def test_media_roots_must_exist(tmp_path: Path) -> None:
         scan_media([tmp_path / "none"])
     with pytest.raises(InputError, match="no EXR sequence"):
         scan_media([tmp_path])
+
+
+def test_match_table_prints_no_control_characters(
+    media_root: Path, tmp_path: Path
+) -> None:
+    hostile = ClipSpec("evil\n\x1b[2Jname", 9, CLIPS[1].tc_start)
+    cut = read_timeline(_cut(tmp_path, (EventSpec(hostile, 3, 2),)))
+    matches = match_events(cut, scan_media([media_root]), handles=0)
+    assert matches[0].status == "ok" and matches[0].by == "timecode"
+    lines = match_table(matches, cut.rate)
+    assert len(lines) == 2
+    assert all(c.isprintable() for line in lines for c in line)
