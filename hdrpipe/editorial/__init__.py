@@ -17,6 +17,7 @@ from .pulls import (
     Pull,
     conform_timeline,
     plan_timeline,
+    write_pull_look,
 )
 from .timeline import Cdl, Cut, Event, Transition, read_timeline
 
@@ -25,6 +26,7 @@ __all__ = [
     "scan_media",
     "match_events",
     "plan_timeline",
+    "write_pull_look",
     "conform_timeline",
     "Cut",
     "Event",

@@ -57,6 +57,7 @@ __all__ = [
     "shot_name",
     "cdl_xml",
     "plan_timeline",
+    "write_pull_look",
     "conform_timeline",
 ]
 
@@ -302,6 +303,19 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
+def write_pull_look(pull: Pull) -> Path | None:
+    """Write the event's CDL as the pull's ``.cc`` (the look its job reads).
+
+    :func:`conform_timeline` calls it before each pull; a farm that runs the
+    pulls' jobs itself (one task per event) calls it first. Returns the path,
+    or None when the event has no CDL.
+    """
+    cdl = pull.match.event.cdl
+    if pull.look is None or cdl is None:
+        return None
+    return _write_text(pull.look, cdl_xml(cdl, pull.name))
+
+
 def _plate_pattern(manifest: Manifest) -> str:
     """The pull's ACES2065-1 plates, else its ACEScg plates."""
     outputs = {o["preset"]: o["path"] for o in manifest.data["outputs"]}
@@ -338,9 +352,7 @@ def conform_timeline(
         if aces.parent.is_dir() and any(aces.parent.iterdir()) and not job.overwrite:
             raise InputError(f"output {aces.parent} exists (use --overwrite)")
     for pull in planned.pulls:
-        cdl = pull.match.event.cdl
-        if pull.look is not None and cdl is not None:
-            _write_text(pull.look, cdl_xml(cdl, pull.name))
+        write_pull_look(pull)
 
         def step(d: int, _t: int, base: int = done) -> None:
             if on_progress is not None:

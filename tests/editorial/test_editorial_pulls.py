@@ -140,3 +140,33 @@ def test_each_pull_carries_its_event_cdl(
             numbers = [float(v) for v in line.split("{", 1)[1].rstrip("}").split()]
             assert numbers == list(values), f"{row['shot']}: {knob}"
         assert f"saturation {spec.saturation}" in node
+
+
+def test_planned_pulls_are_plain_jobs_with_their_cdl_file(
+    media_root: Path, cut_files: dict[str, Path], tmp_path: Path
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from hdrpipe.editorial import plan_timeline, write_pull_look
+
+    job = ConformJob(
+        inputs=(cut_files["otio"],), deliver=("exr-acescg",), outdir=tmp_path
+    )
+    planned = plan_timeline(job, [media_root], handles=3)
+    assert not any(tmp_path.iterdir())  # planning writes nothing
+    for pull, spec, (lo, hi) in zip(planned.pulls, EVENTS, USED, strict=True):
+        assert pull.job.frames == pull.frames
+        assert (pull.frames.first, pull.frames.last) == (lo - 3, hi + 3)
+        assert pull.job.deliver == ("exr-acescg",)
+        assert pull.job.fps is None and pull.job.start_tc is None
+        cc = write_pull_look(pull)
+        assert cc is not None and cc == Path(str(pull.job.look))
+        assert cc.parent == tmp_path / pull.name
+        root = ET.parse(cc).getroot()
+        values = {
+            el.tag: [float(v) for v in (el.text or "").split()] for el in root.iter()
+        }
+        assert values["Slope"] == list(spec.slope)
+        assert values["Offset"] == list(spec.offset_cdl)
+        assert values["Power"] == list(spec.power)
+        assert values["Saturation"] == [spec.saturation]
