@@ -77,27 +77,29 @@ def record_layers(planned: EditorialPlan) -> Iterator[list[Layer]]:
     events = {e.index: e for e in cut.events}
     for r in range(cut.start, cut.end):
         layers: list[Layer] = []
-        for t in cut.transitions:
-            t0, n = t.cut - t.in_offset, t.in_offset + t.out_offset
-            if n and t0 <= r < t0 + n:
-                a = (r - t0 + 1) / (n + 1)
-                for index, weight in ((t.before, 1.0 - a), (t.after, a)):
-                    pull = pulls.get(index)
-                    if pull is None:
-                        layers.append((None, Fraction(0), weight))
-                    else:
-                        k = r - events[index].record_start
-                        layers.append((pull, _position(pull, k), weight))
-                break
-        else:
-            # The topmost track (the last one read) wins where events overlap.
-            for ev in reversed(cut.events):
-                if ev.record_start <= r < ev.record_end:
-                    pull = pulls.get(ev.index)
-                    if pull is not None:
-                        k = r - ev.record_start
-                        layers.append((pull, _position(pull, k), 1.0))
+        # The topmost track (the last one read) with an event at r shows it;
+        # only a transition on that track mixes.
+        top = next(
+            (e for e in reversed(cut.events) if e.record_start <= r < e.record_end),
+            None,
+        )
+        if top is not None:
+            for t in cut.transitions:
+                t0, n = t.cut - t.in_offset, t.in_offset + t.out_offset
+                if t.track == top.track and n and t0 <= r < t0 + n:
+                    a = (r - t0 + 1) / (n + 1)
+                    for index, weight in ((t.before, 1.0 - a), (t.after, a)):
+                        pull = pulls.get(index)
+                        if pull is None:
+                            layers.append((None, Fraction(0), weight))
+                        else:
+                            k = r - events[index].record_start
+                            layers.append((pull, _position(pull, k), weight))
                     break
+            else:
+                pull = pulls.get(top.index)
+                if pull is not None:
+                    layers.append((pull, _position(pull, r - top.record_start), 1.0))
         yield layers
 
 

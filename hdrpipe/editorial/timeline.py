@@ -116,6 +116,7 @@ class Transition:
     """A transition between two events (``kind`` is OTIO's transition type)."""
 
     kind: str
+    track: str
     before: int  # index of the outgoing event (0: none)
     after: int  # index of the incoming event (0: none)
     cut: int  # record frame of the cut point (absolute)
@@ -311,6 +312,8 @@ def _cut(path: Path, timeline: otio.schema.Timeline, given: Rate | None) -> Cut:
     transitions: list[Transition] = []
     for t_index, track in enumerate(timeline.video_tracks()):
         track_name = str(track.name or f"V{t_index + 1}")
+        if any(e.track == track_name for e in events):  # two tracks, one name
+            track_name = f"{track_name}#{t_index + 1}"
         # The cmx adapter keeps the record timecode of the first event as a
         # negative track start; other adapters use global_start_time.
         shift = (
@@ -366,6 +369,7 @@ def _cut(path: Path, timeline: otio.schema.Timeline, given: Rate | None) -> Cut:
                 transitions.append(
                     Transition(
                         kind=str(tr.transition_type),
+                        track=track_name,
                         before=before,
                         after=event.index,
                         cut=record_start,
@@ -384,6 +388,7 @@ def _cut(path: Path, timeline: otio.schema.Timeline, given: Rate | None) -> Cut:
             transitions.append(
                 Transition(
                     kind=str(tr.transition_type),
+                    track=track_name,
                     before=before,
                     after=0,
                     cut=events[before - 1].record_end if before else start,

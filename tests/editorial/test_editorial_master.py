@@ -182,3 +182,46 @@ def test_a_30_fps_master_in_a_24_fps_cut(tmp_path: Path) -> None:
         frame_id(5, 5 + (5 * k) // 4) for k in range(6)
     ]
     assert read_header(frames[0]).frames_per_second == 24
+
+
+def test_an_upper_track_covers_a_dissolve_below(
+    media_root: Path, tmp_path: Path
+) -> None:
+    import opentimelineio as otio
+    from opentimelineio import opentime
+
+    from fixtures.editorial import CLIPS, EventSpec
+    from hdrpipe.editorial import plan_timeline
+    from hdrpipe.editorial.assemble import record_layers
+
+    timeline = _timeline_with_v2(CLIPS, EventSpec, otio, opentime)
+    cut = tmp_path / "two_tracks.otio"
+    otio.adapters.write_to_file(timeline, str(cut))
+    job = ConformJob(inputs=(cut,), deliver=("exr-aces",), outdir=tmp_path / "o")
+    planned = plan_timeline(job, [media_root], handles=0)
+    layers = list(record_layers(planned))
+    assert len(layers) == TOTAL
+    for r in range(20, 26):  # V2's clip hides the end of B and half the dissolve
+        (layer,) = layers[r]
+        pull, position, weight = layer
+        assert pull is not None and pull.match.event.track == "V2"
+        assert (pull.frames.first, pull.frames.last) == (1031, 1036)
+        # Positions count the pull's own frames, numbered from 1001.
+        assert (position, weight) == (1001 + r - 20, 1.0)
+    for r in (26, 27):  # the rest of the V1 dissolve
+        assert [w for _p, _pos, w in layers[r]] == pytest.approx(
+            [1 - (r - 21) / 7, (r - 21) / 7]
+        )
+
+
+def _timeline_with_v2(clips: Any, event_spec: Any, otio: Any, opentime: Any) -> Any:
+    """The test cut plus a V2 track: a gap, then clip 1 from offset 30 at 20-25."""
+    from fixtures.editorial import editorial_timeline
+
+    timeline = editorial_timeline()
+    upper = editorial_timeline((event_spec(clips[0], 30, 6),)).tracks[0]
+    v2 = otio.schema.Track(name="V2")
+    v2.append(otio.schema.Gap(duration=opentime.RationalTime(20, 24)))
+    v2.append(upper.pop(0))
+    timeline.tracks.append(v2)
+    return timeline
