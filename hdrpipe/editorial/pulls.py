@@ -283,6 +283,8 @@ def plan_timeline(
             start_tc=None,
         )
         pulls.append(Pull(m, name, folder, look, pull_job))
+    if movies and not job.reformat:
+        _check_one_raster(pulls)
     return EditorialPlan(
         job=job,
         cut=cut,
@@ -293,6 +295,23 @@ def plan_timeline(
         shot_name=shot_name_template,
         movies=movies,
     )
+
+
+def _check_one_raster(pulls: Sequence[Pull]) -> None:
+    """Refuse to assemble masters of different rasters without ``--reformat``."""
+    sizes: dict[tuple[int, int], str] = {}
+    for pull in pulls:
+        media = pull.match.media
+        assert media is not None  # pulls exist for matched events only
+        seq = media.sequence
+        header = seq.header(seq.frames[0])
+        sizes.setdefault((header.width, header.height), seq.pattern)
+    if len(sizes) > 1:
+        listed = ", ".join(f"{w}x{h} ({p})" for (w, h), p in sizes.items())
+        raise InputError(
+            f"the masters of this cut have different rasters: {listed}; "
+            "give --reformat to assemble the cut at one raster"
+        )
 
 
 def _write_text(path: Path, text: str) -> Path:

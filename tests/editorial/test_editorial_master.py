@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,33 @@ def _timeline_with_v2(clips: Any, event_spec: Any, otio: Any, opentime: Any) -> 
     v2.append(upper.pop(0))
     timeline.tracks.append(v2)
     return timeline
+
+
+def test_mixed_rasters_need_reformat_to_assemble(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from fixtures.editorial import CLIPS, EventSpec, editorial_timeline, make_clip
+    from hdrpipe.errors import InputError
+
+    make_clip(tmp_path / "media" / "a", CLIPS[0])
+    make_clip(tmp_path / "media" / "b", CLIPS[1], width=128, height=72, first=1001)
+    cut = tmp_path / "mixed.otio"
+    otio.adapters.write_to_file(
+        editorial_timeline((EventSpec(CLIPS[0], 0, 2), EventSpec(CLIPS[1], 0, 2))),
+        str(cut),
+    )
+    job = ConformJob(
+        inputs=(cut,),
+        deliver=("exr-aces", "h264-sdr-review"),
+        outdir=tmp_path / "out",
+        color_path="exact",
+    )
+    with pytest.raises(InputError, match="different rasters.*128x72"):
+        conform_timeline(job, [tmp_path / "media"], handles=0)
+    assert not (tmp_path / "out").exists()
+    data = conform_timeline(
+        dataclasses.replace(job, reformat="64x36"), [tmp_path / "media"], handles=0
+    ).data
+    frames = _aces_frames(data)
+    assert [read_pixels(f).shape[:2] for f in frames] == [(36, 64)] * 4
+    assert read_id(read_pixels(frames[1])) == frame_id(CLIPS[0].number, 1)
