@@ -28,7 +28,9 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     (
         "paths",
         list[str],
-        typer.Argument(..., metavar="PATH", help="Input sequence(s), in order."),
+        typer.Argument(
+            None, metavar="PATH", help="Input sequence(s), in order (or --timeline)."
+        ),
     ),
     (
         "deliver",
@@ -158,8 +160,11 @@ def job_command(fn: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(fn)
     def command(**kwargs: Any) -> int:
         fields = {name: kwargs.pop(name) for name in names}
+        paths = tuple(fields.pop("paths") or ())
+        if not paths and kwargs.get("timeline") is not None:
+            paths = (kwargs["timeline"],)  # an editorial job's one input is the edit
         job = ConformJob(
-            inputs=tuple(fields.pop("paths")),
+            inputs=paths,
             deliver=tuple(fields.pop("deliver")),
             **fields,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ..editorial.match import DEFAULT_HANDLES
+from ..editorial.pulls import DEFAULT_SHOT_NAME
 from ..engine import ConformJob, conform, plan
 from ..errors import InputError
 from ._app import app, emit_json, stderr
@@ -139,8 +142,34 @@ def conform_command(
     progress: bool = typer.Option(
         True, "--progress/--no-progress", help="Progress bar on stderr."
     ),
+    timeline: Path | None = typer.Option(
+        None,
+        "--timeline",
+        help="Edit (.edl/.otio/.fcpxml; .xml/.aaf with their OTIO adapter): pull "
+        "every event from --media (--fps is the edit's rate, needed for an EDL).",
+    ),
+    media: list[Path] | None = typer.Option(
+        None, "--media", help="With --timeline: folder of EXR masters (repeatable)."
+    ),
+    handles: int = typer.Option(
+        DEFAULT_HANDLES, "--handles", help="With --timeline: frames of handle."
+    ),
+    shot_name: str = typer.Option(
+        DEFAULT_SHOT_NAME,
+        "--shot-name",
+        help="With --timeline: shot name template ({event} {reel} {name} "
+        "{index:03d} {track}).",
+    ),
 ) -> int:
     """Conform EXR sequence(s) to HDR/SDR deliverables, with a manifest."""
+    if timeline is not None:
+        from .editorial import conform_timeline_command
+
+        if tuple(job.inputs) != (timeline,):
+            raise InputError("give input PATHs or --timeline, not both")
+        return conform_timeline_command(
+            job, media or [], handles, shot_name, dry_run, json_out, progress
+        )
     if dry_run:
         planned = plan(job)
         document: dict[str, Any] = {

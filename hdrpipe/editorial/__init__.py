@@ -1,0 +1,43 @@
+"""Editorial: an edit (EDL / OTIO / FCPXML via OTIO) → matched media → VFX pulls.
+
+``read_timeline`` reads the cut through OpenTimelineIO's adapters into
+:class:`Cut` events; ``match_events`` finds each event's EXR sequence under the
+media roots; ``conform_timeline`` pulls every matched event (its used source
+range ± handles) by running the engine once per event, with the event's ASC
+CDL as the look. The engine never imports this package.
+"""
+
+from __future__ import annotations
+
+from .match import DEFAULT_HANDLES, Match, MatchError, Media, match_events, scan_media
+from .pulls import (
+    DEFAULT_SHOT_NAME,
+    EditorialPlan,
+    EditorialResult,
+    Pull,
+    conform_timeline,
+    plan_timeline,
+    write_pull_look,
+)
+from .timeline import Cdl, Cut, Event, Transition, read_timeline
+
+__all__ = [
+    "read_timeline",
+    "scan_media",
+    "match_events",
+    "plan_timeline",
+    "write_pull_look",
+    "conform_timeline",
+    "Cut",
+    "Event",
+    "Transition",
+    "Cdl",
+    "Media",
+    "Match",
+    "MatchError",
+    "Pull",
+    "EditorialPlan",
+    "EditorialResult",
+    "DEFAULT_HANDLES",
+    "DEFAULT_SHOT_NAME",
+]
