@@ -198,18 +198,18 @@ def _run_size(
 
     cut = [i for i in range(len(pairs)) if 2 * i + 2 == CUT_FRAME]
     print(
-        f"  {'method':<26}{'mean dB':>9}{'worst dB':>10}{'cut pair dB':>12}"
+        f"  {'method':<32}{'mean dB':>9}{'worst dB':>10}{'cut pair dB':>12}"
         f"{'ms/frame':>10}"
     )
     for name, sc in scores.items():
         cut_db = f"{sc[cut[0]]:.2f}" if cut and cut[0] < len(sc) else "-"
         print(
-            f"  {name:<26}{np.mean(sc):9.2f}{np.min(sc):10.2f}{cut_db:>12}"
+            f"  {name:<32}{np.mean(sc):9.2f}{np.min(sc):10.2f}{cut_db:>12}"
             f"{np.median(times[name]):10.1f}"
         )
     print("  per in-between dB:")
     for name, sc in scores.items():
-        print(f"    {name:<24} " + " ".join(f"{v:5.1f}" for v in sc))
+        print(f"    {name:<30} " + " ".join(f"{v:5.1f}" for v in sc))
 
 
 def _reformat(repeat: int) -> None:
