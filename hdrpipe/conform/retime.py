@@ -24,7 +24,11 @@ frame is the source frame on the cadence, which may precede the last one.
 stable 4-in-5 cadence ``0 1 2 2 3 | 4 5 6 6 7``.
 ``blend`` / ``flow``: the two neighbours ``floor(p)`` and ``floor(p) + 1``
 with weights ``1 - f`` and ``f`` (``f`` the fractional part); integral
-positions give one source with weight exactly 1.0.
+positions give one source with weight exactly 1.0. ``flow`` interpolates
+along the motion (:func:`hdrpipe.conform.flow.interpolate`) and never across a
+scene cut: when the two neighbours belong to different shots it holds the
+nearer one (``f <= 1/2`` holds ``floor(p)``), as ``nearest`` would. ``blend``
+is a plain dissolve and does not look for cuts.
 
 Blending happens in scene-linear light; RGBA is assumed premultiplied (as
 OpenEXR stores it), so alpha is blended with the same weights.
@@ -208,7 +212,8 @@ def retime_frame(
     A single-source sample returns ``get_frame(source)`` itself (not a copy:
     frames are never modified in place). Two sources are blended (``blend``)
     or motion-interpolated (``flow``; with ``flow_cache`` the flow of a source
-    pair is computed once for all output frames between them).
+    pair is computed once for all output frames between them; a pair that
+    straddles a scene cut returns a copy of the nearer source).
 
     Raises
     ------
