@@ -36,6 +36,7 @@ from ..encode.presets import get_preset, load_presets
 from ..engine import ConformJob, Manifest, ProgressCallback, conform, write_manifest
 from ..errors import InputError
 from ..handoff import write_nuke_script
+from ..outputs import atomic_write
 from ..sequence import open_sequence
 from ..types import FrameRange
 from .match import (
@@ -316,10 +317,7 @@ def _check_one_raster(pulls: Sequence[Pull]) -> None:
 
 def _write_text(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, text)
 
 
 def write_pull_look(pull: Pull) -> Path | None:
