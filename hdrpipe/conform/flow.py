@@ -202,9 +202,7 @@ def _remap(
     # map2=None: coords hold x and y (OpenCV's stubs, which change between
     # releases, do not admit it; the call goes through an untyped alias).
     cv: Any = cv2
-    out = cv.remap(
-        image, coords, None, cv.INTER_LINEAR, borderMode=cv.BORDER_REPLICATE
-    )
+    out = cv.remap(image, coords, None, cv.INTER_LINEAR, borderMode=cv.BORDER_REPLICATE)
     if out.ndim == 2 and image.ndim == 3:
         out = out[..., None]
     return np.asarray(out, dtype=np.float32)
