@@ -17,6 +17,8 @@ from rich.progress import (
 )
 
 from ..engine import ConformJob, conform, plan
+from ..engine.job import job_name
+from ..engine.lock import hold
 from ..errors import InputError
 from ._app import app, emit_json, stderr
 from ._job import job_command
@@ -163,7 +165,13 @@ def conform_command(
     distributed = workers is not None or scheduler is not None or resume
     if workers is not None and scheduler is not None:
         raise InputError("give --workers (local cluster) or --scheduler, not both")
-    with ProgressBar(progress) as bar:
+    # One lock for the job and its hand-off: a second job for OUTDIR + name is
+    # refused (exit 2); what a killed run left is cleaned first.
+    command = "conform --workers" if distributed else "conform"
+    with (
+        hold(job.outdir, job_name(job), command=command, keep_outputs=resume) as lock,
+        ProgressBar(progress) as bar,
+    ):
         if distributed:
             from ..farm import conform_distributed
 
@@ -174,15 +182,19 @@ def conform_command(
                 scheduler=scheduler,
                 resume=resume,
                 on_progress=bar,
+                lock=lock,
             )
         else:
-            manifest = conform(job, on_progress=bar)
-    data = manifest.to_dict()
-    if handoff:
-        from ..handoff import write_handoff
+            manifest = conform(job, on_progress=bar, lock=lock)
+        data = manifest.to_dict()
+        if handoff:
+            from ..handoff import write_handoff
 
-        written = write_handoff(data, manifest.path.parent)
-        data = {**data, "handoff": {kind: str(path) for kind, path in written.items()}}
+            written = write_handoff(data, manifest.path.parent)
+            data = {
+                **data,
+                "handoff": {kind: str(path) for kind, path in written.items()},
+            }
     if json_out:
         emit_json(data)
     else:

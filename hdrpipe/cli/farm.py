@@ -21,9 +21,12 @@ from typing import Any
 import typer
 
 from ..engine import ConformJob
+from ..engine.job import job_name
+from ..engine.lock import acquire, hold
 from ..farm import (
     DEFAULT_CHUNK,
     FarmPlan,
+    clean_attempts,
     complete_record,
     measure_chunk,
     plan_job,
@@ -68,7 +71,8 @@ def plan_command(
     ),
 ) -> int:
     """Validate a conform job once; write its chunked plan OUTDIR/<name>.farm.json."""
-    farm = plan_job(job, chunk=chunk)
+    with hold(job.outdir, job_name(job), command="farm plan"):
+        farm = plan_job(job, chunk=chunk)
     if json_out:
         emit_json(farm.to_dict())
     else:
@@ -106,7 +110,14 @@ def run_chunk_command(
     ),
 ) -> int:
     """Make one chunk's record frames (movie parts, EXR frames); record completion."""
-    record = run_chunk(FarmPlan.load(plan), index, resume=resume)
+    farm = FarmPlan.load(plan)
+    # Two tasks of one chunk (a manager's retry racing a task thought dead) are
+    # safe (attempt-unique names), but one is enough: the second is refused, and
+    # the temporaries of an attempt that was killed are removed.
+    with acquire(farm.state, f"chunk-{index:04d}", command="farm run-chunk") as lock:
+        if lock.stale is not None and 0 <= index < len(farm.chunks):
+            clean_attempts(farm, index)
+        record = run_chunk(farm, index, resume=resume)
     if json_out:
         emit_json(record)
     else:
@@ -126,7 +137,10 @@ def stitch_command(
     ),
 ) -> int:
     """Remux every movie's parts losslessly, verify, and write the manifest."""
-    manifest = stitch(FarmPlan.load(plan), keep_parts=keep_parts)
+    farm = FarmPlan.load(plan)
+    with hold(farm.outdir, farm.name, command="farm stitch") as lock:
+        lock.record_outputs([out["path"] for out in farm.outputs])
+        manifest = stitch(farm, keep_parts=keep_parts)
     _print_manifest(manifest.to_dict(), manifest.path, json_out)
     return 0
 

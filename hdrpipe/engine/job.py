@@ -34,6 +34,7 @@ __all__ = [
     "Shot",
     "Output",
     "plan",
+    "job_name",
     "readable_header",
     "check_report",
     "ValidateSources",
@@ -168,6 +169,15 @@ class JobPlan:
 
     def timecode(self, record_frame: int) -> Timecode:
         return self.start_timecode + record_frame
+
+
+def job_name(job: ConformJob) -> str:
+    """The base name of a job's outputs, unplanned (``name`` or the first input's)."""
+    if job.name:
+        return job.name
+    first = job.inputs[0]
+    seq = first if isinstance(first, ImageSequence) else open_sequence(first)
+    return seq.name
 
 
 def readable_header(seq: ImageSequence) -> ExrHeader:

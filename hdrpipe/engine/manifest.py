@@ -20,7 +20,15 @@ from ..color import resolve_config
 from ..encode.presets import spec_to_dict
 from ..sequence import Sequence as ImageSequence
 from ..validate import Validator
-from .job import ConformJob, JobPlan, ProgressCallback, plan, readable_header
+from .job import (
+    ConformJob,
+    JobPlan,
+    ProgressCallback,
+    job_name,
+    plan,
+    readable_header,
+)
+from .lock import JobLock, hold
 from .stream import run
 
 __all__ = ["Manifest", "manifest_data", "write_manifest", "conform", "MANIFEST_SCHEMA"]
@@ -222,7 +230,10 @@ def write_manifest(path: Path, data: Mapping[str, Any]) -> Path:
 
 
 def conform(
-    job: ConformJob, *, on_progress: ProgressCallback | None = None
+    job: ConformJob,
+    *,
+    on_progress: ProgressCallback | None = None,
+    lock: JobLock | None = None,
 ) -> Manifest:
     """Run a whole conform: validate, plan, encode, write the manifest.
 
@@ -233,11 +244,32 @@ def conform(
     either way no output is left under its final name. ``on_progress(done,
     total)`` is called from worker threads as frames complete; it must be quick
     and thread-safe.
+
+    The job holds the lock of its OUTDIR and name while it runs
+    (:mod:`hdrpipe.engine.lock`; pass ``lock`` when the caller holds it already):
+    a second job for the same outputs is refused, and what a dead job left is
+    removed first.
+
+    Raises
+    ------
+    JobLockedError
+        Another live job is writing the same OUTDIR and name.
     """
+    if lock is None:
+        with hold(job.outdir, job_name(job)) as held:
+            return _conform(job, on_progress, held)
+    return _conform(job, on_progress, lock)
+
+
+def _conform(
+    job: ConformJob, on_progress: ProgressCallback | None, lock: JobLock
+) -> Manifest:
     started = time.monotonic()
     # Header checks now (a typo or a wrong file fails at once); the pixel checks
     # run on the frames the stream decodes anyway: one decode for both.
     plan_ = plan(job, validate_sources="headers")
+    outdir = Path(job.outdir).absolute()
+    lock.record_outputs([out.path for out in plan_.outputs])
     validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
     for validator in validators:
         validator.check_headers()  # cached headers: so frames bring no new header
@@ -249,6 +281,5 @@ def conform(
         digests.close()
     plan_ = dataclasses.replace(plan_, reports=tuple(v.report() for v in validators))
     data = manifest_data(plan_, outputs, time.monotonic() - started, digests=found)
-    outdir = Path(job.outdir).absolute()
     path = write_manifest(outdir / f"{plan_.name}.manifest.json", data)
     return Manifest(path=path, data=data)

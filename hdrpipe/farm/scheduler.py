@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..engine import ConformJob, Manifest, ProgressCallback
+from ..engine.job import job_name
+from ..engine.lock import JobLock, hold
 from ..errors import HdrpipeError, InputError
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
-from .state import complete_record, progress_done, reset_state
+from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
 from .tasks import measure_chunk, run_chunk
 
@@ -141,6 +143,7 @@ def run(
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
     keep_parts: bool = False,
+    lock: JobLock | None = None,
 ) -> Manifest:
     """Run every chunk of ``farm`` on Dask, stitch the movies, write the manifest.
 
@@ -160,8 +163,33 @@ def run(
         the measure phase (HEVC HDR10 jobs) count in the total.
     keep_parts
         Keep the movie parts after stitching (see :func:`stitch`).
+    lock
+        The job lock of OUTDIR and the job's name when the caller holds it;
+        otherwise it is taken here (:mod:`hdrpipe.engine.lock`): a second job
+        for the same outputs is refused, and a dead run's leftovers are removed.
     """
+    if lock is None:
+        with hold(farm.outdir, farm.name, command="farm", keep_outputs=resume) as held:
+            return _run(
+                farm, workers, scheduler, client, resume, on_progress, keep_parts, held
+            )
+    return _run(farm, workers, scheduler, client, resume, on_progress, keep_parts, lock)
+
+
+def _run(
+    farm: FarmPlan,
+    workers: int | None,
+    scheduler: str | None,
+    client: Any,
+    resume: bool,
+    on_progress: ProgressCallback | None,
+    keep_parts: bool,
+    lock: JobLock,
+) -> Manifest:
     started = time.monotonic()
+    lock.record_outputs([out["path"] for out in farm.outputs])
+    if lock.stale is not None and resume:
+        clean_attempts(farm)  # the dead run's attempts: no one finishes them now
     if not resume:
         reset_state(farm)
     phases = ["measure"] if farm.measure_targets else []
@@ -183,19 +211,25 @@ def run(
                     )
         on_progress(min(done, total), total)
 
-    with _client(workers, scheduler, client) as dask_client:
-        if farm.measure_targets:
-            _phase(farm, dask_client, "measure", measure_chunk, resume, report)
-        _phase(farm, dask_client, "chunk", run_chunk, resume, report)
-        try:
-            info = dask_client.scheduler_info()
-            cluster = {
-                "scheduler": info.get("address"),
-                "workers": sorted(info.get("workers", {})),
-            }
-        except (OSError, HdrpipeError, KeyError, TimeoutError) as err:
-            log.info("scheduler info unavailable: %s", err)
-            cluster = {}
+    local = client is None and scheduler is None
+    try:
+        with _client(workers, scheduler, client) as dask_client:
+            if farm.measure_targets:
+                _phase(farm, dask_client, "measure", measure_chunk, resume, report)
+            _phase(farm, dask_client, "chunk", run_chunk, resume, report)
+            try:
+                info = dask_client.scheduler_info()
+                cluster = {
+                    "scheduler": info.get("address"),
+                    "workers": sorted(info.get("workers", {})),
+                }
+            except (OSError, HdrpipeError, KeyError, TimeoutError) as err:
+                log.info("scheduler info unavailable: %s", err)
+                cluster = {}
+    except BaseException:
+        if local:  # its workers ended with it: nothing finishes their attempts
+            clean_attempts(farm)
+        raise
     return stitch(
         farm,
         elapsed=time.monotonic() - started,
@@ -213,6 +247,7 @@ def conform_distributed(
     client: Any = None,
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
+    lock: JobLock | None = None,
 ) -> Manifest:
     """Conform ``job`` in chunks on Dask: plan (or resume a plan), run, stitch.
 
@@ -224,7 +259,31 @@ def conform_distributed(
     ------
     InputError
         ``resume`` with a plan of a different job or chunk size at that path.
+    JobLockedError
+        Another live job is writing the same OUTDIR and name.
     """
+    if lock is None:
+        with hold(
+            job.outdir, job_name(job), command="farm", keep_outputs=resume
+        ) as held:
+            return _conform_distributed(
+                job, chunk, workers, scheduler, client, resume, on_progress, held
+            )
+    return _conform_distributed(
+        job, chunk, workers, scheduler, client, resume, on_progress, lock
+    )
+
+
+def _conform_distributed(
+    job: ConformJob,
+    chunk: int,
+    workers: int | None,
+    scheduler: str | None,
+    client: Any,
+    resume: bool,
+    on_progress: ProgressCallback | None,
+    lock: JobLock,
+) -> Manifest:
     path = plan_path_for(job)
     farm: FarmPlan | None = None
     if resume and path.exists():
@@ -266,4 +325,5 @@ def conform_distributed(
         client=client,
         resume=resume,
         on_progress=progress,
+        lock=lock,
     )

@@ -35,6 +35,7 @@ __all__ = [
     "ProgressFile",
     "reset_state",
     "sha256",
+    "clean_attempts",
 ]
 
 log = logging.getLogger(__name__)
@@ -174,3 +175,30 @@ def reset_state(farm: FarmPlan) -> None:
         log.info("%s: clearing the state of an earlier run", state)
         shutil.rmtree(state)
     (state / "parts").mkdir(parents=True, exist_ok=True)
+
+
+def clean_attempts(farm: FarmPlan, index: int | None = None) -> list[Path]:
+    """Remove the attempt temporaries of chunk ``index`` (default: every chunk).
+
+    Attempts write hidden ``parts/.<part stem>.<attempt>…`` files and
+    ``.<record>.…partial`` records; call this only when no attempt can still be
+    running (the job lock held after a dead run, a local cluster closed, or
+    the chunk's own lock held).
+    """
+    removed: list[Path] = []
+    folders = [farm.state / "parts", farm.state]
+    chunks = farm.chunks if index is None else (farm.chunks[index],)
+    prefixes = [f".{Path(part).stem}." for c in chunks for part in c.parts.values()]
+    prefixes += [
+        f".{phase}-{c.index:04d}." for c in chunks for phase in ("chunk", "measure")
+    ]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.is_file() and any(entry.name.startswith(p) for p in prefixes):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    for path in removed:
+        log.info("%s: removed, left by an attempt that did not finish", path)
+    return removed

@@ -20,7 +20,9 @@ Why remuxing is valid:
   the first one's). The HDR10 SEI in every part already carries the job-wide
   MaxCLL/MaxFALL (measured before encoding), so SEI and ``clli`` agree.
 
-EXR deliverables need no stitch: chunks wrote their frames into the final folder.
+EXR deliverables need no stitch: chunks wrote their frames into a folder of the
+state directory, which is moved into OUTDIR as a whole once every movie is
+stitched and verified (a plate never appears frame by frame).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -43,7 +46,7 @@ from ..encode.video import default_mastering, partial_path
 from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from .plan import FarmPlan
+from .plan import FarmPlan, staged_exr
 from .state import complete_record
 from .tasks import job_light_levels, task_plan
 
@@ -261,6 +264,28 @@ def _stitch_movie(
     return info
 
 
+def _place_exr(staged: Path, final: Path, *, overwrite: bool) -> None:
+    """Move a staged plate folder to its final place (replacing it if ``overwrite``)."""
+    source, target = staged.parent, final.parent
+    if not source.is_dir():
+        raise ConformError(f"{source}: the staged EXR frames are missing")
+    old: Path | None = None
+    if target.exists():
+        if not overwrite:
+            raise ConformError(f"{target}: appeared while the job ran; not replaced")
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        os.rename(target, old)
+    try:
+        os.rename(source, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    log.info("%s: EXR frames moved into place", target)
+
+
 def _merged_meter(records: list[dict[str, Any]], target: Any) -> LightLevelMeter | None:
     merged: LightLevelMeter | None = None
     for record in records:
@@ -354,6 +379,9 @@ def stitch(
                 last_frame=probe.get("first_frame", 0) + record["frames"] - 1,
                 start_timecode=farm.start_timecode,
             )
+            probe["path"] = str(
+                out.path.with_name(Path(str(probe.get("path", ""))).name)
+            )
             record["probe"] = probe
         else:
             record["probe"] = _stitch_movie(
@@ -397,6 +425,10 @@ def stitch(
         },
         **(farm_info or {}),
     }
+    for out in planned.outputs:
+        if out.spec.kind == "exr":
+            staged = staged_exr(farm, {"path": str(out.path)})
+            _place_exr(staged, out.path, overwrite=bool(farm.job.get("overwrite")))
     path = write_manifest(Path(farm.outdir) / f"{farm.name}.manifest.json", data)
     if not keep_parts:
         parts = farm.state / "parts"

@@ -33,7 +33,7 @@ from ..engine import plan as engine_plan
 from ..engine import run as engine_run
 from ..errors import ConformError, InputError
 from ..types import ContentLightLevel
-from .plan import FarmPlan
+from .plan import FarmPlan, staged_exr
 from .state import (
     CHUNK_RECORD_SCHEMA,
     MEASURE_RECORD_SCHEMA,
@@ -180,7 +180,8 @@ def _exr_files(farm: FarmPlan, chunk: Any) -> list[Path]:
     for out in farm.outputs:
         if out["kind"] == "exr":
             files += [
-                frame_path(out["path"], EXR_FIRST_FRAME + i) for i in chunk.record_range
+                frame_path(staged_exr(farm, out), EXR_FIRST_FRAME + i)
+                for i in chunk.record_range
             ]
     return files
 
@@ -191,8 +192,10 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
     Idempotent: the movie parts are written under attempt-unique names, verified
     by their writers, renamed to the chunk's part names, and only then is
     ``STATE/chunk-NNNN.json`` (outputs, probe, light-level meters, files with
-    sizes and part checksums) written atomically. With ``resume`` a chunk whose
-    record exists and whose files still match is skipped (logged at INFO).
+    SHA-256 of every file) written atomically. EXR frames go to the state
+    folder (:func:`~hdrpipe.farm.plan.staged_exr`) until the stitch. With
+    ``resume`` a chunk whose record exists and whose files still match is
+    skipped (logged at INFO).
 
     Raises
     ------
@@ -216,12 +219,17 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
     }
     for path in parts.values():
         path.parent.mkdir(parents=True, exist_ok=True)
+    staged = {
+        out["preset"]: staged_exr(farm, out)
+        for out in farm.outputs
+        if out["kind"] == "exr"
+    }
     progress = ProgressFile(progress_path(farm, "chunk", index))
     try:
         outputs = engine_run(
             planned,
             record_range=chunk.record_range,
-            paths=attempt_paths,
+            paths={**attempt_paths, **staged},
             light_levels=levels or None,
             on_progress=progress,
         )
@@ -237,7 +245,7 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
             if record.get("probe"):
                 record["probe"]["path"] = final
     files = describe_files(list(parts.values()), checksum=True)
-    files += describe_files(_exr_files(farm, chunk), checksum=False)
+    files += describe_files(_exr_files(farm, chunk), checksum=True)
     record = {
         "schema": CHUNK_RECORD_SCHEMA,
         "index": index,
