@@ -155,7 +155,16 @@ def conform_command(
             "outputs": [
                 {"preset": o.spec.name, "path": str(o.path)} for o in planned.outputs
             ],
+            "memory": planned.memory.to_dict() if planned.memory else None,
         }
+        if planned.memory is not None:
+            memory = planned.memory.to_dict()
+            stderr.print(
+                f"estimated peak memory {memory['estimated_peak']} "
+                f"(budget {memory['budget']}, "
+                f"{memory['frames_in_flight_per_stage']} frame(s) in flight per stage)",
+                markup=False,
+            )
         if json_out:
             emit_json(document)
         else:

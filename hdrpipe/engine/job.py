@@ -27,6 +27,7 @@ from ..sequence import open_sequence, parse_frame_range
 from ..types import FrameRange, Rate
 from ..validate import Report, Validator, validate
 from ..validate.checks import identify_chromaticities
+from .budget import MemoryEstimate, fit_budget
 
 __all__ = [
     "ConformJob",
@@ -86,6 +87,8 @@ class ConformJob:
     include_mattes: bool = False
     presets_file: str | os.PathLike[str] | None = None
     color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
+    #: Memory budget ("8G", bytes); None: a share of the memory available.
+    max_memory: str | int | None = None
 
     def __post_init__(self) -> None:
         inputs = self.inputs
@@ -158,6 +161,7 @@ class JobPlan:
     height: int
     outputs: tuple[Output, ...]
     reports: tuple[Report, ...] = ()
+    memory: MemoryEstimate | None = None
 
     @property
     def frames(self) -> int:
@@ -341,7 +345,8 @@ def plan(
     ------
     InputError
         Unknown preset, rate, raster, bad frame range, outputs that exist
-        (without ``overwrite``) or that would replace a source.
+        (without ``overwrite``) or that would replace a source, an estimated
+        peak memory over the budget (``job.max_memory``).
     ValidationError
         A source fails the ``job.profile`` checks and ``job.force`` is off.
     """
@@ -389,6 +394,20 @@ def plan(
         Transform(
             target=specs[0].target, look=job.look, config=job.config, color_path="exact"
         )
+
+    # Peak memory against the budget, before any pixel is decoded (a mistyped
+    # raster or a frame whose data window decodes to gigabytes stops here).
+    headers = [readable_header(seq) for seq in sequences]
+    memory = fit_budget(
+        headers,
+        width,
+        height,
+        specs,
+        has_alpha=any(ch.name in ("A", "a") for h in headers for ch in h.channels),
+        resampled=method in ("blend", "flow")
+        or any((h.width, h.height) != (width, height) for h in headers),
+        max_memory=job.max_memory,
+    )
 
     name = job.name or sequences[0].name
     outdir = Path(job.outdir).absolute()
@@ -448,4 +467,5 @@ def plan(
         height=height,
         outputs=outputs,
         reports=tuple(r for r in reports if r is not None),
+        memory=memory,
     )

@@ -270,7 +270,10 @@ def _conform(
     plan_ = plan(job, validate_sources="headers")
     outdir = Path(job.outdir).absolute()
     lock.record_outputs([out.path for out in plan_.outputs])
-    validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
+    validators = [
+        Validator(shot.sequence, job.profile, max_memory=job.max_memory)
+        for shot in plan_.shots
+    ]
     for validator in validators:
         validator.check_headers()  # cached headers: so frames bring no new header
     digests = _Digests(plan_)

@@ -34,6 +34,7 @@ from ..errors import ConformError, HdrpipeError, InputError, ValidationError
 from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
 from ..validate import Validator
+from .budget import QUEUE_DEPTH
 from .job import (
     EXR_FIRST_FRAME,
     ColorPath,
@@ -47,8 +48,6 @@ from .job import (
 __all__ = ["measure", "run", "QUEUE_DEPTH"]
 
 log = logging.getLogger(__name__)
-
-QUEUE_DEPTH = 2
 
 
 class _Cancelled(Exception):  # noqa: N818 - control flow, never seen by users
@@ -177,6 +176,11 @@ class _SourceFrames:
         return pixels
 
 
+def _depth(plan_: JobPlan) -> int:
+    """Items per queue: what the memory budget allowed when the job was planned."""
+    return plan_.memory.depth if plan_.memory is not None else QUEUE_DEPTH
+
+
 def _record_frames(
     plan_: JobPlan, record_range: range | None = None
 ) -> Iterator[tuple[int, Shot, Sample]]:
@@ -261,8 +265,9 @@ def _stream(
     meters = dict(meters or {})
     channels = "RGBA" if plan_.has_alpha else "RGB"
     failed = threading.Event()
-    rendered: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
-    coloured: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+    depth = _depth(plan_)
+    rendered: queue.Queue[Any] = queue.Queue(depth)
+    coloured: queue.Queue[Any] = queue.Queue(depth)
 
     by_shot = {
         id(shot): v for shot, v in zip(plan_.shots, validators or (), strict=False)
@@ -341,10 +346,12 @@ def _stream(
 class _WriterThread:
     """One deliverable's Y'CbCr conversion and encoder, fed through a bounded queue."""
 
-    def __init__(self, output: Output, writer: Any, failed: threading.Event) -> None:
+    def __init__(
+        self, output: Output, writer: Any, failed: threading.Event, depth: int
+    ) -> None:
         self.output = output
         self.writer = writer
-        self.queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+        self.queue: queue.Queue[Any] = queue.Queue(depth)
         self._failed = failed
         self.thread = _Stage(output.spec.name, self._run, failed)
         self.thread.start()
@@ -540,7 +547,7 @@ def run(
                 light_level=known if out.spec.needs_light_level_at_open else None,
                 overwrite=plan_.job.overwrite,
             )
-            threads.append(_WriterThread(out, writer, failed))
+            threads.append(_WriterThread(out, writer, failed, _depth(plan_)))
 
         def consume(
             index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]

@@ -278,6 +278,7 @@ def job_to_dict(job: ConformJob) -> dict[str, Any]:
         "include_mattes": job.include_mattes,
         "presets_file": _abs(job.presets_file),
         "color_path": job.color_path,
+        "max_memory": job.max_memory,
     }
 
 
