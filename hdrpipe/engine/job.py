@@ -19,6 +19,7 @@ from ..conform.rates import parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
 from ..conform.timecode import Timecode
+from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
@@ -314,6 +315,20 @@ def _output_paths(
     return tuple(outputs)
 
 
+def _check_outdir(outdir: Path) -> None:
+    """Refuse an OUTDIR that is a file, lies under a file, or cannot be written."""
+    folder = outdir.absolute()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == folder else f"is under a file ({existing})"
+        raise InputError(f"output folder {folder} {where}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "" if existing == folder else f" ({existing}, where it would be made)"
+        raise InputError(f"output folder {folder} is not writable{what}")
+
+
 def _existing(path: Path) -> list[Path]:
     if "####" in path.name:
         prefix, suffix = path.name.split("####", 1)
@@ -345,7 +360,9 @@ def plan(
     ------
     InputError
         Unknown preset, rate, raster, bad frame range, outputs that exist
-        (without ``overwrite``) or that would replace a source, an estimated
+        (without ``overwrite``) or that would replace a source, an OUTDIR
+        that is a file or not writable, a raster a preset's encoder cannot
+        encode (odd sizes for 4:2:2/4:2:0, encoder minimums), an estimated
         peak memory over the budget (``job.max_memory``).
     ValidationError
         A source fails the ``job.profile`` checks and ``job.force`` is off.
@@ -395,15 +412,20 @@ def plan(
             target=specs[0].target, look=job.look, config=job.config, color_path="exact"
         )
 
-    # Peak memory against the budget, before any pixel is decoded (a mistyped
-    # raster or a frame whose data window decodes to gigabytes stops here).
+    # What the run would refuse, refused now (and by --dry-run): OUTDIR, sizes
+    # the encoders cannot open, and the peak memory against the budget (a
+    # mistyped raster or a frame whose data window decodes to gigabytes).
+    _check_outdir(Path(job.outdir))
     headers = [readable_header(seq) for seq in sequences]
+    alpha = any(ch.name in ("A", "a") for h in headers for ch in h.channels)
+    for spec in specs:
+        check_frame_size(spec, width, height, has_alpha=alpha)
     memory = fit_budget(
         headers,
         width,
         height,
         specs,
-        has_alpha=any(ch.name in ("A", "a") for h in headers for ch in h.channels),
+        has_alpha=alpha,
         resampled=method in ("blend", "flow")
         or any((h.width, h.height) != (width, height) for h in headers),
         max_memory=job.max_memory,
