@@ -24,7 +24,7 @@ from ..errors import HdrpipeError, InputError
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
 from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
-from .tasks import measure_chunk, run_chunk
+from .tasks import chunk_done, measure_chunk, run_chunk
 
 __all__ = ["run", "conform_distributed", "local_cluster", "TASK_RETRIES"]
 
@@ -93,7 +93,15 @@ def _phase(
     """Submit one phase's chunks (skipping complete ones on resume) and wait for all."""
     todo = []
     for chunk in farm.chunks:
-        if resume and complete_record(farm, phase, chunk.index) is not None:
+        if not resume:
+            todo.append(chunk.index)
+            continue
+        done = (
+            chunk_done(farm, chunk.index)
+            if phase == "chunk"
+            else complete_record(farm, phase, chunk.index)
+        )
+        if done is not None:
             prefix = "measure chunk" if phase == "measure" else "chunk"
             log.info("%s %d already complete", prefix, chunk.index)
             continue

@@ -2,8 +2,10 @@
 
 Every record is written atomically (temp name, then ``os.replace``), so a
 record either exists whole or not at all, whatever kills the process. A chunk
-counts as complete only when its record exists *and* every file it lists is
-still there with the recorded size (and, for movie parts, SHA-256).
+counts as complete only when its record exists, every file it lists is still
+there with the recorded size and SHA-256 (a same-size damaged part is caught),
+and every source frame it read still has the SHA-256 recorded when it ran (a
+re-rendered plate is never mixed with chunks made from the old one).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ __all__ = [
     "reset_state",
     "sha256",
     "clean_attempts",
+    "source_digests",
+    "sources_changed",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,47 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_DIGESTS_LOCK = threading.Lock()
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def _source_sha256(path: Path) -> str:
+    """SHA-256 of a source frame, remembered per (path, inode, size, mtime).
+
+    A resume checks every chunk's sources, and the stitch checks them again:
+    a file that has not been written since (same inode, size and mtime_ns)
+    is not read twice by one process.
+    """
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        known = _DIGESTS.get(key)
+    if known is not None:
+        return known
+    digest = sha256(path)
+    with _DIGESTS_LOCK:
+        _DIGESTS[key] = digest
+    return digest
+
+
+def source_digests(paths: list[Path]) -> dict[str, str]:
+    """Source frame path → SHA-256, for a chunk's record."""
+    return {str(p): _source_sha256(p) for p in sorted(set(paths))}
+
+
+def sources_changed(recorded: Mapping[str, str]) -> str | None:
+    """``None`` when every recorded source frame is unchanged, else the first change."""
+    for text, digest in recorded.items():
+        path = Path(text)
+        try:
+            now = _source_sha256(path)
+        except FileNotFoundError:
+            return f"source {path} is missing"
+        if now != digest:
+            return f"source {path} changed since the chunk was made (SHA-256)"
+    return None
+
+
 def describe_files(paths: list[Path], *, checksum: bool) -> list[dict[str, Any]]:
     """``[{"path", "size", "sha256"?}]`` of files a chunk made."""
     out = []
@@ -127,6 +172,13 @@ def complete_record(farm: FarmPlan, phase: str, index: int) -> dict[str, Any] | 
         log.info("%s: recorded for another record range; redoing chunk %d", path, index)
         return None
     problem = files_match(record.get("files", []))
+    if problem is None:
+        sources = record.get("sources")
+        problem = (
+            "its record has no source digests (made by an older hdrpipe)"
+            if sources is None
+            else sources_changed(sources)
+        )
     if problem is not None:
         log.info("%s chunk %d must be redone: %s", phase, index, problem)
         return None

@@ -47,8 +47,7 @@ from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan, staged_exr
-from .state import complete_record
-from .tasks import job_light_levels, task_plan
+from .tasks import chunk_done, job_light_levels, task_plan
 
 __all__ = ["stitch", "remux_parts"]
 
@@ -321,7 +320,7 @@ def stitch(
     records = []
     missing = []
     for chunk in farm.chunks:
-        record = complete_record(farm, "chunk", chunk.index)
+        record = chunk_done(farm, chunk.index)
         if record is None:
             missing.append(chunk.index)
         else:

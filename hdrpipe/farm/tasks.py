@@ -42,10 +42,18 @@ from .state import (
     describe_files,
     progress_path,
     record_path,
+    source_digests,
     write_json_atomic,
 )
 
-__all__ = ["run_chunk", "measure_chunk", "job_light_levels", "task_plan"]
+__all__ = [
+    "run_chunk",
+    "measure_chunk",
+    "job_light_levels",
+    "task_plan",
+    "chunk_done",
+    "chunk_sources",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +100,44 @@ def _chunk(farm: FarmPlan, index: int) -> Any:
     return farm.chunks[index]
 
 
+def chunk_sources(planned: JobPlan, record_range: range) -> list[Path]:
+    """The source frame files a chunk's record frames read (retime neighbours too)."""
+    paths = []
+    for shot in planned.shots:
+        present = set(shot.sequence.frames)
+        for sample in shot.samples:
+            if shot.record_first + sample.index in record_range:
+                paths += [shot.sequence.path(f) for f in sample.sources if f in present]
+    return paths
+
+
+def chunk_done(farm: FarmPlan, index: int) -> dict[str, Any] | None:
+    """The record of chunk ``index`` if it is complete and still valid, else None.
+
+    Beyond :func:`~hdrpipe.farm.state.complete_record` (files and sources
+    unchanged): for jobs that bake MaxCLL/MaxFALL into their parts, the level
+    the chunk baked in must still be the job's (a changed source elsewhere can
+    change it).
+    """
+    record = complete_record(farm, "chunk", index)
+    if record is None or not farm.measure_targets:
+        return record
+    try:
+        levels = job_light_levels(farm)
+    except ConformError:
+        return None  # measure chunks to redo first
+    now = {t: {"max_cll": v.max_cll, "max_fall": v.max_fall} for t, v in levels.items()}
+    if record.get("light_levels") != now:
+        log.info(
+            "chunk %d must be redone: the job's light level is now %s, it baked %s",
+            index,
+            now,
+            record.get("light_levels"),
+        )
+        return None
+    return record
+
+
 def _worker() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
@@ -131,6 +177,7 @@ def measure_chunk(
         "record_range": [chunk.start, chunk.stop],
         "meters": meters,
         "files": [],
+        "sources": source_digests(chunk_sources(planned, chunk.record_range)),
         "started": started,
         "elapsed": round(time.time() - started, 3),
         "worker": _worker(),
@@ -204,13 +251,16 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
     """
     chunk = _chunk(farm, index)
     if resume:
-        done = complete_record(farm, "chunk", index)
+        done = chunk_done(farm, index)
         if done is not None:
             log.info("chunk %d already complete", index)
             return done
     started = time.time()
     planned = task_plan(farm)
     levels = job_light_levels(farm)
+    # Hashed before the frames are read: a source rewritten while the chunk
+    # runs makes the record disagree with it, and a resume redoes the chunk.
+    sources = source_digests(chunk_sources(planned, chunk.record_range))
     attempt = uuid.uuid4().hex[:8]
     parts = {preset: Path(path) for preset, path in chunk.parts.items()}
     attempt_paths = {
@@ -255,6 +305,7 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
         },
         "outputs": outputs,
         "files": files,
+        "sources": sources,
         "started": started,
         "elapsed": round(time.time() - started, 3),
         "worker": _worker(),
