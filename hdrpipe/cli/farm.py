@@ -50,6 +50,12 @@ farm_app = typer.Typer(
 app.add_typer(farm_app, name="farm")
 
 
+_THREADS_HELP = (
+    "Threads for this task's colour pool, ProRes frame threads and x265 pool "
+    "(default: every core; with K tasks per machine give cores/K)."
+)
+
+
 def _print_manifest(data: dict[str, Any], path: Path, json_out: bool) -> None:
     if json_out:
         emit_json(data)
@@ -90,9 +96,10 @@ def measure_chunk_command(
     json_out: bool = typer.Option(
         False, "--json", help="Print the measure record as JSON."
     ),
+    threads: int | None = typer.Option(None, "--threads", min=1, help=_THREADS_HELP),
 ) -> int:
     """Measure MaxCLL/MaxFALL of one chunk (jobs with hevc-hdr10; before run-chunk)."""
-    record = measure_chunk(FarmPlan.load(plan), index, resume=resume)
+    record = measure_chunk(FarmPlan.load(plan), index, resume=resume, threads=threads)
     if json_out:
         emit_json(record)
     return 0
@@ -108,6 +115,7 @@ def run_chunk_command(
     json_out: bool = typer.Option(
         False, "--json", help="Print the chunk record as JSON."
     ),
+    threads: int | None = typer.Option(None, "--threads", min=1, help=_THREADS_HELP),
 ) -> int:
     """Make one chunk's record frames (movie parts, EXR frames); record completion."""
     farm = FarmPlan.load(plan)
@@ -117,7 +125,7 @@ def run_chunk_command(
     with acquire(farm.state, f"chunk-{index:04d}", command="farm run-chunk") as lock:
         if lock.stale is not None and 0 <= index < len(farm.chunks):
             clean_attempts(farm, index)
-        record = run_chunk(farm, index, resume=resume)
+        record = run_chunk(farm, index, resume=resume, threads=threads)
     if json_out:
         emit_json(record)
     else:

@@ -310,6 +310,7 @@ class VideoWriter(WriterContext):
                 f"{spec.bit_depth}-bit {spec.chroma}"
             )
         self._tmp = partial_path(self.path)
+        self._threads = threads
         self._frames = 0
         self._last_dts: int | None = None
         self._closed = False
@@ -349,6 +350,12 @@ class VideoWriter(WriterContext):
             if spec.chroma == "420":
                 # H.265 Annex E chroma_sample_loc_type 0: the siting our filter uses.
                 params.append("chromaloc=0")
+            if self._threads and self._threads < len(os.sched_getaffinity(0)):
+                # x265 sizes its thread pool from the machine's cores, not from
+                # AVCodecContext.thread_count: a worker's share is given here.
+                # (Its output depends on the pool: the whole machine keeps its
+                # own sizing, so the bytes match a run that gave no threads.)
+                params.append(f"pools={self._threads}")
             opts["x265-params"] = ":".join(params)
         if spec.codec == "libx264" and spec.profile:
             opts.setdefault("profile", spec.profile)
@@ -395,7 +402,9 @@ class VideoWriter(WriterContext):
                 cc.thread_count = threads or min(
                     len(os.sched_getaffinity(0)), FRAME_THREADS
                 )
-            elif threads:
+            elif threads and spec.codec != "libx265":
+                # (libx265 takes thread_count as its frame-thread count, which
+                # changes its output; its pool is sized in _codec_options.)
                 cc.thread_count = threads
             stream.options = self._codec_options()
             if self.start_timecode:

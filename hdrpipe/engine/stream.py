@@ -223,7 +223,7 @@ def _render(
 
 
 def _transforms(
-    plan_: JobPlan, targets: Iterable[str]
+    plan_: JobPlan, targets: Iterable[str], threads: int | None = None
 ) -> dict[tuple[str, str], Transform]:
     job = plan_.job
     result: dict[tuple[str, str], Transform] = {}
@@ -237,6 +237,7 @@ def _transforms(
                     look=job.look,
                     config=job.config,
                     color_path=cast(ColorPath, job.color_path),
+                    threads=threads,
                 )
     return result
 
@@ -397,15 +398,16 @@ def measure(
     on_progress: ProgressCallback | None = None,
     transforms: Mapping[tuple[str, str], Transform] | None = None,
     validators: Sequence[Validator] | None = None,
+    threads: int | None = None,
 ) -> LightLevelMeter:
     """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames.
 
     ``validators`` (one per shot) validate the source frames as they are decoded
-    (see :func:`run`).
+    (see :func:`run`); ``threads`` sizes the colour pool (see :func:`run`).
     """
     frames = _record_range(plan_, record_range)
     if transforms is None:
-        transforms = _transforms(plan_, [target])
+        transforms = _transforms(plan_, [target], threads)
     meter = LightLevelMeter(
         _resolved_targets(transforms)[target], include_mattes=plan_.job.include_mattes
     )
@@ -445,6 +447,7 @@ def run(
     light_levels: Mapping[str, ContentLightLevel] | None = None,
     on_progress: ProgressCallback | None = None,
     validators: Sequence[Validator] | None = None,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stream record frames of a planned job into its deliverables.
 
@@ -467,6 +470,11 @@ def run(
         good (damaged frame, NaN/Inf) stops an unforced job at that frame; the
         other checks are judged after the pass, before any output is finished.
         Read the reports from the validators afterwards.
+    threads
+        Threads of this job's share of the machine: the colour pool's row
+        strips, ProRes frame threads and x265's thread pool are sized from it
+        (a farm worker running beside others passes cores // workers). Default:
+        every core this process may use (ProRes at most ``FRAME_THREADS``).
 
     Returns one JSON-friendly record per output (path, probe, HDR metadata and the
     light-level meter of the frames made, for merging chunks). Nothing appears
@@ -483,7 +491,7 @@ def run(
     targets = list(dict.fromkeys(out.spec.target for out in outputs))
     # One Transform per (source, target) for the whole run: the fast path bakes and
     # checks once, and its record (path used, measured error) goes in the manifest.
-    transforms = _transforms(plan_, targets)
+    transforms = _transforms(plan_, targets, threads)
     resolved = _resolved_targets(transforms)
     hdr_targets = [t for t in targets if mastering_display_for(resolved[t]) is not None]
     # Writers that bake MaxCLL/MaxFALL in at open and cannot patch them at close
@@ -526,7 +534,7 @@ def run(
         for t in hdr_targets
     }
     failed = threading.Event()
-    threads: list[_WriterThread] = []
+    writers: list[_WriterThread] = []
     created: list[Path] = []  # output directories this run made, outermost first
     try:
         for out in outputs:
@@ -546,14 +554,15 @@ def run(
                 else None,
                 light_level=known if out.spec.needs_light_level_at_open else None,
                 overwrite=plan_.job.overwrite,
+                threads=threads,
             )
-            threads.append(_WriterThread(out, writer, failed, _depth(plan_)))
+            writers.append(_WriterThread(out, writer, failed, _depth(plan_)))
 
         def consume(
             index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]
         ) -> None:
             time_code = str(plan_.timecode(index))
-            for wt in threads:
+            for wt in writers:
                 wt.put(signals[wt.output.spec.target], time_code)
 
         _stream(
@@ -568,13 +577,13 @@ def run(
         )
         if not pre_measure:
             _judge(plan_, validators)
-        for wt in threads:
+        for wt in writers:
             wt.finish()
-        for wt in threads:
+        for wt in writers:
             if wt.thread.error is not None:
                 raise wt.thread.error from None
         results = []
-        for wt in threads:
+        for wt in writers:
             spec = wt.output.spec
             meter = meters.get(spec.target)
             level = meter.result() if meter is not None else None
@@ -599,13 +608,13 @@ def run(
         return results
     except BaseException:
         failed.set()
-        for wt in threads:
+        for wt in writers:
             wt.thread.join()
             wt.writer.abort()
         for folder in reversed(created):  # a failed job leaves no empty folder
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never what someone else put there
-        for wt in threads:
+        for wt in writers:
             if wt.thread.error is not None and not isinstance(
                 wt.thread.error, _Cancelled
             ):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,12 +27,30 @@ from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
 from .tasks import chunk_done, measure_chunk, run_chunk
 
-__all__ = ["run", "conform_distributed", "local_cluster", "TASK_RETRIES"]
+__all__ = [
+    "run",
+    "conform_distributed",
+    "local_cluster",
+    "worker_threads",
+    "TASK_RETRIES",
+]
 
 log = logging.getLogger(__name__)
 
 TASK_RETRIES = 2
 POLL_INTERVAL = 0.25  # seconds between progress/state polls while chunks run
+
+
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Threads each of ``workers`` local workers may use: cores // workers, at least 1.
+
+    Each worker runs one chunk at a time (one Dask thread), but a chunk's
+    colour pool, ProRes frame threads and x265 pool would each take every
+    core: N workers would then run about N x cores busy threads.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0))
+    return max(1, cores // max(1, workers))
 
 
 def local_cluster(workers: int | None = None) -> Any:
@@ -89,6 +108,7 @@ def _phase(
     task: Callable[..., dict[str, Any]],
     resume: bool,
     report: Callable[[], None],
+    threads: int | None,
 ) -> None:
     """Submit one phase's chunks (skipping complete ones on resume) and wait for all."""
     todo = []
@@ -118,6 +138,7 @@ def _phase(
             farm,
             index,
             resume=True,
+            threads=threads,
             key=f"hdrpipe-{farm.name}-{phase}-{index:04d}-{token}",
             pure=False,
             retries=TASK_RETRIES,
@@ -220,11 +241,16 @@ def _run(
         on_progress(min(done, total), total)
 
     local = client is None and scheduler is None
+    # A local cluster shares this machine: each worker gets its share of the
+    # cores. Workers elsewhere (a scheduler, a Client) size from their own.
+    threads = worker_threads(2 if workers is None else workers) if local else None
     try:
         with _client(workers, scheduler, client) as dask_client:
             if farm.measure_targets:
-                _phase(farm, dask_client, "measure", measure_chunk, resume, report)
-            _phase(farm, dask_client, "chunk", run_chunk, resume, report)
+                _phase(
+                    farm, dask_client, "measure", measure_chunk, resume, report, threads
+                )
+            _phase(farm, dask_client, "chunk", run_chunk, resume, report, threads)
             try:
                 info = dask_client.scheduler_info()
                 cluster = {

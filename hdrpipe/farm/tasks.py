@@ -143,12 +143,13 @@ def _worker() -> dict[str, Any]:
 
 
 def measure_chunk(
-    farm: FarmPlan, index: int, *, resume: bool = False
+    farm: FarmPlan, index: int, *, resume: bool = False, threads: int | None = None
 ) -> dict[str, Any]:
     """Measure MaxCLL/MaxFALL of chunk ``index`` for each of ``farm.measure_targets``.
 
     Writes ``STATE/measure-NNNN.json`` (the meters, mergeable) and returns it.
-    With ``resume`` a chunk already measured is not measured again.
+    With ``resume`` a chunk already measured is not measured again. ``threads``:
+    this task's share of the machine (see :func:`run_chunk`).
     """
     chunk = _chunk(farm, index)
     if resume:
@@ -168,7 +169,11 @@ def measure_chunk(
             progress(base + done, total)
 
         meter = engine_measure(
-            planned, target, record_range=chunk.record_range, on_progress=step
+            planned,
+            target,
+            record_range=chunk.record_range,
+            on_progress=step,
+            threads=threads,
         )
         meters[target] = meter.to_dict()
     record = {
@@ -233,7 +238,9 @@ def _exr_files(farm: FarmPlan, chunk: Any) -> list[Path]:
     return files
 
 
-def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, Any]:
+def run_chunk(
+    farm: FarmPlan, index: int, *, resume: bool = False, threads: int | None = None
+) -> dict[str, Any]:
     """Make chunk ``index``'s record frames (movie parts, EXR frames); record it.
 
     Idempotent: the movie parts are written under attempt-unique names, verified
@@ -243,6 +250,10 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
     folder (:func:`~hdrpipe.farm.plan.staged_exr`) until the stitch. With
     ``resume`` a chunk whose record exists and whose files still match is
     skipped (logged at INFO).
+
+    ``threads`` is this task's share of the machine: its colour pool, ProRes
+    frame threads and x265 pool are sized from it (default: every core, right
+    for one task per machine; a local cluster of N workers passes cores // N).
 
     Raises
     ------
@@ -282,6 +293,7 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
             paths={**attempt_paths, **staged},
             light_levels=levels or None,
             on_progress=progress,
+            threads=threads,
         )
         for preset, tmp in attempt_paths.items():
             os.replace(tmp, parts[preset])
