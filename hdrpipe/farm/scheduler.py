@@ -22,10 +22,11 @@ from ..engine import ConformJob, Manifest, ProgressCallback
 from ..engine.job import job_name
 from ..engine.lock import JobLock, hold
 from ..errors import HdrpipeError, InputError
+from ..memory import format_size
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
 from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
-from .tasks import chunk_done, measure_chunk, run_chunk
+from .tasks import chunk_done, measure_chunk, run_chunk, task_plan
 
 __all__ = [
     "run",
@@ -51,6 +52,25 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     if cores is None:
         cores = len(os.sched_getaffinity(0))
     return max(1, cores // max(1, workers))
+
+
+def _check_local_memory(farm: FarmPlan, workers: int) -> None:
+    """Local workers share this machine's memory: all their pipelines must fit.
+
+    Raises
+    ------
+    InputError
+        ``workers`` x one chunk's estimated peak exceeds the job's budget.
+    """
+    memory = task_plan(farm).memory
+    if memory is None or memory.peak * workers <= memory.budget:
+        return
+    raise InputError(
+        f"{workers} local workers x estimated peak memory "
+        f"{format_size(memory.peak)} per chunk = "
+        f"{format_size(memory.peak * workers)} exceeds the memory budget "
+        f"{format_size(memory.budget)} ({memory.source}); use fewer --workers"
+    )
 
 
 def local_cluster(workers: int | None = None) -> Any:
@@ -244,6 +264,8 @@ def _run(
     # A local cluster shares this machine: each worker gets its share of the
     # cores. Workers elsewhere (a scheduler, a Client) size from their own.
     threads = worker_threads(2 if workers is None else workers) if local else None
+    if local:
+        _check_local_memory(farm, 2 if workers is None else workers)
     try:
         with _client(workers, scheduler, client) as dask_client:
             if farm.measure_targets:

@@ -3,6 +3,7 @@ before the first frame; validate refuses a frame too large to decode in budget."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -165,3 +166,22 @@ def test_parse_size(text: str, size: int) -> None:
 def test_parse_size_refuses(text: str) -> None:
     with pytest.raises(InputError):
         parse_size(text)
+
+
+def test_local_farm_workers_share_the_budget(small_plate: Path, tmp_path: Path) -> None:
+    from hdrpipe import farm
+
+    job = ConformJob(
+        inputs=(str(small_plate),),
+        deliver=("prores4444xq-pq1000",),
+        outdir=tmp_path / "out",
+    )
+    one = plan(job, validate_sources=False).memory
+    assert one is not None
+    # Room for three chunk pipelines, not for four.
+    budget = one.peak * 3 + one.peak // 2
+    shared = dataclasses.replace(job, max_memory=budget)
+    plan_ = farm.plan_job(shared, chunk=6)
+    with pytest.raises(InputError, match="4 local workers x estimated peak"):
+        farm.run(plan_, workers=4)
+    assert not list((tmp_path / "out").glob("plate_*"))
