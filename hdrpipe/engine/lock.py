@@ -335,6 +335,13 @@ def _made_since(path: Path, since_ns: int) -> bool:
         return False
 
 
+def _changed_since(path: Path, since_ns: int) -> bool:
+    try:
+        return os.stat(path, follow_symlinks=False).st_ctime_ns >= since_ns
+    except FileNotFoundError:
+        return False
+
+
 def _frames_of(pattern: Path) -> Iterator[Path]:
     prefix, suffix = pattern.name.split("####", 1)
     if pattern.parent.is_dir():
@@ -349,10 +356,11 @@ def clean_stale(
     """Remove what a dead holder left; return the paths removed.
 
     Temporaries of its outputs always go (nobody writes them any more). Its
-    outputs themselves go when it made them (modified since it started) and
-    did not finish (``manifest`` absent or older than its start): a job is
-    complete only with its manifest. Files older than its start (an earlier
-    complete run's) are kept. ``keep_outputs`` keeps outputs whatever their
+    outputs themselves go when it made them (modified since it started; an
+    EXR plate whose folder changed since then goes as a whole) and did not
+    finish (``manifest`` absent or older than its start): a job is complete
+    only with its manifest. Files older than its start (an earlier complete
+    run's) are kept. ``keep_outputs`` keeps outputs whatever their
     age (a farm ``--resume`` checks them chunk by chunk instead).
     """
     removed: list[Path] = []
@@ -365,8 +373,12 @@ def clean_stale(
         if finished or keep_outputs:
             continue
         if "####" in out.name:
+            # A plate folder changed since the start (frames added, or moved in
+            # whole by a farm stitch: a rename updates its ctime) is the dead
+            # job's work: a partial or unrecorded plate goes as a whole.
+            whole = _changed_since(out.parent, stale.started_ns)
             for frame in _frames_of(out):
-                if _made_since(frame, stale.started_ns) and _remove(frame):
+                if (whole or _made_since(frame, stale.started_ns)) and _remove(frame):
                     removed.append(frame)
             with contextlib.suppress(OSError):
                 out.parent.rmdir()  # only when empty

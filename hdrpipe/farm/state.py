@@ -161,6 +161,19 @@ def files_match(files: list[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def _where_now(farm: FarmPlan, entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A record's file entry, pointing into OUTDIR once the stitch moved it there.
+
+    EXR frames are staged in ``STATE/exr/<folder>/`` and the stitch moves the
+    folder to ``OUTDIR/<folder>/`` (a rename: same bytes).
+    """
+    path = Path(entry["path"])
+    staged = farm.state / "exr"
+    if path.is_relative_to(staged) and not path.exists():
+        return {**entry, "path": str(Path(farm.outdir) / path.relative_to(staged))}
+    return entry
+
+
 def complete_record(farm: FarmPlan, phase: str, index: int) -> dict[str, Any] | None:
     """The record of a complete chunk, or ``None`` (absent, stale or files changed)."""
     path = record_path(farm, phase, index)
@@ -171,7 +184,7 @@ def complete_record(farm: FarmPlan, phase: str, index: int) -> dict[str, Any] | 
     if record.get("record_range") != [chunk.start, chunk.stop]:
         log.info("%s: recorded for another record range; redoing chunk %d", path, index)
         return None
-    problem = files_match(record.get("files", []))
+    problem = files_match([_where_now(farm, f) for f in record.get("files", [])])
     if problem is None:
         sources = record.get("sources")
         problem = (

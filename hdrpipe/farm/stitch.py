@@ -267,9 +267,14 @@ def _place_exr(staged: Path, final: Path, *, overwrite: bool) -> None:
     """Move a staged plate folder to its final place (replacing it if ``overwrite``)."""
     source, target = staged.parent, final.parent
     if not source.is_dir():
+        if target.is_dir():
+            return  # moved by an earlier stitch of this plan (the records agree)
         raise ConformError(f"{source}: the staged EXR frames are missing")
     old: Path | None = None
     if target.exists():
+        if _same_frames(source, target):
+            shutil.rmtree(source)  # an earlier stitch of this plan placed them
+            return
         if not overwrite:
             raise ConformError(f"{target}: appeared while the job ran; not replaced")
         old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
@@ -283,6 +288,14 @@ def _place_exr(staged: Path, final: Path, *, overwrite: bool) -> None:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     log.info("%s: EXR frames moved into place", target)
+
+
+def _same_frames(source: Path, target: Path) -> bool:
+    """True when both folders hold the same file names with the same bytes."""
+    names = sorted(p.name for p in source.iterdir())
+    if names != sorted(p.name for p in target.iterdir()):
+        return False
+    return all((source / n).read_bytes() == (target / n).read_bytes() for n in names)
 
 
 def _merged_meter(records: list[dict[str, Any]], target: Any) -> LightLevelMeter | None:

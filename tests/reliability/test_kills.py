@@ -179,3 +179,20 @@ def test_farm_run_chunk_killed_then_rerun_is_byte_identical(
     assert stitched.returncode == 0, stitched.stderr
     assert leftovers(out) == []
     assert deliverables(out) == farm_reference
+
+
+@pytest.mark.slow
+def test_farm_two_workers_sigkill_then_rerun_is_byte_identical(
+    small_plate: Path, tmp_path: Path
+) -> None:
+    # Two local workers get one thread each here (x265's pool differs from a
+    # one-worker run), so the reference is a clean two-worker run.
+    def cmd(out: Path) -> list[str]:
+        return conform_cmd(
+            small_plate, out, "--workers", "2", "--chunk", "4", deliver=DELIVER
+        )
+
+    longest = _duration(cmd(tmp_path / "clean"))
+    reference = deliverables(tmp_path / "clean")
+    rng = random.Random(SEED + 3)
+    _kill_and_rerun(cmd, tmp_path, [["--resume"], []], reference, longest, rng)
