@@ -629,7 +629,7 @@ def _write_atomic(path: Path, exr: OpenEXR.File) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"{path.parent}: cannot create: {err.strerror}") from err
-    stage = staging_dir(path.parent)
+    stage = staging_dir(path.parent, path.name)
     try:
         tmp = stage / f"frame{path.suffix or '.exr'}"
         try:

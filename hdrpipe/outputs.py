@@ -44,6 +44,7 @@ __all__ = [
     "check_outdir",
     "output_path",
     "staging_dir",
+    "staging_prefix",
     "atomic_open",
     "atomic_write",
     "publish",
@@ -143,9 +144,8 @@ def check_outdir(outdir: str | os.PathLike[str]) -> Path:
             raise InputError(f"{outdir}: {probe} is a dangling symbolic link")
         probe = probe.parent
     if not probe.is_dir():
-        raise InputError(
-            f"{outdir}: not a usable output folder: {probe} is not a directory"
-        )
+        what = "is a file" if probe.is_file() else "is not a directory"
+        raise InputError(f"{outdir}: not a usable output folder: {probe} {what}")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(
             f"{outdir}: output folder is not writable ({probe}: read-only, "
@@ -199,12 +199,15 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def staging_dir(parent: str | os.PathLike[str]) -> Path:
+def staging_dir(parent: str | os.PathLike[str], owner: str | None = None) -> Path:
     """Create a private (``0700``) temporary folder in ``parent``; return its path.
 
-    Name ``.hdrpipe-<random>``: hidden and unpredictable. Whatever a writer puts
-    inside cannot be reached through a planted name. Remove it with
-    :func:`discard` or turn it into a deliverable with :func:`publish`.
+    Name ``.hdrpipe-<owner>.<random>`` (or ``.hdrpipe-<random>``): hidden and
+    unpredictable. ``owner`` is the file name of the output it stages (first 40
+    characters), so a rerun can tell a dead job's temporaries from another
+    job's (see :func:`staging_prefix`). Whatever a writer puts inside cannot be
+    reached through a planted name. Remove it with :func:`discard` or turn it
+    into a deliverable with :func:`publish`.
 
     Raises
     ------
@@ -212,10 +215,16 @@ def staging_dir(parent: str | os.PathLike[str]) -> Path:
         ``parent`` is missing or not writable, or the disk is full.
     """
     folder = Path(parent)
+    prefix = STAGING_PREFIX if owner is None else staging_prefix(owner)
     try:
-        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
     except OSError as err:
         raise _fail(folder, err, "cannot create a temporary folder") from err
+
+
+def staging_prefix(owner: str) -> str:
+    """Prefix of the temporaries that stage the output named ``owner``."""
+    return f"{STAGING_PREFIX}{owner[:40]}."
 
 
 def discard(path: str | os.PathLike[str]) -> None:
@@ -346,7 +355,7 @@ def atomic_open(
     final = Path(path)
     try:
         fd, name = tempfile.mkstemp(
-            prefix=f"{STAGING_PREFIX}{final.name[:40]}.",
+            prefix=staging_prefix(final.name),
             suffix=".tmp",
             dir=final.parent,
         )

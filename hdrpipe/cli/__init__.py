@@ -3,7 +3,8 @@
 Each stage registers its commands in its own module (``cli/validate.py``,
 ``cli/color.py``, ``cli/encode.py``, ``cli/conform.py``, ``cli/handoff.py``);
 ``main`` maps :class:`~hdrpipe.errors.HdrpipeError` to exit codes
-(0 done, 1 ran and failed, 2 usage error or input not found).
+(0 done, 1 ran and failed, 2 usage error or input not found) and signals to
+128 + N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after the job cleaned up.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ except ImportError:  # pragma: no cover - older typer on click
 
 from ..errors import HdrpipeError
 from ._app import app, state
+from ._signals import Terminated, terminate_on
 
 __all__ = ["main", "app"]
 
@@ -49,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _load_commands()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=args, prog_name="hdrpipe", standalone_mode=False)
+        with terminate_on():
+            result = app(args=args, prog_name="hdrpipe", standalone_mode=False)
+    except Terminated as err:
+        print(f"hdrpipe: terminated ({err})", file=sys.stderr)
+        return err.exit_code
     except typer.Exit as err:
         return int(err.exit_code)
     except typer.Abort:

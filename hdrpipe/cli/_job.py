@@ -149,6 +149,18 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
             "(error).",
         ),
     ),
+    (
+        "max_memory",
+        str | None,
+        typer.Option(
+            None,
+            "--max-memory",
+            metavar="SIZE",
+            help="Memory budget (8G, 512M, 2GiB): a job whose estimated peak "
+            "exceeds it is refused before the first frame (default: 80% of the "
+            "memory available).",
+        ),
+    ),
 )
 
 

@@ -20,6 +20,8 @@ from rich.progress import (
 from ..editorial.match import DEFAULT_HANDLES
 from ..editorial.pulls import DEFAULT_SHOT_NAME
 from ..engine import ConformJob, conform, plan
+from ..engine.job import job_name
+from ..engine.lock import hold
 from ..errors import InputError
 from ._app import app, emit_json, stderr
 from ._job import job_command
@@ -189,7 +191,16 @@ def conform_command(
                 }
                 for o in planned.outputs
             ],
+            "memory": planned.memory.to_dict() if planned.memory else None,
         }
+        if planned.memory is not None:
+            memory = planned.memory.to_dict()
+            stderr.print(
+                f"estimated peak memory {memory['estimated_peak']} "
+                f"(budget {memory['budget']}, "
+                f"{memory['frames_in_flight_per_stage']} frame(s) in flight per stage)",
+                markup=False,
+            )
         if json_out:
             emit_json(document)
         else:
@@ -210,7 +221,13 @@ def conform_command(
     distributed = workers is not None or scheduler is not None or resume
     if workers is not None and scheduler is not None:
         raise InputError("give --workers (local cluster) or --scheduler, not both")
-    with ProgressBar(progress) as bar:
+    # One lock for the job and its hand-off: a second job for OUTDIR + name is
+    # refused (exit 2); what a killed run left is cleaned first.
+    command = "conform --workers" if distributed else "conform"
+    with (
+        hold(job.outdir, job_name(job), command=command, keep_outputs=resume) as lock,
+        ProgressBar(progress) as bar,
+    ):
         if distributed:
             from ..farm import conform_distributed
 
@@ -221,15 +238,19 @@ def conform_command(
                 scheduler=scheduler,
                 resume=resume,
                 on_progress=bar,
+                lock=lock,
             )
         else:
-            manifest = conform(job, on_progress=bar)
-    data = manifest.to_dict()
-    if handoff:
-        from ..handoff import write_handoff
+            manifest = conform(job, on_progress=bar, lock=lock)
+        data = manifest.to_dict()
+        if handoff:
+            from ..handoff import write_handoff
 
-        written = write_handoff(data, manifest.path.parent, overwrite=job.overwrite)
-        data = {**data, "handoff": {kind: str(path) for kind, path in written.items()}}
+            written = write_handoff(data, manifest.path.parent, overwrite=job.overwrite)
+            data = {
+                **data,
+                "handoff": {kind: str(path) for kind, path in written.items()},
+            }
     if json_out:
         emit_json(data)
     else:

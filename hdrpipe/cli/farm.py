@@ -21,9 +21,12 @@ from typing import Any
 import typer
 
 from ..engine import ConformJob
+from ..engine.job import job_name
+from ..engine.lock import acquire, hold
 from ..farm import (
     DEFAULT_CHUNK,
     FarmPlan,
+    clean_attempts,
     complete_record,
     measure_chunk,
     plan_job,
@@ -47,6 +50,12 @@ farm_app = typer.Typer(
 app.add_typer(farm_app, name="farm")
 
 
+_THREADS_HELP = (
+    "Threads for this task's colour pool, ProRes frame threads and x265 pool "
+    "(default: every core; with K tasks per machine give cores/K)."
+)
+
+
 def _print_manifest(data: dict[str, Any], path: Path, json_out: bool) -> None:
     if json_out:
         emit_json(data)
@@ -68,7 +77,8 @@ def plan_command(
     ),
 ) -> int:
     """Validate a conform job once; write its chunked plan OUTDIR/<name>.farm.json."""
-    farm = plan_job(job, chunk=chunk)
+    with hold(job.outdir, job_name(job), command="farm plan"):
+        farm = plan_job(job, chunk=chunk)
     if json_out:
         emit_json(farm.to_dict())
     else:
@@ -86,9 +96,10 @@ def measure_chunk_command(
     json_out: bool = typer.Option(
         False, "--json", help="Print the measure record as JSON."
     ),
+    threads: int | None = typer.Option(None, "--threads", min=1, help=_THREADS_HELP),
 ) -> int:
     """Measure MaxCLL/MaxFALL of one chunk (jobs with hevc-hdr10; before run-chunk)."""
-    record = measure_chunk(FarmPlan.load(plan), index, resume=resume)
+    record = measure_chunk(FarmPlan.load(plan), index, resume=resume, threads=threads)
     if json_out:
         emit_json(record)
     return 0
@@ -104,9 +115,17 @@ def run_chunk_command(
     json_out: bool = typer.Option(
         False, "--json", help="Print the chunk record as JSON."
     ),
+    threads: int | None = typer.Option(None, "--threads", min=1, help=_THREADS_HELP),
 ) -> int:
     """Make one chunk's record frames (movie parts, EXR frames); record completion."""
-    record = run_chunk(FarmPlan.load(plan), index, resume=resume)
+    farm = FarmPlan.load(plan)
+    # Two tasks of one chunk (a manager's retry racing a task thought dead) are
+    # safe (attempt-unique names), but one is enough: the second is refused, and
+    # the temporaries of an attempt that was killed are removed.
+    with acquire(farm.state, f"chunk-{index:04d}", command="farm run-chunk") as lock:
+        if lock.stale is not None and 0 <= index < len(farm.chunks):
+            clean_attempts(farm, index)
+        record = run_chunk(farm, index, resume=resume, threads=threads)
     if json_out:
         emit_json(record)
     else:
@@ -126,7 +145,10 @@ def stitch_command(
     ),
 ) -> int:
     """Remux every movie's parts losslessly, verify, and write the manifest."""
-    manifest = stitch(FarmPlan.load(plan), keep_parts=keep_parts)
+    farm = FarmPlan.load(plan)
+    with hold(farm.outdir, farm.name, command="farm stitch") as lock:
+        lock.record_outputs([out["path"] for out in farm.outputs])
+        manifest = stitch(farm, keep_parts=keep_parts)
     _print_manifest(manifest.to_dict(), manifest.path, json_out)
     return 0
 

@@ -56,6 +56,13 @@ def validate_command(
     workers: int = typer.Option(
         2, "--workers", min=1, help="Frames decoded concurrently."
     ),
+    max_memory: str | None = typer.Option(
+        None,
+        "--max-memory",
+        metavar="SIZE",
+        help="Memory budget (8G, 512M): a frame that cannot be validated within "
+        "it is refused before decoding (default: 80% of the memory available).",
+    ),
 ) -> int:
     """Check a sequence against a profile (exit 0 pass/warn, 1 fail, 2 bad input)."""
     if profile not in PROFILES:
@@ -70,7 +77,13 @@ def validate_command(
             if bar is not None:
                 bar.update(task, completed=done, total=total)
 
-        result = validate(path, profile, on_progress=on_progress, workers=workers)
+        result = validate(
+            path,
+            profile,
+            on_progress=on_progress,
+            workers=workers,
+            max_memory=max_memory,
+        )
     document = result.to_dict()
     if report is not None:
         _write_json(report, document)

@@ -178,7 +178,7 @@ class ExrWriter(WriterContext):
         self._written: list[Path] = []  # final paths, in frame order
         self._closed = False
         self._first_header: dict[str, Any] = {}
-        self._stage = staging_dir(home)
+        self._stage = staging_dir(home, self.path.parent.name)
 
     @property
     def frames(self) -> int:

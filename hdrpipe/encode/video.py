@@ -404,8 +404,9 @@ class VideoWriter(WriterContext):
                 f"preset {spec.name!r}: pix_fmt {self.pix_fmt} does not hold "
                 f"{spec.bit_depth}-bit {spec.chroma}"
             )
-        self._stage = staging_dir(self.path.parent)
+        self._stage = staging_dir(self.path.parent, self.path.name)
         self._tmp = self._stage / f"movie{spec.extension}"
+        self._threads = threads
         self._frames = 0
         self._last_dts: int | None = None
         self._closed = False
@@ -454,6 +455,12 @@ class VideoWriter(WriterContext):
             if cap is not None:  # VBV: x265 then signals a level/tier that admits it
                 kbps = max(1, int(cap // 1000))
                 params += [f"vbv-maxrate={kbps}", f"vbv-bufsize={kbps}"]
+            if self._threads and self._threads < len(os.sched_getaffinity(0)):
+                # x265 sizes its thread pool from the machine's cores, not from
+                # AVCodecContext.thread_count: a worker's share is given here.
+                # (Its output depends on the pool: the whole machine keeps its
+                # own sizing, so the bytes match a run that gave no threads.)
+                params.append(f"pools={self._threads}")
             opts["x265-params"] = ":".join(params)
         if spec.codec == "libx264":
             if spec.profile:
@@ -511,7 +518,9 @@ class VideoWriter(WriterContext):
                 cc.thread_count = threads or min(
                     len(os.sched_getaffinity(0)), FRAME_THREADS
                 )
-            elif threads:
+            elif threads and spec.codec != "libx265":
+                # (libx265 takes thread_count as its frame-thread count, which
+                # changes its output; its pool is sized in _codec_options.)
                 cc.thread_count = threads
             stream.options = self._codec_options()
             if self.start_timecode:

@@ -20,6 +20,7 @@ from ..conform.rates import DROP_FRAME_RATES, parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
 from ..conform.timecode import Timecode
+from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
@@ -29,6 +30,7 @@ from ..sequence import open_sequence, parse_frame_range
 from ..types import FrameRange, Rate
 from ..validate import Report, Validator, validate
 from ..validate.checks import identify_chromaticities
+from .budget import MemoryEstimate, fit_budget
 
 __all__ = [
     "ConformJob",
@@ -36,6 +38,7 @@ __all__ = [
     "Shot",
     "Output",
     "plan",
+    "job_name",
     "readable_header",
     "manifest_path",
     "check_report",
@@ -103,6 +106,8 @@ class ConformJob:
     presets_file: str | os.PathLike[str] | None = None
     color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
     alpha: str = "keep"  # AlphaChoice, checked in __post_init__
+    #: Memory budget ("8G", bytes); None: a share of the memory available.
+    max_memory: str | int | None = None
 
     def __post_init__(self) -> None:
         inputs = self.inputs
@@ -209,6 +214,7 @@ class JobPlan:
     #: Pixel aspect of the delivery raster: the first source's without
     #: ``reformat`` (the deliverable keeps its pixels), 1.0 with it.
     pixel_aspect: float = 1.0
+    memory: MemoryEstimate | None = None
 
     @property
     def frames(self) -> int:
@@ -220,6 +226,15 @@ class JobPlan:
 
     def timecode(self, record_frame: int) -> Timecode:
         return self.start_timecode + record_frame
+
+
+def job_name(job: ConformJob) -> str:
+    """The base name of a job's outputs, unplanned (``name`` or the first input's)."""
+    if job.name:
+        return job.name
+    first = job.inputs[0]
+    seq = first if isinstance(first, ImageSequence) else open_sequence(first)
+    return seq.name
 
 
 def readable_header(seq: ImageSequence) -> ExrHeader:
@@ -502,7 +517,10 @@ def plan(
         Unknown preset, rate, raster, bad frame range, outputs that exist
         (without ``overwrite``) or that would replace a source, an unsafe job
         name (:func:`hdrpipe.outputs.check_name`), an output that would land
-        outside ``job.outdir``, an output folder that is a file or not writable.
+        outside ``job.outdir``, an output folder that is a file or not writable,
+        a raster a preset's encoder cannot encode (odd sizes for 4:2:2/4:2:0,
+        encoder minimums), an estimated peak memory over the budget
+        (``job.max_memory``).
     ValidationError
         A source fails the ``job.profile`` checks and ``job.force`` is off.
     """
@@ -552,14 +570,36 @@ def plan(
             target=specs[0].target, look=job.look, config=job.config, color_path="exact"
         )
 
-    name = check_name(job.name or sequences[0].name, "job name (--name)")
+    # What the run would refuse, refused now (and by --dry-run): OUTDIR, sizes
+    # the encoders cannot open, and the peak memory against the budget (a
+    # mistyped raster or a frame whose data window decodes to gigabytes).
     outdir = check_outdir(job.outdir)
+    headers = [readable_header(seq) for seq in sequences]
+    alpha = any(ch.name in ("A", "a") for h in headers for ch in h.channels)
+    memory = fit_budget(
+        headers,
+        width,
+        height,
+        specs,
+        has_alpha=alpha,
+        resampled=method in ("blend", "flow")
+        or any((h.width, h.height) != (width, height) for h in headers),
+        max_memory=job.max_memory,
+    )
+
+    name = check_name(job.name or sequences[0].name, "job name (--name)")
     outputs = _alpha_outputs(
         job,
         _output_paths(name, outdir, specs),
-        [s.pattern for s in sequences if _header_has_alpha(readable_header(s))],
+        [
+            s.pattern
+            for s, h in zip(sequences, headers, strict=True)
+            if _header_has_alpha(h)
+        ],
     )
     output_path(outdir, f"{name}.manifest.json")
+    for out in outputs:  # with each output's own alpha decision
+        check_frame_size(out.spec, width, height, has_alpha=out.has_alpha)
     sources = {seq.path(f).resolve() for seq in sequences for f in seq.frames}
     for out in outputs:
         for existing in _existing(out.path):
@@ -626,4 +666,5 @@ def plan(
         outputs=outputs,
         reports=tuple(r for r in reports if r is not None),
         pixel_aspect=pixel_aspect,
+        memory=memory,
     )

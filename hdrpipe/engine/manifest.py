@@ -29,10 +29,12 @@ from .job import (
     JobPlan,
     ProgressCallback,
     _resolve_retime,
+    job_name,
     manifest_path,
     plan,
     readable_header,
 )
+from .lock import JobLock, hold
 from .stream import run
 
 __all__ = ["Manifest", "manifest_data", "write_manifest", "conform", "MANIFEST_SCHEMA"]
@@ -248,7 +250,10 @@ def write_manifest(
 
 
 def conform(
-    job: ConformJob, *, on_progress: ProgressCallback | None = None
+    job: ConformJob,
+    *,
+    on_progress: ProgressCallback | None = None,
+    lock: JobLock | None = None,
 ) -> Manifest:
     """Run a whole conform: validate, plan, encode, write the manifest.
 
@@ -259,7 +264,26 @@ def conform(
     either way no output is left under its final name. ``on_progress(done,
     total)`` is called from worker threads as frames complete; it must be quick
     and thread-safe.
+
+    The job holds the lock of its OUTDIR and name while it runs
+    (:mod:`hdrpipe.engine.lock`; pass ``lock`` when the caller holds it already):
+    a second job for the same outputs is refused, and what a dead job left is
+    removed first.
+
+    Raises
+    ------
+    JobLockedError
+        Another live job is writing the same OUTDIR and name.
     """
+    if lock is None:
+        with hold(job.outdir, job_name(job)) as held:
+            return _conform(job, on_progress, held)
+    return _conform(job, on_progress, lock)
+
+
+def _conform(
+    job: ConformJob, on_progress: ProgressCallback | None, lock: JobLock
+) -> Manifest:
     started = time.monotonic()
     # Header checks now (a typo or a wrong file fails at once); the pixel checks
     # run on the frames the stream decodes anyway: one decode for both.
@@ -268,7 +292,11 @@ def conform(
     if os.path.lexists(target) and not job.overwrite:
         # Refused now: at the end it would cost the deliverables just made.
         raise InputError(f"output {target} exists (use --overwrite to replace it)")
-    validators = [Validator(shot.sequence, job.profile) for shot in plan_.shots]
+    lock.record_outputs([out.path for out in plan_.outputs])
+    validators = [
+        Validator(shot.sequence, job.profile, max_memory=job.max_memory)
+        for shot in plan_.shots
+    ]
     for validator in validators:
         validator.check_headers()  # cached headers: so frames bring no new header
     digests = _Digests(plan_)

@@ -43,6 +43,7 @@ from ..errors import (
 from ..exr import decode, read_pixels
 from ..types import ContentLightLevel
 from ..validate import Validator
+from .budget import QUEUE_DEPTH
 from .job import (
     EXR_FIRST_FRAME,
     ColorPath,
@@ -56,8 +57,6 @@ from .job import (
 __all__ = ["measure", "run", "QUEUE_DEPTH"]
 
 log = logging.getLogger(__name__)
-
-QUEUE_DEPTH = 2
 
 
 class _Cancelled(Exception):  # noqa: N818 - control flow, never seen by users
@@ -206,6 +205,11 @@ class _SourceFrames:
         return pixels
 
 
+def _depth(plan_: JobPlan) -> int:
+    """Items per queue: what the memory budget allowed when the job was planned."""
+    return plan_.memory.depth if plan_.memory is not None else QUEUE_DEPTH
+
+
 def _record_frames(
     plan_: JobPlan, record_range: range | None = None
 ) -> Iterator[tuple[int, Shot, Sample]]:
@@ -248,7 +252,7 @@ def _render(
 
 
 def _transforms(
-    plan_: JobPlan, targets: Iterable[str]
+    plan_: JobPlan, targets: Iterable[str], threads: int | None = None
 ) -> dict[tuple[str, str], Transform]:
     job = plan_.job
     result: dict[tuple[str, str], Transform] = {}
@@ -262,6 +266,7 @@ def _transforms(
                     look=job.look,
                     config=job.config,
                     color_path=cast(ColorPath, job.color_path),
+                    threads=threads,
                 )
     return result
 
@@ -291,8 +296,9 @@ def _stream(
     meters = dict(meters or {})
     channels = "RGBA" if plan_.has_alpha else "RGB"
     failed = threading.Event()
-    rendered: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
-    coloured: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+    depth = _depth(plan_)
+    rendered: queue.Queue[Any] = queue.Queue(depth)
+    coloured: queue.Queue[Any] = queue.Queue(depth)
 
     by_shot = {
         id(shot): v for shot, v in zip(plan_.shots, validators or (), strict=False)
@@ -390,10 +396,12 @@ def _stream(
 class _WriterThread:
     """One deliverable's Y'CbCr conversion and encoder, fed through a bounded queue."""
 
-    def __init__(self, output: Output, writer: Any, failed: threading.Event) -> None:
+    def __init__(
+        self, output: Output, writer: Any, failed: threading.Event, depth: int
+    ) -> None:
         self.output = output
         self.writer = writer
-        self.queue: queue.Queue[Any] = queue.Queue(QUEUE_DEPTH)
+        self.queue: queue.Queue[Any] = queue.Queue(depth)
         self._failed = failed
         self.thread = _Stage(output.spec.name, self._run, failed)
         self.thread.start()
@@ -439,15 +447,16 @@ def measure(
     on_progress: ProgressCallback | None = None,
     transforms: Mapping[tuple[str, str], Transform] | None = None,
     validators: Sequence[Validator] | None = None,
+    threads: int | None = None,
 ) -> LightLevelMeter:
     """Measure CTA-861.3 MaxCLL/MaxFALL of one colour target over record frames.
 
     ``validators`` (one per shot) validate the source frames as they are decoded
-    (see :func:`run`).
+    (see :func:`run`); ``threads`` sizes the colour pool (see :func:`run`).
     """
     frames = _record_range(plan_, record_range)
     if transforms is None:
-        transforms = _transforms(plan_, [target])
+        transforms = _transforms(plan_, [target], threads)
     meter = LightLevelMeter(
         _resolved_targets(transforms)[target], include_mattes=plan_.job.include_mattes
     )
@@ -487,6 +496,7 @@ def run(
     light_levels: Mapping[str, ContentLightLevel] | None = None,
     on_progress: ProgressCallback | None = None,
     validators: Sequence[Validator] | None = None,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stream record frames of a planned job into its deliverables.
 
@@ -509,6 +519,11 @@ def run(
         good (damaged frame, NaN/Inf) stops an unforced job at that frame; the
         other checks are judged after the pass, before any output is finished.
         Read the reports from the validators afterwards.
+    threads
+        Threads of this job's share of the machine: the colour pool's row
+        strips, ProRes frame threads and x265's thread pool are sized from it
+        (a farm worker running beside others passes cores // workers). Default:
+        every core this process may use (ProRes at most ``FRAME_THREADS``).
 
     Returns one JSON-friendly record per output (path, probe, HDR metadata and the
     light-level meter of the frames made, for merging chunks). Nothing appears
@@ -525,7 +540,7 @@ def run(
     targets = list(dict.fromkeys(out.spec.target for out in outputs))
     # One Transform per (source, target) for the whole run: the fast path bakes and
     # checks once, and its record (path used, measured error) goes in the manifest.
-    transforms = _transforms(plan_, targets)
+    transforms = _transforms(plan_, targets, threads)
     resolved = _resolved_targets(transforms)
     hdr_targets = [t for t in targets if mastering_display_for(resolved[t]) is not None]
     # Writers that bake MaxCLL/MaxFALL in at open and cannot patch them at close
@@ -568,7 +583,7 @@ def run(
         for t in hdr_targets
     }
     failed = threading.Event()
-    threads: list[_WriterThread] = []
+    writers: list[_WriterThread] = []
     created: list[Path] = []  # output directories this run made, outermost first
     # A plate made in one run is staged as a whole and renamed into place (a farm
     # chunk adds its frames to the folder the stitch step finishes).
@@ -595,14 +610,15 @@ def run(
                 light_level=known if out.spec.needs_light_level_at_open else None,
                 overwrite=plan_.job.overwrite,
                 whole_folder=whole_folder,
+                threads=threads,
             )
-            threads.append(_WriterThread(out, writer, failed))
+            writers.append(_WriterThread(out, writer, failed, _depth(plan_)))
 
         def consume(
             index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]
         ) -> None:
             time_code = str(plan_.timecode(index))
-            for wt in threads:
+            for wt in writers:
                 signal = signals[wt.output.spec.target]
                 if signal.shape[2] == 4 and not wt.output.has_alpha:
                     # Alpha dropped (JobPlan decided, logged, recorded): the
@@ -624,13 +640,13 @@ def run(
         )
         if not pre_measure:
             _judge(plan_, validators)
-        for wt in threads:
+        for wt in writers:
             wt.finish()
-        for wt in threads:
+        for wt in writers:
             if wt.thread.error is not None:
                 raise wt.thread.error from None
         results = []
-        for wt in threads:
+        for wt in writers:
             spec = wt.output.spec
             meter = meters.get(spec.target)
             level = meter.result() if meter is not None else None
@@ -661,13 +677,13 @@ def run(
         return results
     except BaseException:
         failed.set()
-        for wt in threads:
+        for wt in writers:
             wt.thread.join()
             wt.writer.abort()
         for folder in reversed(created):  # a failed job leaves no empty folder
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never what someone else put there
-        for wt in threads:
+        for wt in writers:
             if wt.thread.error is not None and not isinstance(
                 wt.thread.error, _Cancelled
             ):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .plan import DEFAULT_CHUNK, Chunk, FarmPlan, job_from_dict, job_to_dict, plan_job
 from .scheduler import conform_distributed, local_cluster, run
-from .state import complete_record, reset_state
+from .state import clean_attempts, complete_record, reset_state
 from .stitch import remux_parts, stitch
 from .tasks import job_light_levels, measure_chunk, run_chunk
 
@@ -42,6 +42,7 @@ __all__ = [
     "conform_distributed",
     "local_cluster",
     "complete_record",
+    "clean_attempts",
     "reset_state",
     "job_to_dict",
     "job_from_dict",

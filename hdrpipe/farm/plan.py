@@ -10,6 +10,8 @@ run-chunk PLAN N``) re-plans the job from it without re-validating
 State lives next to the outputs, in ``OUTDIR/.<name>.farm/``::
 
     parts/<name>_<preset>.c0003.mov   movie part of chunk 3 (stitched at the end)
+    exr/<name>_<preset>/<name>.1001.exr
+                                      EXR frames, moved into OUTDIR at the end
     measure-0003.json                 chunk 3's light-level meters (HEVC HDR10 jobs)
     chunk-0003.json                   chunk 3 complete: outputs, probe, meters, files
     chunk-0003.progress               frames made so far by a running chunk
@@ -33,6 +35,7 @@ from typing import Any
 from ..color.looks import absolute_look
 from ..engine import ConformJob, JobPlan, ProgressCallback
 from ..engine import plan as engine_plan
+from ..engine.job import job_name
 from ..errors import InputError
 from ..outputs import atomic_write
 from ..sequence import Sequence as ImageSequence
@@ -49,6 +52,7 @@ __all__ = [
     "job_from_dict",
     "job_name",
     "plan_path_for",
+    "staged_exr",
 ]
 
 DEFAULT_CHUNK = 48
@@ -60,8 +64,9 @@ class Chunk:
     """Record frames ``start`` (inclusive) to ``stop`` (exclusive) and their part files.
 
     ``parts`` maps each movie preset id to the part this chunk writes; EXR
-    deliverables have no part (chunks write their frames into the final folder,
-    numbered ``1001 + record index``).
+    deliverables have no part (chunks write their frames, numbered ``1001 +
+    record index``, into the state folder :func:`staged_exr`, which the stitch
+    moves into OUTDIR as a whole).
     """
 
     index: int
@@ -210,6 +215,16 @@ class FarmPlan:
         return atomic_write(path, self.to_json())
 
 
+def staged_exr(farm: FarmPlan, output: Mapping[str, Any]) -> Path:
+    """Where chunks write an EXR deliverable's frames: ``STATE/exr/<folder>/<pattern>``.
+
+    The plate appears in OUTDIR only when the stitch moves the whole folder, so
+    an interrupted farm job never leaves a partial plate under its final name.
+    """
+    final = Path(output["path"])
+    return farm.state / "exr" / final.parent.name / final.name
+
+
 # --------------------------------------------------------------------------- job I/O
 
 
@@ -264,6 +279,7 @@ def job_to_dict(job: ConformJob) -> dict[str, Any]:
         "presets_file": _abs(job.presets_file),
         "color_path": job.color_path,
         "alpha": job.alpha,
+        "max_memory": job.max_memory,
     }
 
 
@@ -285,15 +301,6 @@ def job_from_dict(data: Mapping[str, Any]) -> ConformJob:
 
 def _replace_job(job: ConformJob, **changes: Any) -> ConformJob:
     return dataclasses.replace(job, **changes)
-
-
-def job_name(job: ConformJob) -> str:
-    """The base name of a job's outputs, unplanned (``--name`` or the first input's)."""
-    if job.name:
-        return job.name
-    first = job.inputs[0]
-    seq = first if isinstance(first, ImageSequence) else open_sequence(first)
-    return seq.name
 
 
 def plan_path_for(job: ConformJob) -> Path:

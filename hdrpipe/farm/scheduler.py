@@ -12,24 +12,65 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..engine import ConformJob, Manifest, ProgressCallback
+from ..engine.job import job_name
+from ..engine.lock import JobLock, hold
 from ..errors import HdrpipeError, InputError
+from ..memory import format_size
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
-from .state import complete_record, progress_done, reset_state
+from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
-from .tasks import measure_chunk, run_chunk
+from .tasks import chunk_done, measure_chunk, run_chunk, task_plan
 
-__all__ = ["run", "conform_distributed", "local_cluster", "TASK_RETRIES"]
+__all__ = [
+    "run",
+    "conform_distributed",
+    "local_cluster",
+    "worker_threads",
+    "TASK_RETRIES",
+]
 
 log = logging.getLogger(__name__)
 
 TASK_RETRIES = 2
 POLL_INTERVAL = 0.25  # seconds between progress/state polls while chunks run
+
+
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Threads each of ``workers`` local workers may use: cores // workers, at least 1.
+
+    Each worker runs one chunk at a time (one Dask thread), but a chunk's
+    colour pool, ProRes frame threads and x265 pool would each take every
+    core: N workers would then run about N x cores busy threads.
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0))
+    return max(1, cores // max(1, workers))
+
+
+def _check_local_memory(farm: FarmPlan, workers: int) -> None:
+    """Local workers share this machine's memory: all their pipelines must fit.
+
+    Raises
+    ------
+    InputError
+        ``workers`` x one chunk's estimated peak exceeds the job's budget.
+    """
+    memory = task_plan(farm).memory
+    if memory is None or memory.peak * workers <= memory.budget:
+        return
+    raise InputError(
+        f"{workers} local workers x estimated peak memory "
+        f"{format_size(memory.peak)} per chunk = "
+        f"{format_size(memory.peak * workers)} exceeds the memory budget "
+        f"{format_size(memory.budget)} ({memory.source}); use fewer --workers"
+    )
 
 
 def local_cluster(workers: int | None = None) -> Any:
@@ -87,11 +128,20 @@ def _phase(
     task: Callable[..., dict[str, Any]],
     resume: bool,
     report: Callable[[], None],
+    threads: int | None,
 ) -> None:
     """Submit one phase's chunks (skipping complete ones on resume) and wait for all."""
     todo = []
     for chunk in farm.chunks:
-        if resume and complete_record(farm, phase, chunk.index) is not None:
+        if not resume:
+            todo.append(chunk.index)
+            continue
+        done = (
+            chunk_done(farm, chunk.index)
+            if phase == "chunk"
+            else complete_record(farm, phase, chunk.index)
+        )
+        if done is not None:
             prefix = "measure chunk" if phase == "measure" else "chunk"
             log.info("%s %d already complete", prefix, chunk.index)
             continue
@@ -108,6 +158,7 @@ def _phase(
             farm,
             index,
             resume=True,
+            threads=threads,
             key=f"hdrpipe-{farm.name}-{phase}-{index:04d}-{token}",
             pure=False,
             retries=TASK_RETRIES,
@@ -141,6 +192,7 @@ def run(
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
     keep_parts: bool = False,
+    lock: JobLock | None = None,
 ) -> Manifest:
     """Run every chunk of ``farm`` on Dask, stitch the movies, write the manifest.
 
@@ -160,8 +212,33 @@ def run(
         the measure phase (HEVC HDR10 jobs) count in the total.
     keep_parts
         Keep the movie parts after stitching (see :func:`stitch`).
+    lock
+        The job lock of OUTDIR and the job's name when the caller holds it;
+        otherwise it is taken here (:mod:`hdrpipe.engine.lock`): a second job
+        for the same outputs is refused, and a dead run's leftovers are removed.
     """
+    if lock is None:
+        with hold(farm.outdir, farm.name, command="farm", keep_outputs=resume) as held:
+            return _run(
+                farm, workers, scheduler, client, resume, on_progress, keep_parts, held
+            )
+    return _run(farm, workers, scheduler, client, resume, on_progress, keep_parts, lock)
+
+
+def _run(
+    farm: FarmPlan,
+    workers: int | None,
+    scheduler: str | None,
+    client: Any,
+    resume: bool,
+    on_progress: ProgressCallback | None,
+    keep_parts: bool,
+    lock: JobLock,
+) -> Manifest:
     started = time.monotonic()
+    lock.record_outputs([out["path"] for out in farm.outputs])
+    if lock.stale is not None and resume:
+        clean_attempts(farm)  # the dead run's attempts: no one finishes them now
     if not resume:
         reset_state(farm)
     phases = ["measure"] if farm.measure_targets else []
@@ -183,19 +260,32 @@ def run(
                     )
         on_progress(min(done, total), total)
 
-    with _client(workers, scheduler, client) as dask_client:
-        if farm.measure_targets:
-            _phase(farm, dask_client, "measure", measure_chunk, resume, report)
-        _phase(farm, dask_client, "chunk", run_chunk, resume, report)
-        try:
-            info = dask_client.scheduler_info()
-            cluster = {
-                "scheduler": info.get("address"),
-                "workers": sorted(info.get("workers", {})),
-            }
-        except (OSError, HdrpipeError, KeyError, TimeoutError) as err:
-            log.info("scheduler info unavailable: %s", err)
-            cluster = {}
+    local = client is None and scheduler is None
+    # A local cluster shares this machine: each worker gets its share of the
+    # cores. Workers elsewhere (a scheduler, a Client) size from their own.
+    threads = worker_threads(2 if workers is None else workers) if local else None
+    if local:
+        _check_local_memory(farm, 2 if workers is None else workers)
+    try:
+        with _client(workers, scheduler, client) as dask_client:
+            if farm.measure_targets:
+                _phase(
+                    farm, dask_client, "measure", measure_chunk, resume, report, threads
+                )
+            _phase(farm, dask_client, "chunk", run_chunk, resume, report, threads)
+            try:
+                info = dask_client.scheduler_info()
+                cluster = {
+                    "scheduler": info.get("address"),
+                    "workers": sorted(info.get("workers", {})),
+                }
+            except (OSError, HdrpipeError, KeyError, TimeoutError) as err:
+                log.info("scheduler info unavailable: %s", err)
+                cluster = {}
+    except BaseException:
+        if local:  # its workers ended with it: nothing finishes their attempts
+            clean_attempts(farm)
+        raise
     return stitch(
         farm,
         elapsed=time.monotonic() - started,
@@ -213,6 +303,7 @@ def conform_distributed(
     client: Any = None,
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
+    lock: JobLock | None = None,
 ) -> Manifest:
     """Conform ``job`` in chunks on Dask: plan (or resume a plan), run, stitch.
 
@@ -224,7 +315,31 @@ def conform_distributed(
     ------
     InputError
         ``resume`` with a plan of a different job or chunk size at that path.
+    JobLockedError
+        Another live job is writing the same OUTDIR and name.
     """
+    if lock is None:
+        with hold(
+            job.outdir, job_name(job), command="farm", keep_outputs=resume
+        ) as held:
+            return _conform_distributed(
+                job, chunk, workers, scheduler, client, resume, on_progress, held
+            )
+    return _conform_distributed(
+        job, chunk, workers, scheduler, client, resume, on_progress, lock
+    )
+
+
+def _conform_distributed(
+    job: ConformJob,
+    chunk: int,
+    workers: int | None,
+    scheduler: str | None,
+    client: Any,
+    resume: bool,
+    on_progress: ProgressCallback | None,
+    lock: JobLock,
+) -> Manifest:
     path = plan_path_for(job)
     farm: FarmPlan | None = None
     if resume and path.exists():
@@ -266,4 +381,5 @@ def conform_distributed(
         client=client,
         resume=resume,
         on_progress=progress,
+        lock=lock,
     )

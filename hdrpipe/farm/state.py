@@ -2,8 +2,10 @@
 
 Every record is written atomically (temp name, then ``os.replace``), so a
 record either exists whole or not at all, whatever kills the process. A chunk
-counts as complete only when its record exists *and* every file it lists is
-still there with the recorded size (and, for movie parts, SHA-256).
+counts as complete only when its record exists, every file it lists is still
+there with the recorded size and SHA-256 (a same-size damaged part is caught),
+and every source frame it read still has the SHA-256 recorded when it ran (a
+re-rendered plate is never mixed with chunks made from the old one).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ __all__ = [
     "ProgressFile",
     "reset_state",
     "sha256",
+    "clean_attempts",
+    "source_digests",
+    "sources_changed",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +85,47 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_DIGESTS_LOCK = threading.Lock()
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def _source_sha256(path: Path) -> str:
+    """SHA-256 of a source frame, remembered per (path, inode, size, mtime).
+
+    A resume checks every chunk's sources, and the stitch checks them again:
+    a file that has not been written since (same inode, size and mtime_ns)
+    is not read twice by one process.
+    """
+    st = path.stat()
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        known = _DIGESTS.get(key)
+    if known is not None:
+        return known
+    digest = sha256(path)
+    with _DIGESTS_LOCK:
+        _DIGESTS[key] = digest
+    return digest
+
+
+def source_digests(paths: list[Path]) -> dict[str, str]:
+    """Source frame path → SHA-256, for a chunk's record."""
+    return {str(p): _source_sha256(p) for p in sorted(set(paths))}
+
+
+def sources_changed(recorded: Mapping[str, str]) -> str | None:
+    """``None`` when every recorded source frame is unchanged, else the first change."""
+    for text, digest in recorded.items():
+        path = Path(text)
+        try:
+            now = _source_sha256(path)
+        except FileNotFoundError:
+            return f"source {path} is missing"
+        if now != digest:
+            return f"source {path} changed since the chunk was made (SHA-256)"
+    return None
+
+
 def describe_files(paths: list[Path], *, checksum: bool) -> list[dict[str, Any]]:
     """``[{"path", "size", "sha256"?}]`` of files a chunk made."""
     out = []
@@ -106,6 +152,19 @@ def files_match(files: list[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def _where_now(farm: FarmPlan, entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A record's file entry, pointing into OUTDIR once the stitch moved it there.
+
+    EXR frames are staged in ``STATE/exr/<folder>/`` and the stitch moves the
+    folder to ``OUTDIR/<folder>/`` (a rename: same bytes).
+    """
+    path = Path(entry["path"])
+    staged = farm.state / "exr"
+    if path.is_relative_to(staged) and not path.exists():
+        return {**entry, "path": str(Path(farm.outdir) / path.relative_to(staged))}
+    return entry
+
+
 def complete_record(farm: FarmPlan, phase: str, index: int) -> dict[str, Any] | None:
     """The record of a complete chunk, or ``None`` (absent, stale or files changed)."""
     path = record_path(farm, phase, index)
@@ -116,7 +175,14 @@ def complete_record(farm: FarmPlan, phase: str, index: int) -> dict[str, Any] | 
     if record.get("record_range") != [chunk.start, chunk.stop]:
         log.info("%s: recorded for another record range; redoing chunk %d", path, index)
         return None
-    problem = files_match(record.get("files", []))
+    problem = files_match([_where_now(farm, f) for f in record.get("files", [])])
+    if problem is None:
+        sources = record.get("sources")
+        problem = (
+            "its record has no source digests (made by an older hdrpipe)"
+            if sources is None
+            else sources_changed(sources)
+        )
     if problem is not None:
         log.info("%s chunk %d must be redone: %s", phase, index, problem)
         return None
@@ -164,3 +230,30 @@ def reset_state(farm: FarmPlan) -> None:
         log.info("%s: clearing the state of an earlier run", state)
         shutil.rmtree(state)
     (state / "parts").mkdir(parents=True, exist_ok=True)
+
+
+def clean_attempts(farm: FarmPlan, index: int | None = None) -> list[Path]:
+    """Remove the attempt temporaries of chunk ``index`` (default: every chunk).
+
+    Attempts write hidden ``parts/.<part stem>.<attempt>…`` files and
+    ``.<record>.…partial`` records; call this only when no attempt can still be
+    running (the job lock held after a dead run, a local cluster closed, or
+    the chunk's own lock held).
+    """
+    removed: list[Path] = []
+    folders = [farm.state / "parts", farm.state]
+    chunks = farm.chunks if index is None else (farm.chunks[index],)
+    prefixes = [f".{Path(part).stem}." for c in chunks for part in c.parts.values()]
+    prefixes += [
+        f".{phase}-{c.index:04d}." for c in chunks for phase in ("chunk", "measure")
+    ]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.is_file() and any(entry.name.startswith(p) for p in prefixes):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    for path in removed:
+        log.info("%s: removed, left by an attempt that did not finish", path)
+    return removed

@@ -23,7 +23,9 @@ Why remuxing is valid:
   the first one's). The HDR10 SEI in every part already carries the job-wide
   MaxCLL/MaxFALL (measured before encoding), so SEI and ``clli`` agree.
 
-EXR deliverables need no stitch: chunks wrote their frames into the final folder.
+EXR deliverables need no stitch: chunks wrote their frames into a folder of the
+state directory, which is moved into OUTDIR as a whole once every movie is
+stitched and verified (a plate never appears frame by frame).
 """
 
 from __future__ import annotations
@@ -46,9 +48,8 @@ from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
 from ..outputs import discard, publish, staging_dir
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from .plan import FarmPlan
-from .state import complete_record
-from .tasks import job_light_levels, task_plan
+from .plan import FarmPlan, staged_exr
+from .tasks import chunk_done, job_light_levels, task_plan
 
 __all__ = ["stitch", "remux_parts"]
 
@@ -222,7 +223,9 @@ def _stitch_movie(
     parts = [Path(r["path"]) for r in chunk_records]
     frames = [c.frames for c in farm.chunks]
     final.parent.mkdir(parents=True, exist_ok=True)
-    stage = staging_dir(final.parent)  # private: no planted name is followed
+    stage = staging_dir(
+        final.parent, final.name
+    )  # private: no planted name is followed
     tmp = stage / f"movie{final.suffix}"
     try:
         total = remux_parts(
@@ -260,6 +263,33 @@ def _stitch_movie(
     return info
 
 
+def _place_exr(staged: Path, final: Path, *, overwrite: bool) -> None:
+    """Move a staged plate folder to its final place (replacing it if ``overwrite``)."""
+    source, target = staged.parent, final.parent
+    if not source.is_dir():
+        if target.is_dir():
+            return  # moved by an earlier stitch of this plan (the records agree)
+        raise ConformError(f"{source}: the staged EXR frames are missing")
+    if target.exists():
+        if _same_frames(source, target):
+            shutil.rmtree(source)  # an earlier stitch of this plan placed them
+            return
+        if not overwrite:
+            raise ConformError(f"{target}: appeared while the job ran; not replaced")
+    # As a whole: an existing plate is moved aside, then deleted once this one
+    # is in place (hdrpipe.outputs.publish).
+    publish(source, target, overwrite=overwrite)
+    log.info("%s: EXR frames moved into place", target)
+
+
+def _same_frames(source: Path, target: Path) -> bool:
+    """True when both folders hold the same file names with the same bytes."""
+    names = sorted(p.name for p in source.iterdir())
+    if names != sorted(p.name for p in target.iterdir()):
+        return False
+    return all((source / n).read_bytes() == (target / n).read_bytes() for n in names)
+
+
 def _merged_meter(records: list[dict[str, Any]], target: Any) -> LightLevelMeter | None:
     merged: LightLevelMeter | None = None
     for record in records:
@@ -295,7 +325,7 @@ def stitch(
     records = []
     missing = []
     for chunk in farm.chunks:
-        record = complete_record(farm, "chunk", chunk.index)
+        record = chunk_done(farm, chunk.index)
         if record is None:
             missing.append(chunk.index)
         else:
@@ -359,6 +389,9 @@ def stitch(
                 last_frame=probe.get("first_frame", 0) + record["frames"] - 1,
                 start_timecode=farm.start_timecode,
             )
+            probe["path"] = str(
+                out.path.with_name(Path(str(probe.get("path", ""))).name)
+            )
             record["probe"] = probe
         else:
             record["probe"] = _stitch_movie(
@@ -419,6 +452,10 @@ def stitch(
         },
         **(farm_info or {}),
     }
+    for out in planned.outputs:
+        if out.spec.kind == "exr":
+            staged = staged_exr(farm, {"path": str(out.path)})
+            _place_exr(staged, out.path, overwrite=bool(farm.job.get("overwrite")))
     path = write_manifest(Path(farm.outdir) / f"{farm.name}.manifest.json", data)
     if not keep_parts:
         parts = farm.state / "parts"

@@ -33,7 +33,7 @@ from ..engine import plan as engine_plan
 from ..engine import run as engine_run
 from ..errors import ConformError, InputError
 from ..types import ContentLightLevel
-from .plan import FarmPlan
+from .plan import FarmPlan, staged_exr
 from .state import (
     CHUNK_RECORD_SCHEMA,
     MEASURE_RECORD_SCHEMA,
@@ -42,10 +42,18 @@ from .state import (
     describe_files,
     progress_path,
     record_path,
+    source_digests,
     write_json_atomic,
 )
 
-__all__ = ["run_chunk", "measure_chunk", "job_light_levels", "task_plan"]
+__all__ = [
+    "run_chunk",
+    "measure_chunk",
+    "job_light_levels",
+    "task_plan",
+    "chunk_done",
+    "chunk_sources",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +100,56 @@ def _chunk(farm: FarmPlan, index: int) -> Any:
     return farm.chunks[index]
 
 
+def chunk_sources(planned: JobPlan, record_range: range) -> list[Path]:
+    """The source frame files a chunk's record frames read (retime neighbours too)."""
+    paths = []
+    for shot in planned.shots:
+        present = set(shot.sequence.frames)
+        for sample in shot.samples:
+            if shot.record_first + sample.index in record_range:
+                paths += [shot.sequence.path(f) for f in sample.sources if f in present]
+    return paths
+
+
+def chunk_done(farm: FarmPlan, index: int) -> dict[str, Any] | None:
+    """The record of chunk ``index`` if it is complete and still valid, else None.
+
+    Beyond :func:`~hdrpipe.farm.state.complete_record` (files and sources
+    unchanged): for jobs that bake MaxCLL/MaxFALL into their parts, the level
+    the chunk baked in must still be the job's (a changed source elsewhere can
+    change it).
+    """
+    record = complete_record(farm, "chunk", index)
+    if record is None or not farm.measure_targets:
+        return record
+    try:
+        levels = job_light_levels(farm)
+    except ConformError:
+        return None  # measure chunks to redo first
+    now = {t: {"max_cll": v.max_cll, "max_fall": v.max_fall} for t, v in levels.items()}
+    if record.get("light_levels") != now:
+        log.info(
+            "chunk %d must be redone: the job's light level is now %s, it baked %s",
+            index,
+            now,
+            record.get("light_levels"),
+        )
+        return None
+    return record
+
+
 def _worker() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
 def measure_chunk(
-    farm: FarmPlan, index: int, *, resume: bool = False
+    farm: FarmPlan, index: int, *, resume: bool = False, threads: int | None = None
 ) -> dict[str, Any]:
     """Measure MaxCLL/MaxFALL of chunk ``index`` for each of ``farm.measure_targets``.
 
     Writes ``STATE/measure-NNNN.json`` (the meters, mergeable) and returns it.
-    With ``resume`` a chunk already measured is not measured again.
+    With ``resume`` a chunk already measured is not measured again. ``threads``:
+    this task's share of the machine (see :func:`run_chunk`).
     """
     chunk = _chunk(farm, index)
     if resume:
@@ -122,7 +169,11 @@ def measure_chunk(
             progress(base + done, total)
 
         meter = engine_measure(
-            planned, target, record_range=chunk.record_range, on_progress=step
+            planned,
+            target,
+            record_range=chunk.record_range,
+            on_progress=step,
+            threads=threads,
         )
         meters[target] = meter.to_dict()
     record = {
@@ -131,6 +182,7 @@ def measure_chunk(
         "record_range": [chunk.start, chunk.stop],
         "meters": meters,
         "files": [],
+        "sources": source_digests(chunk_sources(planned, chunk.record_range)),
         "started": started,
         "elapsed": round(time.time() - started, 3),
         "worker": _worker(),
@@ -180,19 +232,28 @@ def _exr_files(farm: FarmPlan, chunk: Any) -> list[Path]:
     for out in farm.outputs:
         if out["kind"] == "exr":
             files += [
-                frame_path(out["path"], EXR_FIRST_FRAME + i) for i in chunk.record_range
+                frame_path(staged_exr(farm, out), EXR_FIRST_FRAME + i)
+                for i in chunk.record_range
             ]
     return files
 
 
-def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, Any]:
+def run_chunk(
+    farm: FarmPlan, index: int, *, resume: bool = False, threads: int | None = None
+) -> dict[str, Any]:
     """Make chunk ``index``'s record frames (movie parts, EXR frames); record it.
 
     Idempotent: the movie parts are written under attempt-unique names, verified
     by their writers, renamed to the chunk's part names, and only then is
     ``STATE/chunk-NNNN.json`` (outputs, probe, light-level meters, files with
-    sizes and part checksums) written atomically. With ``resume`` a chunk whose
-    record exists and whose files still match is skipped (logged at INFO).
+    SHA-256 of every file) written atomically. EXR frames go to the state
+    folder (:func:`~hdrpipe.farm.plan.staged_exr`) until the stitch. With
+    ``resume`` a chunk whose record exists and whose files still match is
+    skipped (logged at INFO).
+
+    ``threads`` is this task's share of the machine: its colour pool, ProRes
+    frame threads and x265 pool are sized from it (default: every core, right
+    for one task per machine; a local cluster of N workers passes cores // N).
 
     Raises
     ------
@@ -201,13 +262,16 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
     """
     chunk = _chunk(farm, index)
     if resume:
-        done = complete_record(farm, "chunk", index)
+        done = chunk_done(farm, index)
         if done is not None:
             log.info("chunk %d already complete", index)
             return done
     started = time.time()
     planned = task_plan(farm)
     levels = job_light_levels(farm)
+    # Hashed before the frames are read: a source rewritten while the chunk
+    # runs makes the record disagree with it, and a resume redoes the chunk.
+    sources = source_digests(chunk_sources(planned, chunk.record_range))
     attempt = uuid.uuid4().hex[:8]
     parts = {preset: Path(path) for preset, path in chunk.parts.items()}
     attempt_paths = {
@@ -216,14 +280,20 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
     }
     for path in parts.values():
         path.parent.mkdir(parents=True, exist_ok=True)
+    staged = {
+        out["preset"]: staged_exr(farm, out)
+        for out in farm.outputs
+        if out["kind"] == "exr"
+    }
     progress = ProgressFile(progress_path(farm, "chunk", index))
     try:
         outputs = engine_run(
             planned,
             record_range=chunk.record_range,
-            paths=attempt_paths,
+            paths={**attempt_paths, **staged},
             light_levels=levels or None,
             on_progress=progress,
+            threads=threads,
         )
         for preset, tmp in attempt_paths.items():
             os.replace(tmp, parts[preset])
@@ -237,7 +307,7 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
             if record.get("probe"):
                 record["probe"]["path"] = final
     files = describe_files(list(parts.values()), checksum=True)
-    files += describe_files(_exr_files(farm, chunk), checksum=False)
+    files += describe_files(_exr_files(farm, chunk), checksum=True)
     record = {
         "schema": CHUNK_RECORD_SCHEMA,
         "index": index,
@@ -247,6 +317,7 @@ def run_chunk(farm: FarmPlan, index: int, *, resume: bool = False) -> dict[str, 
         },
         "outputs": outputs,
         "files": files,
+        "sources": sources,
         "started": started,
         "elapsed": round(time.time() - started, 3),
         "worker": _worker(),

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import HdrpipeError, InputError, SourceReadError
 from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
+from ..memory import decoded_bytes, format_size, resolve_budget
 from ..sequence import Sequence, open_sequence
 from .checks import CHECKS, SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 
 #: At most this many frames (evenly spread) feed the ``bit_depth`` estimate.
 BIT_DEPTH_FRAMES = 48
+#: Bytes held while one frame is validated, per byte of the decoded frame: the
+#: decoded samples, OpenImageIO's read buffer and the statistics' float32
+#: temporaries and masks (measured: 3.1 GB for a 16000x16000 half RGB frame).
+VALIDATE_BYTES_PER_DECODED = 2.2
 
 
 #: Checks judged from headers alone (all headers are read before any pixel).
@@ -71,7 +76,11 @@ class Validator:
     """
 
     def __init__(
-        self, seq_or_path: Sequence | str | os.PathLike[str], profile: str = "ray3"
+        self,
+        seq_or_path: Sequence | str | os.PathLike[str],
+        profile: str = "ray3",
+        *,
+        max_memory: str | int | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise InputError(
@@ -84,6 +93,7 @@ class Validator:
             self.sequence = open_sequence(self.input)
         self.profile = profile
         self._profile = PROFILES[profile]
+        self._budget, self._budget_source = resolve_budget(max_memory)
         frames = self.sequence.frames
         # The bit-depth estimate pools code values over at most BIT_DEPTH_FRAMES
         # frames spread over the clip, so memory stays flat for long clips.
@@ -117,6 +127,10 @@ class Validator:
 
     def check_headers(self) -> Report:
         """Read every header (no pixels) and judge the :data:`HEADER_CHECKS`."""
+        self._read_headers()
+        return self._judge(HEADER_CHECKS)
+
+    def _read_headers(self) -> None:
         for frame in self.sequence.frames:
             with self._lock:
                 known = frame in self._headers or frame in self._unreadable
@@ -131,19 +145,51 @@ class Validator:
                 continue
             with self._lock:
                 self._headers[frame] = header
-        return self._judge(HEADER_CHECKS)
+
+    def frame_cost(self, header: ExrHeader) -> int:
+        """Bytes validating a frame with this header holds at its peak."""
+        return int(decoded_bytes(header) * VALIDATE_BYTES_PER_DECODED)
+
+    def _check_budget(self, frame: int, header: ExrHeader) -> None:
+        cost = self.frame_cost(header)
+        if cost > self._budget:
+            width, height = header.data_size
+            raise InputError(
+                f"{self.sequence.path(frame)}: frame {frame} decodes to "
+                f"{format_size(decoded_bytes(header))} ({width}x{height} data "
+                f"window, {len(header.channels)} channels); validating it needs "
+                f"about {format_size(cost)}, over the memory budget "
+                f"{format_size(self._budget)} ({self._budget_source}); refused "
+                "before decoding"
+            )
 
     def read(self, frame: int) -> Decoded | None:
         """Decode one frame's RGB(A), record its statistics; None if it is unreadable.
 
         A frame without R, G, B is only proven to decode (the ``channels``
         check's finding) and gives None too.
+
+        Raises
+        ------
+        InputError
+            Validating the frame would exceed the memory budget (judged from
+            its header, before any pixel is decoded).
         """
         prof = self._profile
         path = self.sequence.path(frame)
         decoded = None
         try:
             header = self.sequence.header(frame)
+        except HdrpipeError as err:
+            log.debug("frame %d unreadable: %s", frame, err)
+            self._record(frame, None, None, str(err))
+            return None
+        except (OSError, RuntimeError, ValueError, MemoryError) as err:
+            log.debug("frame %d unreadable: %r", frame, err)
+            self._record(frame, None, None, f"{path}: {type(err).__name__}: {err}")
+            return None
+        self._check_budget(frame, header)
+        try:
             stats = None
             if rgb_channels(header.channel_names) is None:
                 check_decodes(path)
@@ -251,7 +297,8 @@ class Validator:
         todo = [f for f in frames if not self.seen(f)]
         done = len(frames) - len(todo)
         if todo:
-            with ThreadPoolExecutor(max_workers=max(int(workers), 1)) as pool:
+            workers = self._workers_within_budget(todo, max(int(workers), 1))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 # Decoded pixels are dropped at once: only statistics are kept.
                 for _ in pool.map(lambda f: self.read(f) is not None, todo):
                     done += 1
@@ -264,6 +311,27 @@ class Validator:
         with self._lock:
             self._report = report
         return report
+
+    def _workers_within_budget(self, frames: list[int], workers: int) -> int:
+        """Fewer decoding threads when ``workers`` frames at once exceed the budget."""
+        if workers == 1:
+            return 1
+        self._read_headers()  # cached: the frames' headers are read anyway
+        with self._lock:
+            headers = [self._headers[f] for f in frames if f in self._headers]
+        costs = [self.frame_cost(h) for h in headers]
+        largest = max(costs, default=0)
+        fit = max(1, min(workers, self._budget // max(largest, 1)))
+        if fit < workers:
+            log.info(
+                "validating %d frame(s) at once instead of %d: frames of up to %s "
+                "within the memory budget %s",
+                fit,
+                workers,
+                format_size(largest),
+                format_size(self._budget),
+            )
+        return int(fit)
 
     def _judge(self, check_ids: tuple[str, ...]) -> Report:
         with self._lock:
@@ -303,6 +371,7 @@ def validate(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     workers: int = 2,
+    max_memory: str | int | None = None,
 ) -> Report:
     """Validate a sequence (or a path/pattern) against a named profile.
 
@@ -316,13 +385,19 @@ def validate(
     on_progress
         Called as ``on_progress(done, total)`` after each frame.
     workers
-        Frames decoded concurrently (threads).
+        Frames decoded concurrently (threads); fewer when that many of the
+        largest frames would exceed the memory budget.
+    max_memory
+        Memory budget (``"4G"``, bytes); default a share of the memory
+        available (:func:`hdrpipe.memory.default_budget`).
 
     Raises
     ------
     InputError
-        Unknown profile, or the input does not exist / holds no sequence.
+        Unknown profile, the input does not exist / holds no sequence, or a
+        frame whose decode alone exceeds the memory budget (refused from its
+        header, before decoding).
     """
-    return Validator(seq_or_path, profile).report(
+    return Validator(seq_or_path, profile, max_memory=max_memory).report(
         on_progress=on_progress, workers=workers
     )

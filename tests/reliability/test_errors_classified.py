@@ -51,7 +51,7 @@ def test_outdir_below_a_file_is_bad_usage(
 ) -> None:
     (tmp_path / "file").write_text("x", encoding="utf-8")
     code, err = _cli(capsys, *_conform(plate, tmp_path / "file" / "sub"))
-    assert code == 2 and "is not a directory" in err
+    assert code == 2 and "is a file" in err
     assert tree(tmp_path) == ["file"]
 
 
