@@ -20,7 +20,7 @@ from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
 from ..sequence import Sequence, open_sequence
 from .checks import CHECKS, SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
-from .profiles import CHECK_IDS, PIXEL_CHECKS, PROFILES, Profile
+from .profiles import CHECK_IDS, FOOTAGE_CHECKS, PIXEL_CHECKS, PROFILES, Profile
 from .report import CheckResult, Report, Status, worst
 
 __all__ = [
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: At most this many frames (evenly spread) feed the ``bit_depth`` estimate.
 BIT_DEPTH_FRAMES = 48
+#: At most this many frames (evenly spread) feed the ``upscale`` spectrum.
+SPECTRUM_FRAMES = 8
 
 
 #: Checks judged from headers alone (all headers are read before any pixel).
@@ -89,6 +91,11 @@ class Validator:
         # frames spread over the clip, so memory stays flat for long clips.
         step = max(-(-len(frames) // BIT_DEPTH_FRAMES), 1)
         self._bits_frames = set(frames[::step])
+        step = max(-(-len(frames) // SPECTRUM_FRAMES), 1)
+        self._spectrum_frames = set(frames[::step])
+        self._want_footage = any(
+            self._profile.rule(c) is not None for c in FOOTAGE_CHECKS
+        )
         self._headers: dict[int, ExrHeader] = {}
         self._stats: dict[int, FrameStats] = {}
         self._unreadable: dict[int, str] = {}
@@ -153,6 +160,9 @@ class Validator:
                         want_gamut=prof.rule("gamut") is not None,
                         want_bit_depth=prof.rule("bit_depth") is not None
                         and frame in self._bits_frames,
+                        want_footage=self._want_footage,
+                        want_spectrum=prof.rule("upscale") is not None
+                        and frame in self._spectrum_frames,
                     )
         except HdrpipeError as err:
             log.debug("frame %d unreadable: %s", frame, err)
