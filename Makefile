@@ -20,7 +20,7 @@ FIXTURES := fixtures/generated
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all demo test test-fast test-latest fixtures bench lint lock lock-upgrade lock-check clean
+.PHONY: all demo test test-fast test-latest fixtures bench lint lock lock-upgrade lock-check clean browser
 
 all: test
 
@@ -54,8 +54,17 @@ lock-check: $(UV)
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate --test-set $(FIXTURES)
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest -q
+
+# The QC report is tested in a real browser: Debian's chromium, installed when
+# missing and we may (root + apt-get). Without it those tests skip (and say why).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "chromium missing; installing Debian's chromium for the report tests" >&2; \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and cannot be installed: browser tests will skip" >&2; fi; }
 
 # Quick loop while developing: skips the few slow end-to-end encodes.
 test-fast: $(STAMP)
