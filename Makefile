@@ -82,7 +82,7 @@ demo: $(STAMP)
 	  --deliver prores4444xq-pq1000 --deliver hevc-hdr10 --deliver h264-sdr-review --deliver exr-acescg \
 	  --fps 23.976 --start-tc 01:00:00:00 --overwrite --handoff -o $(DEMO_OUT)
 	@echo
-	@echo "demo outputs are in $(CURDIR)/$(DEMO_OUT)/ (movies, EXR plates, manifest, Nuke script, OTIO/EDL/FCPXML)"
+	@echo "demo outputs are in $(CURDIR)/$(DEMO_OUT)/ (movies, EXR plates, manifest, QC report $(DEMO_OUT)/plate.qc.html, Nuke script, OTIO/EDL/FCPXML)"
 	@echo "inspect one with: $(BIN)/hdrpipe probe $(DEMO_OUT)/plate_hevc-hdr10.mp4"
 
 # The peer benchmark (bench/peers.py) times oiiotool + Debian's ffmpeg against hdrpipe.

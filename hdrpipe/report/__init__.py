@@ -128,6 +128,12 @@ def _contact_sheet(a: ShotAnalysis) -> str:
     return f'<div class="sheet">{"".join(items)}</div>'
 
 
+def _sampling(step: int) -> str:
+    if step == 1:
+        return "every pixel"
+    return f"every {step}th row and column (speculars of a few pixels may be missed)"
+
+
 def _hdr_section(a: ShotAnalysis, hdr_output: Mapping[str, Any] | None) -> str:
     from .analyse import CURVE_FRAMES
     from .plots import false_colour_uri, histogram_uri, light_levels_uri
@@ -169,8 +175,8 @@ def _hdr_section(a: ShotAnalysis, hdr_output: Mapping[str, Any] | None) -> str:
                 ),
                 f"Per-frame MaxRGB and frame-average light level (CTA-861.3) of "
                 f"{esc(a.hdr_target)}, on {len(a.curve_frames)} frames (at most "
-                f"{CURVE_FRAMES} spread over the clip plus the shown ones), every "
-                f"{a.step}th pixel. Dashed: MaxCLL {esc(max_cll)} / MaxFALL "
+                f"{CURVE_FRAMES} spread over the clip plus the shown ones), "
+                f"{_sampling(a.step)}. Dashed: MaxCLL {esc(max_cll)} / MaxFALL "
                 f"{esc(max_fall)} from {source}; dotted: mastering display peak "
                 f"{esc(a.hdr_peak)} cd/m².",
                 alt="light level curves",

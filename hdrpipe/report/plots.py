@@ -127,12 +127,14 @@ def light_levels_uri(
     for f in flagged:
         ax.axvline(f, color="#bbbbbb", lw=0.8, zorder=0)
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylim(bottom=0.0)
+    top = max([*max_rgb, max_cll or 0.0, peak or 0.0, 1.0])
+    ax.set_ylim(0.0, top * 2.0)
     ax.set_xlabel("frame", fontsize=8)
     ax.set_ylabel("cd/m²", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="best", ncols=2)
+    fig.subplots_adjust(right=0.76)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _uri(fig, "svg")
 
 
