@@ -36,8 +36,8 @@ __all__ = [
 AP0_Y = (0.3439664498, 0.7281660966, -0.0721325464)
 
 #: The statistics are taken on every n-th row and column, n chosen so that about
-#: this many pixels are used (a 1080p frame: every 2nd; small frames: all).
-LUMA_SAMPLE_PIXELS = 1 << 18
+#: this many pixels are used (a 1080p frame: every 5th; small frames: all).
+LUMA_SAMPLE_PIXELS = 1 << 16
 
 #: Columns of the block-mean thumbnail used for frame-to-frame comparisons.
 THUMB_COLUMNS = 32
