@@ -64,6 +64,34 @@ class _Shot:
     validation: Mapping[str, Any] | None
     colorspace: str
     hdr_output: Mapping[str, Any] | None
+    #: Exact per-frame (frames, MaxRGB, frame average) from the job's meter.
+    light: tuple[list[int], list[float], list[float]] | None = None
+
+
+def _job_light(
+    manifest: Mapping[str, Any],
+    inp: Mapping[str, Any],
+    hdr: Mapping[str, Any] | None,
+) -> tuple[list[int], list[float], list[float]] | None:
+    """This shot's slice of the HDR deliverable's per-frame light levels.
+
+    The meter holds one entry per record frame, in record order. With the
+    ``asis`` retime record frames map 1:1 onto source frames, so the curve is
+    drawn against source frame numbers; otherwise against record frames
+    counted from the shot's first source frame.
+    """
+    per = ((hdr or {}).get("light_level_meter") or {}).get("per_frame") or {}
+    max_rgb, average = per.get("max_rgb") or [], per.get("frame_average") or []
+    first, count = int(inp.get("record_first", 0)), int(inp.get("record_frames", 0))
+    if not count or len(max_rgb) < first + count or len(average) != len(max_rgb):
+        return None
+    start = int(inp.get("first", 0))
+    frames = list(range(start, start + count))
+    return (
+        frames,
+        [float(v) for v in max_rgb[first : first + count]],
+        [float(v) for v in average[first : first + count]],
+    )
 
 
 def _load(subject: object) -> tuple[dict[str, Any] | None, Report | None]:
@@ -97,6 +125,7 @@ def _shots(manifest: Mapping[str, Any] | None, report: Report | None) -> list[_S
             validation=inp.get("validation"),
             colorspace=str(inp.get("colorspace") or "ACES2065-1"),
             hdr_output=hdr,
+            light=_job_light(manifest, inp, hdr),
         )
         for inp in manifest.get("inputs", [])
     ]
@@ -134,7 +163,11 @@ def _sampling(step: int) -> str:
     return f"every {step}th row and column (speculars of a few pixels may be missed)"
 
 
-def _hdr_section(a: ShotAnalysis, hdr_output: Mapping[str, Any] | None) -> str:
+def _hdr_section(
+    a: ShotAnalysis,
+    hdr_output: Mapping[str, Any] | None,
+    light: tuple[list[int], list[float], list[float]] | None,
+) -> str:
     from .analyse import CURVE_FRAMES
     from .plots import false_colour_uri, histogram_uri, light_levels_uri
 
@@ -160,23 +193,34 @@ def _hdr_section(a: ShotAnalysis, hdr_output: Mapping[str, Any] | None) -> str:
                 alt="false-colour luminance map",
             )
         )
-    if a.curve_frames:
-        flagged = [f for f in a.flagged if f in set(a.curve_frames)]
+    if light is not None:
+        frames, max_rgb, average = light
+        how = (
+            f"on every frame of the {esc((hdr_output or {}).get('preset'))} "
+            "deliverable as the job measured it (every pixel)"
+        )
+    else:
+        frames = list(a.curve_frames)
+        max_rgb, average = list(a.max_rgb), list(a.frame_average)
+        how = (
+            f"on {len(frames)} frames (at most {CURVE_FRAMES} spread over the clip "
+            f"plus the shown ones), {_sampling(a.step)}"
+        )
+    if frames:
+        flagged = [f for f in a.flagged if f in set(frames)]
         out.append(
             figure(
                 light_levels_uri(
-                    a.curve_frames,
-                    a.max_rgb,
-                    a.frame_average,
+                    frames,
+                    max_rgb,
+                    average,
                     max_cll=max_cll,
                     max_fall=max_fall,
                     peak=a.hdr_peak,
                     flagged=flagged,
                 ),
                 f"Per-frame MaxRGB and frame-average light level (CTA-861.3) of "
-                f"{esc(a.hdr_target)}, on {len(a.curve_frames)} frames (at most "
-                f"{CURVE_FRAMES} spread over the clip plus the shown ones), "
-                f"{_sampling(a.step)}. Dashed: MaxCLL {esc(max_cll)} / MaxFALL "
+                f"{esc(a.hdr_target)}, {how}. Dashed: MaxCLL {esc(max_cll)} / MaxFALL "
                 f"{esc(max_fall)} from {source}; dotted: mastering display peak "
                 f"{esc(a.hdr_peak)} cd/m².",
                 alt="light level curves",
@@ -185,8 +229,9 @@ def _hdr_section(a: ShotAnalysis, hdr_output: Mapping[str, Any] | None) -> str:
         out.append(
             figure(
                 histogram_uri(HISTOGRAM_EDGES, a.histogram, peak=a.hdr_peak),
-                "Display luminance histogram of the HDR master over the measured "
-                "frames (BT.2100 luma of the decoded signal).",
+                f"Display luminance histogram of the HDR master over frames "
+                f"{esc(_short(list(a.curve_frames)))} (BT.2100 luma of the decoded "
+                f"signal, {_sampling(a.step)}).",
                 alt="luminance histogram",
             )
         )
@@ -431,7 +476,13 @@ def render_report(
         )
         checks = list((shot.validation or {}).get("checks") or [])
         a = analyse_shot(
-            seq, checks=checks, hdr=hdr, sdr=sdr, name=shot.title, workers=workers
+            seq,
+            checks=checks,
+            hdr=hdr,
+            sdr=sdr,
+            name=shot.title,
+            workers=workers,
+            curves=shot.light is None,
         )
         if on_progress is not None:
             on_progress(i + 1, len(shots))
@@ -451,7 +502,7 @@ def render_report(
             + f"<h3>Contact sheet ({esc(a.sdr_target)} review view)</h3>"
             + _contact_sheet(a)
             + f"<h3>HDR master ({esc(a.hdr_target)})</h3>"
-            + _hdr_section(a, shot.hdr_output)
+            + _hdr_section(a, shot.hdr_output, shot.light)
             + "<h3>Gamut and bad pixels</h3>"
             + _maps_section(a)
             + "<h3>Generated-footage evidence</h3>"

@@ -128,6 +128,7 @@ def analyse_shot(
     sdr: Transform,
     name: str | None = None,
     workers: int = 2,
+    curves: bool = True,
     on_frame: Callable[[], None] | None = None,
 ) -> ShotAnalysis:
     """Read and measure the frames of ``seq`` the report needs.
@@ -136,6 +137,8 @@ def analyse_shot(
     ``checks``): their frames join the contact sheet and the ``nonfinite`` /
     ``negative`` frames get pixel maps. ``hdr`` makes the HDR master's signal,
     ``sdr`` the review view. Unreadable frames are skipped (and listed).
+    ``curves=False`` reads only the contact-sheet (and bad-pixel) frames: for a
+    job whose manifest carries the exact per-frame light levels.
     """
     frames = tuple(seq.frames)
     flagged: dict[int, list[str]] = {}
@@ -153,9 +156,8 @@ def analyse_shot(
     shown_flagged = sorted(flagged)[:MAX_FLAGGED_FRAMES]
     base = [frames[0], frames[len(frames) // 2], frames[-1]] if frames else []
     contact = sorted(set(base) | set(shown_flagged))
-    sampled = sorted(
-        set(_spread(frames, CURVE_FRAMES)) | set(contact) | set(bad_frames.values())
-    )
+    spread = _spread(frames, CURVE_FRAMES) if curves else []
+    sampled = sorted(set(spread) | set(contact) | set(bad_frames.values()))
 
     header = next((seq.header(f) for f in frames), None) if frames else None
     width = header.width if header else 0

@@ -54,8 +54,13 @@ def test_conform_writes_the_report_and_points_at_it(job: dict[str, object]) -> N
         f"MaxCLL {hevc['hdr']['max_cll']} / MaxFALL {hevc['hdr']['max_fall']}" in html
     )
     assert f"probe {hevc['probe']['max_cll']} / {hevc['probe']['max_fall']}" in html
-    # The light-level figure is drawn against the manifest's MaxCLL/MaxFALL.
-    assert f"MaxCLL {hevc['hdr']['max_cll']} / MaxFALL" in html
+    # The job's meter keeps every frame's light: the curves need no re-read,
+    # and their maxima are the deliverable's MaxCLL / MaxFALL.
+    per = hevc["light_level_meter"]["per_frame"]
+    assert len(per["max_rgb"]) == len(per["frame_average"]) == manifest["frames"]
+    assert round(max(per["max_rgb"])) == hevc["hdr"]["max_cll"]
+    assert round(max(per["frame_average"])) == hevc["hdr"]["max_fall"]
+    assert "on every frame of the hevc-hdr10 deliverable" in html
     # Colour pipeline: config and each target with its colour path.
     assert esc(manifest["color"]["config"]["name"]) in html
     for target, path in manifest["color"]["color_path"].items():
