@@ -465,14 +465,14 @@ def render_report(
             target=hdr_target,
             look=look,
             config=config,
-            color_path="auto",
+            color_path="exact",
         )
         sdr = Transform(
             source=shot.colorspace,
             target=REVIEW_TARGET,
             look=look,
             config=config,
-            color_path="auto",
+            color_path="exact",
         )
         checks = list((shot.validation or {}).get("checks") or [])
         a = analyse_shot(
