@@ -119,3 +119,27 @@ def test_report_does_not_import_pyplot(plate: Path, tmp_path: Path) -> None:
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_nonfinite_map_marks_every_poisoned_pixel(tmp_path: Path) -> None:
+    import numpy as np
+
+    from hdrpipe.exr import read_pixels
+    from hdrpipe.validate import validate
+
+    pattern = make_plate(
+        tmp_path, width=256, height=144, frames=8, variant="nonfinite", seed=2
+    )
+    checks = [c.to_dict() for c in validate(pattern).checks]
+    a = analyse_shot(
+        open_sequence(str(pattern)),
+        checks=checks,
+        hdr=Transform(target="hdr-pq-1000-rec2020", color_path="exact"),
+        sdr=Transform(target="sdr-rec709", color_path="exact"),
+    )
+    frame, mask = a.bad_pixel_maps["nonfinite"]
+    px = read_pixels(str(pattern).replace("####", str(frame)), channels="RGB")
+    bad = ~np.isfinite(px).all(axis=2)  # 256 px wide: one map cell per pixel
+    assert a.step == 1 and frame == 1006
+    np.testing.assert_array_equal(mask, bad)
+    assert frame in a.contact and a.flagged[frame] == ("nonfinite",)
