@@ -159,9 +159,14 @@ def analyse_shot(
     spread = _spread(frames, CURVE_FRAMES) if curves else []
     sampled = sorted(set(spread) | set(contact) | set(bad_frames.values()))
 
-    header = next((seq.header(f) for f in frames), None) if frames else None
-    width = header.width if header else 0
-    height = header.height if header else 0
+    width = height = 0
+    for f in frames:  # the first frame with a readable header sets the size
+        try:
+            header = seq.header(f)
+        except HdrpipeError:
+            continue
+        width, height = header.width, header.height
+        break
     step = max(math.ceil(width / REPORT_WIDTH), 1)
     meter = LightLevelMeter(hdr.target)
     to_ap1 = matrix_rgb_to_rgb("ACES2065-1", "ACEScg")

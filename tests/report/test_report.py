@@ -143,3 +143,13 @@ def test_nonfinite_map_marks_every_poisoned_pixel(tmp_path: Path) -> None:
     assert a.step == 1 and frame == 1006
     np.testing.assert_array_equal(mask, bad)
     assert frame in a.contact and a.flagged[frame] == ("nonfinite",)
+
+
+def test_damaged_frame_is_listed_not_fatal(tmp_path: Path) -> None:
+    from hdrpipe.report import write_report
+    from hdrpipe.validate import validate
+
+    pattern = make_plate(tmp_path, width=64, height=36, frames=6, variant="truncated")
+    html = write_report(validate(pattern), tmp_path / "r.html").read_text("utf-8")
+    assert 'data-check="readable" data-status="fail"' in html
+    assert "Unreadable frames skipped: 1006" in html
