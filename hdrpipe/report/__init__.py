@@ -174,11 +174,12 @@ def _hdr_section(
     out = []
     hdr = (hdr_output or {}).get("hdr") or {}
     max_cll, max_fall = hdr.get("max_cll"), hdr.get("max_fall")
-    source = (
-        f"the {esc(hdr_output.get('preset'))} deliverable's measured values "
-        "(every pixel of every frame)"
-        if hdr_output
-        else "no HDR deliverable: not measured"
+    levels = (
+        f"Dashed: MaxCLL {esc(max_cll)} / MaxFALL {esc(max_fall)}, the "
+        f"{esc(hdr_output.get('preset'))} deliverable's measured values (every "
+        "pixel of every frame); "
+        if hdr_output and max_cll is not None
+        else "No HDR deliverable was made, so no MaxCLL/MaxFALL was measured; "
     )
     if a.false_colour is not None:
         out.append(
@@ -220,9 +221,8 @@ def _hdr_section(
                     flagged=flagged,
                 ),
                 f"Per-frame MaxRGB and frame-average light level (CTA-861.3) of "
-                f"{esc(a.hdr_target)}, {how}. Dashed: MaxCLL {esc(max_cll)} / MaxFALL "
-                f"{esc(max_fall)} from {source}; dotted: mastering display peak "
-                f"{esc(a.hdr_peak)} cd/m².",
+                f"{esc(a.hdr_target)}, {how}. {levels}dotted: the mastering "
+                f"display peak, {esc(a.hdr_peak)} cd/m².",
                 alt="light level curves",
             )
         )
