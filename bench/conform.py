@@ -7,7 +7,12 @@ Prints, for a 1080p Ray3-like plate (generated once under bench/out/):
 * ms/frame of each stage measured alone on the same frames (EXR decode, colour,
   encode fed pre-coloured frames) and the serial sum of them;
 * the engine's end-to-end fps for the short and the long clip, each in a fresh
-  subprocess, and its peak RSS — which must not grow with clip length.
+  subprocess, and its peak RSS — which must not grow with clip length;
+* the QC report's cost (``hdrpipe.report.write_report`` on the job's manifest,
+  in the same process after the job, imports included) against the job's wall
+  and CPU time: the target is under 10 %. On a loaded machine the wall-clock
+  share overstates it (the report is mostly one thread, the job uses every
+  core); the CPU share does not depend on the load.
 
 Nothing is asserted: the numbers are for people (and the issue notes).
 """
@@ -41,13 +46,24 @@ _CHILD = r"""
 import json, resource, sys, time
 from hdrpipe.engine import ConformJob, conform
 plate, outdir, preset, color_path = sys.argv[1:5]
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+c0 = cpu()
 t0 = time.perf_counter()
 job = ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=True,
                  color_path=color_path)
 m = conform(job)
 elapsed = time.perf_counter() - t0
-print(json.dumps({"frames": m.data["frames"], "seconds": elapsed,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+c1 = cpu()
+t0 = time.perf_counter()
+from hdrpipe.report import write_report
+write_report(m, outdir + "/qc.html")
+report = time.perf_counter() - t0
+print(json.dumps({"frames": m.data["frames"], "seconds": elapsed, "rss_mb": rss,
+                  "report_seconds": report, "job_cpu": c1 - c0,
+                  "report_cpu": cpu() - c1}))
 """
 
 
@@ -132,6 +148,13 @@ def main() -> int:
             f"  {n:4d} frames: {r['seconds']:7.1f} s  {fps:6.2f} fps  "
             f"({fps * serial:4.2f}x the serial sum of stages)  "
             f"peak RSS {r['rss_mb']:7.0f} MB"
+        )
+        print(
+            f"        QC report: {r['report_seconds']:6.1f} s = "
+            f"{100 * r['report_seconds'] / r['seconds']:4.1f} % of the job's time; "
+            f"CPU {r['report_cpu']:5.1f} s = "
+            f"{100 * r['report_cpu'] / r['job_cpu']:4.1f} % of the job's "
+            f"{r['job_cpu']:.1f} s"
         )
     print(f"peak RSS long/short: {rss[1] / rss[0]:.2f} (flat memory = about 1.0)")
     return 0

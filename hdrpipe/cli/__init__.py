@@ -1,7 +1,8 @@
 """``hdrpipe`` command line: a thin layer over the public API.
 
 Each stage registers its commands in its own module (``cli/validate.py``,
-``cli/color.py``, ``cli/encode.py``, ``cli/conform.py``, ``cli/handoff.py``);
+``cli/color.py``, ``cli/encode.py``, ``cli/conform.py``, ``cli/handoff.py``,
+``cli/report.py``);
 ``main`` maps :class:`~hdrpipe.errors.HdrpipeError` to exit codes
 (0 done, 1 ran and failed, 2 usage error or input not found) and signals to
 128 + N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), after the job cleaned up.
@@ -34,7 +35,15 @@ __all__ = ["main", "app"]
 log = logging.getLogger("hdrpipe.cli")
 
 # Command modules, in pipeline order. A module that is not there yet is skipped.
-_COMMAND_MODULES = ("validate", "color", "encode", "conform", "handoff", "farm")
+_COMMAND_MODULES = (
+    "validate",
+    "color",
+    "encode",
+    "conform",
+    "handoff",
+    "farm",
+    "report",
+)
 
 
 def _load_commands() -> None:

@@ -162,6 +162,9 @@ def conform_command(
         help="With --timeline: shot name template ({event} {reel} {name} "
         "{index:03d} {track}).",
     ),
+    qc_report: bool = typer.Option(
+        True, "--report/--no-report", help="Write OUTDIR/<name>.qc.html (QC report)."
+    ),
 ) -> int:
     """Conform EXR sequence(s) to HDR/SDR deliverables, with a manifest."""
     if timeline is not None:
@@ -243,6 +246,10 @@ def conform_command(
         else:
             manifest = conform(job, on_progress=bar, lock=lock)
         data = manifest.to_dict()
+        if qc_report:  # the QC page; the manifest file and --json point at it
+            from .report import attach_report
+
+            data["report"] = attach_report(manifest.path, data)
         if handoff:
             from ..handoff import write_handoff
 
@@ -257,6 +264,8 @@ def conform_command(
         for line in summary_lines(data):
             print(line)
         print(f"manifest: {manifest.path}")
+        if data.get("report"):
+            print(f"report: {data['report']}")
         printed: set[str] = set()
         for kind, path in data.get("handoff", {}).items():
             if path not in printed:  # "amf" repeats the first "amf:<preset>"

@@ -2,6 +2,8 @@
 
 ``validate --json`` prints exactly the DESIGN.md JSON document; exit code 0
 for pass/warn, 1 for fail, 2 when the input is missing or the usage is wrong.
+``--report FILE`` writes the same JSON document to FILE, or the QC HTML page
+(``hdrpipe.report``) when FILE ends in ``.html``/``.htm``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ def validate_command(
         False, "--json", help="Print one JSON document on stdout."
     ),
     report: Path | None = typer.Option(  # noqa: B008 - typer idiom
-        None, "--report", help="Also write the JSON report to FILE."
+        None,
+        "--report",
+        help="Also write the report to FILE: the QC HTML page when FILE ends in "
+        ".html/.htm, else the JSON document.",
     ),
     workers: int = typer.Option(
         2, "--workers", min=1, help="Frames decoded concurrently."
@@ -86,7 +91,12 @@ def validate_command(
         )
     document = result.to_dict()
     if report is not None:
-        _write_json(report, document)
+        if report.suffix.lower() in (".html", ".htm"):
+            from ..report import write_report
+
+            write_report(result, report, workers=workers)
+        else:
+            _write_json(report, document)
     if json_out:
         emit_json(document)
     else:

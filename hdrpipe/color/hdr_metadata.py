@@ -173,6 +173,8 @@ class LightLevelMeter:
         self.frames = 0
         self.max_cll_exact = 0.0
         self.max_fall_exact = 0.0
+        #: (max light, frame average) of each frame, cd/m², in the order added.
+        self.per_frame: list[tuple[float, float]] = []
         self._lock = threading.Lock()
 
     def _light(self, rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -243,6 +245,7 @@ class LightLevelMeter:
             self.frames += 1
             self.max_cll_exact = max(self.max_cll_exact, light.max_light)
             self.max_fall_exact = max(self.max_fall_exact, light.average)
+            self.per_frame.append((light.max_light, light.average))
 
     def add(
         self, signal: ArrayLike, *, active: tuple[int, int, int, int] | None = None
@@ -268,6 +271,7 @@ class LightLevelMeter:
         merged.frames = self.frames + other.frames
         merged.max_cll_exact = max(self.max_cll_exact, other.max_cll_exact)
         merged.max_fall_exact = max(self.max_fall_exact, other.max_fall_exact)
+        merged.per_frame = self.per_frame + other.per_frame  # self's frames first
         return merged
 
     def result(self) -> ContentLightLevel:
@@ -285,9 +289,16 @@ class LightLevelMeter:
 
         ``max_cll``/``max_fall`` are the rounded integers of :meth:`result`; the
         ``*_exact`` floats let chunk meters be merged without rounding twice.
+        ``per_frame`` holds each frame's ``max_rgb`` and ``frame_average``
+        (cd/m², 0.01 precision) in the order the frames were added — the
+        per-frame curves of the QC report.
         """
         r = self.result()
         return {
+            "per_frame": {
+                "max_rgb": [round(m, 2) for m, _a in self.per_frame],
+                "frame_average": [round(a, 2) for _m, a in self.per_frame],
+            },
             "max_cll": r.max_cll,
             "max_fall": r.max_fall,
             "frames": self.frames,
@@ -311,6 +322,13 @@ class LightLevelMeter:
         meter.max_fall_exact = float(
             data.get("max_fall_exact", data.get("max_fall", 0.0))
         )
+        per = data.get("per_frame") or {}
+        meter.per_frame = [
+            (float(m), float(a))
+            for m, a in zip(
+                per.get("max_rgb", ()), per.get("frame_average", ()), strict=False
+            )
+        ]
         return meter
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import threading
+import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = [
     "run_process",
     "validate_selected",
     "conform_selected",
+    "open_report",
 ]
 
 #: Delivery presets offered by the picker (DESIGN.md minimum set); override with
@@ -307,3 +309,28 @@ def conform_selected(nk: Any, *, background: bool = True) -> threading.Thread | 
     thread = threading.Thread(target=work, name="hdrpipe-conform", daemon=True)
     thread.start()
     return thread
+
+
+def open_report(
+    nk: Any,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    opener: Callable[[str], object] = webbrowser.open,
+) -> str | None:
+    """Menu command: open a QC report (``<name>.qc.html``) in the web browser.
+
+    Asks for the file with ``nuke.getFilename`` when ``path`` is not given.
+    Returns the ``file://`` URL opened, or None (cancelled, or no such file,
+    which is shown with ``nuke.message``).
+    """
+    if path is None:
+        path = nk.getFilename("hdrpipe QC report", "*.html")
+        if not path:
+            return None
+    report = Path(path)
+    if not report.is_file():
+        nk.message(f"hdrpipe: no QC report at {report}")
+        return None
+    url = report.absolute().as_uri()
+    opener(url)
+    return url

@@ -21,7 +21,7 @@ from ..memory import decoded_bytes, format_size, resolve_budget
 from ..sequence import Sequence, open_sequence
 from .checks import CHECKS, SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
-from .profiles import CHECK_IDS, PIXEL_CHECKS, PROFILES, Profile
+from .profiles import CHECK_IDS, FOOTAGE_CHECKS, PIXEL_CHECKS, PROFILES, Profile
 from .report import CheckResult, Report, Status, worst
 
 __all__ = [
@@ -46,6 +46,9 @@ BIT_DEPTH_FRAMES = 48
 #: decoded samples, OpenImageIO's read buffer and the statistics' float32
 #: temporaries and masks (measured: 3.1 GB for a 16000x16000 half RGB frame).
 VALIDATE_BYTES_PER_DECODED = 2.2
+
+#: At most this many frames (evenly spread) feed the ``upscale`` spectrum.
+SPECTRUM_FRAMES = 8
 
 
 #: Checks judged from headers alone (all headers are read before any pixel).
@@ -99,6 +102,11 @@ class Validator:
         # frames spread over the clip, so memory stays flat for long clips.
         step = max(-(-len(frames) // BIT_DEPTH_FRAMES), 1)
         self._bits_frames = set(frames[::step])
+        step = max(-(-len(frames) // SPECTRUM_FRAMES), 1)
+        self._spectrum_frames = set(frames[::step])
+        self._want_footage = any(
+            self._profile.rule(c) is not None for c in FOOTAGE_CHECKS
+        )
         self._headers: dict[int, ExrHeader] = {}
         self._stats: dict[int, FrameStats] = {}
         self._unreadable: dict[int, str] = {}
@@ -201,6 +209,9 @@ class Validator:
                         want_gamut=prof.rule("gamut") is not None,
                         want_bit_depth=prof.rule("bit_depth") is not None
                         and frame in self._bits_frames,
+                        want_footage=self._want_footage,
+                        want_spectrum=prof.rule("upscale") is not None
+                        and frame in self._spectrum_frames,
                     )
         except SourceReadError:
             raise

@@ -18,6 +18,7 @@ import numpy as np
 from ..colorimetry import PRIMARIES
 from ..exr import XYZ_CHROMATICITIES, ExrHeader
 from ..sequence import Sequence
+from .generated import GENERATED_CHECKS
 from .pixels import FrameStats, effective_bits
 from .report import CheckResult, Status, worst
 
@@ -33,6 +34,8 @@ __all__ = [
     "check_chromaticities",
     "check_resolution",
     "check_bit_depth",
+    "quantisation_histogram",
+    "QUANTISATION_BINS",
     "check_continuity",
     "check_nonfinite",
     "check_negative",
@@ -376,7 +379,11 @@ def check_bit_depth(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     codes = {enc: np.unique(np.concatenate(v)) for enc, v in pooled.items() if v}
     estimate = effective_bits(codes)
     bits = int(estimate["effective_bits"])
-    details = {"storage": storage, **estimate}
+    details = {
+        "storage": storage,
+        **estimate,
+        "histogram": quantisation_histogram(codes, estimate),
+    }
     need = rule.get("min_effective_bits")
     how = (
         f" ({estimate['encoding']} {estimate['range']} range)"
@@ -397,6 +404,46 @@ def check_bit_depth(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
         else (f"content quantised to {bits} bits{how}")
     )
     return CheckResult("bit_depth", "pass", text, details=details)
+
+
+#: Bins of the ``bit_depth`` evidence histogram over −0.5 … 0.5 code value.
+QUANTISATION_BINS = 20
+
+
+def quantisation_histogram(
+    codes: Mapping[str, np.ndarray], estimate: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Evidence for ``bit_depth``: where sampled code values sit between codes.
+
+    The distinct code values of the encoding found quantised (else ACEScct) are
+    scaled to integer codes at the depth found (else 10 bits, full range); the
+    histogram of their distance to the nearest integer (−0.5 … 0.5 code value,
+    ``QUANTISATION_BINS`` bins) is a spike at 0 for quantised content and flat
+    for native half. None when nothing was sampled.
+    """
+    encoding = estimate.get("encoding") or "ACEScct"
+    values = codes.get(encoding)
+    if values is None or values.size == 0:
+        return None
+    bits = int(estimate["effective_bits"])
+    bits = bits if bits < 16 else 10
+    rng = estimate.get("range") or "full"
+    if rng == "narrow":
+        x = values * 219.0 * 2 ** (bits - 8) + 16.0 * 2 ** (bits - 8)
+    else:
+        x = values * (2.0**bits - 1)
+    counts, edges = np.histogram(
+        x - np.round(x), bins=QUANTISATION_BINS, range=(-0.5, 0.5)
+    )
+    return {
+        "encoding": encoding,
+        "bits": bits,
+        "range": rng,
+        "edges": [round(float(e), 3) for e in edges],
+        "counts": [int(c) for c in counts],
+        "distinct_codes": int(np.unique(np.round(x)).size),
+        "samples": int(values.size),
+    }
 
 
 def check_continuity(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
@@ -519,4 +566,5 @@ CHECKS: Mapping[str, Callable[[SequenceData, Mapping[str, Any]], CheckResult]] =
     "nonfinite": check_nonfinite,
     "negative": check_negative,
     "gamut": check_gamut,
+    **GENERATED_CHECKS,
 }

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..colorimetry import matrix_rgb_to_rgb
+from .footage import FootageStats, footage_stats
 
 __all__ = [
     "FrameStats",
@@ -90,6 +91,8 @@ class FrameStats:
     outside_ap1: int  # of gamut_pixels
     outside_rec2020: int  # of gamut_pixels
     codes: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    #: Luminance statistics for the generated-footage checks (None: not asked).
+    footage: FootageStats | None = None
 
 
 def acescct_encode(lin: NDArray[Any]) -> NDArray[np.float64]:
@@ -184,9 +187,18 @@ def _count_outside(
 
 
 def frame_stats(
-    stored: NDArray[Any], *, want_gamut: bool = True, want_bit_depth: bool = True
+    stored: NDArray[Any],
+    *,
+    want_gamut: bool = True,
+    want_bit_depth: bool = True,
+    want_footage: bool = False,
+    want_spectrum: bool = False,
 ) -> FrameStats:
-    """Compute :class:`FrameStats` of one (H, W, C) float16/float32 frame."""
+    """Compute :class:`FrameStats` of one (H, W, C) float16/float32 frame.
+
+    ``want_footage`` adds the luminance statistics of :mod:`.footage`
+    (``want_spectrum``: with the radial power spectrum of a centred crop).
+    """
     h, w, c = stored.shape
     if stored.dtype == np.float16:
         nan, inf, negative = _count_half(stored.view(np.uint16))
@@ -219,6 +231,9 @@ def frame_stats(
         outside_ap1=outside_ap1,
         outside_rec2020=outside_2020,
         codes=codes,
+        footage=footage_stats(stored, want_spectrum=want_spectrum)
+        if want_footage
+        else None,
     )
 
 

@@ -14,6 +14,13 @@ A check absent from a profile is not run. Severities are ``"warn"`` or
   ACES2065-1, 16-bit half with ≥ 12 bits of real precision, constant
   resolution, no gaps, no NaN/Inf.
 * ``nuke-comp`` — lenient: what a comp can load without surprises.
+
+The generated-footage checks (``black``, ``flash``, ``flicker``,
+``duplicates``, ``frozen``, ``upscale``; thresholds in
+:mod:`hdrpipe.validate.generated`) run in ``ray3`` and ``nuke-comp`` as
+warnings: each is a fault a supervisor judges by eye (a flash may be lightning,
+a held frame may be intended), so they inform the report and never stop a job.
+``aces`` is about the container and does not run them.
 """
 
 from __future__ import annotations
@@ -23,7 +30,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Profile", "PROFILES", "CHECK_IDS", "PIXEL_CHECKS", "LOSSLESS", "LOSSY"]
+__all__ = [
+    "Profile",
+    "PROFILES",
+    "CHECK_IDS",
+    "PIXEL_CHECKS",
+    "FOOTAGE_CHECKS",
+    "LOSSLESS",
+    "LOSSY",
+]
 
 #: Every check id, in report order (stable API: ids never change meaning).
 CHECK_IDS = (
@@ -38,10 +53,19 @@ CHECK_IDS = (
     "nonfinite",
     "negative",
     "gamut",
+    "black",
+    "flash",
+    "flicker",
+    "duplicates",
+    "frozen",
+    "upscale",
 )
 
+#: Checks for faults of generated footage (``hdrpipe.validate.generated``).
+FOOTAGE_CHECKS = ("black", "flash", "flicker", "duplicates", "frozen", "upscale")
+
 #: The checks that judge decoded pixels (the others need headers only).
-PIXEL_CHECKS = ("bit_depth", "nonfinite", "negative", "gamut")
+PIXEL_CHECKS = ("bit_depth", "nonfinite", "negative", "gamut", *FOOTAGE_CHECKS)
 
 LOSSLESS = ("rle", "zips", "zip", "piz")
 LOSSY = ("pxr24", "b44", "b44a", "dwaa", "dwab")
@@ -96,6 +120,11 @@ class Profile:
 def _freeze(d: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in d.items()})
 
+
+# Generated-footage checks: warnings with the thresholds of ``validate.generated``.
+_FOOTAGE_WARN: dict[str, dict[str, Any]] = {
+    c: {"severity": "warn"} for c in FOOTAGE_CHECKS
+}
 
 _COMPRESSION_ACES = {
     "none": "pass",
@@ -168,6 +197,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                     "nonfinite": {"severity": "fail"},
                     "negative": {"severity": "warn"},
                     "gamut": {"max_outside_ap1": 0.001, "severity": "warn"},
+                    **_FOOTAGE_WARN,
                 }
             ),
         ),
@@ -200,6 +230,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                     "nonfinite": {"severity": "fail"},
                     "negative": {"severity": "pass"},
                     "gamut": {"max_outside_ap1": None, "severity": "pass"},
+                    **_FOOTAGE_WARN,
                 }
             ),
         ),

@@ -209,4 +209,17 @@ def test_menu_registers_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     assert added == [
         ("Nuke/hdrpipe", "Validate selected Read"),
         ("Nuke/hdrpipe", "Conform selected Read…"),
+        ("Nuke/hdrpipe", "Open QC report…"),
     ]
+
+
+def test_open_report_opens_the_file_url(tmp_path: Path) -> None:
+    report = tmp_path / "sh 010.qc.html"
+    report.write_text("<!DOCTYPE html>", encoding="utf-8")
+    opened: list[str] = []
+    nk = FakeNuke()
+    nk.getFilename = lambda title, pattern: str(report)  # type: ignore[attr-defined]
+    assert hook.open_report(nk, opener=opened.append) == report.as_uri()
+    assert opened == [report.as_uri()] and "%20" in opened[0]
+    assert hook.open_report(nk, tmp_path / "gone.html", opener=opened.append) is None
+    assert [c[0] for c in nk.calls] == ["message"] and len(opened) == 1

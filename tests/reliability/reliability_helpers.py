@@ -1,8 +1,8 @@
 """Helpers of the reliability tests: run the CLI as a subprocess, kill it, compare.
 
 Byte-for-byte comparison covers every deliverable (movies and EXR frames);
-the manifest is compared without the fields that record when and where a run
-happened (``created``, ``elapsed_seconds``, farm worker ids and times).
+the manifest (and the QC page made from it) is left out: they record when and
+where a run happened (``created``, ``elapsed_seconds``, farm worker ids and times).
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def deliverables(out: Path) -> dict[str, bytes]:
         rel = path.relative_to(out)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
-        if path.name.endswith((".manifest.json", ".farm.json")):
+        # The manifest and its QC page record when and how long a run took.
+        if path.name.endswith((".manifest.json", ".farm.json", ".qc.html")):
             continue
         found[str(rel)] = path.read_bytes()
     return found
