@@ -54,7 +54,7 @@ def _deliverables(out: Path) -> dict[str, bytes]:
         rel = path.relative_to(out)
         if any(p.startswith(".") for p in rel.parts) or not path.is_file():
             continue
-        if path.name.endswith((".manifest.json", ".farm.json")):
+        if path.name.endswith((".manifest.json", ".farm.json", ".qc.html")):
             continue
         found[str(rel)] = path.read_bytes()
     return found
