@@ -412,14 +412,12 @@ def plan(
             target=specs[0].target, look=job.look, config=job.config, color_path="exact"
         )
 
-    # What the run would refuse, refused now (and by --dry-run): OUTDIR, sizes
-    # the encoders cannot open, and the peak memory against the budget (a
-    # mistyped raster or a frame whose data window decodes to gigabytes).
+    # What the run would refuse, refused now (and by --dry-run): OUTDIR, the
+    # peak memory against the budget (a mistyped raster or a frame whose data
+    # window decodes to gigabytes), sizes the encoders cannot open.
     _check_outdir(Path(job.outdir))
     headers = [readable_header(seq) for seq in sequences]
     alpha = any(ch.name in ("A", "a") for h in headers for ch in h.channels)
-    for spec in specs:
-        check_frame_size(spec, width, height, has_alpha=alpha)
     memory = fit_budget(
         headers,
         width,
@@ -430,6 +428,8 @@ def plan(
         or any((h.width, h.height) != (width, height) for h in headers),
         max_memory=job.max_memory,
     )
+    for spec in specs:
+        check_frame_size(spec, width, height, has_alpha=alpha)
 
     name = job.name or sequences[0].name
     outdir = Path(job.outdir).absolute()
