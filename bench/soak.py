@@ -79,7 +79,7 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
-def _kill_after(cmd: list[str], delay: float) -> int | None:
+def _kill_after(cmd: list[str], delay: float) -> None:
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.DEVNULL,
@@ -87,13 +87,11 @@ def _kill_after(cmd: list[str], delay: float) -> int | None:
         start_new_session=True,
     )
     time.sleep(delay)
-    code = proc.poll()
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
-    return code
 
 
 def main() -> int:
@@ -140,10 +138,13 @@ def main() -> int:
             out = root / f"trial{trial:03d}"
             cmd = _cmd(src, out, modes[mode])
             delay = rng.uniform(0.0, length[mode])
-            ended = _kill_after(cmd, delay)
+            _kill_after(cmd, delay)
             again = [*cmd, *rerun]
-            if ended == 0 and not rerun:
-                again.append("--overwrite")  # it finished before the kill
+            # Killed after its manifest was written (the job was complete, even
+            # if it had not exited yet): its outputs stand, and a plain rerun
+            # is rightly refused; replace them instead.
+            if (out / "plate.manifest.json").exists() and not rerun:
+                again.append("--overwrite")
             done = _run(again)
             problems = []
             if done.returncode != 0:

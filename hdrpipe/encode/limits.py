@@ -62,6 +62,16 @@ def _refuse(spec: DeliverySpec, width: int, height: int, why: str) -> InputError
     )
 
 
+def _refused_by_encoder(
+    spec: DeliverySpec, width: int, height: int, err: Exception
+) -> InputError:
+    """The size meets every rule we know, yet the encoder refuses it (too large…)."""
+    return InputError(
+        f"preset {spec.name!r} ({spec.codec}) cannot encode {width}x{height}: "
+        f"the encoder refuses this size (FFmpeg: {err}); choose another --reformat"
+    )
+
+
 def check_frame_size(
     spec: DeliverySpec, width: int, height: int, *, has_alpha: bool = False
 ) -> None:
@@ -109,6 +119,6 @@ def _try_open(spec: DeliverySpec, width: int, height: int, has_alpha: bool) -> N
     except InputError:
         raise
     except (av.error.FFmpegError, ValueError) as err:
-        raise _refuse(spec, width, height, f"; FFmpeg: {err}") from err
+        raise _refused_by_encoder(spec, width, height, err) from err
     finally:
         context = None

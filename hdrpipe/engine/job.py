@@ -570,9 +570,9 @@ def plan(
             target=specs[0].target, look=job.look, config=job.config, color_path="exact"
         )
 
-    # What the run would refuse, refused now (and by --dry-run): OUTDIR, sizes
-    # the encoders cannot open, and the peak memory against the budget (a
-    # mistyped raster or a frame whose data window decodes to gigabytes).
+    # What the run would refuse, refused now (and by --dry-run): OUTDIR, the
+    # peak memory against the budget (a mistyped raster or a frame whose data
+    # window decodes to gigabytes), sizes the encoders cannot open.
     outdir = check_outdir(job.outdir)
     headers = [readable_header(seq) for seq in sequences]
     alpha = any(ch.name in ("A", "a") for h in headers for ch in h.channels)
@@ -586,6 +586,8 @@ def plan(
         or any((h.width, h.height) != (width, height) for h in headers),
         max_memory=job.max_memory,
     )
+    for spec in specs:
+        check_frame_size(spec, width, height, has_alpha=alpha)
 
     name = check_name(job.name or sequences[0].name, "job name (--name)")
     outputs = _alpha_outputs(

@@ -107,8 +107,10 @@ def _kill_and_rerun(
         time.sleep(delay)
         stop(proc)  # SIGKILL to the job and its workers, wherever it is
         again = [*cmd, *extra]
-        if proc.returncode == 0 and not extra:
-            again.append("--overwrite")  # it finished before the kill
+        # Killed after its manifest was written, the job was complete (even if
+        # it had not exited): a plain rerun is rightly refused; replace instead.
+        if (out / "plate.manifest.json").exists() and not extra:
+            again.append("--overwrite")
         done = subprocess.run(again, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (delay, extra, done.stderr)
         assert leftovers(out) == [], (delay, extra)
