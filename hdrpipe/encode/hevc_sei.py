@@ -141,20 +141,6 @@ def parse_sei_rbsp(rbsp: bytes) -> Iterator[tuple[int, bytes]]:
         pos += size
 
 
-def _decode_mdcv(payload: bytes) -> dict[str, object]:
-    """H.265 D.2.28: three (x, y) primaries (u16, 0.00002), white point, max/min
-    luminance (u32, 0.0001 cd/m²), as the ``mdcv`` box orders them (G, B, R)."""
-    v = struct.unpack_from(">8HII", payload, 0)
-    return {
-        "G": (v[0], v[1]),
-        "B": (v[2], v[3]),
-        "R": (v[4], v[5]),
-        "WP": (v[6], v[7]),
-        "max_luminance": v[8],
-        "min_luminance": v[9],
-    }
-
-
 @dataclass(frozen=True)
 class HdrSei:
     """Every HDR10 static metadata SEI of an HEVC MOV/MP4, where it was found.
@@ -164,7 +150,7 @@ class HdrSei:
     16–23). ``in_band_cll``/``in_band_mdcv``: ``(sample index, value)`` of each
     SEI message found in the samples, in decode order; ``hvcc_cll``/
     ``hvcc_mdcv``: each copy in the ``hvcC`` NAL unit arrays. Light levels in
-    cd/m²; mastering displays in the integer units of :func:`_decode_mdcv`.
+    cd/m²; mastering displays in the integer units of :func:`isobmff.parse_mdcv`.
     """
 
     samples: int
@@ -338,7 +324,7 @@ def _collect(
         if payload_type == _CLL_PAYLOAD_TYPE and len(payload) >= 4:
             cll.append(ContentLightLevel(*struct.unpack_from(">HH", payload)))
         elif payload_type == _MDCV_PAYLOAD_TYPE and len(payload) >= 24:
-            mdcv.append(_decode_mdcv(payload))
+            mdcv.append(isobmff.parse_mdcv(payload))  # H.265 D.2.28 = mdcv layout
 
 
 def read_hdr_sei(path: str | os.PathLike[str]) -> HdrSei:

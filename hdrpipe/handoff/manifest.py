@@ -12,7 +12,6 @@ import copy
 import json
 import os
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -345,38 +344,21 @@ def look_cdl(color: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _read_cdl(path: Path, cccid: str | None) -> dict[str, Any]:
-    """The ``ColorCorrection`` ``cccid`` (else the first) of an ASC CDL v1.01 file."""
+    """The ``ColorCorrection`` ``cccid`` (else the first) of an ASC CDL v1.01 file.
+
+    Read by the colour stage's parser (:func:`hdrpipe.color.looks.read_cdl`, the
+    one the job applied), its errors reported as hand-off errors.
+    """
+    from ..color.looks import read_cdl
+    from ..errors import ColorError
+
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as err:
-        raise HandoffError(f"{path}: cannot read the look's ASC CDL: {err}") from err
-
-    def local(tag: str) -> str:
-        return tag.rsplit("}", 1)[-1]
-
-    ccs = [e for e in root.iter() if local(e.tag) == "ColorCorrection"]
-    if cccid is not None:
-        ccs = [e for e in ccs if e.get("id") == cccid]
-    if not ccs:
+        values = read_cdl(path, cccid)
+    except ColorError as err:
+        raise HandoffError(f"look: {err}") from err
+    if values is None:
         raise HandoffError(
-            f"{path}: no ColorCorrection"
-            + (f" with id {cccid!r}" if cccid is not None else "")
-            + " (ASC CDL v1.01)"
+            f"{path}: the correction only references another file "
+            "(ColorCorrectionRef); a hand-off needs its values"
         )
-    cc = ccs[0]
-    values: dict[str, Any] = {"id": cc.get("id"), "path": str(path), "saturation": 1.0}
-    for el in cc.iter():
-        name = local(el.tag)
-        try:
-            if name in ("Slope", "Offset", "Power"):
-                numbers = [float(v) for v in (el.text or "").split()]
-                if len(numbers) != 3:
-                    raise ValueError(f"{name} needs 3 numbers")
-                values[name.lower()] = numbers
-            elif name == "Saturation":
-                values["saturation"] = float((el.text or "").strip())
-        except ValueError as err:
-            raise HandoffError(f"{path}: bad CDL {name}: {err}") from err
-    for key in ("slope", "offset", "power"):
-        values.setdefault(key, [1.0, 1.0, 1.0] if key != "offset" else [0.0, 0.0, 0.0])
-    return values
+    return {**values, "path": str(path)}
