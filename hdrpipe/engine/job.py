@@ -586,8 +586,6 @@ def plan(
         or any((h.width, h.height) != (width, height) for h in headers),
         max_memory=job.max_memory,
     )
-    for spec in specs:
-        check_frame_size(spec, width, height, has_alpha=alpha)
 
     name = check_name(job.name or sequences[0].name, "job name (--name)")
     outputs = _alpha_outputs(
