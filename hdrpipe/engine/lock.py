@@ -407,10 +407,19 @@ def hold(
     See :func:`acquire` and :func:`clean_stale` (``keep_outputs``).
     """
     lock = acquire(outdir, name, command=command)
+    manifest = Path(outdir).absolute() / f"{name}.manifest.json"
     try:
         if lock.stale is not None:
-            manifest = Path(outdir).absolute() / f"{name}.manifest.json"
             clean_stale(lock.stale, manifest=manifest, keep_outputs=keep_outputs)
         yield lock
+    except BaseException:
+        # A job that stops (an error, Ctrl-C, SIGTERM) takes its temporaries
+        # with it, also one a writer made just before the stop and had not yet
+        # registered for its own clean-up. Under this lock they are ours.
+        for output in [*map(Path, lock.holder.outputs), manifest]:
+            for tmp in temporaries_of(output):
+                if _remove(tmp):
+                    log.info("removed %s: the job stopped", tmp)
+        raise
     finally:
         lock.release()
