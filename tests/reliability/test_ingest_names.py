@@ -2,7 +2,7 @@
 
 Each case writes a tiny 3-frame plate ``<folder>/<stem>.####.exr`` (8×8) and
 checks that a pattern, one file and the folder each open to exactly those frames,
-and that ``hdrpipe info --json`` reports them.
+and that ``hdrpipe info --json`` and ``hdrpipe validate --json`` report them.
 """
 
 from __future__ import annotations
@@ -85,6 +85,16 @@ def _info(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     return document
 
 
+def _validate(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    capsys.readouterr()
+    code = main(["validate", "--json", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    document = json.loads(out)
+    assert isinstance(document, dict)
+    return document
+
+
 def _check(plate: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = plate.parent
     files = sorted(os.listdir(folder))
@@ -113,6 +123,9 @@ def _check(plate: Path, capsys: pytest.CaptureFixture[str]) -> None:
     }
     assert document["width"] == 8
     assert _info(folder, capsys)["pattern"] == seq.pattern
+    report = _validate(plate, capsys)
+    assert report["status"] == "pass"
+    assert report["frames"] == document["frames"]
 
 
 @pytest.mark.parametrize(("folder", "stem"), HOSTILE, ids=IDS)
