@@ -253,13 +253,14 @@ def _pattern_padding(token: str) -> int:
     return int(digits)
 
 
-def _explicit_frames(p: Path, text: str | None) -> tuple[int, ...] | None:
+def _explicit_frames(text: str | None) -> tuple[int, ...] | None:
+    """The frames of an explicit frame set; None if there is none or it is no set."""
     if not text:
         return None
     try:
         return tuple(sorted(int(f) for f in FrameSet(text)))
-    except (FileSeqException, ValueError) as err:
-        raise InputError(f"{p}: frame range {text!r} in the pattern: {err}") from err
+    except (FileSeqException, ValueError):
+        return None
 
 
 def _expected_frames(frames: FrameRange | str | None) -> tuple[int, ...] | None:
@@ -364,8 +365,10 @@ def _open_sequence(
         )
     if not p.parent.is_dir():
         raise InputError(f"{p.parent}: no such directory")
-    explicit_frames = _explicit_frames(p, match.group("range"))
     stem, token, ext = match.group("stem", "pad", "ext")
+    explicit_frames = _explicit_frames(match.group("range"))
+    if explicit_frames is None:  # "v1x####.exr": digits of the stem, not a range
+        stem += match.group("range") or ""
     try:
         listing = os.listdir(p.parent)
     except OSError as err:

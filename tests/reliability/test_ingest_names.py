@@ -153,10 +153,28 @@ def test_an_existing_file_is_read_as_a_single_file(
     assert _info(target, capsys)["frames"]["count"] == 1  # type: ignore[index]
 
 
+def test_digits_that_are_no_frame_set_belong_to_the_stem(tmp_path: Path) -> None:
+    folder = tmp_path / "x"
+    make_plate(folder, name="v1x", width=8, height=8, frames=2, seed=1)
+    for old in sorted(folder.iterdir()):  # v1x.1001.exr -> v1x1001.exr
+        old.rename(folder / old.name.replace("v1x.", "v1x"))
+    seq = open_sequence(folder / "v1x####.exr")
+    assert seq.frames == (1001, 1002)
+    assert seq.path(1002) == folder / "v1x1002.exr"
+
+
 @pytest.mark.parametrize(
     "name",
-    ["nothing<here>.exr", "a[.exr", "x1-10#.exr", "gone.####.exr", "%%.@.exr"],
-    ids=["angle", "bracket", "range", "pattern", "percent"],
+    [
+        "nothing<here>.exr",
+        "a[.exr",
+        "x1-10#.exr",
+        "gone.####.exr",
+        "%%.@.exr",
+        "p.1x#.exr",
+        "p.1,,2#.exr",
+    ],
+    ids=["angle", "bracket", "range", "pattern", "percent", "no-set", "bad-set"],
 )
 def test_a_missing_path_is_an_input_error(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -166,7 +184,8 @@ def test_a_missing_path_is_an_input_error(
     with pytest.raises(InputError):
         open_sequence(folder / name)
     assert main(["info", "--json", str(folder / name)]) == 2
-    assert "internal error" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "internal error" not in err and str(folder) in err
 
 
 _NAME = st.text(
