@@ -1,7 +1,7 @@
 """Discover EXR image sequences on disk: patterns, frame ranges, gaps, headers.
 
-Accepted inputs (fileseq parses the patterns, Nuke-style padding: one ``#`` per
-digit, ``@`` = any padding, printf ``%04d``, Houdini ``$F4``):
+Accepted inputs (Nuke-style padding: one ``#`` per digit, ``@`` = any padding,
+printf ``%04d``, Houdini ``$F4``):
 
 * ``/shots/plate.####.exr``, ``plate.%04d.exr``, ``plate.@.exr``
 * ``plate.1001-1048#.exr`` — an explicit range: frames outside it are ignored,
@@ -9,6 +9,12 @@ digit, ``@`` = any padding, printf ``%04d``, Houdini ``$F4``):
 * one file (``plate.1001.exr``, or any EXR without a frame number) — a one-frame
   sequence
 * a directory holding exactly one sequence
+
+Only file names are parsed, never a folder path: folders may hold any character
+("<", "#", "*", a newline). A folder is listed with ``os.listdir`` and each name
+split into stem, frame number and extension; the frame token of a pattern is the
+last one before the extension, so ``take#2.####.exr`` has the stem ``take#2.``.
+fileseq is used only for an explicit frame set (``1001-1048``, ``1-99x2``).
 """
 
 from __future__ import annotations
@@ -22,9 +28,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from fileseq.constants import PAD_STYLE_HASH1
 from fileseq.exceptions import FileSeqException
-from fileseq.filesequence import FileSequence
+from fileseq.frameset import FrameSet
 
 from .errors import InputError, SourceReadError
 from .exr import ExrHeader, read_header
@@ -40,8 +45,17 @@ _EXR_SUFFIXES = (".exr",)
 _SYSTEM_ERRNOS = frozenset(
     {errno.EIO, errno.ENOMEM, errno.ENFILE, errno.EMFILE, errno.ESTALE}
 )
-# fileseq's padding tokens in a path (with an optional explicit frame set before them).
-_PAD_TOKEN_RE = re.compile(r"(#+|@+|%0?\d*d|\$F\d*|<UDIM>)")
+# A file on disk: stem, frame number (the digits right before the extension, as
+# fileseq reads them) and extension. DOTALL: a name may hold a newline.
+_DISK_NAME_RE = re.compile(r"\A(?P<stem>.*?)(?P<frame>-?\d+)?(?P<ext>\.[^.]+)\Z", re.S)
+# A pattern's file name: stem, optional explicit frame set (fileseq syntax), one
+# frame token right before the extension. The non-greedy stem keeps "#", "@" or
+# "%04d" earlier in the name as part of the stem.
+_PATTERN_NAME_RE = re.compile(
+    r"\A(?P<stem>.*?)(?P<range>-?\d[-\d,:xy]*)?"
+    r"(?P<pad>#+|@+|%0?\d*d|\$F\d*)(?P<ext>\.[^.]+)\Z",
+    re.S,
+)
 
 
 def parse_frame_range(text: str) -> FrameRange:
@@ -143,60 +157,110 @@ class Sequence:
         return f"{self.pattern} [{self.frame_range}]"
 
 
-def _is_candidate(path: str) -> bool:
-    name = os.path.basename(path)
-    return (
-        not name.startswith(".")
-        and ".partial." not in name
-        and name.lower().endswith(_EXR_SUFFIXES)
-    )
+def _is_candidate(name: str) -> bool:
+    return ".partial." not in name and name.lower().endswith(_EXR_SUFFIXES)
 
 
-def _from_fileseq(fs: FileSequence, expected: tuple[int, ...] | None) -> Sequence:
-    frame_set = fs.frameSet()
-    if frame_set is None or fs.padding() == "":
-        return Sequence(
-            pattern=str(Path(fs.index(0)).resolve()), frames=(1,), padding=0
-        )
-    padding = int(fs.zfill()) or 1
-    pattern = str(
-        Path(fs.dirname() or ".").resolve()
-        / (fs.basename() + "#" * padding + fs.extension())
+def _is_own_temporary(name: str) -> bool:
+    # hdrpipe's own temporaries and macOS AppleDouble files are never plates.
+    return name.startswith((".hdrpipe-", "._"))
+
+
+def _split_disk_name(name: str) -> tuple[str, str | None, str]:
+    """Split ``plate.1001.exr`` into ``("plate.", "1001", ".exr")`` (frame or None)."""
+    match = _DISK_NAME_RE.match(name)
+    if match is None:  # no extension: the whole name is the stem
+        return name, None, ""
+    return match.group("stem"), match.group("frame"), match.group("ext")
+
+
+def _disk_padding(numbers: list[str]) -> int:
+    """Digits of frame numbers as written: the zero-padded width, else the narrowest."""
+    # A minus sign counts as a digit of padding (fileseq's and Sequence.path's rule).
+    padded = [len(n) for n in numbers if re.match(r"-?0\d", n)]
+    return min(padded or [len(n) for n in numbers])
+
+
+def _numbered(folder: Path, stem: str, numbers: list[str], ext: str) -> Sequence:
+    padding = _disk_padding(numbers)
+    return Sequence(
+        pattern=str(folder / (stem + "#" * padding + ext)),
+        frames=tuple(sorted({int(n) for n in numbers})),
+        padding=padding,
     )
-    frames = tuple(sorted(int(f) for f in frame_set))
-    if expected is not None:
-        wanted = set(expected)
-        frames = tuple(f for f in frames if f in wanted)
-        if not frames:
-            raise InputError(
-                f"{pattern}: none of the requested frames "
-                f"{min(expected)}-{max(expected)} exist on disk"
-            )
-    return Sequence(pattern=pattern, frames=frames, padding=padding, expected=expected)
 
 
 def _single_file(p: Path) -> Sequence:
     """One file: a one-frame sequence (its frame number if it has one, else 1)."""
-    fs = FileSequence(str(p), pad_style=PAD_STYLE_HASH1)
-    frame_set = fs.frameSet()
-    one = frame_set is not None and len(frame_set) == 1
-    numbers = [int(f) for f in frame_set] if frame_set is not None and one else []
-    if (
-        len(numbers) == 1
-        and fs.extension().lower() in _EXR_SUFFIXES
-        and abs(numbers[0]) < 10**9
-        and fs.zfill() > 0
-    ):
-        padding = int(fs.zfill())
-        frame = numbers[0]
-        seq = Sequence(
-            pattern=str(p.parent / (fs.basename() + "#" * padding + fs.extension())),
-            frames=(frame,),
-            padding=padding,
-        )
-        if seq.path(frame) == p:
+    stem, number, ext = _split_disk_name(p.name)
+    if number is not None and abs(int(number)) < 10**9:
+        seq = _numbered(p.parent, stem, [number], ext)
+        if seq.path(seq.frames[0]) == p:
             return seq
     return Sequence(pattern=str(p), frames=(1,), padding=0)
+
+
+def _from_directory(folder: Path) -> Sequence:
+    """The one EXR sequence (or un-numbered file) in ``folder``, by file name only."""
+    try:
+        names = [n for n in os.listdir(folder) if _is_candidate(n)]
+    except OSError as err:
+        raise InputError(f"{folder}: cannot list: {err.strerror or err}") from err
+    visible = [n for n in names if not n.startswith(".")]
+    # Hidden files count only when nothing else is there (a plate named ".plate").
+    names = visible or [n for n in names if not _is_own_temporary(n)]
+    groups: dict[tuple[str, str], list[str]] = {}
+    singles: list[str] = []
+    for name in names:
+        stem, number, ext = _split_disk_name(name)
+        if number is None:
+            singles.append(name)
+        else:
+            groups.setdefault((stem, ext), []).append(number)
+    found = [_numbered(folder, s, n, e) for (s, e), n in groups.items()]
+    found += [
+        Sequence(pattern=str(folder / n), frames=(1,), padding=0) for n in singles
+    ]
+    if not found:
+        raise InputError(f"{folder}: no EXR sequence in this directory")
+    if len(found) > 1:
+        listed = ", ".join(sorted(repr(Path(s.pattern).name) for s in found))
+        raise InputError(
+            f"{folder}: {len(found)} sequences in this directory, pass one of: {listed}"
+        )
+    return found[0]
+
+
+def _frame_numbers(listing: list[str], stem: str, ext: str) -> list[str]:
+    """Frame numbers (as written) of the names ``stem`` + digits + ``ext``."""
+    numbers = []
+    for name in listing:
+        if ".partial." in name or not name.endswith(ext):
+            continue
+        got_stem, number, got_ext = _split_disk_name(name)
+        if number is not None and got_stem == stem and got_ext == ext:
+            numbers.append(number)
+    return numbers
+
+
+def _pattern_padding(token: str) -> int:
+    """Digits a frame token asks for; 0 for any padding (``@``, ``%d``, ``$F``)."""
+    if token.startswith("#"):
+        return len(token)
+    digits = re.sub(r"\D", "", token)
+    if token.startswith("@") or not digits:
+        return 0
+    return int(digits)
+
+
+def _explicit_frames(text: str | None) -> tuple[int, ...] | None:
+    """The frames of an explicit frame set; None if there is none or it is no set."""
+    if not text:
+        return None
+    try:
+        return tuple(sorted(int(f) for f in FrameSet(text)))
+    except (FileSeqException, ValueError):
+        return None
 
 
 def _expected_frames(frames: FrameRange | str | None) -> tuple[int, ...] | None:
@@ -285,22 +349,7 @@ def _open_sequence(
     if not p.is_absolute():
         p = Path.cwd() / p
     if p.is_dir():
-        try:
-            found = FileSequence.findSequencesOnDisk(str(p), pad_style=PAD_STYLE_HASH1)
-        except FileSeqException as err:
-            raise InputError(f"{p}: cannot list sequences: {err}") from err
-        found = [s for s in found if _is_candidate(str(s.index(0)))]
-        if not found:
-            raise InputError(f"{p}: no EXR sequence in this directory")
-        if len(found) > 1:
-            names = ", ".join(sorted(str(s) for s in found))
-            raise InputError(
-                f"{p}: {len(found)} sequences in this directory, pass one of: {names}"
-            )
-        fs = found[0]
-        if fs.frameSet() is None:
-            return _restrict(_single_file(Path(fs.index(0))), expected)
-        return _restrict(_from_fileseq(fs, None), expected)
+        return _restrict(_from_directory(p.resolve()), expected)
     if p.is_file():
         return _restrict(_single_file(p), expected)
     if p.exists():  # neither a folder nor a regular file
@@ -308,38 +357,37 @@ def _open_sequence(
             f"{p}: not a regular file ({_file_kind(p.stat().st_mode)}); "
             "hdrpipe reads only regular files"
         )
-    if not _PAD_TOKEN_RE.search(p.name) and not re.search(r"\d", p.name):
-        raise InputError(f"{p}: no such file or directory")
-    if not p.parent.is_dir():
-        raise InputError(f"{p.parent}: no such directory")
-    try:
-        pattern = FileSequence(str(p), pad_style=PAD_STYLE_HASH1)
-    except FileSeqException as err:
-        raise InputError(f"{p}: not a sequence pattern: {err}") from err
-    if pattern.padding() == "":
+    # Only the file name is parsed: a folder may be named anything, "<", "#" too.
+    match = _PATTERN_NAME_RE.match(p.name)
+    if match is None:
         raise InputError(
             f"{p}: no such file, and no frame token (#, @, %04d) in the name"
         )
-    explicit = pattern.frameSet()
-    if explicit is not None:
-        explicit_frames: tuple[int, ...] | None = tuple(
-            sorted(int(f) for f in explicit)
-        )
-    else:
-        explicit_frames = None
-    # Search with a bare token, so an explicit range does not filter the listing.
-    search = os.path.join(
-        pattern.dirname() or ".", pattern.basename() + "@" + pattern.extension()
-    )
+    if not p.parent.is_dir():
+        raise InputError(f"{p.parent}: no such directory")
+    stem, token, ext = match.group("stem", "pad", "ext")
+    explicit_frames = _explicit_frames(match.group("range"))
+    if explicit_frames is None:  # "v1x####.exr": digits of the stem, not a range
+        stem += match.group("range") or ""
     try:
-        on_disk = FileSequence.findSequenceOnDisk(search, pad_style=PAD_STYLE_HASH1)
-    except FileSeqException as err:
-        raise InputError(f"{p}: no frames found on disk") from err
-    if on_disk.frameSet() is None:
+        listing = os.listdir(p.parent)
+    except OSError as err:
+        raise InputError(f"{p.parent}: cannot list: {err.strerror or err}") from err
+    # "a#####.exr" is stem "a" with 5 digits or stem "a#" with 4 (our own patterns
+    # of a stem ending in "#"): the first split that names files on disk wins.
+    cut = range(len(token)) if token.startswith("#") else range(1)
+    splits = [(stem + token[:i], token[i:]) for i in cut]
+    numbers: list[str] = []
+    for stem, token in splits:  # noqa: B007 - the split found is used below
+        numbers = _frame_numbers(listing, stem, ext)
+        if numbers:
+            break
+    if not numbers:
         raise InputError(f"{p}: no frames found on disk")
-    # With an explicit padding (####, %04d), keep only frames that match it.
-    want_pad = pattern.zfill() if not re.search(r"@", pattern.padding()) else 0
-    seq = _from_fileseq(on_disk, explicit_frames)
+    want_pad = _pattern_padding(token)
+    seq = _numbered(p.parent.resolve(), stem, numbers, ext)
+    if explicit_frames is not None:
+        seq = _restrict(Sequence(seq.pattern, seq.frames, seq.padding), explicit_frames)
     # A narrower token still matches unpadded numbers that are naturally wider
     # (Nuke: "#" with frame 1001 is "1001"); only zero-padded files conflict.
     naturally_wide = all(len(str(abs(f))) >= seq.padding for f in seq.frames)
@@ -352,8 +400,6 @@ def _open_sequence(
             f"{p}: frames on disk are padded to {seq.padding} digits, "
             f"the pattern asks for {want_pad}"
         )
-    if explicit_frames is not None and not set(explicit_frames) & set(seq.frames):
-        raise InputError(f"{p}: none of the requested frames exist on disk")
     log.debug(
         "opened %s: %d frames, %d missing",
         seq.pattern,
