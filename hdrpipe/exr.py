@@ -174,17 +174,22 @@ def _bcd(value: int) -> int:
     return (value >> 4) * 10 + (value & 0x0F)
 
 
-def _decode_time_code(packed: object) -> tuple[str, bool] | None:
+def _decode_time_code(
+    packed: object, fps: Fraction | None = None
+) -> tuple[str, bool] | None:
     """Decode OIIO's ``smpte:TimeCode`` (time-and-flags, user data) to text.
 
-    Packing per SMPTE ST 12-1 as OpenEXR's ``TimeCode`` class stores it: BCD
-    frames in bits 0–5, drop-frame flag bit 6, seconds bits 8–14, minutes bits
-    16–22, hours bits 24–29.
+    Packing per SMPTE ST 12-1 as OpenEXR's ``TimeCode`` class stores it (TV60):
+    BCD frames in bits 0–5, drop-frame flag bit 6, seconds bits 8–14, field
+    phase bit 15, minutes bits 16–22, hours bits 24–29. Above 30 fps the frames
+    field counts frame pairs and the field phase marks the second of a pair.
     """
     if not isinstance(packed, (tuple, list)) or not packed:
         return None
     word = int(packed[0]) & 0xFFFFFFFF
     frames = _bcd(word & 0x3F)
+    if fps is not None and fps > 30:
+        frames = 2 * frames + ((word >> 15) & 1)
     seconds = _bcd((word >> 8) & 0x7F)
     minutes = _bcd((word >> 16) & 0x7F)
     hours = _bcd((word >> 24) & 0x3F)
@@ -315,11 +320,11 @@ def read_header(
     chromaticities = (
         tuple(float(v) for v in chroma) if isinstance(chroma, (tuple, list)) else None
     )
-    tc = _decode_time_code(attrs.get("smpte:TimeCode"))
     fps_value = attrs.get("framesPerSecond", attrs.get("FramesPerSecond"))
     fps: Fraction | None = None
     if isinstance(fps_value, (tuple, list)) and len(fps_value) == 2 and fps_value[1]:
         fps = Fraction(int(fps_value[0]), int(fps_value[1]))
+    tc = _decode_time_code(attrs.get("smpte:TimeCode"), fps)
     flag = attrs.get("acesImageContainerFlag")
     views = attrs.get("multiView")
     multi_view = (
@@ -554,12 +559,28 @@ def read_pixels(
     return np.asarray(decoded.pixels(), dtype=np.float32)
 
 
-def _time_code(text: str) -> OpenEXR.TimeCode:
+def _time_code(text: str, fps: Fraction | None = None) -> OpenEXR.TimeCode:
+    """Pack ``HH:MM:SS:FF`` as SMPTE ST 12-1 time code (OpenEXR ``TimeCode``).
+
+    The frame field holds 0–29. Above 30 frames per second ST 12-1 counts frame
+    *pairs*: the field holds ``FF // 2`` and the field-phase flag marks the second
+    frame of a pair (:func:`_decode_time_code` reverses it for such rates).
+    """
     parts = text.replace(";", ":").split(":")
     if len(parts) != 4 or not all(part.isdigit() for part in parts):
         raise InputError(f"time code {text!r}: expected HH:MM:SS:FF")
+    hours, minutes, seconds, frame = (int(v) for v in parts)
+    pairs = fps is not None and fps > 30
+    if frame >= 30 and not pairs:
+        raise InputError(
+            f"time code {text!r}: frame {frame} needs a rate above 30 fps "
+            f"(framesPerSecond {fps if fps is not None else 'unknown'})"
+        )
     tc = OpenEXR.TimeCode()
-    tc.hours, tc.minutes, tc.seconds, tc.frame = (int(v) for v in parts)
+    tc.hours, tc.minutes, tc.seconds = hours, minutes, seconds
+    tc.frame = frame // 2 if pairs else frame
+    if pairs:
+        tc.fieldPhase = bool(frame % 2)
     tc.dropFrame = ";" in text
     return tc
 
@@ -595,7 +616,7 @@ def _header(
             )
         header["chromaticities"] = tuple(float(v) for v in chromaticities)
     if time_code is not None:
-        header["timeCode"] = _time_code(time_code)
+        header["timeCode"] = _time_code(time_code, frames_per_second)
     if frames_per_second is not None:
         header["framesPerSecond"] = Fraction(frames_per_second)
     for key, value in (attributes or {}).items():

@@ -274,3 +274,40 @@ def test_multi_view_attribute(tmp_path: Path) -> None:
     assert h.multi_view == ("right", "left")
     assert sorted(h.channel_names) == sorted(names)
     assert read_pixels(tmp_path / "mv.exr").shape == (4, 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "fps", "field", "phase"),
+    [
+        ("01:00:00:47", Fraction(48), 23, True),  # second frame of pair 23
+        ("01:00:00:46", Fraction(48), 23, False),
+        ("00:59:59:59", Fraction(60000, 1001), 29, True),
+        ("01:00:00:29", Fraction(30), 29, False),  # no pairs at 30 fps
+    ],
+    ids=["48-odd", "48-even", "59.94-last", "30-plain"],
+)
+def test_time_code_above_30_fps_counts_frame_pairs(
+    tmp_path: Path, text: str, fps: Fraction, field: int, phase: bool
+) -> None:
+    # SMPTE ST 12-1: above 30 fps the frames field counts frame pairs and the
+    # field-phase flag marks the second frame of a pair.
+    path = write_exr(
+        tmp_path / "f.exr",
+        np.zeros((2, 2, 3), np.float32),
+        time_code=text,
+        frames_per_second=fps,
+    )
+    with OpenEXR.File(str(path)) as f:  # the file as OpenEXR itself reads it
+        tc = f.header()["timeCode"]
+    assert (tc.frame, bool(tc.fieldPhase)) == (field, phase)
+    assert read_header(path).time_code == text
+
+
+def test_time_code_frame_beyond_the_rate_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="needs a rate above 30 fps"):
+        write_exr(
+            tmp_path / "f.exr",
+            np.zeros((2, 2, 3), np.float32),
+            time_code="01:00:00:30",
+            frames_per_second=Fraction(24),
+        )

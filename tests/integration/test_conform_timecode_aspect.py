@@ -171,3 +171,23 @@ def test_anamorphic_plate_reformat_and_manifest(tmp_path: Path) -> None:
     interior = slice(8, 184)  # away from the edges, where the filter clamps
     row = pixels[h // 2, interior].astype(np.float64)
     np.testing.assert_allclose(row, expected[interior], atol=2e-3)
+
+
+def test_exr_delivery_above_30fps_carries_frame_pair_timecode(tmp_path: Path) -> None:
+    # A 48 fps EXR delivery labels frames 30-47 of each second: SMPTE ST 12-1
+    # counts frame pairs above 30 fps (this was an internal error).
+    pattern = make_plate(tmp_path / "src", width=64, height=36, frames=3)
+    out = tmp_path / "out"
+    args = ["conform", str(pattern), "-d", "exr-aces", "--fps", "48"]
+    args += ["--start-tc", "01:00:00:46", "-o", str(out), "--no-progress"]
+    assert main([*args, "--no-report"]) == 0
+    frames = sorted((out / "plate_exr-aces").glob("*.exr"))
+    labels = []
+    for path in frames:
+        inp = oiio.ImageInput.open(str(path))  # an independent reader's packing
+        word = int(inp.spec().getattribute("smpte:TimeCode")[0])
+        inp.close()
+        pair = (word & 0x0F) + 10 * ((word >> 4) & 0x03)
+        labels.append((pair, bool(word & 0x8000)))
+    # 46, 47 (pair 23, both fields), then 01:00:01:00.. (pair 0) for frames 3-5
+    assert labels[:4] == [(23, False), (23, True), (0, False), (0, True)]
