@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
@@ -30,7 +32,7 @@ from ..errors import HdrpipeError
 from ._app import app, state
 from ._signals import Terminated, terminate_on
 
-__all__ = ["main", "app"]
+__all__ = ["main", "run", "app"]
 
 log = logging.getLogger("hdrpipe.cli")
 
@@ -98,5 +100,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+#: Exit codes of a run stopped by Ctrl-C, SIGTERM or SIGHUP (128 + signal).
+INTERRUPTED = (130, 143, 129)
+
+
+def run() -> None:
+    """Entry of ``hdrpipe`` and ``python -m hdrpipe``: exit with main()'s code.
+
+    After Ctrl-C, SIGTERM or SIGHUP the job has unwound and cleaned up, but
+    native worker threads (encoders, decoders, OCIO) may still be running;
+    letting the interpreter finalise then can abort in C++ static destructors
+    ("terminate called without an active exception", SIGABRT instead of the
+    documented exit code). Such a run ends with ``os._exit`` once stdout and
+    stderr are flushed; nothing is left to clean up by then.
+    """
+    code = main()
+    if code in INTERRUPTED and threading.active_count() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
