@@ -43,9 +43,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import HandoffError
-from ..outputs import atomic_write
 from .manifest import as_manifest, parse_rate, timecode_to_frames
-from .text import xml_text
+from .text import write_text, xml_text
 
 __all__ = [
     "FCPXML_VERSION",
@@ -244,10 +243,4 @@ def write_fcpxml(
         raise HandoffError("FCPXML: empty document")
     text = ET.tostring(root, encoding="unicode")
     body = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n' + text + "\n"
-    out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out, body, overwrite=overwrite)
-    except OSError as err:
-        raise HandoffError(f"{out}: FCPXML export failed: {err}") from err
-    return out
+    return write_text(path, body, "FCPXML export failed", overwrite=overwrite)

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError
-from ..outputs import atomic_write
 from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
 from .tcl import escape_subst, quote
+from .text import write_text
 
 __all__ = [
     "NukeNode",
@@ -746,11 +746,7 @@ def write_nuke_script(
         f"version {NUKE_VERSION}",
     ]
     text = render_script(items, header)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out, text, overwrite=overwrite)
-    except OSError as err:
-        raise HandoffError(f"{out}: cannot write Nuke script: {err}") from err
+    write_text(out, text, "cannot write Nuke script", overwrite=overwrite)
     log.info(
         "wrote Nuke script %s (%d nodes)",
         out,

@@ -39,9 +39,8 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError
-from ..outputs import atomic_write
 from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
-from .text import line_text
+from .text import line_text, write_text
 
 __all__ = [
     "build_timeline",
@@ -240,14 +239,11 @@ def _atomic_write(
     what: str,
     overwrite: bool = True,
 ) -> Path:
-    out = Path(path)
     try:
         text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out, text, overwrite=overwrite)
-    except (otio.exceptions.OTIOError, OSError, ValueError, AttributeError) as err:
-        raise HandoffError(f"{out}: {what} export failed: {err}") from err
-    return out
+    except (otio.exceptions.OTIOError, ValueError, AttributeError) as err:
+        raise HandoffError(f"{path}: {what} export failed: {err}") from err
+    return write_text(path, text, f"{what} export failed", overwrite=overwrite)
 
 
 def write_otio(
@@ -377,8 +373,11 @@ def write_edl(
         text = otio.adapters.write_to_string(single, adapter_name="cmx_3600")
     except (otio.exceptions.OTIOError, ValueError, AttributeError) as err:
         raise HandoffError(f"{path}: CMX 3600 EDL export failed: {err}") from err
-    return _write_text(
-        path, _edl_counting(text, events, rate_q, drop), "CMX 3600 EDL", overwrite
+    return write_text(
+        path,
+        _edl_counting(text, events, rate_q, drop),
+        "CMX 3600 EDL export failed",
+        overwrite=overwrite,
     )
 
 
@@ -459,18 +458,6 @@ def _edl_counting(
     if not out or not out[0].startswith("TITLE:"):
         out.insert(0, fcm)
     return "\n".join(out) + "\n"
-
-
-def _write_text(
-    path: str | os.PathLike[str], text: str, what: str, overwrite: bool = True
-) -> Path:
-    out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(out, text, overwrite=overwrite)
-    except OSError as err:
-        raise HandoffError(f"{out}: {what} export failed: {err}") from err
-    return out
 
 
 def write_fcpxml(

@@ -18,9 +18,14 @@ already held a ``\\xNN``/``\\uNNNN`` sequence.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
-__all__ = ["xml_text", "line_text", "unescape"]
+from ..errors import HandoffError
+from ..outputs import atomic_write
+
+__all__ = ["xml_text", "line_text", "unescape", "write_text"]
 
 # XML 1.0 section 2.2, production [2]: #x9 | #xA | #xD | [#x20-#xD7FF] |
 # [#xE000-#xFFFD] | [#x10000-#x10FFFF]; everything else cannot appear.
@@ -74,3 +79,21 @@ def unescape(text: str) -> str:
         return chr(int(m.group(1)[1:], 16))
 
     return _UNESCAPE.sub(one, text)
+
+
+def write_text(
+    path: str | os.PathLike[str], text: str, failure: str, *, overwrite: bool = True
+) -> Path:
+    """Write a hand-off file atomically (:func:`hdrpipe.outputs.atomic_write`).
+
+    A folder that cannot be made is a :class:`HandoffError` reading
+    ``"<path>: <failure>: <reason>"``; write failures are the helper's
+    :class:`~hdrpipe.errors.OutputError`.
+    """
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(out, text, overwrite=overwrite)
+    except OSError as err:
+        raise HandoffError(f"{out}: {failure}: {err}") from err
+    return out
