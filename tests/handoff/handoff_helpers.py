@@ -4,11 +4,40 @@ from __future__ import annotations
 
 import copy
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "sh010_manifest.json"
+
+# The AMF 2.0 XSD and the schemas it imports (ASC CDL, SMPTE ST 433, XML-DSig),
+# all local files (data/aces-amf/README.md); libxml2 validates, never the network.
+AMF_SCHEMA = etree.XMLSchema(
+    etree.parse(
+        str(DATA / "aces-amf" / "acesMetadataFile.xsd"),
+        etree.XMLParser(no_network=True, resolve_entities=False),
+    )
+)
+
+
+def amf_schema_errors(doc: Path | ET.Element) -> list[str]:
+    """libxml2's XML Schema errors for an AMF file or element ([] when valid)."""
+    if isinstance(doc, Path):
+        tree = etree.parse(str(doc), etree.XMLParser(no_network=True))
+    else:
+        tree = etree.ElementTree(etree.fromstring(ET.tostring(doc)))
+    if AMF_SCHEMA.validate(tree):
+        return []
+    return [f"{e.line}: {e.message}" for e in AMF_SCHEMA.error_log]
+
+
+def assert_amf_valid(doc: Path | ET.Element) -> None:
+    errors = amf_schema_errors(doc)
+    assert not errors, "AMF 2.0 XSD: " + "; ".join(errors)
+
 
 # File names that break naive quoting: Tcl command/variable substitution,
 # unbalanced braces, quotes, backslashes, separators, whitespace, non-ASCII.
