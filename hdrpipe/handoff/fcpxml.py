@@ -1,12 +1,12 @@
 """Final Cut Pro XML (FCPXML 1.10) of one movie deliverable, for FCP and Resolve.
 
-Version: FCPXML 1.10 (Final Cut Pro 10.6), the version whose DTD Apple's
-developer documentation publishes ("Document Type Definition", FCPXML 1.10).
-Final Cut Pro imports every version up to its own; DaVinci Resolve's manual
-(18.6) names no FCPXML version; 1.10 is the newest version we believe Resolve
-18/19 reads (not verified against Resolve here: check on a Resolve seat before
-relying on it). Written with ElementTree, element by element as the 1.10 DTD
-orders them:
+Version: FCPXML 1.10 (Final Cut Pro 10.6; Apple's developer documentation
+publishes its DTD). Final Cut Pro imports every version up to its own, so 10.6
+and later read it; DaVinci Resolve's manual (18.6) names no version, but
+Resolve 18.5's import error lists 1.3 to 1.10 as the versions it reads and
+18.6 refuses 1.12 (user reports), so 1.10 is the newest version both Resolve
+18/19 and FCP 10.6+ import (not imported on a Resolve seat here). Written with
+ElementTree, element by element as the 1.10 DTD orders them:
 
 ``fcpxml`` > ``resources`` (``format``, ``asset`` > ``media-rep``) and ``event``
 > ``project`` > ``sequence`` > ``spine`` > one ``asset-clip`` per shot.

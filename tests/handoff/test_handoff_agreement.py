@@ -4,7 +4,8 @@ Conforms of a 12-frame 192x108 plate: as the demo does (23.976 from
 01:00:00:00), retimed 24 -> 30, letterboxed into 4:3, and starting 6 frames
 before midnight; plus the demo's manifest with hostile names. Each hand-off is
 read back by a reader that is not hdrpipe's: OTIO's native and cmx_3600
-readers, ElementTree for FCPXML (exact rationals) and AMF (validated by lxml
+readers, ElementTree for FCPXML (exact rationals; structure validated by lxml
+against the FCPXML 1.10 declarations in fcpxml_dtd.py) and AMF (validated by lxml
 against the AMF 2.0 XSD), the Tcl word splitter for the .nk, MediaInfo for the
 movie itself.
 Expected numbers come from the job's parameters and SMPTE ST 12-1 arithmetic
@@ -23,6 +24,7 @@ from typing import Any
 
 import opentimelineio as otio
 import pytest
+from fcpxml_dtd import assert_fcpxml_valid
 from handoff_helpers import assert_amf_valid
 from pymediainfo import MediaInfo
 from test_handoff_nuke import nodes
@@ -104,6 +106,7 @@ def read_everything(
             round(sum(c.duration().value for c in clips)),
             rate_meta,
         )
+    assert_fcpxml_valid(written["fcpxml"])  # FCPXML 1.10 declarations, by lxml
     root = ET.parse(written["fcpxml"]).getroot()
     frame = Fraction(root.find("./resources/format").get("frameDuration")[:-1])
     seq = root.find(".//sequence")

@@ -1,13 +1,11 @@
 """FCPXML and CMX 3600 EDL read back by independent readers.
 
-Readers: OTIO's ``cmx_3600`` and ``fcpx_xml`` adapters, ElementTree, and the
-FCPXML 1.10 structure below, transcribed from Apple's DTD ("Document Type
-Definition", Apple developer documentation, FCPXML 1.10) for the elements the
-writer uses. Apple publishes the DTD without a licence that allows shipping it,
-and no DTD validator (lxml) is installed, so the content models are checked
-here instead. Every expected record start, duration and rate comes from the
-manifest and SMPTE ST 12-1 arithmetic written out in the test, never from the
-writer.
+Readers: OTIO's ``cmx_3600`` and ``fcpx_xml`` adapters, ElementTree, and
+lxml (libxml2) validating against the FCPXML 1.10 declarations of the elements
+the writer uses, transcribed from Apple's DTD in :mod:`fcpxml_dtd` (Apple
+publishes the DTD without a licence that allows shipping it). Every expected
+record start, duration and rate comes from the manifest and SMPTE ST 12-1
+arithmetic written out in the test, never from the writer.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio
 import pytest
+from fcpxml_dtd import assert_fcpxml_valid, fcpxml_errors
 from handoff_helpers import HOSTILE_NAMES, two_shot_manifest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -30,87 +29,18 @@ from opentimelineio import opentime
 
 from hdrpipe.errors import HandoffError
 from hdrpipe.handoff import write_edl, write_fcpxml, write_otio
+from hdrpipe.handoff.fcpxml import build_fcpxml
 from hdrpipe.handoff.text import unescape
 
 NTSC = Fraction(24000, 1001)
 START = 3600 * 24  # 01:00:00:00 non-drop at 23.976 counts 24 labels per second
 
-# --- FCPXML 1.10 DTD, the elements the writer uses --------------------------
-ATTRS = {
-    "fcpxml": {"version"},
-    "resources": set(),
-    "format": {"id", "name", "frameDuration", "fieldOrder", "width", "height"}
-    | {"paspH", "paspV", "colorSpace", "projection", "stereoscopic"},
-    "asset": {"id", "name", "uid", "start", "duration", "hasVideo", "format"}
-    | {"hasAudio", "videoSources", "audioSources", "audioChannels", "audioRate"}
-    | {"customLUTOverride", "colorSpaceOverride", "projectionOverride"}
-    | {"stereoscopicOverride", "auxVideoFlags"},
-    "media-rep": {"kind", "sig", "src", "suggestedFilename"},
-    "event": {"name", "uid"},
-    "project": {"name", "uid", "id", "modDate"},
-    "sequence": {"format", "duration", "tcStart", "tcFormat", "audioLayout"}
-    | {"audioRate", "renderFormat", "keywords"},
-    "spine": {"lane", "offset", "name", "format"},
-    "asset-clip": {"ref", "lane", "offset", "name", "start", "duration", "enabled"}
-    | {"srcEnable", "audioStart", "audioDuration", "format", "tcStart", "tcFormat"}
-    | {"modDate", "audioRole", "videoRole"},
-}
-REQUIRED = {
-    "format": {"id"},
-    "asset": {"id"},
-    "media-rep": {"src"},
-    "sequence": {"format"},
-    "asset-clip": {"ref"},
-}
-# Content models as regular expressions over the child tag sequence.
-CHILDREN = {
-    "fcpxml": r"(import-options )?(resources )?(library |(event )*|((clip|"
-    r"asset-clip|ref-clip|sync-clip|mc-clip|audition|project) )*)",
-    "resources": r"((asset|effect|format|media|locator) )*",
-    "asset": r"(media-rep )+(metadata )?",
-    "media-rep": r"(bookmark )?",
-    "format": "",
-    "event": r"((clip|audition|mc-clip|ref-clip|sync-clip|asset-clip|project) )*",
-    "project": r"sequence ",
-    "sequence": r"(note )?spine (metadata )?",
-    "spine": r"((audio|video|clip|title|mc-clip|ref-clip|sync-clip|asset-clip|"
-    r"audition|gap|transition) )*",
-    "asset-clip": r"(note )?.*",
-}
 TIME = re.compile(r"(0|[0-9]+(/[0-9]+)?)s")
-ENUMS = {
-    ("sequence", "tcFormat"): {"DF", "NDF"},
-    ("asset-clip", "tcFormat"): {"DF", "NDF"},
-    ("media-rep", "kind"): {"original-media", "proxy-media"},
-}
-TIME_ATTRS = {"start", "duration", "offset", "tcStart", "frameDuration"}
 
 
 def check_fcpxml_structure(root: ET.Element) -> None:
     assert root.tag == "fcpxml" and root.get("version") == "1.10"
-    ids: dict[str, str] = {}
-    for el in root.iter():
-        assert el.tag in ATTRS, f"element {el.tag} not written by FCPXML 1.10 here"
-        extra = set(el.attrib) - ATTRS[el.tag]
-        assert not extra, f"{el.tag}: attributes {extra} not in the 1.10 DTD"
-        missing = REQUIRED.get(el.tag, set()) - set(el.attrib)
-        assert not missing, f"{el.tag}: required {missing} missing"
-        kids = "".join(child.tag + " " for child in el)
-        assert re.fullmatch(CHILDREN[el.tag], kids), f"{el.tag}: children {kids!r}"
-        for key, value in el.attrib.items():
-            if key in TIME_ATTRS:
-                assert TIME.fullmatch(value), f"{el.tag}@{key}={value!r}"
-            if (el.tag, key) in ENUMS:
-                assert value in ENUMS[(el.tag, key)]
-        if "id" in el.attrib:
-            assert el.get("id") not in ids, "ID values are unique (XML 1.0 VC: ID)"
-            ids[el.get("id", "")] = el.tag
-    for el in root.iter():
-        for key in ("ref", "format"):
-            if key in el.attrib and not (el.tag == "fcpxml"):
-                assert el.get(key) in ids, f"{el.tag}@{key} points nowhere"
-        if "format" in el.attrib:
-            assert ids[el.get("format", "")] == "format"
+    assert_fcpxml_valid(root)
 
 
 def seconds(value: str | None) -> Fraction:
@@ -176,6 +106,43 @@ def test_fcpxml_follows_the_dtd_and_places_media_inside_clips(
         assert media_in <= start
         assert start + seconds(clip.get("duration")) <= media_out
     assert [(seconds(c.get("start")) - media_in) / frame for c in spine] == [0, 48]
+
+
+def test_fcpxml_validator_rejects_what_the_dtd_forbids(
+    manifest: dict[str, Any],
+) -> None:
+    """The 1.10 declarations catch order, required, enumerated and ID faults."""
+    good = build_fcpxml(manifest).getroot()
+    assert good is not None
+    assert fcpxml_errors(good) == []
+
+    def broken(change: Any) -> ET.Element:
+        root = copy.deepcopy(good)
+        change(root)
+        return root
+
+    def resources_last(root: ET.Element) -> None:
+        res = root.find("resources")
+        root.remove(res)
+        root.append(res)
+
+    def second_spine(root: ET.Element) -> None:
+        root.find(".//sequence").append(ET.Element("spine"))
+
+    for change in (
+        lambda r: r.set("version", "1.8"),  # #FIXED "1.10"
+        resources_last,  # fcpxml: resources before events
+        second_spine,  # sequence: (note?, spine, metadata?)
+        lambda r: r.find(".//asset-clip").set("tcFormat", "drop"),  # (DF | NDF)
+        lambda r: r.find(".//asset-clip").set("ref", "r9"),  # IDREF to no ID
+        lambda r: r.find(".//asset-clip").attrib.pop("ref"),  # #REQUIRED
+        lambda r: r.find(".//asset").set("id", "r1"),  # ID values are unique
+        lambda r: r.find(".//media-rep").attrib.pop("src"),  # #REQUIRED
+        lambda r: r.find(".//asset-clip").set("gamma", "2.2"),  # undeclared
+        lambda r: r.find(".//asset-clip").set("offset", "3.5s"),  # no %time;
+        lambda r: r.find(".//sequence").set("format", "r2"),  # not a <format>
+    ):
+        assert fcpxml_errors(broken(change))
 
 
 @pytest.mark.parametrize(
