@@ -80,6 +80,7 @@ def open_writer(
     threads: int | None = None,
     overwrite: bool = False,
     whole_folder: bool = False,
+    pixel_aspect: float = 1.0,
 ) -> Writer:
     """Open the writer for ``spec`` at ``path``.
 
@@ -96,7 +97,10 @@ def open_writer(
     from ``start_timecode``) goes into ``timeCode``. With ``whole_folder`` the
     pattern's folder is the deliverable, made complete or not at all (it must
     not exist unless ``overwrite``); otherwise frames go into an existing folder
-    at :meth:`Writer.close`.
+    at :meth:`Writer.close`. ``pixel_aspect`` (pixel width / height) is written
+    as ``pixelAspectRatio`` of EXR deliverables; movies are opened with square
+    pixels (1:1 ``pasp``: the engine does not yet pass an anamorphic plate's
+    aspect to movies or the farm's stitch, so reformat such plates).
 
     Raises
     ------
@@ -118,6 +122,7 @@ def open_writer(
             has_alpha=has_alpha,
             overwrite=overwrite,
             whole_folder=whole_folder,
+            pixel_aspect=pixel_aspect,
         )
     return VideoWriter(
         spec,

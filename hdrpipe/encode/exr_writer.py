@@ -14,13 +14,16 @@ order, ``chromaticities`` = AP0 with the ACES white point (SMPTE ST 2065-1),
 ``adoptedNeutral`` = ACES white (0.32168, 0.33767), ``acesImageContainerFlag``
 = 1, and no compression (the strict 2013 container); PIZ is accepted by a user
 preset (``exr_compression = "piz"``), as ST 2065-4 revisions and most tools do.
-``timeCode`` (SMPTE ST 12-1 packing) and ``framesPerSecond`` are written on
-every frame.
+``timeCode`` (SMPTE ST 12-1 packing), ``framesPerSecond`` and
+``pixelAspectRatio`` (the deliverable's pixel width / height: 1.0 for square
+pixels and after a reformat, the source's value for an anamorphic plate kept at
+its stored size) are written on every frame and read back.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from fractions import Fraction
@@ -143,6 +146,7 @@ class ExrWriter(WriterContext):
         has_alpha: bool = False,
         overwrite: bool = False,
         whole_folder: bool = False,
+        pixel_aspect: float = 1.0,
     ) -> None:
         if spec.kind != "exr":
             raise InputError(f"preset {spec.name!r} is not an EXR preset")
@@ -169,12 +173,14 @@ class ExrWriter(WriterContext):
         self.has_alpha = has_alpha
         self.overwrite = overwrite
         self.chromaticities = TARGET_CHROMATICITIES[spec.target]
-        self.attributes: dict[str, object] = {}
+        self.pixel_aspect = float(pixel_aspect)
+        if not (math.isfinite(self.pixel_aspect) and self.pixel_aspect > 0):
+            raise InputError(f"{self.path}: pixel aspect must be positive")
+        self.attributes: dict[str, object] = {"pixelAspectRatio": self.pixel_aspect}
         if spec.target == "aces2065-1":
-            self.attributes = {
-                "acesImageContainerFlag": 1,
-                "adoptedNeutral": ACES_ADOPTED_NEUTRAL,
-            }
+            self.attributes.update(
+                acesImageContainerFlag=1, adoptedNeutral=ACES_ADOPTED_NEUTRAL
+            )
         self._written: list[Path] = []  # final paths, in frame order
         self._closed = False
         self._first_header: dict[str, Any] = {}
@@ -269,6 +275,11 @@ class ExrWriter(WriterContext):
             bad.append(f"timeCode {h.time_code} != {time_code}")
         if h.frames_per_second != self.rate.fps:
             bad.append(f"framesPerSecond {h.frames_per_second} != {self.rate.fps}")
+        aspect = h.attributes.get("PixelAspectRatio")
+        if not isinstance(aspect, float) or not math.isclose(
+            aspect, self.pixel_aspect, rel_tol=1e-6
+        ):
+            bad.append(f"pixelAspectRatio {aspect} != {self.pixel_aspect}")
         if self.spec.target == "aces2065-1" and h.aces_image_container_flag != 1:
             bad.append(f"acesImageContainerFlag {h.aces_image_container_flag}")
         if bad:
@@ -288,6 +299,7 @@ class ExrWriter(WriterContext):
                 "time_code": h.time_code,
                 "frames_per_second": str(h.frames_per_second),
                 "aces_image_container_flag": h.aces_image_container_flag,
+                "pixel_aspect": self.pixel_aspect,
                 "has_alpha": self.has_alpha,
             }
 

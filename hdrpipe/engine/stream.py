@@ -611,6 +611,7 @@ def run(
                 overwrite=plan_.job.overwrite,
                 whole_folder=whole_folder,
                 threads=threads,
+                pixel_aspect=plan_.pixel_aspect,
             )
             writers.append(_WriterThread(out, writer, failed, _depth(plan_)))
 

@@ -77,6 +77,7 @@ def test_exr_sequence(
         assert h["compression"] == compression
         assert h["type"] == OpenEXR.scanlineimage
         assert Fraction(h["framesPerSecond"]) == Fraction(24000, 1001)
+        assert h["pixelAspectRatio"] == 1.0  # square pixels, written explicitly
         tc = h["timeCode"]
         assert (tc.hours, tc.minutes, tc.seconds, tc.frame) == (
             (1, 0, 0, 23),
@@ -112,6 +113,34 @@ def test_exr_alpha_and_explicit_time_code(tmp_path: Path) -> None:
     h, px = _header(tmp_path / "a.0007.exr")
     assert set(px) == {"R", "G", "B", "A"}
     assert h["timeCode"].hours == 10
+
+
+def test_exr_anamorphic_pixel_aspect(tmp_path: Path) -> None:
+    # a 2:1 anamorphic plate kept at its stored size (no reformat)
+    with open_writer(
+        get_preset("exr-aces"),
+        tmp_path / "ana.####.exr",
+        width=64,
+        height=36,
+        rate=RATE,
+        pixel_aspect=2.0,
+    ) as w:
+        w.write(_frames(1)[0])
+        result = w.close()
+    h, _ = _header(tmp_path / "ana.1001.exr")
+    assert h["pixelAspectRatio"] == 2.0
+    assert h["acesImageContainerFlag"] == 1  # the ST 2065-4 attributes stay
+    assert result.probe["pixel_aspect"] == 2.0
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(InputError, match="pixel aspect"):
+            open_writer(
+                get_preset("exr-aces"),
+                tmp_path / "bad.####.exr",
+                width=64,
+                height=36,
+                rate=RATE,
+                pixel_aspect=bad,
+            )
 
 
 def test_exr_abort_and_overwrite(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import OpenEXR
 import OpenImageIO as oiio
 import pytest
 
@@ -147,6 +148,19 @@ def test_anamorphic_plate_reformat_and_manifest(tmp_path: Path) -> None:
         validate_sources=False,
     )
     assert (kept.width, kept.height, kept.pixel_aspect) == (96, 54, 2.0)
+    # kept at its stored size, the EXR deliverable keeps the 2:1 pixels
+    kept_doc = conform(
+        ConformJob(
+            inputs=(str(pattern),),
+            deliver=("exr-acescg",),
+            outdir=tmp_path / "kept",
+            color_path="exact",
+        )
+    ).to_dict()
+    for path in sorted((tmp_path / "kept").rglob("*.exr")):
+        with OpenEXR.File(str(path)) as exr_file:  # not hdrpipe's (OIIO) reader
+            assert exr_file.header()["pixelAspectRatio"] == 2.0
+    assert kept_doc["raster"]["pixel_aspect"] == 2.0
     job = ConformJob(
         inputs=(str(pattern),),
         deliver=("exr-acescg",),
@@ -168,6 +182,9 @@ def test_anamorphic_plate_reformat_and_manifest(tmp_path: Path) -> None:
         colour.RGB_COLOURSPACES["ACES2065-1"], colour.RGB_COLOURSPACES["ACEScg"]
     )
     expected = ramp[:, None] * ap0_to_ap1.sum(axis=1)[None, :]
+    for path in sorted((tmp_path / "out").rglob("*.exr")):
+        with OpenEXR.File(str(path)) as exr_file:  # reformatted: square pixels
+            assert exr_file.header()["pixelAspectRatio"] == 1.0
     interior = slice(8, 184)  # away from the edges, where the filter clamps
     row = pixels[h // 2, interior].astype(np.float64)
     np.testing.assert_allclose(row, expected[interior], atol=2e-3)
