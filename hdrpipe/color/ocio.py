@@ -45,6 +45,7 @@ __all__ = [
     "targets",
     "get_target",
     "target_names",
+    "retarget_peaks",
     "source_colorspace",
     "clear_caches",
 ]
@@ -358,6 +359,14 @@ _SPECS_BY_NAME = {s.name: s for s in _TARGET_SPECS}
 def target_names() -> tuple[str, ...]:
     """Return every target name hdrpipe knows, in listing order."""
     return tuple(_SPECS_BY_NAME)
+
+
+def retarget_peaks(name: str) -> tuple[float, float] | None:
+    """(from, to) peaks in cd/m² of a BT.2390 retargeting target, else None."""
+    spec = _SPECS_BY_NAME.get(name)
+    if spec is None or spec.retarget_from is None:
+        return None
+    return spec.retarget_from, spec.peak_luminance or spec.retarget_from
 
 
 def _resolve_spec(spec: _TargetSpec, config: Any) -> Target | None:

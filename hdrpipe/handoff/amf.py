@@ -25,6 +25,12 @@ look record, see :func:`~hdrpipe.handoff.manifest.look_spec`):
 * a LUT/CLF look applied in ACES2065-1 (an ACES LMT): ``file``;
 * a look of the config: its ACES ``Look.*`` ID.
 
+A deliverable on a retargeting target (``hdr-pq-600-rec2020``: the 1000-nit
+ACES output, then the ITU-R BT.2390 EETF to 600 cd/m² on the PQ signal) has
+the ID of the ACES output transform actually applied; ACES defines no ID for
+the EETF step, so the ``outputTransform`` and ``pipelineInfo`` descriptions
+name it with both peaks (a colourist adds it after the output transform).
+
 A look none of these can express fails with :class:`HandoffError`. Every
 transform is marked ``applied="true"`` (the deliverable's pixels went through
 it). Text from names passes :func:`~hdrpipe.handoff.text.xml_text` (XML 1.0
@@ -44,7 +50,7 @@ from typing import Any
 
 from ..errors import HandoffError
 from ..outputs import atomic_open
-from .manifest import as_manifest, look_spec
+from .manifest import as_manifest, look_spec, output_retarget
 from .text import xml_text
 
 __all__ = [
@@ -175,6 +181,10 @@ def build_amf(
         )
     except ColorError as err:
         raise NoTransformIdError(f"AMF {out['preset']}: {err}") from err
+    retarget = output_retarget(doc, out)
+    rendering = f"{display} / {view}"
+    if retarget is not None:
+        rendering += ", " + retarget.describe()
     name = xml_text(str(doc["name"]))
     ET.register_namespace("aces", AMF_NS)
     ET.register_namespace("cdl", CDL_NS)
@@ -188,7 +198,7 @@ def build_amf(
         pipeline,
         "pipelineInfo",
         doc,
-        xml_text(f"{source_cs} -> {display} / {view}"),
+        xml_text(f"{source_cs} -> {rendering}"),
         out["preset"],
         "pipeline",
     )
@@ -207,7 +217,7 @@ def build_amf(
     if spec is not None:
         _look(pipeline, spec, config)
     ot = _sub(pipeline, "outputTransform", applied="true")
-    _sub(ot, "description", xml_text(f"{display} / {view}"))
+    _sub(ot, "description", xml_text(rendering))
     _sub(ot, "transformId", output_id)
     tree = ET.ElementTree(root)
     ET.indent(tree, space="    ")

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ __all__ = [
     "look_cdl",
     "look_spec",
     "LOOK_KINDS",
+    "Retarget",
+    "output_retarget",
 ]
 
 SCHEMA = "hdrpipe.manifest/1"
@@ -362,3 +365,51 @@ def _read_cdl(path: Path, cccid: str | None) -> dict[str, Any]:
             "(ColorCorrectionRef); a hand-off needs its values"
         )
     return {**values, "path": str(path)}
+
+
+@dataclass(frozen=True, slots=True)
+class Retarget:
+    """A deliverable's BT.2390 retargeting after its output transform.
+
+    The engine renders the ``from`` peak's ACES output (the display/view the
+    manifest names) and maps the PQ signal to the ``to`` peak with the ITU-R
+    BT.2390 EETF applied to max(R', G', B') (``hdrpipe.color.tonemap.retarget_pq``).
+    """
+
+    target: str
+    source_peak: float
+    target_peak: float
+
+    def describe(self) -> str:
+        return (
+            f"then ITU-R BT.2390 EETF on the PQ signal (maxRGB), "
+            f"{self.source_peak:g} -> {self.target_peak:g} cd/m2 "
+            f"(hdrpipe target {self.target})"
+        )
+
+
+def output_retarget(
+    manifest: Mapping[str, Any], output: Mapping[str, Any]
+) -> Retarget | None:
+    """The retargeting of ``output`` (a manifest ``outputs`` entry), or None.
+
+    Read from the job's recorded transforms (``color.transforms[].target``:
+    ``retarget_from`` and ``peak_luminance``); a manifest without them falls
+    back to hdrpipe's built-in target of that name.
+    """
+    name = str(output.get("target") or "")
+    for transform in manifest.get("color", {}).get("transforms") or []:
+        target = transform.get("target") if isinstance(transform, Mapping) else None
+        if not isinstance(target, Mapping) or target.get("name") != name:
+            continue
+        start = target.get("retarget_from")
+        if start is None:
+            return None
+        peak = target.get("peak_luminance") or start
+        return Retarget(name, float(start), float(peak))
+    try:
+        from ..color.ocio import retarget_peaks
+    except ImportError:  # the Nuke hook without OpenColorIO: the record decides
+        return None
+    peaks = retarget_peaks(name)
+    return None if peaks is None else Retarget(name, *peaks)

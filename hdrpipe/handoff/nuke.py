@@ -14,6 +14,10 @@ Layout (one column per shot, record time = project time):
 * several shots are joined by ``AppendClip``; a CDL look, when the job had one,
   is applied in ACEScct (``OCIOColorSpace`` → ``OCIOCDLTransform`` → back).
 * per display-referred deliverable an ``OCIODisplay`` with its display/view;
+  a retargeted deliverable (BT.2390 EETF after the 1000-nit view, e.g.
+  ``hdr-pq-600-rec2020``) gets its own, on the view the EETF starts from, with
+  a label naming the EETF and both peaks (Nuke has no BT.2390 node; the Read
+  of the delivered file shows the retargeted picture);
 * per EXR deliverable a ``Write`` (disabled, so rendering the script never
   overwrites a delivered file by accident) with the deliverable's colourspace;
 * per deliverable a ``Read`` of the delivered file, aligned on record time.
@@ -36,7 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError
-from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
+from .manifest import (
+    as_manifest,
+    look_spec,
+    output_retarget,
+    parse_rate,
+    timecode_to_frames,
+)
 from .tcl import escape_subst, quote
 from .text import write_text
 
@@ -402,26 +412,26 @@ def build_script(
 
     ypos += 60
     col = 0
-    seen_views: set[tuple[str, str]] = set()
+    seen_views: set[tuple[str, str, str]] = set()
     for out in doc["outputs"]:
         display, view = out.get("display"), out.get("view")
-        if display is None or (display, view) in seen_views:
+        retarget = output_retarget(doc, out) if display is not None else None
+        note = "" if retarget is None else retarget.describe()
+        if display is None or (display, view, note) in seen_views:
             continue
-        seen_views.add((display, view))
+        seen_views.add((display, view, note))
         from_record()
-        items.append(
-            NukeNode(
-                "OCIODisplay",
-                (
-                    ("colorspace", working),
-                    ("display", str(display)),
-                    ("view", str(view)),
-                    ("name", node_name(f"Review_{out['preset']}", taken)),
-                    ("xpos", col * 110),
-                    ("ypos", ypos),
-                ),
-            )
-        )
+        knobs = [
+            ("colorspace", working),
+            ("display", str(display)),
+            ("view", str(view)),
+            ("name", node_name(f"Review_{out['preset']}", taken)),
+        ]
+        if retarget is not None:
+            label = f"{out['preset']}: {view}, {note} (not in this node)"
+            knobs.append(("label", Evaluated(label)))
+        knobs += [("xpos", col * 110), ("ypos", ypos)]
+        items.append(NukeNode("OCIODisplay", tuple(knobs)))
         col += 1
     for out in doc["outputs"]:
         if out["kind"] != "exr":

@@ -26,6 +26,7 @@ import opentimelineio as otio
 import pytest
 from fcpxml_dtd import assert_fcpxml_valid
 from handoff_helpers import assert_amf_valid
+from lxml import etree
 from pymediainfo import MediaInfo
 from test_handoff_nuke import nodes
 
@@ -214,3 +215,64 @@ def test_a_conformed_look_reaches_every_handoff(
         assert lk["look"] == look
         tid = amf.find(f"{A}pipeline/{A}lookTransform/{A}transformId").text
         assert tid.endswith("Look.Academy.ReferenceGamutCompress.a2.v1")
+
+
+@pytest.mark.slow
+def test_a_retargeted_deliverable_is_named_in_amf_and_nk(
+    plate: Path, tmp_path: Path
+) -> None:
+    """The 600-nit retarget (BT.2390 after the 1000-nit view) reaches the hand-off."""
+    A = "{urn:ampas:aces:amf:v2.0}"
+    presets = tmp_path / "p.toml"
+    presets.write_text(
+        "[presets.prores422hq-pq600]\n"
+        'base = "prores422hq-pq1000"\n'
+        'target = "hdr-pq-600-rec2020"\n'
+        "mastering_max_luminance = 600.0\n",
+        encoding="utf-8",
+    )
+    doc = conform(
+        ConformJob(
+            inputs=(str(plate),),
+            deliver=("prores422hq-pq1000", "prores422hq-pq600"),
+            outdir=str(tmp_path / "out"),
+            presets_file=presets,
+            color_path="exact",
+        )
+    ).to_dict()
+    written = write_handoff(doc, tmp_path / "handoff")
+    view = "ACES 2.0 - HDR 1000 nits (Rec.2020)"
+    aces_1000 = (
+        "urn:ampas:aces:transformId:v2.0:"
+        "Output.Academy.Rec2100-D65_1000nit_in_Rec2100-D65_ST2084.a2.v1"
+    )
+    descriptions = {}
+    for preset in ("prores422hq-pq1000", "prores422hq-pq600"):
+        path = written[f"amf:{preset}"]
+        assert_amf_valid(path)
+        tree = etree.parse(str(path), etree.XMLParser(no_network=True))
+        ot = tree.find(f"{A}pipeline/{A}outputTransform")
+        # the ACES output transform actually applied, then the named EETF
+        assert ot.findtext(f"{A}transformId") == aces_1000
+        descriptions[preset] = ot.findtext(f"{A}description")
+        pipeline_info = tree.findtext(f"{A}pipeline/{A}pipelineInfo/{A}description")
+        assert descriptions[preset] in pipeline_info
+    assert "BT.2390" not in descriptions["prores422hq-pq1000"]
+    retarget = descriptions["prores422hq-pq600"]
+    assert retarget.startswith(f"Rec.2100-PQ - Display / {view}, then ")
+    assert "ITU-R BT.2390 EETF" in retarget and "maxRGB" in retarget
+    assert "1000 -> 600 cd/m2" in retarget
+    # .nk (Tcl reader): one review node per rendering, on the view the EETF
+    # starts from, the retargeted one labelled with the EETF and both peaks
+    ns = nodes(written["nuke"].read_text(encoding="utf-8"))
+    displays = [k for cls, k in ns if cls == "OCIODisplay"]
+    assert [(k["display"], k["view"]) for k in displays] == [
+        ("Rec.2100-PQ - Display", view)
+    ] * 2
+    assert "label" not in displays[0]
+    label = displays[1]["label"]
+    assert label.startswith("prores422hq-pq600: ")
+    assert "ITU-R BT.2390 EETF" in label and "1000 -> 600 cd/m2" in label
+    # the same peak the movie's mastering display carries (manifest, one truth)
+    (out600,) = [o for o in doc["outputs"] if o["preset"] == "prores422hq-pq600"]
+    assert out600["hdr"]["mastering_display"].endswith("L(6000000,1)")

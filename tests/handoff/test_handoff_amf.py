@@ -338,3 +338,31 @@ def test_ccc_with_id_and_lut_looks(manifest: dict[str, Any], tmp_path: Path) -> 
     doc["color"]["look"]["process_space"] = "ACEScct"
     with pytest.raises(HandoffError, match="ACES2065-1"):
         write_amf(doc, tmp_path / "bad.amf")
+
+
+def test_retarget_named_from_record_or_builtin_target(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    doc = copy.deepcopy(manifest)
+    doc["outputs"][0]["target"] = "hdr-pq-600-rec2020"  # no color.transforms
+    root = validate_amf(write_amf(doc, tmp_path / "builtin.amf"))
+    text = root.find(f"{A}pipeline/{A}outputTransform/{A}description").text
+    assert "BT.2390" in text and "1000 -> 600 cd/m2" in text
+    # a recorded transform (a 4000 -> 800 retarget) wins over the built-in table
+    doc["color"]["transforms"] = [
+        {
+            "source": "ACES2065-1",
+            "target": {
+                "name": "hdr-pq-600-rec2020",
+                "peak_luminance": 800.0,
+                "retarget_from": 4000.0,
+            },
+        }
+    ]
+    root = validate_amf(write_amf(doc, tmp_path / "recorded.amf"))
+    text = root.find(f"{A}pipeline/{A}outputTransform/{A}description").text
+    assert "4000 -> 800 cd/m2" in text
+    doc["color"]["transforms"][0]["target"]["retarget_from"] = None
+    root = validate_amf(write_amf(doc, tmp_path / "plain.amf"))
+    text = root.find(f"{A}pipeline/{A}outputTransform/{A}description").text
+    assert "BT.2390" not in text

@@ -81,7 +81,7 @@ NUKE_KNOBS = {
         "xpos",
         "ypos",
     },
-    "OCIODisplay": {"colorspace", "display", "view", "name", "xpos", "ypos"},
+    "OCIODisplay": {"colorspace", "display", "view", "name", "label", "xpos", "ypos"},
     "OCIOColorSpace": {"in_colorspace", "out_colorspace", "name", "xpos", "ypos"},
     "OCIOCDLTransform": {
         "slope",
