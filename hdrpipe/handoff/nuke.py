@@ -23,7 +23,8 @@ Layout (one column per shot, record time = project time):
 * per deliverable a ``Read`` of the delivered file, aligned on record time.
 
 Knob names follow Foundry's Nuke Reference Guide (Read, Write, OCIODisplay,
-OCIOColorSpace, OCIOCDLTransform, AppendClip, Root project settings).
+OCIOColorSpace, OCIOCDLTransform, AppendClip, Dissolve, FrameRange, OFlow2,
+Root project settings).
 Project frame numbers: record frame ``r`` is Nuke frame ``base + r`` where
 ``base`` is the first EXR deliverable's ``first_frame`` (1001 when there is none).
 """
@@ -215,7 +216,10 @@ def render_script(
             raise HandoffError(f"nuke: bad node class {item.cls!r}")
         lines.append(f"{item.cls} {{")
         for key, value in item.knobs:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            # knob names, with Nuke's dotted sub-knobs (OFlow2 input.first)
+            if not re.fullmatch(
+                r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", key
+            ):
                 raise HandoffError(f"nuke: bad knob name {key!r}")
             lines.append(f" {key} {_render_value(value)}")
         lines.append("}")
@@ -523,9 +527,15 @@ def _retime(
     has a second Read of the next source frame and a ``Dissolve`` whose
     ``which`` is the blend weight (a linear mix in scene-linear light, as the
     engine blends). A ``FrameRange`` gives the chain the shot's record range,
-    which an expression Read cannot report. ``flow`` (motion-compensated) is
-    shown as the frame blend with a label saying so. Knobs per Foundry's Nuke
-    Reference Guide (Read, Dissolve, FrameRange).
+    which an expression Read cannot report. ``flow`` (motion-compensated): the
+    Read plays the source frames 1:1 from the shot's record start and an
+    ``OFlow2`` (Nuke's optical-flow retimer, in Nuke and NukeX) with
+    ``interpolation Motion`` and ``timing2 Frame`` reads the input frame
+    ``start + p`` (``timingFrame2`` by expression, the same frame map); its
+    motion estimation is Nuke's, not hdrpipe's, so in-between pixels differ
+    while timing agrees. Knobs per Foundry's Nuke Reference Guide (Read,
+    Dissolve, FrameRange, OFlow: ``input.first``/``input.last``,
+    ``interpolation``, ``timing2``, ``timingFrame2``).
     """
     src_rate = parse_rate(src.get("rate") or doc["rate"], "inputs[].rate")
     method = str(shot.get("retime") or doc.get("retime") or "nearest")
@@ -541,7 +551,7 @@ def _retime(
     exprs = retime_expressions(first, last, start, src_rate / rate, method)
     label = f"hdrpipe retime {method}: {src_rate} -> {rate} fps"
     if method == "flow":
-        label += " (delivered with optical flow; shown here as a frame blend)"
+        label += " (optical flow: OFlow2 on the deliverable's frame map)"
     log.info("shot %s: %s", shot["name"], label)
 
     def by_expression(node: NukeNode, expr: str, suffix: str) -> NukeNode:
@@ -573,6 +583,27 @@ def _retime(
     )
     if method == "nearest":
         return [by_expression(read, exprs[0], ""), range_node]
+    if method == "flow":
+        ratio = src_rate / rate
+        span = last - first
+        position = (
+            f"{start} + min({span}, (frame - {start}) * "
+            f"{ratio.numerator} / {ratio.denominator}.0)"
+        )
+        oflow = NukeNode(
+            "OFlow2",
+            (
+                ("input.first", start),
+                ("input.last", start + span),
+                ("interpolation", "Motion"),
+                ("timing2", "Frame"),
+                ("timingFrame2", Literal("{{" + position + "}}")),
+                ("name", node_name(f"OFlow_{shot['name']}", taken)),
+                ("xpos", xpos),
+                ("ypos", 60),
+            ),
+        )
+        return [read, oflow, range_node]
     # Dissolve input 0 is the top of the stack: push the next frame's Read first.
     return [
         by_expression(read, exprs[1], "_next"),

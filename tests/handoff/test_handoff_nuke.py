@@ -94,6 +94,9 @@ NUKE_KNOBS = {
     },
     "AppendClip": {"inputs", "firstFrame", "name", "xpos", "ypos"},
     "Dissolve": {"inputs", "which", "name", "xpos", "ypos"},
+    # Foundry's OFlow reference: Input Range, Method, Timing, Frame
+    "OFlow2": {"input.first", "input.last", "interpolation", "timing2"}
+    | {"timingFrame2", "name", "xpos", "ypos"},
     "FrameRange": {"first_frame", "last_frame", "name", "label", "xpos", "ypos"},
     "OCIOFileTransform": {"file", "cccid", "name", "xpos", "ypos"},
     "OCIOLookTransform": {
@@ -370,7 +373,7 @@ def test_any_file_name_reaches_nuke_or_is_refused(
     assert nuke_frame_path(read, 1001) == f"/abs/{directory}/{stem}.1001.exr"
 
 
-@pytest.mark.parametrize("variant", ["plain", "retimed-with-look"])
+@pytest.mark.parametrize("variant", ["plain", "retimed-with-look", "flow"])
 def test_whole_script_in_tclsh(
     manifest: dict[str, Any], tmp_path: Path, tclsh: str, variant: str
 ) -> None:
@@ -381,7 +384,9 @@ def test_whole_script_in_tclsh(
     by a recorder first, so nothing can run.
     """
     doc = hostile_manifest(manifest)
-    if variant != "plain":
+    if variant == "flow":
+        doc = retimed(doc, "30/1", "flow")
+    elif variant != "plain":
         doc = retimed(doc, "48/1", "blend")
         doc["color"]["look"] = {
             "kind": "lut",
@@ -407,7 +412,7 @@ def test_whole_script_in_tclsh(
         "    }\n  }\n}\n"
         "foreach c {Root Read Write OCIODisplay OCIOColorSpace OCIOCDLTransform\n"
         "           AppendClip Dissolve FrameRange OCIOFileTransform\n"
-        "           OCIOLookTransform} {\n"
+        "           OCIOLookTransform OFlow2} {\n"
         '  proc $c body "node $c \\$body"\n}\n'
         f"source -encoding utf-8 {{{nk}}}\n",
         encoding="utf-8",
@@ -425,6 +430,9 @@ def test_whole_script_in_tclsh(
     assert doc["outputs"][0]["path"] in seen[("Read", "file")]
     if variant == "plain":
         assert seen[("Write", "file")] == [doc["outputs"][2]["path"]]
+    elif variant == "flow":
+        assert len(seen[("Read", "file")]) == 1 + len(doc["outputs"])
+        assert len(seen[("OFlow2", "name")]) == 1
     else:
         assert seen[("OCIOFileTransform", "file")] == [doc["color"]["look"]["file"]]
         assert len(seen[("Read", "file")]) == 2 + len(doc["outputs"])
@@ -569,9 +577,29 @@ def test_retimed_shot_plays_the_frame_map(
         FrameRange(1001, 1048),  # type: ignore[arg-type]
     )
     read = named["Read_plate"][1]
-    assert read["frame_mode"] == "expression"
     rng = named["Record_plate"][1]
     assert (rng["first_frame"], rng["last_frame"]) == ("1001", str(1000 + len(samples)))
+    if method == "flow":
+        # the Read plays source frames 1:1 from the record start; OFlow2 reads
+        # the input frame of the frame map's fractional position, by motion
+        assert (read["frame_mode"], read["frame"]) == ("start at", "1001")
+        assert "Blend_plate" not in named and "Read_plate_next" not in named
+        cls, oflow = named["OFlow_plate"]
+        assert cls == "OFlow2"
+        assert (oflow["interpolation"], oflow["timing2"]) == ("Motion", "Frame")
+        assert (oflow["input.first"], oflow["input.last"]) == ("1001", "1048")
+        for i, sample in enumerate(samples):
+            # source frames 1001.. (the plate's numbers) play from project
+            # frame 1001 (record start), so input frame = 1001 + (pos - 1001)
+            pos = sum(
+                w * s for s, w in zip(sample.sources, sample.weights, strict=True)
+            )
+            want = 1001 + (pos - 1001)
+            got = nuke_expr(oflow["timingFrame2"].strip("{}"), 1001 + i)
+            assert got == pytest.approx(want), (i, sample)
+        assert "OFlow2" in rng["label"]
+        return
+    assert read["frame_mode"] == "expression"
     blend = named.get("Blend_plate")
     for i, sample in enumerate(samples):
         frame = 1001 + i  # project frame of record frame i
@@ -584,8 +612,6 @@ def test_retimed_shot_plays_the_frame_map(
         got = {a: 1.0 - w, b: w} if a != b else {a: 1.0}
         want = dict(zip(sample.sources, sample.weights, strict=True))
         assert {k: v for k, v in got.items() if v} == pytest.approx(want), (i, sample)
-    if method == "flow":
-        assert "optical flow" in rng["label"]
 
 
 def test_retime_expressions_in_tclsh(
