@@ -16,8 +16,8 @@ from typing import Any
 from ..errors import HandoffError, InputError, OutputError
 from ..outputs import check_outdir, output_path
 from .amf import NoTransformIdError, build_amf, display_outputs, write_amf
-from .manifest import as_manifest, check_manifest, load_manifest
-from .nuke import build_script, write_nuke_script
+from .manifest import HandoffInputError, as_manifest, check_manifest, load_manifest
+from .nuke import NukeFrameTokenError, build_script, write_nuke_script
 from .tcl import quote, tokenize
 
 _OTIO_NAMES = ("build_timeline", "write_otio", "write_edl", "write_fcpxml")
@@ -34,6 +34,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "HandoffInputError",
+    "NukeFrameTokenError",
     "write_nuke_script",
     "build_script",
     "build_timeline",
@@ -151,6 +153,7 @@ def write_handoff(
             raise HandoffError(f"{out}: cannot create: {err.strerror}") from err
     written: dict[str, Path] = {}
     failed: list[str] = []
+    errors: list[Exception] = []
     for key, target, write in jobs:
         # One format that cannot express the job (a look, a name) must not cost
         # the others: each is tried, and the failures are raised together.
@@ -163,16 +166,19 @@ def write_handoff(
         except (HandoffError, OutputError) as err:
             log.error("handoff %s: %s not written: %s", stem, key, err)
             failed.append(f"{key}: {err}")
+            errors.append(err)
             continue
         if key.startswith("amf:"):
             written.setdefault("amf", p)
         written[key] = p
     if failed:
-        raise HandoffError(
+        # the job's own names (a '#' Nuke cannot read): a usage error, exit 2
+        usage = all(isinstance(e, InputError) for e in errors)
+        raise (HandoffInputError if usage else HandoffError)(
             f"handoff {stem}: {len(failed)} file(s) not written ("
             + "; ".join(failed)
             + f"); written: {', '.join(str(p) for p in written.values()) or 'none'}"
-        )
+        ) from errors[0]
     return written
 
 

@@ -25,6 +25,7 @@ from ..types import Rate
 __all__ = [
     "SCHEMA",
     "ManifestNotFoundError",
+    "HandoffInputError",
     "load_manifest",
     "check_manifest",
     "as_manifest",
@@ -42,6 +43,13 @@ SCHEMA = "hdrpipe.manifest/1"
 
 class ManifestNotFoundError(HandoffError, InputError):
     """The manifest file does not exist or cannot be read (a usage error, exit 2)."""
+
+    exit_code = 2
+
+
+class HandoffInputError(HandoffError, InputError):
+    """The job's own names or paths cannot be expressed in a hand-off format
+    (e.g. a literal ``#`` in a file Nuke must read): a usage problem, exit 2."""
 
     exit_code = 2
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..errors import HandoffError
 from .manifest import (
+    HandoffInputError,
     as_manifest,
     look_spec,
     output_retarget,
@@ -52,6 +53,7 @@ from .tcl import escape_subst, quote
 from .text import write_text
 
 __all__ = [
+    "NukeFrameTokenError",
     "NukeNode",
     "StackOp",
     "Evaluated",
@@ -235,6 +237,10 @@ def _compression(out: Mapping[str, Any]) -> str:
 _FRAME_TOKEN = re.compile(r"(#+|%0?\d*d|@+)")
 
 
+class NukeFrameTokenError(HandoffInputError):
+    """A path holds a literal ``#``, which a Nuke file knob cannot express."""
+
+
 def nuke_pattern(path: str) -> str:
     """Return ``path`` with a fileseq ``@`` frame token as Nuke's ``#`` (same padding).
 
@@ -260,7 +266,9 @@ def nuke_file(path: str, sequence: bool = True) -> str:
     * a literal ``%`` is written ``%%`` and the frame token as ``%0Nd`` (printf
       escaping, unambiguous once the token is printf);
     * a literal ``#`` cannot be escaped (Nuke reads every ``#`` run as frame
-      digits): :class:`HandoffError` rather than a script that reads other files.
+      digits; Foundry documents no escape, and ``%%`` only escapes printf):
+      :class:`NukeFrameTokenError` (a :class:`HandoffError` and an input error,
+      exit 2) rather than a script that reads other files.
 
     >>> nuke_file("/a/50%/plate.####.exr")
     '/a/50%%/plate.%04d.exr'
@@ -276,10 +284,10 @@ def nuke_file(path: str, sequence: bool = True) -> str:
         before, token, after = name, "", ""
     literal = head + sep + before, after
     if any("#" in part for part in literal):
-        raise HandoffError(
+        raise NukeFrameTokenError(
             f"nuke: {path!r} holds a literal '#' and Nuke reads every '#' in a file "
             "knob as a frame digit (there is no escape): rename or link the file "
-            "without '#'"
+            "(or its folder) without '#'; the other hand-off files are unaffected"
         )
     if token.startswith("@"):
         token = "#" * len(token)

@@ -41,3 +41,19 @@ def test_missing_manifest_is_a_usage_error(tmp_path: Path) -> None:
     assert isinstance(result.exception, HandoffError)
     assert isinstance(result.exception, InputError)
     assert result.exception.exit_code == 2
+
+
+def test_literal_hash_in_a_source_is_a_usage_error(tmp_path: Path) -> None:
+    doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    doc["inputs"][0]["path"] = "/abs/shots/take#2/plate.####.exr"
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(doc), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["handoff", str(manifest), "--nuke", "--otio", "-o", str(tmp_path)]
+    )
+    assert isinstance(result.exception, HandoffError)
+    assert isinstance(result.exception, InputError)
+    assert result.exception.exit_code == 2
+    assert "literal '#'" in str(result.exception)
+    assert "rename or link the file" in str(result.exception)
+    assert (tmp_path / "sh010.otio").is_file() and not (tmp_path / "sh010.nk").exists()

@@ -15,8 +15,8 @@ from handoff_helpers import HOSTILE_NAMES, two_shot_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hdrpipe.errors import HandoffError
-from hdrpipe.handoff import write_nuke_script
+from hdrpipe.errors import HandoffError, InputError
+from hdrpipe.handoff import NukeFrameTokenError, write_nuke_script
 from hdrpipe.handoff.tcl import tokenize, unescape_subst
 
 # Knobs documented in Foundry's Nuke Reference Guide for each class we write
@@ -687,6 +687,9 @@ def test_handoff_writes_the_others_then_fails_loudly(
     doc["inputs"][0]["path"] = "/abs/shots/take#2/plate.####.exr"
     with pytest.raises(HandoffError, match=r"nuke: .*literal '#'") as err:
         write_handoff(doc, tmp_path)
+    # the job's own file name, not a failure of hdrpipe: a usage error (exit 2)
+    assert isinstance(err.value, InputError) and err.value.exit_code == 2
+    assert isinstance(err.value.__cause__, NukeFrameTokenError)
     assert not (tmp_path / "sh010.nk").exists()
     for name in ("sh010.otio", "sh010.edl", "sh010.fcpxml"):
         assert (tmp_path / name).is_file()
