@@ -140,7 +140,9 @@ def test_preset_meets_its_grain_and_bitrate_targets(
             f"target {spec.grain_retention_min:.0%}"
         )
     if spec.purpose == "master":
+        # a master promises the master target, not a lower one of its own
         assert spec.grain_retention_min is not None
+        assert spec.grain_retention_min >= MASTER_GRAIN_RETENTION
     floor = spec.bitrate_floor(W, H, RATE)
     if floor is not None:
         size = Path(str(manifest[name]["path"])).stat().st_size
@@ -199,6 +201,17 @@ def test_hevc_master_targets_are_real(presets_file: Path) -> None:
     cap = spec.bitrate_ceiling(1920, 1080, RATE)
     assert cap is not None and cap / 1000 <= H265_MAX_BR["4.1"][1]
     assert PRESETS["h264-sdr-review"].purpose == "review"
+
+
+def test_prores_422hq_is_a_mezzanine_with_a_stated_target() -> None:
+    # 83-85 % measured at any prores_ks/prores_aw setting (docs/presets.md):
+    # not sold as a grain master, its own target stated
+    spec = PRESETS["prores422hq-pq1000"]
+    assert spec.purpose == "mezzanine"
+    assert spec.grain_retention_min == 0.80 < MASTER_GRAIN_RETENTION
+    assert spec.quality is not None and "not a grain master" in spec.quality
+    masters = [n for n, s in PRESETS.items() if s.purpose == "master"]
+    assert sorted(masters) == ["hevc-hdr10", "hevc-hlg", "prores4444xq-pq1000"]
 
 
 @pytest.mark.slow
