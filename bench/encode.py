@@ -21,6 +21,10 @@ that of the encoder's input Y' (``hdrpipe.encode.quality``) — and the bitrate,
 on the fixture plate (``fixtures.generate``, 2 % grain) rendered at ``--size``
 through each preset's colour target, next to the preset's targets.
 
+``--hevc-compare`` times the HEVC master (x265 CRF 6, ``tune=grain``) against
+the settings it replaced (CRF 18, no tuning) on the same fixture frames, best of
+``--repeat``, and prints the ratio with each one's grain retention and bitrate.
+
 ``--prores-compare`` encodes the two ProRes profiles with ``prores_ks`` and
 ``prores_aw`` and prints fps, PSNR of the decoded Y'/Cb/Cr planes against our
 input codes and the data rate: the numbers recorded in ``presets.py``.
@@ -198,6 +202,40 @@ def quality(names: list[str], n: int, w: int, h: int, out: Path) -> None:
         )
 
 
+def hevc_compare(n: int, w: int, h: int, out: Path, repeat: int) -> None:
+    """Writer fps of the shipped HEVC master vs its CRF 18 predecessor."""
+    base = get_preset("hevc-hdr10")
+    before = {k: v for k, v in base.options.items() if k != "tune"}
+    before["crf"] = "18"
+    variants = {
+        "crf 6 tune=grain (shipped)": base,
+        "crf 18 (before)": replace(base, options=before),
+    }
+    rows, cols = grain_patch(w, h)
+    tr = Transform(target=base.target)
+    frames = [tr.apply(render_frame(w, h, i, seed=5)) for i in range(n)]
+    print(f"\nHEVC master speed, fixture plate {w}x{h}, {n} frames, best of {repeat}")
+    best: dict[str, float] = {}
+    for label, spec in variants.items():
+        for _ in range(repeat):
+            path = out / f"hevc-{len(best)}.mp4"
+            with _open(spec, path, w, h, None) as wr:
+                reference = [wr.planes(f)[0][rows, cols] for f in frames]  # type: ignore[attr-defined]
+                t0 = time.perf_counter()
+                for f in frames:
+                    wr.write(f)
+                wr.close(LEVEL)
+                best[label] = max(best.get(label, 0.0), n / (time.perf_counter() - t0))
+        kept = grain_retention([y[rows, cols] for y in _luma(path, 10)], reference)
+        rate = path.stat().st_size * 8 / float(n / RATE.fps)
+        print(
+            f"  {label:<28} {best[label]:6.2f} fps   grain_retention {kept:6.1%}   "
+            f"{rate / 1e6:7.2f} Mb/s"
+        )
+    shipped, old = best.values()
+    print(f"  the shipped master encodes {old / shipped:.1f}x slower than before")
+
+
 def prores_compare(frames: list[np.ndarray], out: Path, threads: int | None) -> None:
     h, w = frames[0].shape[:2]
     n = len(frames)
@@ -245,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=2, help="best of N runs per preset")
     ap.add_argument("--prores-compare", action="store_true")
+    ap.add_argument("--hevc-compare", action="store_true")
     ap.add_argument(
         "--quality",
         action=argparse.BooleanOptionalAction,
@@ -266,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tmp)
         if args.prores_compare:
             prores_compare(frames, out, args.threads)
+        elif args.hevc_compare:
+            hevc_compare(args.frames, w, h, out, args.repeat)
         else:
             for name in args.presets.split(","):
                 bench_preset(name, frames, out, args.threads, args.repeat)
