@@ -19,7 +19,7 @@ EVENTS = (EventSpec(CLIPS[0], 2, 4), EventSpec(CLIPS[1], 5, 4))
 FAIL_AT = 5  # record frames written before the injected failure
 
 
-class Injected(RuntimeError):
+class InjectedError(RuntimeError):
     pass
 
 
@@ -54,7 +54,7 @@ def _fail_mid_write(
         if calls == FAIL_AT + 1:
             # What a kill at this point would leave: the outdir as it is now.
             seen.append(sorted(p.name for p in outdir.iterdir()))
-            raise Injected("disk pulled mid-assembly")
+            raise InjectedError("disk pulled mid-assembly")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(assemble_module, "retime_frame", failing)
@@ -66,7 +66,7 @@ def test_a_failure_mid_write_leaves_no_master(
     outdir = tmp_path / "out"
     seen: list[list[str]] = []
     _fail_mid_write(monkeypatch, outdir, seen)
-    with pytest.raises(Injected):
+    with pytest.raises(InjectedError):
         conform_timeline(_job(cut, outdir), [media_root], handles=0)
     (during,) = seen
     # Mid-write, the frames so far sit in a hidden staging folder only.
@@ -89,7 +89,7 @@ def test_a_failed_rerun_keeps_the_earlier_master_whole(
     assert len(before) == 8
     seen: list[list[str]] = []
     _fail_mid_write(monkeypatch, outdir, seen)
-    with pytest.raises(Injected):
+    with pytest.raises(InjectedError):
         conform_timeline(_job(cut, outdir, overwrite=True), [media_root], handles=0)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert not [p for p in outdir.iterdir() if p.name.startswith(".hdrpipe-")]
