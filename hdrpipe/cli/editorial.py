@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..editorial import conform_timeline, plan_timeline
+from ..editorial import conform_timeline, parse_input_spaces, plan_timeline
 from ..editorial.match import match_table
 from ..engine import ConformJob
 from ._app import emit_json
@@ -28,11 +28,18 @@ def conform_timeline_command(
     dry_run: bool,
     json_out: bool,
     progress: bool,
+    *,
+    input_spaces: Sequence[str] = (),
 ) -> int:
     """Dry run: print the match table (text, or JSON with ``--json``); else pull."""
+    spaces = parse_input_spaces(input_spaces, media, config=job.config)
     if dry_run:
         planned = plan_timeline(
-            job, media, handles=handles, shot_name_template=shot_name
+            job,
+            media,
+            handles=handles,
+            shot_name_template=shot_name,
+            input_spaces=spaces,
         )
         document = planned.to_dict()
         if json_out:
@@ -45,7 +52,12 @@ def conform_timeline_command(
 
     with ProgressBar(progress) as bar:
         result = conform_timeline(
-            job, media, handles=handles, shot_name_template=shot_name, on_progress=bar
+            job,
+            media,
+            handles=handles,
+            shot_name_template=shot_name,
+            input_spaces=spaces,
+            on_progress=bar,
         )
     if json_out:
         emit_json({**result.data, "manifest": str(result.path)})

@@ -9,7 +9,15 @@ CDL as the look. The engine never imports this package.
 
 from __future__ import annotations
 
-from .match import DEFAULT_HANDLES, Match, MatchError, Media, match_events, scan_media
+from .match import (
+    DEFAULT_HANDLES,
+    Match,
+    MatchError,
+    Media,
+    match_events,
+    parse_input_spaces,
+    scan_media,
+)
 from .pulls import (
     DEFAULT_SHOT_NAME,
     EditorialPlan,
@@ -23,6 +31,7 @@ from .timeline import Cdl, Cut, Event, Transition, read_timeline
 
 __all__ = [
     "read_timeline",
+    "parse_input_spaces",
     "scan_media",
     "match_events",
     "plan_timeline",

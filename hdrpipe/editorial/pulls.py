@@ -41,6 +41,7 @@ from ..sequence import open_sequence
 from ..types import FrameRange
 from .match import (
     DEFAULT_HANDLES,
+    InputSpaces,
     Match,
     Media,
     check_matches,
@@ -228,8 +229,15 @@ def plan_timeline(
     *,
     handles: int = DEFAULT_HANDLES,
     shot_name_template: str = DEFAULT_SHOT_NAME,
+    input_spaces: InputSpaces | None = None,
 ) -> EditorialPlan:
     """Read the edit (``job.inputs[0]``), match it to ``media`` and plan the pulls.
+
+    ``input_spaces`` (:func:`~hdrpipe.editorial.match.parse_input_spaces`)
+    gives the colour space of a root's sequences without recognised
+    chromaticities; each pull reads its sequence in
+    :attr:`~hdrpipe.editorial.match.Media.colorspace` unless the job sets
+    ``source_colorspace`` for all.
 
     Raises
     ------
@@ -247,7 +255,7 @@ def plan_timeline(
         )
     plates, movies = _split_deliver(job)
     cut = read_timeline(job.inputs[0], rate=job.fps)
-    index = scan_media(media)
+    index = scan_media(media, input_spaces)
     matches = match_events(cut, index, handles=handles)
     check_matches(matches, force=job.force)
     outdir = Path(job.outdir).absolute()
@@ -282,6 +290,7 @@ def plan_timeline(
             look=look if look is not None else job.look,
             fps=None,
             start_tc=None,
+            source_colorspace=job.source_colorspace or m.media.colorspace,
         )
         pulls.append(Pull(m, name, folder, look, pull_job))
     if movies and not job.reformat:
@@ -345,6 +354,7 @@ def conform_timeline(
     *,
     handles: int = DEFAULT_HANDLES,
     shot_name_template: str = DEFAULT_SHOT_NAME,
+    input_spaces: InputSpaces | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> EditorialResult:
     """Pull every matched event of the edit: plates, manifest and .nk per shot.
@@ -356,7 +366,11 @@ def conform_timeline(
     under ``force``). ``on_progress(done, total)`` counts frames over all pulls.
     """
     planned = plan_timeline(
-        job, media, handles=handles, shot_name_template=shot_name_template
+        job,
+        media,
+        handles=handles,
+        shot_name_template=shot_name_template,
+        input_spaces=input_spaces,
     )
     total = sum(p.frames.count for p in planned.pulls)
     done = 0
