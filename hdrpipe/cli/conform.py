@@ -187,6 +187,7 @@ def conform_command(
             json_out,
             progress,
             input_spaces=input_space or [],
+            handoff=handoff,
         )
     if dry_run:
         planned = plan(job)

@@ -30,6 +30,7 @@ def conform_timeline_command(
     progress: bool,
     *,
     input_spaces: Sequence[str] = (),
+    handoff: bool = False,
 ) -> int:
     """Dry run: print the match table (text, or JSON with ``--json``); else pull."""
     spaces = parse_input_spaces(input_spaces, media, config=job.config)
@@ -58,6 +59,7 @@ def conform_timeline_command(
             shot_name_template=shot_name,
             input_spaces=spaces,
             on_progress=bar,
+            handoff=handoff,
         )
     if json_out:
         emit_json({**result.data, "manifest": str(result.path)})
@@ -68,5 +70,8 @@ def conform_timeline_command(
                 print(path)
             if row["status"] != "ok":
                 print(f"event {row['event']} {row['name']}: {row['status']}")
+        master = result.data.get("master") or {}
+        for kind, path in (master.get("handoff") or {}).items():
+            print(f"{kind}: {path}")
         print(f"manifest: {result.path}")
     return 0

@@ -356,6 +356,7 @@ def conform_timeline(
     shot_name_template: str = DEFAULT_SHOT_NAME,
     input_spaces: InputSpaces | None = None,
     on_progress: ProgressCallback | None = None,
+    handoff: bool = False,
 ) -> EditorialResult:
     """Pull every matched event of the edit: plates, manifest and .nk per shot.
 
@@ -364,6 +365,9 @@ def conform_timeline(
     ``OUTDIR/<cut>.editorial.json`` lists every event (match, pull range,
     source timecode, CDL, shot manifest and .nk; events filled with black
     under ``force``). ``on_progress(done, total)`` counts frames over all pulls.
+    With ``handoff`` the assembled master gets its OTIO, EDL and per-event AMFs
+    (:mod:`hdrpipe.editorial.handoff`); existing ones are refused up front
+    unless ``job.overwrite``.
     """
     planned = plan_timeline(
         job,
@@ -382,6 +386,14 @@ def conform_timeline(
         aces = assembly_pattern(planned, planned.master_name)
         if aces.parent.is_dir() and any(aces.parent.iterdir()) and not job.overwrite:
             raise InputError(f"output {aces.parent} exists (use --overwrite)")
+        if handoff and not job.overwrite:
+            from .handoff import master_handoff_names
+
+            for target in master_handoff_names(planned.master_name):
+                if os.path.lexists(planned.outdir / target):
+                    raise InputError(
+                        f"hand-off {planned.outdir / target} exists (use --overwrite)"
+                    )
     for pull in planned.pulls:
         write_pull_look(pull)
 
@@ -423,6 +435,13 @@ def conform_timeline(
         }
         if movie is not None:
             manifests.append(movie)
+            if handoff:
+                from .handoff import write_master_handoff
+
+                written = write_master_handoff(
+                    planned, pattern, movie.data, overwrite=job.overwrite
+                )
+                master["handoff"] = {k: str(v) for k, v in written.items()}
     data["master"] = master
     path = planned.outdir / f"{planned.master_name}.editorial.json"
     planned.outdir.mkdir(parents=True, exist_ok=True)
