@@ -188,6 +188,10 @@ def conform_command(
             progress,
             input_spaces=input_space or [],
             handoff=handoff,
+            farm={"workers": workers, "scheduler": scheduler, "chunk": chunk}
+            if workers is not None or scheduler is not None or resume
+            else None,
+            resume=resume,
         )
     if dry_run:
         planned = plan(job)

@@ -6,9 +6,11 @@ given): the match table as text or JSON on a dry run, the pulls otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..editorial import conform_timeline, parse_input_spaces, plan_timeline
 from ..editorial.match import match_table
@@ -31,6 +33,8 @@ def conform_timeline_command(
     *,
     input_spaces: Sequence[str] = (),
     handoff: bool = False,
+    farm: Mapping[str, Any] | None = None,
+    resume: bool = False,
 ) -> int:
     """Dry run: print the match table (text, or JSON with ``--json``); else pull."""
     spaces = parse_input_spaces(input_spaces, media, config=job.config)
@@ -51,7 +55,20 @@ def conform_timeline_command(
         return 0
     from .conform import ProgressBar
 
-    with ProgressBar(progress) as bar:
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(ProgressBar(progress))
+        runner = None
+        if farm is not None:  # --workers/--scheduler/--resume: split by event
+            from ..farm.editorial import EditorialFarm
+
+            runner = stack.enter_context(
+                EditorialFarm(
+                    chunk=int(farm["chunk"]),
+                    workers=farm["workers"],
+                    scheduler=farm["scheduler"],
+                    resume=resume,
+                )
+            )
         result = conform_timeline(
             job,
             media,
@@ -60,6 +77,7 @@ def conform_timeline_command(
             input_spaces=spaces,
             on_progress=bar,
             handoff=handoff,
+            runner=runner,
         )
     if json_out:
         emit_json({**result.data, "manifest": str(result.path)})

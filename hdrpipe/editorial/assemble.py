@@ -49,7 +49,7 @@ from ..conform.retime import Method, Sample, retime_frame
 from ..conform.timecode import Timecode
 from ..encode.exr_writer import ExrWriter
 from ..encode.presets import get_preset
-from ..engine import EXR_FIRST_FRAME, Manifest, ProgressCallback, conform
+from ..engine import EXR_FIRST_FRAME, ConformJob, Manifest, ProgressCallback, conform
 from ..errors import InputError
 from ..exr import read_pixels
 from ..sequence import Sequence as ImageSequence
@@ -167,11 +167,16 @@ def assemble(
     movies: tuple[str, ...],
     *,
     on_progress: ProgressCallback | None = None,
+    run_master: Callable[[ConformJob], Manifest] = conform,
+    reuse: bool = False,
 ) -> tuple[Path, Manifest | None]:
     """Write the cut's ACES EXR sequence, then its movie deliverables (if any).
 
     ``plates`` are each pull's ACES2065-1 (or ACEScg) plate sequence by event
-    index. Returns the EXR pattern and the engine's manifest of the movies.
+    index. Returns the EXR pattern and the engine's manifest of the movies,
+    made by ``run_master`` (the engine's ``conform``, or a farm's). With
+    ``reuse`` (a resumed run) an existing master EXR with every frame, newer
+    than every plate, is kept (it was published whole).
     """
     job = planned.job
     method = cast(Method, job.retime if job.retime in ("blend", "flow") else "nearest")
@@ -190,6 +195,56 @@ def assemble(
         raise InputError("no event of the cut has a master: nothing to assemble")
     rate = planned.cut.rate
     total = planned.cut.end - planned.cut.start
+    if reuse and _complete(pattern, total, plates):
+        log.info("%s: complete from an earlier run; kept", pattern.parent)
+    else:
+        # A resumed run replaces a stale or partial master of its own.
+        _write_master(
+            planned, plates, pattern, size, method, frames, on_progress, reuse
+        )
+    if not movies:
+        return pattern, None
+
+    master = dataclasses.replace(
+        job,
+        inputs=(open_sequence(pattern),),
+        deliver=movies,
+        name=name,
+        fps=rate,
+        start_tc=str(Timecode(planned.cut.start, rate)),
+        retime="asis",
+        look=None,
+        frames=None,
+        profile="nuke-comp",
+    )
+    return pattern, run_master(master)
+
+
+def _complete(pattern: Path, total: int, plates: dict[int, ImageSequence]) -> bool:
+    folder = pattern.parent
+    if not folder.is_dir():
+        return False
+    files = list(folder.glob("*.exr"))
+    newest_plate = max(
+        (Path(seq.path(seq.frames[-1])).stat().st_mtime for seq in plates.values()),
+        default=0.0,
+    )
+    return len(files) == total and folder.stat().st_mtime >= newest_plate
+
+
+def _write_master(
+    planned: EditorialPlan,
+    plates: dict[int, ImageSequence],
+    pattern: Path,
+    size: tuple[int, ...],
+    method: Method,
+    frames: _PullFrames,
+    on_progress: ProgressCallback | None,
+    replace: bool,
+) -> None:
+    job = planned.job
+    rate = planned.cut.rate
+    total = planned.cut.end - planned.cut.start
     planned.outdir.mkdir(parents=True, exist_ok=True)
     # Staged as a whole folder and renamed into place at close (the engine's
     # EXR plates do the same): the master appears complete or not at all.
@@ -202,7 +257,7 @@ def assemble(
         height=size[0],
         rate=rate,
         first_frame=EXR_FIRST_FRAME,
-        overwrite=job.overwrite,
+        overwrite=job.overwrite or replace,
         whole_folder=True,
     )
     try:
@@ -224,18 +279,3 @@ def assemble(
     except BaseException:
         writer.abort()
         raise
-    if not movies:
-        return pattern, None
-    master = dataclasses.replace(
-        job,
-        inputs=(open_sequence(pattern),),
-        deliver=movies,
-        name=name,
-        fps=rate,
-        start_tc=str(Timecode(planned.cut.start, rate)),
-        retime="asis",
-        look=None,
-        frames=None,
-        profile="nuke-comp",
-    )
-    return pattern, conform(master)

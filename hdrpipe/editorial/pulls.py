@@ -28,7 +28,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from ..conform.timecode import Timecode
@@ -56,6 +56,8 @@ __all__ = [
     "Pull",
     "EditorialPlan",
     "EditorialResult",
+    "PullRunner",
+    "LocalRunner",
     "shot_name",
     "cdl_xml",
     "plan_timeline",
@@ -348,6 +350,52 @@ def _plate_pattern(manifest: Manifest) -> str:
     return str(outputs.get(ACES_PLATES) or outputs[ACESCG_PLATES])
 
 
+class PullRunner(Protocol):
+    """What runs an editorial job's engine jobs: the pulls, then the master's movies.
+
+    ``resume`` says the runner keeps work an interrupted run completed; the
+    assembled master EXR is then reused when it is complete and newer than
+    every pull.
+    """
+
+    resume: bool
+
+    def run_pulls(
+        self, pulls: Sequence[Pull], on_progress: ProgressCallback | None
+    ) -> list[Manifest]:
+        """Make every pull (its ``.cc`` is written); manifests in ``pulls`` order."""
+        ...
+
+    def run_master(self, job: ConformJob) -> Manifest:
+        """Make the movies of the assembled master (an ordinary conform job)."""
+        ...
+
+
+class LocalRunner:
+    """The pulls one after the other in this process, then the master's movies."""
+
+    resume = False
+
+    def run_pulls(
+        self, pulls: Sequence[Pull], on_progress: ProgressCallback | None
+    ) -> list[Manifest]:
+        total = sum(p.frames.count for p in pulls)
+        done = 0
+        manifests = []
+        for pull in pulls:
+
+            def step(d: int, _t: int, base: int = done) -> None:
+                if on_progress is not None:
+                    on_progress(base + d, total)
+
+            manifests.append(conform(pull.job, on_progress=step))
+            done += pull.frames.count
+        return manifests
+
+    def run_master(self, job: ConformJob) -> Manifest:
+        return conform(job)
+
+
 def conform_timeline(
     job: ConformJob,
     media: Sequence[str | os.PathLike[str]],
@@ -357,6 +405,7 @@ def conform_timeline(
     input_spaces: InputSpaces | None = None,
     on_progress: ProgressCallback | None = None,
     handoff: bool = False,
+    runner: PullRunner | None = None,
 ) -> EditorialResult:
     """Pull every matched event of the edit: plates, manifest and .nk per shot.
 
@@ -367,7 +416,9 @@ def conform_timeline(
     under ``force``). ``on_progress(done, total)`` counts frames over all pulls.
     With ``handoff`` the assembled master gets its OTIO, EDL and per-event AMFs
     (:mod:`hdrpipe.editorial.handoff`); existing ones are refused up front
-    unless ``job.overwrite``.
+    unless ``job.overwrite``. ``runner`` makes the pulls and the master's
+    movies (default :class:`LocalRunner`: one engine job after the other; the
+    farm's runner splits the job by event, :mod:`hdrpipe.farm.editorial`).
     """
     planned = plan_timeline(
         job,
@@ -376,15 +427,15 @@ def conform_timeline(
         shot_name_template=shot_name_template,
         input_spaces=input_spaces,
     )
-    total = sum(p.frames.count for p in planned.pulls)
-    done = 0
     manifests = []
     shots: dict[int, dict[str, Any]] = {}
     if planned.movies:
         from .assemble import assembly_pattern
 
         aces = assembly_pattern(planned, planned.master_name)
-        if aces.parent.is_dir() and any(aces.parent.iterdir()) and not job.overwrite:
+        resuming = runner is not None and runner.resume
+        exists = aces.parent.is_dir() and any(aces.parent.iterdir())
+        if exists and not job.overwrite and not resuming:
             raise InputError(f"output {aces.parent} exists (use --overwrite)")
         if handoff and not job.overwrite:
             from .handoff import master_handoff_names
@@ -396,13 +447,9 @@ def conform_timeline(
                     )
     for pull in planned.pulls:
         write_pull_look(pull)
-
-        def step(d: int, _t: int, base: int = done) -> None:
-            if on_progress is not None:
-                on_progress(base + d, total)
-
-        manifest = conform(pull.job, on_progress=step)
-        done += pull.frames.count
+    run = runner if runner is not None else LocalRunner()
+    pulled = run.run_pulls(planned.pulls, on_progress)
+    for pull, manifest in zip(planned.pulls, pulled, strict=True):
         nk = write_nuke_script(manifest.to_dict(), pull.outdir / f"{pull.name}.nk")
         manifests.append(manifest)
         first = manifest.data["inputs"][0]
@@ -425,7 +472,14 @@ def conform_timeline(
             p.match.event.index: open_sequence(_plate_pattern(m))
             for p, m in zip(planned.pulls, manifests, strict=True)
         }
-        pattern, movie = assemble(planned, plates, planned.master_name, planned.movies)
+        pattern, movie = assemble(
+            planned,
+            plates,
+            planned.master_name,
+            planned.movies,
+            run_master=run.run_master,
+            reuse=run.resume,
+        )
         master = {
             "aces": str(pattern),
             "manifest": str(movie.path) if movie else None,
