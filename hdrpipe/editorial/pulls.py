@@ -191,6 +191,7 @@ class EditorialPlan:
             "shot_name": self.shot_name,
             "deliver": list(self.job.deliver),
             "master_presets": list(self.movies),
+            "notes": list(self.cut.notes),
             "events": rows,
         }
 
@@ -256,7 +257,7 @@ def plan_timeline(
             "(each pull takes its range and source timecode from the edit)"
         )
     plates, movies = _split_deliver(job)
-    cut = read_timeline(job.inputs[0], rate=job.fps)
+    cut = read_timeline(job.inputs[0], rate=job.fps, force=job.force)
     index = scan_media(media, input_spaces)
     matches = match_events(cut, index, handles=handles)
     check_matches(matches, force=job.force)
