@@ -188,9 +188,9 @@ def conform_command(
             progress,
             input_spaces=input_space or [],
             handoff=handoff,
-            farm={"workers": workers, "scheduler": scheduler, "chunk": chunk}
-            if workers is not None or scheduler is not None or resume
-            else None,
+            workers=workers,
+            scheduler=scheduler,
+            chunk=chunk,
             resume=resume,
         )
     if dry_run:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from ..editorial import conform_timeline, parse_input_spaces, plan_timeline
 from ..editorial.match import match_table
@@ -33,10 +32,16 @@ def conform_timeline_command(
     *,
     input_spaces: Sequence[str] = (),
     handoff: bool = False,
-    farm: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    chunk: int | None = None,
     resume: bool = False,
 ) -> int:
-    """Dry run: print the match table (text, or JSON with ``--json``); else pull."""
+    """Dry run: print the match table (text, or JSON with ``--json``); else pull.
+
+    ``--workers``/``--scheduler``/``--resume`` run it on the farm, split by
+    event (:class:`hdrpipe.farm.editorial.EditorialFarm`).
+    """
     spaces = parse_input_spaces(input_spaces, media, config=job.config)
     if dry_run:
         planned = plan_timeline(
@@ -58,15 +63,12 @@ def conform_timeline_command(
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(ProgressBar(progress))
         runner = None
-        if farm is not None:  # --workers/--scheduler/--resume: split by event
+        if workers is not None or scheduler is not None or resume:
             from ..farm.editorial import EditorialFarm
 
             runner = stack.enter_context(
                 EditorialFarm(
-                    chunk=int(farm["chunk"]),
-                    workers=farm["workers"],
-                    scheduler=farm["scheduler"],
-                    resume=resume,
+                    chunk=chunk, workers=workers, scheduler=scheduler, resume=resume
                 )
             )
         result = conform_timeline(

@@ -89,13 +89,13 @@ class EditorialFarm:
     def __init__(
         self,
         *,
-        chunk: int = DEFAULT_CHUNK,
+        chunk: int | None = DEFAULT_CHUNK,
         workers: int | None = None,
         scheduler: str | None = None,
         client: Any = None,
         resume: bool = False,
     ) -> None:
-        self.chunk = chunk
+        self.chunk = DEFAULT_CHUNK if chunk is None else chunk
         self.workers = workers
         self.scheduler = scheduler
         self.resume = resume
