@@ -263,6 +263,8 @@ def parse_input_spaces(
         ``DIR`` is not a ``--media`` root, a root is given twice, two plain
         spaces, or a name the config does not have.
     """
+    if not values:
+        return {}
     config_obj, info = resolve_config(config)
     by_root = {Path(os.fspath(r)).expanduser().resolve(): r for r in roots}
 
