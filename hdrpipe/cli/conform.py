@@ -162,6 +162,12 @@ def conform_command(
         help="With --timeline: shot name template ({event} {reel} {name} "
         "{index:03d} {track}).",
     ),
+    input_space: list[str] | None = typer.Option(
+        None,
+        "--input-space",
+        help="With --timeline: OCIO colour space of media without recognised EXR "
+        "chromaticities: SPACE for every --media folder, or DIR=SPACE (repeatable).",
+    ),
     qc_report: bool = typer.Option(
         True, "--report/--no-report", help="Write OUTDIR/<name>.qc.html (QC report)."
     ),
@@ -173,7 +179,19 @@ def conform_command(
         if tuple(job.inputs) != (timeline,):
             raise InputError("give input PATHs or --timeline, not both")
         return conform_timeline_command(
-            job, media or [], handles, shot_name, dry_run, json_out, progress
+            job,
+            media or [],
+            handles,
+            shot_name,
+            dry_run,
+            json_out,
+            progress,
+            input_spaces=input_space or [],
+            handoff=handoff,
+            workers=workers,
+            scheduler=scheduler,
+            chunk=chunk,
+            resume=resume,
         )
     if dry_run:
         planned = plan(job)

@@ -6,11 +6,12 @@ given): the match table as text or JSON on a dry run, the pulls otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..editorial import conform_timeline, plan_timeline
+from ..editorial import conform_timeline, parse_input_spaces, plan_timeline
 from ..editorial.match import match_table
 from ..engine import ConformJob
 from ._app import emit_json
@@ -28,11 +29,27 @@ def conform_timeline_command(
     dry_run: bool,
     json_out: bool,
     progress: bool,
+    *,
+    input_spaces: Sequence[str] = (),
+    handoff: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    chunk: int | None = None,
+    resume: bool = False,
 ) -> int:
-    """Dry run: print the match table (text, or JSON with ``--json``); else pull."""
+    """Dry run: print the match table (text, or JSON with ``--json``); else pull.
+
+    ``--workers``/``--scheduler``/``--resume`` run it on the farm, split by
+    event (:class:`hdrpipe.farm.editorial.EditorialFarm`).
+    """
+    spaces = parse_input_spaces(input_spaces, media, config=job.config)
     if dry_run:
         planned = plan_timeline(
-            job, media, handles=handles, shot_name_template=shot_name
+            job,
+            media,
+            handles=handles,
+            shot_name_template=shot_name,
+            input_spaces=spaces,
         )
         document = planned.to_dict()
         if json_out:
@@ -43,9 +60,26 @@ def conform_timeline_command(
         return 0
     from .conform import ProgressBar
 
-    with ProgressBar(progress) as bar:
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(ProgressBar(progress))
+        runner = None
+        if workers is not None or scheduler is not None or resume:
+            from ..farm.editorial import EditorialFarm
+
+            runner = stack.enter_context(
+                EditorialFarm(
+                    chunk=chunk, workers=workers, scheduler=scheduler, resume=resume
+                )
+            )
         result = conform_timeline(
-            job, media, handles=handles, shot_name_template=shot_name, on_progress=bar
+            job,
+            media,
+            handles=handles,
+            shot_name_template=shot_name,
+            input_spaces=spaces,
+            on_progress=bar,
+            handoff=handoff,
+            runner=runner,
         )
     if json_out:
         emit_json({**result.data, "manifest": str(result.path)})
@@ -56,5 +90,8 @@ def conform_timeline_command(
                 print(path)
             if row["status"] != "ok":
                 print(f"event {row['event']} {row['name']}: {row['status']}")
+        master = result.data.get("master") or {}
+        for kind, path in (master.get("handoff") or {}).items():
+            print(f"{kind}: {path}")
         print(f"manifest: {result.path}")
     return 0

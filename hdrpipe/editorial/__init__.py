@@ -4,17 +4,31 @@
 :class:`Cut` events; ``match_events`` finds each event's EXR sequence under the
 media roots; ``conform_timeline`` pulls every matched event (its used source
 range ± handles) by running the engine once per event, with the event's ASC
-CDL as the look. The engine never imports this package.
+CDL as the look, then assembles the master of the cut (``assemble``) and, on
+request, its hand-off (``handoff``: OTIO, EDL, one AMF per event). Who runs
+the engine jobs is a :class:`PullRunner` (in process by default; the farm's
+splits the job by event, :mod:`hdrpipe.farm.editorial`). The engine never
+imports this package.
 """
 
 from __future__ import annotations
 
-from .match import DEFAULT_HANDLES, Match, MatchError, Media, match_events, scan_media
+from .match import (
+    DEFAULT_HANDLES,
+    Match,
+    MatchError,
+    Media,
+    match_events,
+    parse_input_spaces,
+    scan_media,
+)
 from .pulls import (
     DEFAULT_SHOT_NAME,
     EditorialPlan,
     EditorialResult,
+    LocalRunner,
     Pull,
+    PullRunner,
     conform_timeline,
     plan_timeline,
     write_pull_look,
@@ -23,6 +37,7 @@ from .timeline import Cdl, Cut, Event, Transition, read_timeline
 
 __all__ = [
     "read_timeline",
+    "parse_input_spaces",
     "scan_media",
     "match_events",
     "plan_timeline",
@@ -36,6 +51,8 @@ __all__ = [
     "Match",
     "MatchError",
     "Pull",
+    "PullRunner",
+    "LocalRunner",
     "EditorialPlan",
     "EditorialResult",
     "DEFAULT_HANDLES",

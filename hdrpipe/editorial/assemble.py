@@ -17,7 +17,14 @@ ACES2065-1 linear from the graded pulls (the event's CDL is already in them):
 
 The frames are written as an ACES2065-1 half EXR sequence of the cut,
 ``OUTDIR/<cut>_aces/<cut>.####.exr`` from frame 1001 with the record timecode
-in ``timeCode`` and the cut's rate in ``framesPerSecond``, and the engine makes
+in ``timeCode`` and the cut's rate in ``framesPerSecond``. Like the engine's EXR
+plates, the sequence is written into a private staging folder beside its final
+name (:class:`~hdrpipe.encode.exr_writer.ExrWriter` with ``whole_folder``, each
+frame's header read back and checked) and renamed into place after its last
+frame: a failed or killed assembly leaves nothing under ``<cut>_aces`` (a kill
+leaves only a hidden ``.hdrpipe-<cut>_aces.*`` temporary), and an earlier master
+replaced under ``overwrite`` stays whole until the new one is complete. The
+engine makes
 the job's movie deliverables from it (``OUTDIR/<cut>_<preset>.mov`` …) at the
 cut's rate from its record start timecode. The sequence was validated when it
 was pulled; the assembly is checked with the lenient ``nuke-comp`` profile.
@@ -40,16 +47,28 @@ from numpy.typing import NDArray
 from ..colorimetry import matrix_rgb_to_rgb
 from ..conform.retime import Method, Sample, retime_frame
 from ..conform.timecode import Timecode
-from ..engine import EXR_FIRST_FRAME, Manifest, ProgressCallback, conform
+from ..encode.exr_writer import ExrWriter
+from ..encode.presets import get_preset
+from ..engine import EXR_FIRST_FRAME, ConformJob, Manifest, ProgressCallback, conform
 from ..errors import InputError
-from ..exr import AP0_CHROMATICITIES, read_pixels, write_exr
+from ..exr import read_pixels
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
-from .pulls import EditorialPlan, Pull
+from .pulls import ACES_PLATES, EditorialPlan, Pull
 
-__all__ = ["Layer", "record_layers", "assemble", "assembly_pattern"]
+__all__ = [
+    "Layer",
+    "record_layers",
+    "assemble",
+    "assembly_pattern",
+    "MASTER_COMPRESSION",
+]
 
 log = logging.getLogger(__name__)
+
+#: Compression of the assembled ACES EXR: lossless PIZ (an intermediate the
+#: engine reads back for the movies, accepted by ST 2065-4 revisions and tools).
+MASTER_COMPRESSION = "piz"
 
 #: One source of a record frame: (pull or None for black, source position, weight).
 Layer = tuple[Pull | None, Fraction, float]
@@ -148,11 +167,16 @@ def assemble(
     movies: tuple[str, ...],
     *,
     on_progress: ProgressCallback | None = None,
+    run_master: Callable[[ConformJob], Manifest] = conform,
+    reuse: bool = False,
 ) -> tuple[Path, Manifest | None]:
     """Write the cut's ACES EXR sequence, then its movie deliverables (if any).
 
     ``plates`` are each pull's ACES2065-1 (or ACEScg) plate sequence by event
-    index. Returns the EXR pattern and the engine's manifest of the movies.
+    index. Returns the EXR pattern and the engine's manifest of the movies,
+    made by ``run_master`` (the engine's ``conform``, or a farm's). With
+    ``reuse`` (a resumed run) an existing master EXR with every frame, newer
+    than every plate, is kept (it was published whole).
     """
     job = planned.job
     method = cast(Method, job.retime if job.retime in ("blend", "flow") else "nearest")
@@ -171,33 +195,16 @@ def assemble(
         raise InputError("no event of the cut has a master: nothing to assemble")
     rate = planned.cut.rate
     total = planned.cut.end - planned.cut.start
-    for i, layers in enumerate(record_layers(planned)):
-        picture = np.zeros((*size, 3), np.float32)
-        for pull, position, weight in layers:
-            if pull is None or weight == 0:
-                continue
-            plate = plates[pull.match.event.index].frame_range
-            if math.floor(position) not in plate:
-                continue  # outside the media (an out-of-range event, --force): black
-            sample = _sample(position, method)
-            px = retime_frame(sample, frames.getter(pull), method)
-            picture += np.float32(weight) * px[..., :3]
-        write_exr(
-            Path(str(pattern).replace("####", f"{EXR_FIRST_FRAME + i:04d}")),
-            picture,
-            compression="piz",
-            chromaticities=AP0_CHROMATICITIES,
-            time_code=str(Timecode(planned.cut.start + i, rate)),
-            frames_per_second=rate.fps,
-            attributes={
-                "acesImageContainerFlag": 1,
-                "adoptedNeutral": (0.32168, 0.33767),
-            },
+    if reuse and _complete(pattern, total, plates):
+        log.info("%s: complete from an earlier run; kept", pattern.parent)
+    else:
+        # A resumed run replaces a stale or partial master of its own.
+        _write_master(
+            planned, plates, pattern, size, method, frames, on_progress, reuse
         )
-        if on_progress is not None:
-            on_progress(i + 1, total)
     if not movies:
         return pattern, None
+
     master = dataclasses.replace(
         job,
         inputs=(open_sequence(pattern),),
@@ -210,4 +217,65 @@ def assemble(
         frames=None,
         profile="nuke-comp",
     )
-    return pattern, conform(master)
+    return pattern, run_master(master)
+
+
+def _complete(pattern: Path, total: int, plates: dict[int, ImageSequence]) -> bool:
+    folder = pattern.parent
+    if not folder.is_dir():
+        return False
+    files = list(folder.glob("*.exr"))
+    newest_plate = max(
+        (Path(seq.path(seq.frames[-1])).stat().st_mtime for seq in plates.values()),
+        default=0.0,
+    )
+    return len(files) == total and folder.stat().st_mtime >= newest_plate
+
+
+def _write_master(
+    planned: EditorialPlan,
+    plates: dict[int, ImageSequence],
+    pattern: Path,
+    size: tuple[int, ...],
+    method: Method,
+    frames: _PullFrames,
+    on_progress: ProgressCallback | None,
+    replace: bool,
+) -> None:
+    job = planned.job
+    rate = planned.cut.rate
+    total = planned.cut.end - planned.cut.start
+    planned.outdir.mkdir(parents=True, exist_ok=True)
+    # Staged as a whole folder and renamed into place at close (the engine's
+    # EXR plates do the same): the master appears complete or not at all.
+    writer = ExrWriter(
+        dataclasses.replace(
+            get_preset(ACES_PLATES), exr_compression=MASTER_COMPRESSION
+        ),
+        pattern,
+        width=size[1],
+        height=size[0],
+        rate=rate,
+        first_frame=EXR_FIRST_FRAME,
+        overwrite=job.overwrite or replace,
+        whole_folder=True,
+    )
+    try:
+        for i, layers in enumerate(record_layers(planned)):
+            picture = np.zeros((*size, 3), np.float32)
+            for pull, position, weight in layers:
+                if pull is None or weight == 0:
+                    continue
+                plate = plates[pull.match.event.index].frame_range
+                if math.floor(position) not in plate:
+                    continue  # outside the media (an out-of-range event, --force)
+                sample = _sample(position, method)
+                px = retime_frame(sample, frames.getter(pull), method)
+                picture += np.float32(weight) * px[..., :3]
+            writer.write(picture, time_code=str(Timecode(planned.cut.start + i, rate)))
+            if on_progress is not None:
+                on_progress(i + 1, total)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise

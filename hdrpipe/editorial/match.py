@@ -19,6 +19,17 @@ candidate (a match "by timecode"). Result: ``ok`` (one candidate), ``ambiguous``
 Timecode across rates: a source timecode at the edit's rate is moved to the
 media rate by the ratio of the timecode bases (24 ↔ 48: ×2; 23.976 ↔ 24: ×1,
 the same labels).
+
+Input colour space (:attr:`Media.colorspace`), per sequence, first that applies:
+the EXR ``chromaticities`` of its first frame when they name a known space
+(AP0 → ACES2065-1, AP1 → ACEScg, Rec.709 → "Linear Rec.709 (sRGB)", Rec.2020,
+P3-D65, XYZ: the names :func:`hdrpipe.color.source_colorspace` uses), else the
+``--input-space`` of its media root (:func:`parse_input_spaces`), else none (the
+engine assumes ACES2065-1 and says so). A root's ``--input-space`` that
+contradicts a recognised header is logged and the header kept: the header
+describes the file; a job-wide ``--source-colorspace`` still overrides both
+(it is passed to every pull, as in a plain conform). The pull converts the
+source to its deliverables' spaces through OCIO like any conform.
 """
 
 from __future__ import annotations
@@ -27,23 +38,28 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from ..color import resolve_config
+from ..color import source_colorspace as colorspace_of
 from ..conform.rates import parse_rate
 from ..conform.timecode import Timecode
 from ..errors import InputError
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
 from ..types import FrameRange, Rate
+from ..validate.checks import identify_chromaticities
 from .timeline import Cut, Event
 
 __all__ = [
     "Media",
     "Match",
+    "InputSpaces",
+    "parse_input_spaces",
     "MatchError",
     "Status",
     "scan_media",
@@ -61,6 +77,10 @@ DEFAULT_MEDIA_RATE = Rate(Fraction(24))
 Status = Literal["ok", "unmatched", "ambiguous", "out-of-range"]
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)\.exr$", re.IGNORECASE)
 _STEM = re.compile(r"([._-]?(\d+|#+|@+|%0?\d*d))?(\.[A-Za-z0-9]+)?$")
+_DPX = re.compile(r"\d+\.dpx$", re.IGNORECASE)
+#: Media root (absolute) → OCIO colour space of its sequences without a
+#: recognised ``chromaticities`` header.
+InputSpaces = Mapping[Path, str]
 
 
 class MatchError(InputError):
@@ -78,10 +98,26 @@ class Media:
     sequence: ImageSequence
     rate: Rate
     tc_first: int | None  # timecode frames (at ``rate``) of the first frame
+    declared: str | None = None  # chromaticities named (identify_chromaticities)
+    input_space: str | None = None  # --input-space of its media root
 
     @property
     def name(self) -> str:
         return self.sequence.name
+
+    @property
+    def colorspace(self) -> str | None:
+        """The OCIO colour space its pull reads it in (None: the engine's default)."""
+        return self.colorspace_and_origin[0]
+
+    @property
+    def colorspace_and_origin(self) -> tuple[str | None, str]:
+        """(colour space, "chromaticities" | "--input-space" | "assumed")."""
+        if self.declared not in (None, "unknown"):
+            return colorspace_of(self.declared)[0], "chromaticities"
+        if self.input_space is not None:
+            return self.input_space, "--input-space"
+        return None, "assumed"
 
     @property
     def folder(self) -> str:
@@ -138,6 +174,8 @@ class Match:
             "handles_clipped": self.handles_clipped,
             "candidates": list(self.candidates),
             "cdl": ev.cdl.to_dict() if ev.cdl else None,
+            "input_space": media.colorspace if media else None,
+            "input_space_from": media.colorspace_and_origin[1] if media else None,
             "message": self.message,
         }
 
@@ -166,12 +204,24 @@ def _sequences_in(folder: Path, files: Iterable[str]) -> list[ImageSequence]:
     return found
 
 
-def _media(seq: ImageSequence) -> Media:
+def _media(seq: ImageSequence, input_space: str | None) -> Media:
     try:
         header = seq.header(seq.frames[0])
     except InputError as err:
         log.warning("media %s: first frame unreadable, no timecode: %s", seq, err)
-        return Media(seq, DEFAULT_MEDIA_RATE, None)
+        return Media(seq, DEFAULT_MEDIA_RATE, None, input_space=input_space)
+    declared = identify_chromaticities(header.chromaticities)
+    if input_space is not None and declared not in (None, "unknown"):
+        named = colorspace_of(declared)[0]
+        if named != input_space:
+            log.warning(
+                "media %s: its chromaticities name %s (%s); --input-space %r of "
+                "its root is not used for it",
+                seq.pattern,
+                declared,
+                named,
+                input_space,
+            )
     rate = (
         parse_rate(Fraction(header.frames_per_second))
         if header.frames_per_second
@@ -184,11 +234,83 @@ def _media(seq: ImageSequence) -> Media:
             tc = first_tc.frames - (seq.frames[0] - seq.frame_range.first)
         except InputError as err:
             log.warning("media %s: timeCode ignored: %s", seq, err)
-    return Media(seq, rate, tc if tc is None or tc >= 0 else None)
+    return Media(
+        seq,
+        rate,
+        tc if tc is None or tc >= 0 else None,
+        declared=declared,
+        input_space=input_space,
+    )
 
 
-def scan_media(roots: Sequence[str | os.PathLike[str]]) -> tuple[Media, ...]:
+def parse_input_spaces(
+    values: Sequence[str],
+    roots: Sequence[str | os.PathLike[str]],
+    *,
+    config: str | os.PathLike[str] | None = None,
+) -> dict[Path, str]:
+    """Map ``--input-space`` values to media roots; check each space exists.
+
+    ``SPACE`` applies to every root; ``DIR=SPACE`` (split at the last ``=``)
+    to the root ``DIR`` (one of ``roots``, compared after resolution) and wins
+    over a plain ``SPACE``. Spaces are OCIO colour space names or aliases of
+    the job's config (e.g. ``ACEScg``, ``"Linear Rec.709 (sRGB)"``, ``lin_rec709``),
+    returned as the config's canonical name.
+
+    Raises
+    ------
+    InputError
+        ``DIR`` is not a ``--media`` root, a root is given twice, two plain
+        spaces, or a name the config does not have.
+    """
+    if not values:
+        return {}
+    config_obj, info = resolve_config(config)
+    by_root = {Path(os.fspath(r)).expanduser().resolve(): r for r in roots}
+
+    def canonical(space: str) -> str:
+        found = config_obj.getColorSpace(space.strip())
+        if found is None:
+            raise InputError(
+                f"--input-space {space!r}: no such colour space in {info.uri}"
+            )
+        return str(found.getName())
+
+    default: str | None = None
+    given: dict[Path, str] = {}
+    for value in values:
+        folder, sep, space = value.rpartition("=")
+        if not sep:
+            if default is not None:
+                raise InputError(
+                    f"--input-space {default!r} and {value!r}: one space for every "
+                    "root, or DIR=SPACE per root"
+                )
+            default = canonical(value)
+            continue
+        root = Path(folder).expanduser().resolve()
+        if root not in by_root:
+            raise InputError(
+                f"--input-space {value!r}: {folder!r} is not one of the --media "
+                f"folders ({', '.join(str(r) for r in roots)})"
+            )
+        if root in given:
+            raise InputError(f"--input-space: {folder!r} is given twice")
+        given[root] = canonical(space)
+    if default is not None:
+        for root in by_root:
+            given.setdefault(root, default)
+    return given
+
+
+def scan_media(
+    roots: Sequence[str | os.PathLike[str]],
+    input_spaces: InputSpaces | None = None,
+) -> tuple[Media, ...]:
     """Index every EXR sequence under ``roots`` (see the module docstring).
+
+    ``input_spaces`` maps a root (resolved) to the colour space of its
+    sequences without recognised chromaticities (:func:`parse_input_spaces`).
 
     Raises
     ------
@@ -198,14 +320,20 @@ def scan_media(roots: Sequence[str | os.PathLike[str]]) -> tuple[Media, ...]:
     if not roots:
         raise InputError("editorial conform needs at least one --media folder")
     found: dict[str, Media] = {}
+    spaces = input_spaces or {}
     for root in roots:
         base = Path(os.fspath(root)).expanduser().absolute()
         if not base.is_dir():
             raise InputError(f"--media {base}: not a directory")
+        space = spaces.get(base.resolve())
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            if any(_DPX.search(f) for f in files):
+                # OpenImageIO reads DPX, but hdrpipe's sequence reader, checks
+                # and engine take OpenEXR only.
+                log.warning("media %s: DPX files are not indexed (EXR only)", folder)
             for seq in _sequences_in(Path(folder), files):
-                found.setdefault(seq.pattern, _media(seq))
+                found.setdefault(seq.pattern, _media(seq, space))
     if not found:
         raise InputError(f"no EXR sequence under {', '.join(str(r) for r in roots)}")
     return tuple(found[k] for k in sorted(found))

@@ -28,7 +28,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from ..conform.timecode import Timecode
@@ -41,6 +41,7 @@ from ..sequence import open_sequence
 from ..types import FrameRange
 from .match import (
     DEFAULT_HANDLES,
+    InputSpaces,
     Match,
     Media,
     check_matches,
@@ -55,6 +56,8 @@ __all__ = [
     "Pull",
     "EditorialPlan",
     "EditorialResult",
+    "PullRunner",
+    "LocalRunner",
     "shot_name",
     "cdl_xml",
     "plan_timeline",
@@ -188,6 +191,7 @@ class EditorialPlan:
             "shot_name": self.shot_name,
             "deliver": list(self.job.deliver),
             "master_presets": list(self.movies),
+            "notes": list(self.cut.notes),
             "events": rows,
         }
 
@@ -228,8 +232,15 @@ def plan_timeline(
     *,
     handles: int = DEFAULT_HANDLES,
     shot_name_template: str = DEFAULT_SHOT_NAME,
+    input_spaces: InputSpaces | None = None,
 ) -> EditorialPlan:
     """Read the edit (``job.inputs[0]``), match it to ``media`` and plan the pulls.
+
+    ``input_spaces`` (:func:`~hdrpipe.editorial.match.parse_input_spaces`)
+    gives the colour space of a root's sequences without recognised
+    chromaticities; each pull reads its sequence in
+    :attr:`~hdrpipe.editorial.match.Media.colorspace` unless the job sets
+    ``source_colorspace`` for all.
 
     Raises
     ------
@@ -246,8 +257,8 @@ def plan_timeline(
             "(each pull takes its range and source timecode from the edit)"
         )
     plates, movies = _split_deliver(job)
-    cut = read_timeline(job.inputs[0], rate=job.fps)
-    index = scan_media(media)
+    cut = read_timeline(job.inputs[0], rate=job.fps, force=job.force)
+    index = scan_media(media, input_spaces)
     matches = match_events(cut, index, handles=handles)
     check_matches(matches, force=job.force)
     outdir = Path(job.outdir).absolute()
@@ -282,6 +293,7 @@ def plan_timeline(
             look=look if look is not None else job.look,
             fps=None,
             start_tc=None,
+            source_colorspace=job.source_colorspace or m.media.colorspace,
         )
         pulls.append(Pull(m, name, folder, look, pull_job))
     if movies and not job.reformat:
@@ -339,13 +351,62 @@ def _plate_pattern(manifest: Manifest) -> str:
     return str(outputs.get(ACES_PLATES) or outputs[ACESCG_PLATES])
 
 
+class PullRunner(Protocol):
+    """What runs an editorial job's engine jobs: the pulls, then the master's movies.
+
+    ``resume`` says the runner keeps work an interrupted run completed; the
+    assembled master EXR is then reused when it is complete and newer than
+    every pull.
+    """
+
+    resume: bool
+
+    def run_pulls(
+        self, pulls: Sequence[Pull], on_progress: ProgressCallback | None
+    ) -> list[Manifest]:
+        """Make every pull (its ``.cc`` is written); manifests in ``pulls`` order."""
+        ...
+
+    def run_master(self, job: ConformJob) -> Manifest:
+        """Make the movies of the assembled master (an ordinary conform job)."""
+        ...
+
+
+class LocalRunner:
+    """The pulls one after the other in this process, then the master's movies."""
+
+    resume = False
+
+    def run_pulls(
+        self, pulls: Sequence[Pull], on_progress: ProgressCallback | None
+    ) -> list[Manifest]:
+        total = sum(p.frames.count for p in pulls)
+        done = 0
+        manifests = []
+        for pull in pulls:
+
+            def step(d: int, _t: int, base: int = done) -> None:
+                if on_progress is not None:
+                    on_progress(base + d, total)
+
+            manifests.append(conform(pull.job, on_progress=step))
+            done += pull.frames.count
+        return manifests
+
+    def run_master(self, job: ConformJob) -> Manifest:
+        return conform(job)
+
+
 def conform_timeline(
     job: ConformJob,
     media: Sequence[str | os.PathLike[str]],
     *,
     handles: int = DEFAULT_HANDLES,
     shot_name_template: str = DEFAULT_SHOT_NAME,
+    input_spaces: InputSpaces | None = None,
     on_progress: ProgressCallback | None = None,
+    handoff: bool = False,
+    runner: PullRunner | None = None,
 ) -> EditorialResult:
     """Pull every matched event of the edit: plates, manifest and .nk per shot.
 
@@ -354,29 +415,42 @@ def conform_timeline(
     ``OUTDIR/<cut>.editorial.json`` lists every event (match, pull range,
     source timecode, CDL, shot manifest and .nk; events filled with black
     under ``force``). ``on_progress(done, total)`` counts frames over all pulls.
+    With ``handoff`` the assembled master gets its OTIO, EDL and per-event AMFs
+    (:mod:`hdrpipe.editorial.handoff`); existing ones are refused up front
+    unless ``job.overwrite``. ``runner`` makes the pulls and the master's
+    movies (default :class:`LocalRunner`: one engine job after the other; the
+    farm's runner splits the job by event, :mod:`hdrpipe.farm.editorial`).
     """
     planned = plan_timeline(
-        job, media, handles=handles, shot_name_template=shot_name_template
+        job,
+        media,
+        handles=handles,
+        shot_name_template=shot_name_template,
+        input_spaces=input_spaces,
     )
-    total = sum(p.frames.count for p in planned.pulls)
-    done = 0
     manifests = []
     shots: dict[int, dict[str, Any]] = {}
     if planned.movies:
         from .assemble import assembly_pattern
 
         aces = assembly_pattern(planned, planned.master_name)
-        if aces.parent.is_dir() and any(aces.parent.iterdir()) and not job.overwrite:
+        resuming = runner is not None and runner.resume
+        exists = aces.parent.is_dir() and any(aces.parent.iterdir())
+        if exists and not job.overwrite and not resuming:
             raise InputError(f"output {aces.parent} exists (use --overwrite)")
+        if handoff and not job.overwrite:
+            from .handoff import master_handoff_names
+
+            for target in master_handoff_names(planned.master_name):
+                if os.path.lexists(planned.outdir / target):
+                    raise InputError(
+                        f"hand-off {planned.outdir / target} exists (use --overwrite)"
+                    )
     for pull in planned.pulls:
         write_pull_look(pull)
-
-        def step(d: int, _t: int, base: int = done) -> None:
-            if on_progress is not None:
-                on_progress(base + d, total)
-
-        manifest = conform(pull.job, on_progress=step)
-        done += pull.frames.count
+    run = runner if runner is not None else LocalRunner()
+    pulled = run.run_pulls(planned.pulls, on_progress)
+    for pull, manifest in zip(planned.pulls, pulled, strict=True):
         nk = write_nuke_script(manifest.to_dict(), pull.outdir / f"{pull.name}.nk")
         manifests.append(manifest)
         first = manifest.data["inputs"][0]
@@ -399,7 +473,14 @@ def conform_timeline(
             p.match.event.index: open_sequence(_plate_pattern(m))
             for p, m in zip(planned.pulls, manifests, strict=True)
         }
-        pattern, movie = assemble(planned, plates, planned.master_name, planned.movies)
+        pattern, movie = assemble(
+            planned,
+            plates,
+            planned.master_name,
+            planned.movies,
+            run_master=run.run_master,
+            reuse=run.resume,
+        )
         master = {
             "aces": str(pattern),
             "manifest": str(movie.path) if movie else None,
@@ -409,6 +490,13 @@ def conform_timeline(
         }
         if movie is not None:
             manifests.append(movie)
+            if handoff:
+                from .handoff import write_master_handoff
+
+                written = write_master_handoff(
+                    planned, pattern, movie.data, overwrite=job.overwrite
+                )
+                master["handoff"] = {k: str(v) for k, v in written.items()}
     data["master"] = master
     path = planned.outdir / f"{planned.master_name}.editorial.json"
     planned.outdir.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,16 @@ Every format goes through an OTIO adapter plugin, never a parser of our own:
 * ``.otio`` / ``.otioz`` — OTIO's own formats; an ASC CDL is read from a
   clip's ``metadata["cdl"]`` in the cmx adapter's layout
   (``{"asc_sop": {"slope", "offset", "power"}, "asc_sat"}``).
-* ``.fcpxml`` — ``fcpx_xml`` (otio-fcpx-xml-adapter 1.0: cuts only, its reader
-  keeps no transitions, speed effects or CDLs).
+* ``.fcpxml`` — ``fcpx_xml`` (otio-fcpx-xml-adapter 1.0). What its reader
+  keeps and drops is in docs/editorial.md; in short it keeps clips, their
+  record position (absolute sequence time, so the record start is the first
+  clip's, tcStart included) and their source start, and drops transitions,
+  ``timeMap`` retimes, reels and (FCPXML ≥ 1.9, ``media-rep``) source file
+  names; FCPXML has no ASC CDL. Because a dropped retime would pull the wrong
+  frames without a word, a ``timeMap`` in the file is refused (``force``:
+  conformed at speed 1, noted); a dropped transition becomes a cut at the same
+  record frames (noted). The file is only scanned for those element names
+  (:func:`fcpxml_dropped`), never read as a timeline.
 * ``.xml`` (Final Cut 7 / Premiere) — ``fcp_xml``, ``.aaf`` — ``AAF``: used when
   the adapter plugin is installed, else an :class:`~hdrpipe.errors.InputError`
   names the package to install.
@@ -45,7 +53,15 @@ from ..conform.rates import parse_rate
 from ..errors import InputError
 from ..types import Rate
 
-__all__ = ["Cdl", "Event", "Transition", "Cut", "read_timeline", "ADAPTERS"]
+__all__ = [
+    "Cdl",
+    "Event",
+    "Transition",
+    "Cut",
+    "read_timeline",
+    "fcpxml_dropped",
+    "ADAPTERS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +192,7 @@ class Cut:
     start: int  # record start frame (timecode frames at ``rate``)
     events: tuple[Event, ...]
     transitions: tuple[Transition, ...] = ()
+    notes: tuple[str, ...] = ()  # what the adapter dropped, said in the manifest
 
     @property
     def end(self) -> int:
@@ -239,8 +256,54 @@ def _adapter(path: Path) -> str:
     return name
 
 
+def fcpxml_dropped(path: Path) -> dict[str, int]:
+    """Count the FCPXML elements the fcpx_xml adapter drops: transition, timeMap.
+
+    A scan of element names (the adapter reads the timeline); an unreadable
+    file is left to the adapter's own error.
+    """
+    import xml.etree.ElementTree as ET
+
+    counts = {"transition": 0, "timeMap": 0}
+    try:
+        for _event, element in ET.iterparse(path, events=("start",)):
+            if element.tag in counts:
+                counts[element.tag] += 1
+    except (ET.ParseError, OSError) as err:
+        log.info("%s: not scanned for dropped elements: %s", path, err)
+    return counts
+
+
+def _fcpxml_notes(path: Path, force: bool) -> tuple[str, ...]:
+    counts = fcpxml_dropped(path)
+    notes = []
+    if counts["timeMap"]:
+        text = (
+            f"{path}: {counts['timeMap']} retimed clip(s) (timeMap): the FCPXML "
+            "adapter drops speed effects, so they would be pulled at speed 1"
+        )
+        if not force:
+            raise InputError(
+                f"{text}; export the cut as OTIO or EDL (M2), or give --force to "
+                "conform them at speed 1"
+            )
+        log.warning("%s (--force)", text)
+        notes.append(text + " (--force)")
+    if counts["transition"]:
+        text = (
+            f"{path}: {counts['transition']} transition(s) dropped by the FCPXML "
+            "adapter: made as cuts at the same record frames"
+        )
+        log.warning("%s", text)
+        notes.append(text)
+    return tuple(notes)
+
+
 def read_timeline(
-    path: str | os.PathLike[str], *, rate: str | int | Fraction | Rate | None = None
+    path: str | os.PathLike[str],
+    *,
+    rate: str | int | Fraction | Rate | None = None,
+    force: bool = False,
 ) -> Cut:
     """Read an edit into a :class:`Cut` through its OTIO adapter.
 
@@ -282,7 +345,10 @@ def read_timeline(
         result = timelines[0]
     if not isinstance(result, otio.schema.Timeline):
         raise InputError(f"{p}: not a timeline ({type(result).__name__})")
-    return _cut(p, result, given)
+    cut = _cut(p, result, given)
+    if adapter == "fcpx_xml":
+        cut = dataclasses.replace(cut, notes=_fcpxml_notes(p, force))
+    return cut
 
 
 def _record_rate(timeline: otio.schema.Timeline, given: Rate | None) -> Rate:

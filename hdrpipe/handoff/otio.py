@@ -51,6 +51,8 @@ __all__ = [
     "write_fcpxml",
     "PLATES_TRACK",
     "file_url",
+    "edl_counting",
+    "edl_reel",
 ]
 
 log = logging.getLogger(__name__)
@@ -458,6 +460,11 @@ def _edl_counting(
     if not out or not out[0].startswith("TITLE:"):
         out.insert(0, fcm)
     return "\n".join(out) + "\n"
+
+
+#: Public names of the EDL helpers, for the editorial master's hand-off.
+edl_counting = _edl_counting
+edl_reel = _reel
 
 
 def write_fcpxml(
