@@ -15,6 +15,16 @@ Only file names are parsed, never a folder path: folders may hold any character
 split into stem, frame number and extension; the frame token of a pattern is the
 last one before the extension, so ``take#2.####.exr`` has the stem ``take#2.``.
 fileseq is used only for an explicit frame set (``1001-1048``, ``1-99x2``).
+
+A ``-`` right before the frame digits is a minus sign only after a separator
+(``.``, ``_``, ``-``) or at the start of the name: ``plate.-0005.exr`` is frame
+−5 of ``plate.`` (how Nuke and Houdini write negative frames), while
+``plate-1001.exr`` is frame 1001 of ``plate-``, never frame −1001 of ``plate``
+(a dash after a name character separates, as in ``shot-v2-1001.exr``). The
+same rule holds for an explicit range in a pattern (``plate-1001-1048#.exr``
+is frames 1001..1048 of ``plate-``). A negative frame of a stem that ends in a
+name character (``plate`` + ``-005``) therefore cannot be told from a positive
+one and reads as positive; write such plates with a separator.
 """
 
 from __future__ import annotations
@@ -45,14 +55,19 @@ _EXR_SUFFIXES = (".exr",)
 _SYSTEM_ERRNOS = frozenset(
     {errno.EIO, errno.ENOMEM, errno.ENFILE, errno.EMFILE, errno.ESTALE}
 )
-# A file on disk: stem, frame number (the digits right before the extension, as
-# fileseq reads them) and extension. DOTALL: a name may hold a newline.
-_DISK_NAME_RE = re.compile(r"\A(?P<stem>.*?)(?P<frame>-?\d+)?(?P<ext>\.[^.]+)\Z", re.S)
+# A minus sign: a "-" at the start of the name or after a separator; after a
+# name character ("plate-1001") a "-" is a separator and belongs to the stem.
+_SIGN = r"(?:(?<![^._-])-)?"
+# A file on disk: stem, frame number (the digits right before the extension,
+# with a sign as above) and extension. DOTALL: a name may hold a newline.
+_DISK_NAME_RE = re.compile(
+    rf"\A(?P<stem>.*?)(?P<frame>{_SIGN}\d+)?(?P<ext>\.[^.]+)\Z", re.S
+)
 # A pattern's file name: stem, optional explicit frame set (fileseq syntax), one
 # frame token right before the extension. The non-greedy stem keeps "#", "@" or
 # "%04d" earlier in the name as part of the stem.
 _PATTERN_NAME_RE = re.compile(
-    r"\A(?P<stem>.*?)(?P<range>-?\d[-\d,:xy]*)?"
+    rf"\A(?P<stem>.*?)(?P<range>{_SIGN}\d[-\d,:xy]*)?"
     r"(?P<pad>#+|@+|%0?\d*d|\$F\d*)(?P<ext>\.[^.]+)\Z",
     re.S,
 )

@@ -269,8 +269,13 @@ def conform_command(
 
             data["report"] = attach_report(manifest.path, data)
         if handoff:
-            from ..handoff import write_handoff
+            from ..handoff import handoff_paths, write_handoff
 
+            # In the lock's record too: a kill while they are written leaves
+            # temporaries that the next job for this name removes.
+            presets = [str(o["preset"]) for o in data["outputs"]]
+            targets = handoff_paths(manifest.path.parent, str(data["name"]), presets)
+            lock.record_outputs([*lock.holder.outputs, *targets])
             written = write_handoff(data, manifest.path.parent, overwrite=job.overwrite)
             data = {
                 **data,

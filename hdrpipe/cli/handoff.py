@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..handoff import write_handoff
+from ..engine.lock import hold
+from ..handoff import handoff_paths, load_manifest, lock_name, write_handoff
 from ._app import app, emit_json
 
 __all__ = ["handoff"]
@@ -41,12 +42,23 @@ def handoff(
 ) -> int:
     """Write handoff files for a conformed job (every kind when none is selected).
 
+    Holds the job lock of OUTDIR and the job's name, as ``conform`` does: a
+    hand-off racing a conform or another hand-off of that name is refused
+    (exit 2, naming the holder). A hand-off killed before it ended leaves
+    nothing the next job for that name does not clean: its temporaries and
+    the files it had written go (a hand-off is all or nothing).
+
     stdout: one ``kind<TAB>path`` line per file, or one JSON document with --json.
     """
     chosen = {"nuke": nuke, "otio": otio, "edl": edl, "fcpxml": fcpxml, "amf": amf}
     if not any(chosen.values()):
         chosen = dict.fromkeys(chosen, True)
-    written = write_handoff(manifest, outdir, overwrite=overwrite, **chosen)
+    doc = load_manifest(manifest)
+    name = str(doc["name"])
+    with hold(outdir, lock_name(name), command="handoff") as lock:
+        presets = [str(o["preset"]) for o in doc["outputs"]]
+        lock.record_outputs(handoff_paths(outdir, name, presets))
+        written = write_handoff(doc, outdir, overwrite=overwrite, **chosen)
     if as_json:
         emit_json(
             {

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..errors import HdrpipeError, InputError
+from ..outputs import discard
 from ._app import app, emit_json, stdout
 
 __all__ = ["report_command", "default_report_path", "attach_report"]
@@ -29,8 +30,11 @@ def attach_report(manifest_path: Path, data: dict[str, Any]) -> str | None:
     """Write the job's QC report beside its manifest and record it there.
 
     The manifest file gains ``"report": PATH`` (rewritten atomically); returns
-    the path, or None when the report could not be made (logged as a warning:
-    the deliverables are done and verified, the report is a view of them).
+    the path, or None when the report could not be made or the manifest could
+    not be rewritten to name it (disk full: logged as a warning, the report is
+    removed and the manifest stays as first written; the deliverables are done
+    and verified, the report is a view of them). A report exists only when
+    the manifest names it.
     """
     from ..engine import write_manifest
     from ..report import write_report
@@ -48,7 +52,14 @@ def attach_report(manifest_path: Path, data: dict[str, Any]) -> str | None:
         seconds,
         float(data.get("elapsed_seconds") or 0.0),
     )
-    write_manifest(manifest_path, {**data, "report": str(path)})
+    try:
+        write_manifest(manifest_path, {**data, "report": str(path)})
+    except HdrpipeError as err:
+        # The manifest as first written stands (complete, atomic); a report it
+        # does not name would be an orphan: it goes, like a report not written.
+        discard(path)
+        log.warning("QC report not kept: the manifest could not record it: %s", err)
+        return None
     return str(path)
 
 

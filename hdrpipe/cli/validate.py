@@ -65,8 +65,8 @@ def validate_command(
         None,
         "--max-memory",
         metavar="SIZE",
-        help="Memory budget (8G, 512M): a frame that cannot be validated within "
-        "it is refused before decoding (default: 80% of the memory available).",
+        help="Memory budget (8G, 512M): a frame too large to validate whole within "
+        "it is checked in strips of rows (default: 80% of the memory available).",
     ),
 ) -> int:
     """Check a sequence against a profile (exit 0 pass/warn, 1 fail, 2 bad input)."""

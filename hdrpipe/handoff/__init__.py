@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError, InputError, OutputError
-from ..outputs import check_outdir, output_path
+from ..outputs import check_name, check_outdir, output_path
 from .amf import NoTransformIdError, build_amf, display_outputs, write_amf
 from .manifest import HandoffInputError, as_manifest, check_manifest, load_manifest
 from .nuke import NukeFrameTokenError, build_script, write_nuke_script
@@ -46,6 +46,8 @@ __all__ = [
     "build_amf",
     "write_handoff",
     "existing_handoff",
+    "handoff_paths",
+    "lock_name",
     "load_manifest",
     "check_manifest",
     "quote",
@@ -182,6 +184,21 @@ def write_handoff(
     return written
 
 
+def handoff_paths(
+    outdir: str | os.PathLike[str], name: str, presets: list[str]
+) -> list[Path]:
+    """Every hand-off file a job ``name`` with ``presets`` could write in ``outdir``.
+
+    ``.nk``, ``.otio``, ``.edl``, ``.fcpxml`` and one ``.amf`` per preset,
+    whether or not the job's deliverables call for each.
+    """
+    stem = _safe_stem(name)
+    names = [f"{stem}{ext}" for ext in (".nk", ".otio", ".edl", ".fcpxml")]
+    names += [f"{stem}_{_safe_stem(p)}.amf" for p in presets]
+    folder = Path(outdir)
+    return [folder / n for n in names]
+
+
 def existing_handoff(
     outdir: str | os.PathLike[str], name: str, presets: list[str]
 ) -> list[Path]:
@@ -190,11 +207,21 @@ def existing_handoff(
     For a front-end that must refuse a job up front (before its deliverables
     are made) when its hand-off would be refused for lack of ``overwrite``.
     """
-    stem = _safe_stem(name)
-    names = [f"{stem}{ext}" for ext in (".nk", ".otio", ".edl", ".fcpxml")]
-    names += [f"{stem}_{_safe_stem(p)}.amf" for p in presets]
-    folder = Path(outdir)
-    return [folder / n for n in names if os.path.lexists(folder / n)]
+    return [p for p in handoff_paths(outdir, name, presets) if os.path.lexists(p)]
+
+
+def lock_name(name: str) -> str:
+    """The job-lock name of a hand-off for the job ``name``.
+
+    The job's own name, as ``conform`` locked it (:mod:`hdrpipe.engine.lock`),
+    so a hand-off and a conform of one OUTDIR and name exclude each other; a
+    manifest name no conform could have used (``/``, NUL) falls back to the
+    hand-off files' stem.
+    """
+    try:
+        return check_name(name)
+    except InputError:
+        return _safe_stem(name)
 
 
 def _write_amf(

@@ -23,6 +23,7 @@ from .checks import CHECKS, SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
 from .profiles import CHECK_IDS, FOOTAGE_CHECKS, PIXEL_CHECKS, PROFILES, Profile
 from .report import CheckResult, Report, Status, worst
+from .strips import StripBudgetError, strip_rows, strip_stats
 
 __all__ = [
     "validate",
@@ -181,39 +182,77 @@ class Validator:
         ------
         InputError
             Validating the frame would exceed the memory budget (judged from
-            its header, before any pixel is decoded).
+            its header, before any pixel is decoded). :meth:`report` checks
+            such a frame in strips instead.
         """
-        prof = self._profile
+        header = self._header(frame)
+        if header is None:
+            return None
+        self._check_budget(frame, header)
+        return self._analyse(frame, header, None)
+
+    def _read_within_budget(self, frame: int) -> None:
+        """:meth:`read` for the pass of :meth:`report`: a frame over the budget
+        is checked in strips of rows (:mod:`.strips`), not refused."""
+        header = self._header(frame)
+        if header is None:
+            return
+        if self.frame_cost(header) <= self._budget:
+            self._analyse(frame, header, None)
+            return
+        rows = strip_rows(header, self._budget, VALIDATE_BYTES_PER_DECODED)
+        log.info(
+            "frame %d: validating it whole needs about %s, over the memory budget "
+            "%s: checked in strips of %d row(s)",
+            frame,
+            format_size(self.frame_cost(header)),
+            format_size(self._budget),
+            rows,
+        )
+        self._analyse(frame, header, rows)
+
+    def _header(self, frame: int) -> ExrHeader | None:
+        """The frame's header, or None when it is unreadable (recorded as such)."""
         path = self.sequence.path(frame)
-        decoded = None
         try:
-            header = self.sequence.header(frame)
+            return self.sequence.header(frame)
         except HdrpipeError as err:
             log.debug("frame %d unreadable: %s", frame, err)
             self._record(frame, None, None, str(err))
-            return None
         except (OSError, RuntimeError, ValueError, MemoryError) as err:
             log.debug("frame %d unreadable: %r", frame, err)
             self._record(frame, None, None, f"{path}: {type(err).__name__}: {err}")
-            return None
-        self._check_budget(frame, header)
+        return None
+
+    def _analyse(
+        self, frame: int, header: ExrHeader, strip: int | None
+    ) -> Decoded | None:
+        """Decode (whole, or in strips of ``strip`` rows) and record the statistics."""
+        prof = self._profile
+        path = self.sequence.path(frame)
+        decoded = None
+        wants = {
+            "want_gamut": prof.rule("gamut") is not None,
+            "want_bit_depth": prof.rule("bit_depth") is not None
+            and frame in self._bits_frames,
+            "want_footage": self._want_footage,
+            "want_spectrum": prof.rule("upscale") is not None
+            and frame in self._spectrum_frames,
+        }
         try:
             stats = None
-            if rgb_channels(header.channel_names) is None:
+            rgb = rgb_channels(header.channel_names) is not None
+            if strip is not None:
+                stats = strip_stats(
+                    path, header, strip, rgb=rgb, want_pixels=prof.needs_pixels, **wants
+                )
+            elif not rgb:
                 check_decodes(path)
             else:
                 decoded = decode(path, channels="RGBA")
                 if prof.needs_pixels:
-                    stats = frame_stats(
-                        decoded.stored,
-                        want_gamut=prof.rule("gamut") is not None,
-                        want_bit_depth=prof.rule("bit_depth") is not None
-                        and frame in self._bits_frames,
-                        want_footage=self._want_footage,
-                        want_spectrum=prof.rule("upscale") is not None
-                        and frame in self._spectrum_frames,
-                    )
-        except SourceReadError:
+                    stats = frame_stats(decoded.stored, **wants)
+        except (SourceReadError, StripBudgetError):
             raise
         except HdrpipeError as err:
             log.debug("frame %d unreadable: %s", frame, err)
@@ -311,7 +350,7 @@ class Validator:
             workers = self._workers_within_budget(todo, max(int(workers), 1))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 # Decoded pixels are dropped at once: only statistics are kept.
-                for _ in pool.map(lambda f: self.read(f) is not None, todo):
+                for _ in pool.map(self._read_within_budget, todo):
                     done += 1
                     if on_progress is not None:
                         on_progress(done, len(frames))
@@ -406,8 +445,9 @@ def validate(
     ------
     InputError
         Unknown profile, the input does not exist / holds no sequence, or a
-        frame whose decode alone exceeds the memory budget (refused from its
-        header, before decoding).
+        frame of which even one row would exceed the memory budget (refused
+        from its header, before decoding). A larger frame that does not fit
+        whole is checked in strips of rows (:mod:`hdrpipe.validate.strips`).
     """
     return Validator(seq_or_path, profile, max_memory=max_memory).report(
         on_progress=on_progress, workers=workers

@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 __all__ = [
     "FootageStats",
     "footage_stats",
+    "footage_from",
+    "footage_windows",
     "luminance_ap0",
     "radial_power_spectrum",
     "AP0_Y",
@@ -119,14 +121,42 @@ def radial_power_spectrum(
     return np.asarray(sums[:bins] / np.maximum(counts[:bins], 1), np.float64)
 
 
+def footage_windows(
+    height: int, width: int, *, want_spectrum: bool
+) -> tuple[int, tuple[int, int, int] | None]:
+    """What :func:`footage_stats` reads of an ``height`` x ``width`` frame.
+
+    ``(step, crop)``: every ``step``-th row and column, and the centred square
+    ``(top, left, side)`` whose spectrum is taken (None: no spectrum).
+    """
+    step = max(int(np.sqrt(height * width / LUMA_SAMPLE_PIXELS)), 1)
+    crop = None
+    if want_spectrum and min(height, width) >= SPECTRUM_CROP // 2:
+        n = min(SPECTRUM_CROP, height, width)
+        crop = ((height - n) // 2, (width - n) // 2, n)
+    return step, crop
+
+
 def footage_stats(stored: NDArray[Any], *, want_spectrum: bool) -> FootageStats:
     """Compute :class:`FootageStats` of one (H, W, C) float16/float32 frame.
 
     Non-finite samples count as black here (``nonfinite`` reports them).
     """
     h, w = stored.shape[:2]
-    step = max(int(np.sqrt(h * w / LUMA_SAMPLE_PIXELS)), 1)
-    sampled = stored[::step, ::step, :3]
+    step, crop = footage_windows(h, w, want_spectrum=want_spectrum)
+    window = None
+    if crop is not None:
+        top, left, n = crop
+        window = stored[top : top + n, left : left + n, :3]
+    return footage_from(stored[::step, ::step, :3], window)
+
+
+def footage_from(sampled: NDArray[Any], crop: NDArray[Any] | None) -> FootageStats:
+    """:class:`FootageStats` from the pixels :func:`footage_windows` names.
+
+    ``sampled``: the decimated frame (RGB); ``crop``: the spectrum's centred
+    square (RGB) or None. A frame read in strips gathers both from its strips.
+    """
     digest = hashlib.blake2b(np.ascontiguousarray(sampled).tobytes(), digest_size=16)
     y = luminance_ap0(sampled)
     y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
@@ -135,10 +165,8 @@ def footage_stats(stored: NDArray[Any], *, want_spectrum: bool) -> FootageStats:
     p50, p99 = (float(v) for v in np.percentile(flat, (50.0, 99.0)))
     thumb = np.log2(np.maximum(_block_mean(y, THUMB_COLUMNS), LOG_FLOOR))
     spectrum = None
-    if want_spectrum and min(h, w) >= SPECTRUM_CROP // 2:
-        n = min(SPECTRUM_CROP, h, w)
-        top, left = (h - n) // 2, (w - n) // 2
-        crop = luminance_ap0(stored[top : top + n, left : left + n, :3])
+    if crop is not None:
+        crop = luminance_ap0(crop)
         crop = np.nan_to_num(crop, nan=0.0, posinf=0.0, neginf=0.0)
         spectrum = radial_power_spectrum(np.log2(np.maximum(crop, LOG_FLOOR)))
     return FootageStats(

@@ -15,11 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..colorimetry import matrix_rgb_to_rgb
-from .footage import FootageStats, footage_stats
+from .footage import FootageStats, footage_from, footage_windows
 
 __all__ = [
     "FrameStats",
     "frame_stats",
+    "StripStats",
     "effective_bits",
     "acescct_encode",
     "eotf_inverse_st2084",
@@ -137,17 +138,23 @@ def _apply_matrix(m: NDArray[Any], rgb: NDArray[Any]) -> NDArray[np.float64]:
     return np.stack([m[i, 0] * r + m[i, 1] * g + m[i, 2] * b for i in range(3)], axis=1)
 
 
+def _bit_depth_step(pixels: int) -> int:
+    """Every n-th pixel (row-major) feeds the bit-depth estimate.
+
+    An odd stride, so the samples do not line up with image columns.
+    """
+    return max(pixels // BIT_DEPTH_SAMPLES, 1) | 1
+
+
 def _bit_depth_codes(rgb: NDArray[Any]) -> dict[str, NDArray[np.float64]]:
     """Sample near-neutral pixels and encode them as ACEScct and PQ code values.
 
     Only pixels whose AP1 components are within 2:1 of each other are used:
     there the AP0→AP1 matrix does not amplify half rounding, so a value
     quantised in ACEScct/PQ before being stored keeps its code exactly enough.
+    ``rgb``: the sampled pixels, (N, 3).
     """
-    flat = rgb.reshape(-1, 3)
-    # An odd stride, so the samples do not line up with image columns.
-    step = max(flat.shape[0] // BIT_DEPTH_SAMPLES, 1) | 1
-    sample = flat[::step].astype(np.float64)
+    sample = rgb.astype(np.float64)
     sample = sample[np.isfinite(sample).all(axis=1)]
     m = gamut_matrices()
     ap1 = _apply_matrix(m["AP1"], sample)
@@ -199,42 +206,130 @@ def frame_stats(
     ``want_footage`` adds the luminance statistics of :mod:`.footage`
     (``want_spectrum``: with the radial power spectrum of a centred crop).
     """
-    h, w, c = stored.shape
-    if stored.dtype == np.float16:
-        nan, inf, negative = _count_half(stored.view(np.uint16))
-    else:
-        arr = stored.astype(np.float32, copy=False)
-        nan = int(np.count_nonzero(np.isnan(arr)))
-        inf = int(np.count_nonzero(np.isinf(arr)))
-        negative = int(np.count_nonzero(arr < 0) - np.count_nonzero(np.isneginf(arr)))
-    outside_ap1 = outside_2020 = 0
-    codes: dict[str, NDArray[np.float64]] = {}
-    gamut_step = max(-(-h * w // GAMUT_SAMPLE_PIXELS), 1)
-    tested = 0
-    if want_gamut:
-        planar = (
-            stored[::gamut_step, :, :3].reshape(-1, 3).T.astype(np.float32, order="C")
-        )
-        if nan or inf:  # non-finite pixels belong to `nonfinite`, not to a gamut
-            planar = np.ascontiguousarray(planar[:, np.isfinite(planar).all(axis=0)])
-        tested = int(planar.shape[1])
-        outside_ap1, outside_2020 = _count_outside(planar, gamut_matrices()["test"])
-    if want_bit_depth:
-        codes = _bit_depth_codes(stored[:, :, :3])
-    return FrameStats(
-        pixels=h * w,
-        gamut_pixels=tested,
-        samples=h * w * c,
-        nan=nan,
-        inf=inf,
-        negative=negative,
-        outside_ap1=outside_ap1,
-        outside_rec2020=outside_2020,
-        codes=codes,
-        footage=footage_stats(stored, want_spectrum=want_spectrum)
-        if want_footage
-        else None,
+    h, w = stored.shape[:2]
+    acc = StripStats(
+        h,
+        w,
+        want_gamut=want_gamut,
+        want_bit_depth=want_bit_depth,
+        want_footage=want_footage,
+        want_spectrum=want_spectrum,
     )
+    acc.add(stored)
+    return acc.result()
+
+
+class StripStats:
+    """:class:`FrameStats` of a frame fed as strips of whole rows, top to bottom.
+
+    For a frame too large to hold decoded at once: the counts add up strip by
+    strip, and the samples the gamut, bit-depth and footage statistics take
+    (every n-th row, every n-th pixel, a decimated grid and a centred crop, all
+    in frame coordinates) are gathered from the strips they fall in. The
+    result is exactly :func:`frame_stats` of the whole frame, which is this
+    class fed the frame as one strip.
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        *,
+        want_gamut: bool = True,
+        want_bit_depth: bool = True,
+        want_footage: bool = False,
+        want_spectrum: bool = False,
+    ) -> None:
+        self._height, self._width = height, width
+        self._want_gamut, self._want_bits = want_gamut, want_bit_depth
+        self._want_footage = want_footage
+        self._row = 0
+        self._samples = self._nan = self._inf = self._negative = 0
+        self._tested = self._outside_ap1 = self._outside_2020 = 0
+        self._gamut_step = max(-(-height * width // GAMUT_SAMPLE_PIXELS), 1)
+        self._bits_step = _bit_depth_step(height * width)
+        self._luma_step, self._crop = footage_windows(
+            height, width, want_spectrum=want_spectrum
+        )
+        self._bits: list[NDArray[Any]] = []
+        self._sampled: list[NDArray[Any]] = []
+        self._cropped: list[NDArray[Any]] = []
+
+    def add(self, rows: NDArray[Any]) -> None:
+        """The next strip: (n, W, C) float16/float32 samples of rows y0..y0+n."""
+        n, w, c = rows.shape
+        if w != self._width or self._row + n > self._height:
+            raise ValueError(
+                f"strip of {n}x{w} at row {self._row} does not fit a "
+                f"{self._width}x{self._height} frame"
+            )
+        y0, self._row = self._row, self._row + n
+        self._samples += n * w * c
+        if rows.dtype == np.float16:
+            nan, inf, negative = _count_half(rows.view(np.uint16))
+        else:
+            arr = rows.astype(np.float32, copy=False)
+            nan = int(np.count_nonzero(np.isnan(arr)))
+            inf = int(np.count_nonzero(np.isinf(arr)))
+            negative = int(
+                np.count_nonzero(arr < 0) - np.count_nonzero(np.isneginf(arr))
+            )
+        self._nan += nan
+        self._inf += inf
+        self._negative += negative
+        first = (-y0) % self._gamut_step  # the frame's every n-th row, from row 0
+        if self._want_gamut and first < n:
+            planar = (
+                rows[first :: self._gamut_step, :, :3]
+                .reshape(-1, 3)
+                .T.astype(np.float32, order="C")
+            )
+            if nan or inf:  # non-finite pixels belong to `nonfinite`, not to a gamut
+                planar = np.ascontiguousarray(
+                    planar[:, np.isfinite(planar).all(axis=0)]
+                )
+            self._tested += int(planar.shape[1])
+            ap1, rec2020 = _count_outside(planar, gamut_matrices()["test"])
+            self._outside_ap1 += ap1
+            self._outside_2020 += rec2020
+        if self._want_bits:
+            flat = rows[:, :, :3].reshape(-1, 3)
+            # A copy: a view would keep the whole strip alive until the end.
+            first = (-y0 * w) % self._bits_step
+            self._bits.append(flat[first :: self._bits_step].copy())
+        if self._want_footage:
+            step = self._luma_step
+            first = (-y0) % step
+            self._sampled.append(rows[first::step, ::step, :3].copy())
+            if self._crop is not None:
+                top, left, side = self._crop
+                a, b = max(top - y0, 0), min(top + side - y0, n)
+                if a < b:
+                    self._cropped.append(rows[a:b, left : left + side, :3].copy())
+
+    def result(self) -> FrameStats:
+        """The statistics of the whole frame (every row must have been added)."""
+        if self._row != self._height:
+            raise ValueError(f"{self._row} of {self._height} rows added")
+        codes: dict[str, NDArray[np.float64]] = {}
+        if self._want_bits:
+            codes = _bit_depth_codes(np.concatenate(self._bits))
+        footage = None
+        if self._want_footage:
+            crop = np.concatenate(self._cropped) if self._cropped else None
+            footage = footage_from(np.concatenate(self._sampled), crop)
+        return FrameStats(
+            pixels=self._height * self._width,
+            gamut_pixels=self._tested,
+            samples=self._samples,
+            nan=self._nan,
+            inf=self._inf,
+            negative=self._negative,
+            outside_ap1=self._outside_ap1,
+            outside_rec2020=self._outside_2020,
+            codes=codes,
+            footage=footage,
+        )
 
 
 #: Bit depths probed, and the mean distance to the nearest code (in code

@@ -8,6 +8,7 @@ manifest or a hand-off file is a classified error that leaves nothing partial.
 from __future__ import annotations
 
 import errno
+import json
 import os
 from collections.abc import Callable
 from fractions import Fraction
@@ -162,3 +163,64 @@ def test_overwrite_replaces_the_plate_folder_as_a_whole(
         f"plate.{n}.exr" for n in (1001, 1002, 1003)
     ]
     assert not [p for p in tree(out) if ".hdrpipe-" in p]
+
+
+def _cli_conform_with_report(
+    plate: Path, out: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    code = main(
+        ["conform", str(plate), "-d", "exr-acescg", "-o", str(out), "--no-progress"]
+    )
+    return code, capsys.readouterr().err
+
+
+def test_disk_full_on_the_qc_report_keeps_the_finished_job(
+    plate: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    failed = _full_disk_for(monkeypatch, lambda n: ".qc.html." in n)
+    out = tmp_path / "out"
+    code, err = _cli_conform_with_report(plate, out, capsys)
+    assert failed, "the report was never written"
+    assert code == 0, err  # the deliverables are done and verified
+    assert "QC report not written" in err and "No space left on device" in err
+    assert tree(out) == [
+        "plate.manifest.json",
+        "plate_exr-acescg",
+        "plate_exr-acescg/plate.1001.exr",
+        "plate_exr-acescg/plate.1002.exr",
+        "plate_exr-acescg/plate.1003.exr",
+    ]
+    manifest = json.loads((out / "plate.manifest.json").read_text())
+    assert "report" not in manifest
+
+
+def test_disk_full_recording_the_report_leaves_no_orphan_report(
+    plate: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The manifest is written twice: once by the job, once more to name its
+    # QC report. The second write hits a full disk.
+    writes: list[str] = []
+
+    def second_manifest_write(name: str) -> bool:
+        if "manifest.json" not in name:
+            return False
+        writes.append(name)
+        return len(writes) == 2
+
+    _full_disk_for(monkeypatch, second_manifest_write)
+    out = tmp_path / "out"
+    code, err = _cli_conform_with_report(plate, out, capsys)
+    assert len(writes) == 2
+    assert code == 0, err
+    assert "QC report not kept" in err and "No space left on device" in err
+    assert "plate.qc.html" not in os.listdir(out)  # none the manifest does not name
+    manifest = json.loads((out / "plate.manifest.json").read_text())
+    assert "report" not in manifest
+    assert [o["preset"] for o in manifest["outputs"]] == ["exr-acescg"]
+    assert [p for p in tree(out) if ".hdrpipe-" in p] == []

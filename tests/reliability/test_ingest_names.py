@@ -227,3 +227,91 @@ def test_conform_under_a_hostile_folder_stays_under_outdir(
     assert made and all(p.is_relative_to(out) for p in made), made
     frames = sorted(p for p in made if p.suffix == ".exr")
     assert len(frames) == len(FRAMES), made
+
+
+# A dash before the frame digits: a separator after a name character, a sign
+# after a separator ("." "_" "-") or at the start of the name.
+_WORD = st.text(
+    st.characters(
+        whitelist_categories=("L", "N"), max_codepoint=0x2FF, blacklist_characters="-"
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    head=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="/\x00"),
+        max_size=8,
+    ),
+    last=_WORD,
+    frame=st.integers(0, 99999),
+    pad=st.integers(1, 6),
+)
+def test_a_dash_after_a_name_character_is_a_separator(
+    head: str, last: str, frame: int, pad: int
+) -> None:
+    import tempfile
+
+    stem = f"{head}{last}-"
+    number = f"{frame:0{pad}d}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{stem}{number}.exr"
+        path.write_bytes(b"")  # discovery reads names only
+        seq = open_sequence(path)
+        assert seq.frames == (frame,), path.name
+        assert seq.path(frame) == path
+        assert Path(seq.pattern).name.startswith(stem)
+        folder = open_sequence(Path(tmp))
+        assert folder.frames == (frame,)
+        assert folder.path(frame) == path
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stem=st.one_of(
+        st.just(""),
+        st.builds(
+            lambda w, sep: w + sep, _WORD, st.sampled_from([".", "_", "-", ".v1."])
+        ),
+    ),
+    frame=st.integers(1, 9999),
+)
+def test_a_dash_after_a_separator_is_a_minus_sign(stem: str, frame: int) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        # Padding counts the sign (fileseq's rule): frame -5 at 4 digits is "-005".
+        names = [f"{stem}{-frame:04d}.exr", f"{stem}{frame + 1:04d}.exr"]
+        for name in names:
+            (folder / name).write_bytes(b"")
+        seq = open_sequence(folder)
+        assert seq.frames == (-frame, frame + 1), names
+        assert [seq.path(f).name for f in seq.frames] == names
+        assert open_sequence(folder / names[0]).frames == (-frame,)
+
+
+def test_dash_numbered_plate_reads_positive_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plate = _plate(tmp_path, "in", "plate")
+    for old in sorted(plate.parent.iterdir()):  # plate.1001.exr -> plate-1001.exr
+        old.rename(old.with_name(old.name.replace("plate.", "plate-")))
+    folder = plate.parent
+    for path in (folder, folder / "plate-####.exr", folder / "plate-1001.exr"):
+        seq = open_sequence(path)
+        assert seq.frames[0] == 1001, path
+        assert seq.name == "plate"
+    ranged = open_sequence(folder / "plate-1002-1003#.exr")
+    assert ranged.frames == (1002, 1003)
+    document = _info(folder, capsys)
+    assert document["frames"] == {
+        "first": 1001,
+        "last": 1003,
+        "count": 3,
+        "missing": [],
+    }
+    assert document["pattern"] == str(folder.resolve() / "plate-####.exr")

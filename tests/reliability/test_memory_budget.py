@@ -1,5 +1,6 @@
 """A memory budget: jobs estimated over it are refused (or run with shallower queues)
-before the first frame; validate refuses a frame too large to decode in budget."""
+before the first frame; validate checks a frame too large to decode in budget in
+strips of rows, and refuses only a frame of which one row is over the budget."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import OpenImageIO as oiio
@@ -63,16 +65,22 @@ def _cli_peak(*args: str) -> tuple[int, str, int]:
     return done.returncode, done.stderr, peak
 
 
-def test_validate_refuses_a_zip_bomb_before_decoding_it(
-    zip_bomb: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import importlib
-
+def _validate_json(
+    capsys: pytest.CaptureFixture[str], path: Path, budget: str
+) -> tuple[int, dict[str, Any], str]:
     from hdrpipe.cli import main
+
+    code = main(["validate", "--json", str(path), "--max-memory", budget])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out else {}), err
+
+
+def _spy_decode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths validate decodes whole (the strip reader is not this function)."""
+    import importlib
 
     # By module name: the package root re-exports a function called validate.
     validate_mod = importlib.import_module("hdrpipe.validate")
-
     decoded: list[str] = []
     real_decode = validate_mod.decode
 
@@ -81,16 +89,94 @@ def test_validate_refuses_a_zip_bomb_before_decoding_it(
         return real_decode(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(validate_mod, "decode", spy)
-    code = main(["validate", str(zip_bomb), "--max-memory", "150M"])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "over the memory budget 150.0 MB" in err and "4000x4000" in err
+    return decoded
+
+
+def test_validate_checks_a_zip_bomb_in_strips_within_the_budget(
+    zip_bomb: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    decoded = _spy_decode(monkeypatch)
+    code, strips, err = _validate_json(capsys, zip_bomb, "150M")
+    assert code in (0, 1), err
+    assert decoded == []  # never decoded whole: strip by strip
     assert "Traceback" not in err
-    assert decoded == []  # refused from the header, no pixel decoded
-    code = main(["validate", str(zip_bomb), "--max-memory", "2G"])
-    err = capsys.readouterr().err
-    assert code in (0, 1), err  # decoded and judged
-    assert decoded, "the frame within the budget was not decoded"
+    code_whole, whole, err = _validate_json(capsys, zip_bomb, "2G")
+    assert code_whole == code, err
+    assert decoded == [str(zip_bomb)]  # within 2 GB: one whole decode
+    assert strips["checks"] == whole["checks"]
+    # A budget below one row of the frame is still refused before decoding.
+    code, _, err = _validate_json(capsys, zip_bomb, "10k")
+    assert code == 2, err
+    assert "one row of 4000 pixels" in err and "memory budget 10.0 kB" in err
+    assert decoded == [str(zip_bomb)]
+
+
+def _write_exr(path: Path, pixels: np.ndarray, tile: int = 0) -> Path:
+    h, w, c = pixels.shape
+    spec = oiio.ImageSpec(w, h, c, "half")
+    spec.attribute("compression", "zip")
+    spec.attribute("chromaticities", "float[8]", AP0)
+    if tile:
+        spec.tile_width = spec.tile_height = tile
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec), out.geterror()
+    assert out.write_image(pixels), out.geterror()
+    out.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("tile", "budget", "refused_at"),
+    [(0, "100k", "5k"), (64, "1.2M", "500k")],
+    ids=["scanlines", "tiles"],
+)
+def test_validate_in_strips_finds_a_nan_in_the_last_strip(
+    tile: int,
+    budget: str,
+    refused_at: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 600x400 half RGB, ~3.2 kB a row decoded: the small budgets make strips of
+    # a few rows (scanlines) or one row of 64-pixel tiles.
+    rng = np.random.default_rng(16)
+    pixels = rng.uniform(0.01, 2.0, (400, 600, 3)).astype(np.float16)
+    pixels[399, 599, 2] = np.nan  # the last sample of the last strip
+    pixels[200, 17, 0] = -0.5
+    pixels[5, 3, 1] = np.inf
+    frame = _write_exr(tmp_path / f"big.{1001}.exr", pixels, tile)
+    decoded = _spy_decode(monkeypatch)
+    code, strips, err = _validate_json(capsys, frame, budget)
+    assert decoded == [], "decoded whole despite the budget"
+    checks = {c["id"]: c for c in strips["checks"]}
+    assert checks["nonfinite"]["status"] == "fail"
+    assert checks["nonfinite"]["details"]["nan"] == 1
+    assert checks["nonfinite"]["details"]["inf"] == 1
+    assert checks["negative"]["details"]["count"] == 1
+    # Identical to a whole read, statistic by statistic.
+    _, whole, _ = _validate_json(capsys, frame, "2G")
+    assert decoded == [str(frame)]
+    assert strips["checks"] == whole["checks"]
+    code, _, err = _validate_json(capsys, frame, refused_at)
+    assert code == 2 and "refused" in err, err
+
+
+@pytest.mark.slow
+def test_validate_in_strips_peaks_far_below_a_whole_read(zip_bomb: Path) -> None:
+    # Peak RSS of fresh processes: a tiny frame (the interpreter and its
+    # libraries), the 96 MB bomb decoded whole, and in strips under 40 MB.
+    tiny = _write_exr(
+        zip_bomb.parent / "tiny.1001.exr", np.full((8, 8, 3), 0.18, np.float16)
+    )
+    _, err, base = _cli_peak("validate", str(tiny), "--max-memory", "2G")
+    code_whole, err, whole = _cli_peak("validate", str(zip_bomb), "--max-memory", "2G")
+    assert code_whole in (0, 1), err
+    code, err, strips = _cli_peak("validate", str(zip_bomb), "--max-memory", "40M")
+    assert code == code_whole, err
+    decoded = BOMB * BOMB * 3 * 2
+    assert whole - base > decoded  # the measurement sees a whole decode
+    assert (strips - base) < 0.3 * (whole - base), (base, whole, strips)
 
 
 def test_conform_refuses_a_zip_bomb_before_the_first_frame(
