@@ -8,8 +8,8 @@ delivery raster.
 
 from __future__ import annotations
 
+from ..timecode import STANDARD_RATES, Timecode, parse_rate
 from .flow import FlowCache, FlowPair, estimate_flow, interpolate
-from .rates import STANDARD_RATES, parse_rate
 from .reformat import (
     Fit,
     Placement,
@@ -27,7 +27,6 @@ from .retime import (
     retime_frame,
     sample_at,
 )
-from .timecode import Timecode
 
 __all__ = [
     "parse_rate",

@@ -39,12 +39,12 @@ from numpy.typing import NDArray
 
 from ..colorimetry import matrix_rgb_to_rgb
 from ..conform.retime import Method, Sample, retime_frame
-from ..conform.timecode import Timecode
 from ..engine import EXR_FIRST_FRAME, Manifest, ProgressCallback, conform
 from ..errors import InputError
 from ..exr import AP0_CHROMATICITIES, read_pixels, write_exr
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
+from ..timecode import Timecode
 from .pulls import EditorialPlan, Pull
 
 __all__ = ["Layer", "record_layers", "assemble", "assembly_pattern"]
@@ -187,7 +187,7 @@ def assemble(
             picture,
             compression="piz",
             chromaticities=AP0_CHROMATICITIES,
-            time_code=str(Timecode(planned.cut.start + i, rate)),
+            time_code=Timecode(planned.cut.start + i, rate),
             frames_per_second=rate.fps,
             attributes={
                 "acesImageContainerFlag": 1,

@@ -33,11 +33,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from ..conform.rates import parse_rate
-from ..conform.timecode import Timecode
 from ..errors import InputError
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
+from ..timecode import Timecode, parse_rate
 from ..types import FrameRange, Rate
 from .timeline import Cut, Event
 

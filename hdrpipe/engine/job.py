@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from ..color import Transform, get_target, source_colorspace
-from ..conform.rates import DROP_FRAME_RATES, parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
-from ..conform.timecode import Timecode
 from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
@@ -27,6 +25,7 @@ from ..exr import ExrHeader
 from ..outputs import check_name, check_outdir, output_path
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence, parse_frame_range
+from ..timecode import DROP_FRAME_RATES, Timecode, parse_rate
 from ..types import FrameRange, Rate
 from ..validate import Report, Validator, validate
 from ..validate.checks import identify_chromaticities

@@ -17,8 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..conform.timecode import Timecode
 from ..errors import HandoffError, InputError
+from ..timecode import Timecode
 from ..types import Rate
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "check_manifest",
     "as_manifest",
     "parse_rate",
-    "timecode_to_frames",
+    "start_timecode",
     "look_cdl",
     "look_spec",
     "LOOK_KINDS",
@@ -57,17 +57,20 @@ def parse_rate(text: object, where: str = "rate") -> Fraction:
     return rate
 
 
-def timecode_to_frames(tc: str, rate: Fraction, drop_frame: bool = False) -> int:
-    """Return the frame count of SMPTE ST 12-1 timecode ``HH:MM:SS:FF`` at ``rate``.
+def start_timecode(doc: Mapping[str, Any]) -> Timecode:
+    """Return the manifest's ``start_timecode`` as a :class:`Timecode` at its rate.
 
-    Drop-frame counting applies when ``drop_frame`` is set or the separator is
-    ``;``; the arithmetic is the conform stage's (OpenTimelineIO's opentime).
+    The label is read in the manifest's counting: drop frame when
+    ``drop_frame`` is set or the separator is ``;`` (which a non-drop rate
+    refuses). The hand-off writers take every record timecode from this value.
     """
+    tc = doc.get("start_timecode")
     if not isinstance(tc, str) or not _TC.match(tc):
         raise HandoffError(f"manifest timecode {tc!r}: expected HH:MM:SS:FF")
+    rate = parse_rate(doc.get("rate"))
+    drop = bool(doc.get("drop_frame", False)) or ";" in tc
     try:
-        label_rate = Rate(rate, drop_frame=drop_frame or ";" in tc)
-        return Timecode.parse(tc, label_rate).frames
+        return Timecode.parse(tc, Rate(rate, drop_frame=drop))
     except InputError as err:
         raise HandoffError(f"manifest timecode out of range or invalid: {err}") from err
 
@@ -118,9 +121,9 @@ def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
     name = _need(doc, "name", str, "")
     if not name:
         raise HandoffError("manifest name: empty")
-    rate = parse_rate(_need(doc, "rate", str, ""))
-    drop = bool(doc.get("drop_frame", False))
-    timecode_to_frames(_need(doc, "start_timecode", str, ""), rate, drop)
+    parse_rate(_need(doc, "rate", str, ""))
+    _need(doc, "start_timecode", str, "")
+    start_timecode(doc)
     _need(doc, "frames", int, "")
     raster = _need(doc, "raster", dict, "")
     for key in ("width", "height"):
