@@ -204,7 +204,7 @@ def assemble(
         deliver=movies,
         name=name,
         fps=rate,
-        start_tc=str(Timecode(planned.cut.start, rate)),
+        start_tc=Timecode(planned.cut.start, rate),
         retime="asis",
         look=None,
         frames=None,

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import HandoffError, InputError
 from ..timecode import Timecode
+from ..timecode import parse_rate as base_parse_rate
 from ..types import Rate
 
 __all__ = [
@@ -47,14 +48,17 @@ _TC = re.compile(r"^(\d{2}):(\d{2}):(\d{2})([:;])(\d{2,3})$")
 
 
 def parse_rate(text: object, where: str = "rate") -> Fraction:
-    """Parse a manifest rate (``"24000/1001"``, ``"24/1"``, ``"25"``) exactly."""
+    """Parse a manifest rate (``"24000/1001"``, ``"24/1"``, ``"25"``) exactly.
+
+    The rate parser is :func:`hdrpipe.timecode.parse_rate`; its errors become
+    :class:`HandoffError` naming the key.
+    """
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise HandoffError(f"manifest {where}: not a rate: {text!r}")
     try:
-        rate = Fraction(str(text))
-    except (ValueError, ZeroDivisionError) as err:
-        raise HandoffError(f"manifest {where}: not a rate: {text!r}") from err
-    if rate <= 0:
-        raise HandoffError(f"manifest {where}: rate must be positive, got {text!r}")
-    return rate
+        return base_parse_rate(str(text)).fps
+    except InputError as err:
+        raise HandoffError(f"manifest {where}: not a rate: {err}") from err
 
 
 def start_timecode(doc: Mapping[str, Any]) -> Timecode:
