@@ -1,9 +1,9 @@
 """Conform: rates, timecode, retime (frame map, blend, optical flow), reformat.
 
 Pure building blocks the engine streams frames through: :func:`parse_rate`
-and :class:`Timecode` for time, :func:`frame_map` + :func:`retime_frame` for
-changing rate, :func:`plan_reformat` + :func:`apply_reformat` for the
-delivery raster.
+and :class:`Timecode` for time (defined at the base, :mod:`hdrpipe.timecode`,
+and re-exported here), :func:`frame_map` + :func:`retime_frame` for changing
+rate, :func:`plan_reformat` + :func:`apply_reformat` for the delivery raster.
 """
 
 from __future__ import annotations
