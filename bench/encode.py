@@ -49,6 +49,7 @@ from hdrpipe.color import Transform
 from hdrpipe.encode import get_preset, open_writer
 from hdrpipe.encode.presets import PRESETS
 from hdrpipe.encode.quality import grain_retention
+from hdrpipe.timecode import Timecode
 from hdrpipe.types import ContentLightLevel, Rate
 
 RATE = Rate(Fraction(24000, 1001))
@@ -81,7 +82,7 @@ def _open(spec, path: Path, w: int, h: int, threads: int | None):  # type: ignor
         width=w,
         height=h,
         rate=RATE,
-        start_timecode="01:00:00:00",
+        start_timecode=Timecode.parse("01:00:00:00", RATE),
         light_level=LEVEL if spec.needs_light_level_at_open else None,
         threads=threads,
         overwrite=True,

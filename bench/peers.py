@@ -519,10 +519,10 @@ def _stages(
     the stream feeds it), CTA-861.3 meter, encode (Y'CbCr + ``encoder``).
     """
     from hdrpipe.color import LightLevelMeter, Transform
-    from hdrpipe.conform.rates import parse_rate
     from hdrpipe.encode import open_writer
     from hdrpipe.encode.presets import get_preset, load_presets
     from hdrpipe.exr import decode
+    from hdrpipe.timecode import parse_rate
     from hdrpipe.types import ContentLightLevel
     from hdrpipe.validate.pixels import frame_stats
 

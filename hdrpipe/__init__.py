@@ -10,7 +10,7 @@ The public API, in pipeline order::
     hdrpipe.write_nuke_script(manifest, "out/sh010.nk")
 
 Note: ``hdrpipe.validate`` and ``hdrpipe.conform`` are the functions; their stage
-packages are imported by full name (``from hdrpipe.conform.rates import parse_rate``).
+packages are imported by full name (``from hdrpipe.timecode import parse_rate``).
 """
 
 from __future__ import annotations

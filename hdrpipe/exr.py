@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from .errors import InputError, OutputError
 from .outputs import discard, publish, staging_dir
+from .timecode import Timecode
 
 __all__ = [
     "Channel",
@@ -559,17 +560,26 @@ def read_pixels(
     return np.asarray(decoded.pixels(), dtype=np.float32)
 
 
-def _time_code(text: str, fps: Fraction | None = None) -> OpenEXR.TimeCode:
-    """Pack ``HH:MM:SS:FF`` as SMPTE ST 12-1 time code (OpenEXR ``TimeCode``).
+def _time_code(label: Timecode | str, fps: Fraction | None = None) -> OpenEXR.TimeCode:
+    """Pack a timecode as SMPTE ST 12-1 time code (OpenEXR ``TimeCode``).
 
+    ``label``: a :class:`~hdrpipe.timecode.Timecode` (its fields and drop-frame
+    flag), or raw ``HH:MM:SS:FF`` text written as given (``;`` before FF sets the
+    drop-frame flag) for headers that need not be valid timecode at their rate.
     The frame field holds 0–29. Above 30 frames per second ST 12-1 counts frame
     *pairs*: the field holds ``FF // 2`` and the field-phase flag marks the second
     frame of a pair (:func:`_decode_time_code` reverses it for such rates).
     """
-    parts = text.replace(";", ":").split(":")
-    if len(parts) != 4 or not all(part.isdigit() for part in parts):
-        raise InputError(f"time code {text!r}: expected HH:MM:SS:FF")
-    hours, minutes, seconds, frame = (int(v) for v in parts)
+    if isinstance(label, Timecode):
+        hours, minutes, seconds, frame = label.fields()
+        drop, text = label.drop_frame, str(label)
+    else:
+        text = label
+        parts = text.replace(";", ":").split(":")
+        if len(parts) != 4 or not all(part.isdigit() for part in parts):
+            raise InputError(f"time code {text!r}: expected HH:MM:SS:FF")
+        hours, minutes, seconds, frame = (int(v) for v in parts)
+        drop = ";" in text
     pairs = fps is not None and fps > 30
     if frame >= 30 and not pairs:
         raise InputError(
@@ -581,7 +591,7 @@ def _time_code(text: str, fps: Fraction | None = None) -> OpenEXR.TimeCode:
     tc.frame = frame // 2 if pairs else frame
     if pairs:
         tc.fieldPhase = bool(frame % 2)
-    tc.dropFrame = ";" in text
+    tc.dropFrame = drop
     return tc
 
 
@@ -590,7 +600,7 @@ def _header(
     pixel_w: int,
     compression: str,
     chromaticities: tuple[float, ...] | None,
-    time_code: str | None,
+    time_code: Timecode | str | None,
     frames_per_second: Fraction | None,
     attributes: Mapping[str, object] | None,
     tiled: bool,
@@ -670,7 +680,7 @@ def write_exr(
     pixel_type: str = "half",
     compression: str = "piz",
     chromaticities: tuple[float, ...] | None = None,
-    time_code: str | None = None,
+    time_code: Timecode | str | None = None,
     frames_per_second: Fraction | None = None,
     attributes: Mapping[str, object] | None = None,
     tiled: bool = False,
@@ -680,7 +690,9 @@ def write_exr(
     The file is written in a private temporary folder beside ``path``, synced,
     then renamed over ``path`` (:func:`hdrpipe.outputs.publish`); a write
     failure (disk full, read-only) is an :class:`~hdrpipe.errors.OutputError`.
-    ``time_code`` is ``"HH:MM:SS:FF"`` (``;`` before FF marks drop-frame);
+    ``time_code`` is a :class:`~hdrpipe.timecode.Timecode` (what the pipeline
+    writes), or raw ``"HH:MM:SS:FF"`` text (``;`` before FF sets the drop-frame
+    flag) to write any header, valid at its rate or not (test fixtures);
     ``attributes`` may hold any standard EXR attribute, e.g.
     ``{"acesImageContainerFlag": 1, "adoptedNeutral": (0.32168, 0.33767)}``.
     Tiled files use 64×64 one-level tiles.

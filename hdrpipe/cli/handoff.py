@@ -1,20 +1,31 @@
-"""``hdrpipe handoff MANIFEST -o DIR``: Nuke, OTIO/EDL/FCPXML and AMF files."""
+"""``hdrpipe handoff MANIFEST -o DIR``: Nuke, OTIO/EDL/FCPXML and AMF files.
+
+One ``--<key>`` flag per registered hand-off format
+(:data:`hdrpipe.handoff.HANDOFF_FORMATS`), made from the table when the
+command is defined.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..engine.lock import hold
-from ..handoff import handoff_paths, load_manifest, lock_name, write_handoff
+from ..handoff import (
+    HANDOFF_FORMATS,
+    handoff_paths,
+    load_manifest,
+    lock_name,
+    write_handoff,
+)
 from ._app import app, emit_json
 
 __all__ = ["handoff"]
 
 
-@app.command("handoff")
 def handoff(
     manifest: Annotated[
         Path, typer.Argument(help="Job manifest JSON written by conform.")
@@ -22,23 +33,13 @@ def handoff(
     outdir: Annotated[
         Path, typer.Option("--out", "-o", help="Directory for the files.")
     ],
-    nuke: Annotated[bool, typer.Option("--nuke", help="Nuke .nk script.")] = False,
-    otio: Annotated[bool, typer.Option("--otio", help="OpenTimelineIO .otio.")] = False,
-    edl: Annotated[
-        bool, typer.Option("--edl", help="CMX 3600 EDL (first movie).")
-    ] = False,
-    fcpxml: Annotated[
-        bool, typer.Option("--fcpxml", help="FCPXML (first movie).")
-    ] = False,
-    amf: Annotated[
-        bool, typer.Option("--amf", help="ACES AMF per display-referred deliverable.")
-    ] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace existing hand-off files.")
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
+    **kinds: bool,
 ) -> int:
     """Write handoff files for a conformed job (every kind when none is selected).
 
@@ -50,7 +51,7 @@ def handoff(
 
     stdout: one ``kind<TAB>path`` line per file, or one JSON document with --json.
     """
-    chosen = {"nuke": nuke, "otio": otio, "edl": edl, "fcpxml": fcpxml, "amf": amf}
+    chosen = {key: bool(kinds.get(key)) for key in HANDOFF_FORMATS}
     if not any(chosen.values()):
         chosen = dict.fromkeys(chosen, True)
     doc = load_manifest(manifest)
@@ -72,3 +73,25 @@ def handoff(
             if ":" not in key:
                 typer.echo(f"{key}\t{path}")
     return 0
+
+
+def _with_format_flags(command: Any) -> Any:
+    """Give ``command`` one boolean ``--<key>`` option per registered format."""
+    sig = inspect.signature(command, eval_str=True)
+    fixed = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    flags = [
+        inspect.Parameter(
+            key,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, typer.Option(f"--{key}", help=fmt.help)],
+        )
+        for key, fmt in HANDOFF_FORMATS.items()
+    ]
+    # Flags in the table's order, before the general options (as --help lists them).
+    rest = [p.replace(kind=p.KEYWORD_ONLY) for p in fixed[2:]]
+    command.__signature__ = sig.replace(parameters=fixed[:2] + flags + rest)
+    return command
+
+
+app.command("handoff")(_with_format_flags(handoff))

@@ -21,7 +21,7 @@ from ..errors import InputError, OutputError, ValidationError
 from ..exr import ExrHeader
 from ..outputs import atomic_write
 from ..sequence import Sequence, open_sequence
-from ..validate import PROFILES, identify_chromaticities, validate
+from ..validate import CHECKS, PROFILES, identify_chromaticities, validate
 from ._app import app, emit_json, stderr, stdout
 
 __all__ = ["validate_command", "info_command", "sequence_info"]
@@ -43,8 +43,8 @@ def _progress(enabled: bool) -> Any:
 
 @app.command("validate")
 def validate_command(
-    path: str = typer.Argument(
-        ..., help="Pattern (plate.####.exr, %04d, @, 1001-1048#), file or folder."
+    path: str | None = typer.Argument(
+        None, help="Pattern (plate.####.exr, %04d, @, 1001-1048#), file or folder."
     ),
     profile: str = typer.Option(
         "ray3", "--profile", help=f"One of: {', '.join(PROFILES)}."
@@ -68,8 +68,21 @@ def validate_command(
         help="Memory budget (8G, 512M): a frame too large to validate whole within "
         "it is checked in strips of rows (default: 80% of the memory available).",
     ),
+    list_checks: bool = typer.Option(
+        False,
+        "--list-checks",
+        help="List every check (id, kind, what it checks) and the profiles "
+        "that run it, then exit.",
+    ),
 ) -> int:
     """Check a sequence against a profile (exit 0 pass/warn, 1 fail, 2 bad input)."""
+    if list_checks:
+        _list_checks(json_out)
+        return 0
+    if path is None:
+        raise InputError(
+            "missing argument PATH: the sequence to validate (or --list-checks)"
+        )
     if profile not in PROFILES:
         raise InputError(
             f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
@@ -115,6 +128,28 @@ def validate_command(
         if report is not None:
             stdout.print(f"report: {report}", markup=False)
     return 1 if result.status == "fail" else 0
+
+
+def _list_checks(json_out: bool) -> None:
+    """Print the registered checks (:data:`hdrpipe.validate.CHECKS`)."""
+    rows = []
+    for check in CHECKS.values():
+        row = check.to_dict()
+        row["profiles"] = [
+            n for n, p in PROFILES.items() if p.rule(check.id) is not None
+        ]
+        rows.append(row)
+    if json_out:
+        emit_json({"checks": rows})
+        return
+    width = max((len(r["id"]) for r in rows), default=0)
+    for r in rows:
+        kind = "footage" if r["footage"] else "pixels" if r["pixels"] else "header"
+        stdout.print(
+            f"{r['id']:<{width}}  {kind:<7}  {r['summary']}  "
+            f"[{', '.join(r['profiles']) or 'no profile'}]",
+            markup=False,
+        )
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:

@@ -1,15 +1,15 @@
 """Conform: rates, timecode, retime (frame map, blend, optical flow), reformat.
 
 Pure building blocks the engine streams frames through: :func:`parse_rate`
-and :class:`Timecode` for time, :func:`frame_map` + :func:`retime_frame` for
-changing rate, :func:`plan_reformat` + :func:`apply_reformat` for the
-delivery raster.
+and :class:`Timecode` for time (defined at the base, :mod:`hdrpipe.timecode`,
+and re-exported here), :func:`frame_map` + :func:`retime_frame` for changing
+rate, :func:`plan_reformat` + :func:`apply_reformat` for the delivery raster.
 """
 
 from __future__ import annotations
 
+from ..timecode import STANDARD_RATES, Timecode, parse_rate
 from .flow import FlowCache, FlowPair, estimate_flow, interpolate
-from .rates import STANDARD_RATES, parse_rate
 from .reformat import (
     Fit,
     Placement,
@@ -27,7 +27,6 @@ from .retime import (
     retime_frame,
     sample_at,
 )
-from .timecode import Timecode
 
 __all__ = [
     "parse_rate",

@@ -46,7 +46,6 @@ from numpy.typing import NDArray
 
 from ..colorimetry import matrix_rgb_to_rgb
 from ..conform.retime import Method, Sample, retime_frame
-from ..conform.timecode import Timecode
 from ..encode.exr_writer import ExrWriter
 from ..encode.presets import get_preset
 from ..engine import EXR_FIRST_FRAME, ConformJob, Manifest, ProgressCallback, conform
@@ -54,6 +53,7 @@ from ..errors import InputError
 from ..exr import read_pixels
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
+from ..timecode import Timecode
 from .pulls import ACES_PLATES, EditorialPlan, Pull
 
 __all__ = [
@@ -211,7 +211,7 @@ def assemble(
         deliver=movies,
         name=name,
         fps=rate,
-        start_tc=str(Timecode(planned.cut.start, rate)),
+        start_tc=Timecode(planned.cut.start, rate),
         retime="asis",
         look=None,
         frames=None,
@@ -272,7 +272,7 @@ def _write_master(
                 sample = _sample(position, method)
                 px = retime_frame(sample, frames.getter(pull), method)
                 picture += np.float32(weight) * px[..., :3]
-            writer.write(picture, time_code=str(Timecode(planned.cut.start + i, rate)))
+            writer.write(picture, time_code=Timecode(planned.cut.start + i, rate))
             if on_progress is not None:
                 on_progress(i + 1, total)
         writer.close()

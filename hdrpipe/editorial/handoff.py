@@ -45,13 +45,13 @@ from typing import Any
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from ..conform.timecode import Timecode
 from ..engine import EXR_FIRST_FRAME
 from ..errors import HandoffError, InputError
 from ..handoff.amf import AMF_NS, build_amf, display_outputs
-from ..handoff.otio import edl_counting, edl_reel, file_url, frames_per_day
+from ..handoff.otio import edl_counting, edl_reel, file_url
 from ..handoff.text import line_text, write_text
 from ..outputs import atomic_open, output_path
+from ..timecode import Timecode, frames_per_day
 from .pulls import EditorialPlan, Pull
 from .timeline import Event
 
@@ -219,7 +219,7 @@ def _name(text: str) -> str:
 def _edl_text(planned: EditorialPlan, timeline: otio.schema.Timeline) -> str | None:
     cut = planned.cut
     fps = cut.rate.fps
-    if cut.end >= frames_per_day(fps, cut.rate.drop_frame):
+    if cut.end >= frames_per_day(cut.rate):
         log.warning(
             "master %s reaches 24:00:00:00: no EDL (CMX 3600 is a 24-hour clock)",
             cut.name,
@@ -250,7 +250,7 @@ def _edl_text(planned: EditorialPlan, timeline: otio.schema.Timeline) -> str | N
         text = otio.adapters.write_to_string(single, adapter_name="cmx_3600")
     except (otio.exceptions.OTIOError, ValueError, AttributeError) as err:
         raise HandoffError(f"{cut.name}: CMX 3600 EDL export failed: {err}") from err
-    return edl_counting(text, events, fps, cut.rate.drop_frame)
+    return edl_counting(text, events, cut.rate)
 
 
 def _amfs(

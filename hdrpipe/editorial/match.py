@@ -46,11 +46,10 @@ from typing import Any, Literal
 
 from ..color import resolve_config
 from ..color import source_colorspace as colorspace_of
-from ..conform.rates import parse_rate
-from ..conform.timecode import Timecode
 from ..errors import InputError
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
+from ..timecode import Timecode, parse_rate
 from ..types import FrameRange, Rate
 from ..validate.checks import identify_chromaticities
 from .timeline import Cut, Event

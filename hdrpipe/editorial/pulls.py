@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
-from ..conform.timecode import Timecode
 from ..encode.presets import get_preset, load_presets
 from ..engine import ConformJob, Manifest, ProgressCallback, conform, write_manifest
 from ..errors import InputError
 from ..handoff import write_nuke_script
 from ..outputs import atomic_write
 from ..sequence import open_sequence
+from ..timecode import Timecode
 from ..types import FrameRange
 from .match import (
     DEFAULT_HANDLES,

@@ -49,8 +49,8 @@ from typing import Any
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from ..conform.rates import parse_rate
 from ..errors import InputError
+from ..timecode import parse_rate
 from ..types import Rate
 
 __all__ = [

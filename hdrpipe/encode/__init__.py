@@ -4,8 +4,9 @@ The engine opens one :class:`Writer` per deliverable with :func:`open_writer`,
 feeds it frames and closes it with the measured content light level::
 
     spec = get_preset("prores4444xq-pq1000")
+    rate = Rate(Fraction(24000, 1001))
     with open_writer(spec, "/out/sh010.mov", width=1920, height=1080,
-                     rate=Rate(Fraction(24000, 1001)), start_timecode="01:00:00:00",
+                     rate=rate, start_timecode=Timecode.parse("01:00:00:00", rate),
                      mastering=md) as w:
         for frame in frames:          # display-encoded R'G'B'(A) float32 in [0, 1]
             w.write(frame)
@@ -24,6 +25,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .exr_writer import ExrWriter
 from .presets import PRESETS, DeliverySpec, get_preset, load_presets
@@ -53,7 +55,7 @@ class Writer(Protocol):
     path: Path
 
     def write(
-        self, frame: NDArray[np.float32], *, time_code: str | None = None
+        self, frame: NDArray[np.float32], *, time_code: Timecode | None = None
     ) -> None: ...
 
     def close(self, light_level: ContentLightLevel | None = None) -> EncodeResult: ...
@@ -72,7 +74,7 @@ def open_writer(
     width: int,
     height: int,
     rate: Rate,
-    start_timecode: str | None = None,
+    start_timecode: Timecode | None = None,
     first_frame: int = 1001,
     has_alpha: bool = False,
     mastering: MasteringDisplay | None = None,
@@ -93,8 +95,10 @@ def open_writer(
     bitstream as one thread) uses min(cores, 4) and x264/x265 their own choice.
 
     EXR: ``path`` is a pattern with ``####``; frames (scene-linear, target space)
-    are numbered from ``first_frame``; per-frame ``time_code`` (or one derived
-    from ``start_timecode``) goes into ``timeCode``. With ``whole_folder`` the
+    are numbered from ``first_frame``; per-frame ``time_code`` (or one counted
+    from ``start_timecode``) goes into ``timeCode``. Timecodes are
+    :class:`~hdrpipe.timecode.Timecode` values at ``rate`` (parse text once with
+    :meth:`~hdrpipe.timecode.Timecode.parse`). With ``whole_folder`` the
     pattern's folder is the deliverable, made complete or not at all (it must
     not exist unless ``overwrite``); otherwise frames go into an existing folder
     at :meth:`Writer.close`. ``pixel_aspect`` (pixel width / height) is written

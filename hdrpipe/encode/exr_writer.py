@@ -14,10 +14,12 @@ order, ``chromaticities`` = AP0 with the ACES white point (SMPTE ST 2065-1),
 ``adoptedNeutral`` = ACES white (0.32168, 0.33767), ``acesImageContainerFlag``
 = 1, and no compression (the strict 2013 container); PIZ is accepted by a user
 preset (``exr_compression = "piz"``), as ST 2065-4 revisions and most tools do.
-``timeCode`` (SMPTE ST 12-1 packing), ``framesPerSecond`` and
-``pixelAspectRatio`` (the deliverable's pixel width / height: 1.0 for square
-pixels and after a reformat, the source's value for an anamorphic plate kept at
-its stored size) are written on every frame and read back.
+``timeCode`` (SMPTE ST 12-1 packing, frame pairs above 30 fps:
+:func:`hdrpipe.exr.write_exr`), ``framesPerSecond`` and ``pixelAspectRatio``
+(the deliverable's pixel width / height: 1.0 for square pixels and after a
+reformat, the source's value for an anamorphic plate kept at its stored size)
+are written on every frame and read back; the timecodes are
+:class:`~hdrpipe.timecode.Timecode` values, counted from the start timecode.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from numpy.typing import NDArray
 from .. import exr
 from ..errors import ColorError, EncodeError, InputError
 from ..outputs import discard, publish, staging_dir
+from ..timecode import Timecode
 from ..types import ContentLightLevel, Rate
 from ._context import WriterContext
 from .presets import DeliverySpec
@@ -46,7 +49,6 @@ __all__ = [
     "ACES_ADOPTED_NEUTRAL",
     "TARGET_CHROMATICITIES",
     "frame_path",
-    "timecode_add",
     "HALF_MAX",
 ]
 
@@ -82,32 +84,6 @@ def frame_path(pattern: str | os.PathLike[str], frame: int) -> Path:
     )
 
 
-def timecode_add(tc: str, frames: int, rate: Rate) -> str:
-    """Return ``tc`` advanced by ``frames`` at ``rate`` (ST 12-1 drop-frame aware)."""
-    sep = ";" if (rate.drop_frame or ";" in tc) else ":"
-    parts = [int(v) for v in re.split(r"[:;]", tc)]
-    if len(parts) != 4:
-        raise InputError(f"timecode {tc!r}: expected HH:MM:SS:FF")
-    hh, mm, ss, ff = parts
-    base = rate.timebase
-    if sep == ";":
-        drop = round(base / 15)  # 2 at 29.97, 4 at 59.94 (ST 12-1 §5.2.2)
-        per_min = base * 60 - drop
-        per_10 = per_min * 10 + drop
-        total_min = hh * 60 + mm
-        n = (total_min * 60 + ss) * base + ff - drop * (total_min - total_min // 10)
-        n += frames
-        d, m = divmod(n, per_10)
-        n += drop * 9 * d + (drop * ((m - drop) // per_min) if m > drop else 0)
-        ff, rest = n % base, n // base
-    else:
-        n = ((hh * 60 + mm) * 60 + ss) * base + ff + frames
-        ff, rest = n % base, n // base
-    ss, rest = rest % 60, rest // 60
-    mm, hh = rest % 60, (rest // 60) % 24
-    return f"{hh:02d}:{mm:02d}:{ss:02d}{sep}{ff:02d}"
-
-
 #: Largest finite half-float (IEEE 754 binary16): 65504.
 HALF_MAX = float(np.finfo(np.float16).max)
 
@@ -141,7 +117,7 @@ class ExrWriter(WriterContext):
         width: int,
         height: int,
         rate: Rate,
-        start_timecode: str | None = None,
+        start_timecode: Timecode | None = None,
         first_frame: int = 1001,
         has_alpha: bool = False,
         overwrite: bool = False,
@@ -168,6 +144,11 @@ class ExrWriter(WriterContext):
                 "(overwrite=True to replace)"
             )
         self.width, self.height, self.rate = width, height, rate
+        if start_timecode is not None and start_timecode.rate != rate:
+            raise InputError(
+                f"{self.path}: start timecode {start_timecode} is at "
+                f"{start_timecode.rate} fps, the sequence at {rate}"
+            )
         self.start_timecode = start_timecode
         self.first_frame = first_frame
         self.has_alpha = has_alpha
@@ -191,9 +172,13 @@ class ExrWriter(WriterContext):
         return len(self._written)
 
     def write(
-        self, frame: NDArray[np.float32], *, time_code: str | None = None
+        self, frame: NDArray[np.float32], *, time_code: Timecode | None = None
     ) -> None:
-        """Write the next frame (H, W, 3|4) float32, scene-linear, under its number."""
+        """Write the next frame (H, W, 3|4) float32, scene-linear, under its number.
+
+        ``time_code``: the frame's ``timeCode``; by default the start timecode
+        plus the frames written so far (none without a start timecode).
+        """
         if self._closed:
             raise EncodeError(f"{self.path}: write after close")
         number = self.first_frame + len(self._written)
@@ -222,9 +207,7 @@ class ExrWriter(WriterContext):
         if (self.spec.exr_pixel_type or "half") == "half":
             _check_half_range(a, out, number)
         if time_code is None and self.start_timecode is not None:
-            time_code = timecode_add(self.start_timecode, len(self._written), self.rate)
-        if time_code is not None and self.rate.drop_frame and ";" not in time_code:
-            time_code = time_code[:8] + ";" + time_code[9:]
+            time_code = self.start_timecode + len(self._written)
         try:
             exr.write_exr(
                 staged,
@@ -242,7 +225,7 @@ class ExrWriter(WriterContext):
         self._verify(staged, number, time_code, out)
 
     def _verify(
-        self, staged: Path, number: int, time_code: str | None, out: Path
+        self, staged: Path, number: int, time_code: Timecode | None, out: Path
     ) -> None:
         try:
             h = exr.read_header(staged)
@@ -267,10 +250,9 @@ class ExrWriter(WriterContext):
             bad.append("tiled (scanline expected)")
         if (h.width, h.height) != (self.width, self.height):
             bad.append(f"size {h.width}x{h.height}")
-        if (
-            time_code is not None
-            and h.time_code != time_code.replace(";", ":")
-            and h.time_code != time_code
+        if time_code is not None and (
+            h.time_code != str(time_code).replace(";", ":")
+            or h.attributes.get("timeCodeDropFrame") != time_code.drop_frame
         ):
             bad.append(f"timeCode {h.time_code} != {time_code}")
         if h.frames_per_second != self.rate.fps:
@@ -340,7 +322,9 @@ class ExrWriter(WriterContext):
             first_frame=self.first_frame,
             last_frame=self.first_frame + len(self._written) - 1,
             rate=str(self.rate.fps),
-            start_timecode=self.start_timecode,
+            start_timecode=(
+                None if self.start_timecode is None else str(self.start_timecode)
+            ),
         )
         return EncodeResult(self.path, self.spec.name, len(self._written), info, None)
 

@@ -25,6 +25,7 @@ from pymediainfo import MediaInfo
 
 from .. import exr
 from ..errors import EncodeError, InputError
+from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from . import hevc_sei, isobmff
 from .presets import DeliverySpec
@@ -360,7 +361,7 @@ def verify(
     *,
     frames: int,
     rate: Rate,
-    start_timecode: str | None,
+    start_timecode: Timecode | None,
     light_level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
     has_alpha: bool = False,
@@ -411,7 +412,7 @@ def verify(
     check("frames", frames, info["frames"])
     check("rate", str(rate.fps), info["rate"])
     if start_timecode is not None:
-        check("start_timecode", start_timecode, info["start_timecode"])
+        check("start_timecode", str(start_timecode), info["start_timecode"])
     check("has_alpha", has_alpha, info["has_alpha"])
     boxes = info.get("boxes") or {}
     for key, both in (info.get("container_stream_conflicts") or {}).items():

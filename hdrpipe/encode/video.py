@@ -5,18 +5,18 @@ them into narrow-range Y'CbCr planes ourselves (:mod:`hdrpipe.encode.ycbcr`) and
 hand those to the encoder untouched (no swscale). The movie is written inside a
 private temporary folder next to the final path
 (:func:`hdrpipe.outputs.staging_dir`: FFmpeg opens a name no one else can plant);
-:meth:`VideoWriter.close` flushes, rewrites the sample entry
-(:func:`sample_entry_patch`: ``colr`` nclc in MOV / nclx in MP4, ``pasp``, ``fiel``
-for ProRes, ``mdcv``, ``clli``, the QuickTime vendor), verifies the file with
-MediaInfo/PyAV and every HDR metadata copy against the preset and only then
-publishes it under the final name (:func:`hdrpipe.outputs.publish`).
+:meth:`VideoWriter.close` flushes and hands the file to the container layer
+(:func:`hdrpipe.encode.container.finish_movie`: the sample entry's ``colr``
+nclc in MOV / nclx in MP4, ``pasp``, ``fiel`` for ProRes, ``mdcv``, ``clli``,
+the QuickTime vendor, then MediaInfo/PyAV read-back of every tag and HDR
+metadata copy against the preset) and only then publishes it under the final
+name (:func:`hdrpipe.outputs.publish`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,9 +28,11 @@ from numpy.typing import NDArray
 
 from ..errors import EncodeError, InputError
 from ..outputs import discard, publish, staging_dir
+from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from . import hevc_sei, isobmff, ycbcr
+from . import hevc_sei, ycbcr
 from ._context import WriterContext
+from .container import finish_movie, set_start_timecode
 from .presets import DeliverySpec
 from .probe import (
     H273_MATRIX,
@@ -38,14 +40,10 @@ from .probe import (
     H273_TRANSFER,
     MEDIAINFO_NAMES,
     NAMED_PRIMARIES,
-    verify,
 )
 
 __all__ = [
     "VideoWriter",
-    "SampleEntryPatch",
-    "sample_entry_patch",
-    "PRORES_VENDOR",
     "light_level_at_close",
     "EncodeResult",
     "default_mastering",
@@ -61,7 +59,6 @@ _CAP_FRAME_THREADS = 1 << 12
 #: Encoder threads of a frame-threaded codec (ProRes) when ``threads`` is not given.
 FRAME_THREADS = 4
 
-_TC_RE = re.compile(r"^\d{2}:\d{2}:\d{2}[:;]\d{2}$")
 # FFmpeg colour primaries name → MediaInfo/NAMED_PRIMARIES key.
 _PRIMARIES_KEY = {"bt2020": "BT.2020", "smpte432": "Display P3", "bt709": "BT.709"}
 
@@ -79,84 +76,6 @@ class EncodeResult:
     probe: dict[str, Any] = field(default_factory=dict)
     light_level: ContentLightLevel | None = None
     mastering: MasteringDisplay | None = None
-
-
-#: QuickTime vendor code of ProRes sample entries. Apple's QuickTime File Format
-#: ("Video sample description", Vendor: "often ... 'appl' to indicate Apple")
-#: and Apple's own ProRes movies carry 'appl'; FFmpeg's MOV muxer writes 'FFMP'
-#: for every codec. The ProRes frame header's own creator code is the encoder's
-#: ``vendor`` option ('apl0', set by the ProRes presets; SMPTE RDD 36 §5.1.1).
-PRORES_VENDOR = b"appl"
-
-
-@dataclass(frozen=True)
-class SampleEntryPatch:
-    """The boxes and fields the video sample entry of a deliverable gets.
-
-    ``colr``: a whole ``colr`` box; ``extra``: whole ``pasp``/``fiel``/``mdcv``/
-    ``clli`` boxes; ``vendor``: the QuickTime vendor code (MOV only).
-    """
-
-    colr: bytes
-    extra: tuple[bytes, ...]
-    vendor: bytes | None
-
-    def apply(self, path: str | os.PathLike[str]) -> None:
-        """Rewrite the video sample entry of the movie at ``path``."""
-        isobmff.patch_video_sample_entry(
-            path, colr=self.colr, extra=self.extra, vendor=self.vendor
-        )
-
-
-def sample_entry_patch(
-    spec: DeliverySpec,
-    *,
-    mastering: MasteringDisplay | None,
-    light_level: ContentLightLevel | None,
-    pixel_aspect: Fraction = Fraction(1),
-) -> SampleEntryPatch:
-    """Return what the sample entry of a ``spec`` movie carries (one place for all).
-
-    * ``colr``: QuickTime ``nclc`` in MOV (what Apple writes and reads for ProRes;
-      the range is the codec's: ProRes is narrow range by definition), ISO
-      ``nclx`` with ``full_range_flag`` in MP4 (ISO/IEC 14496-12:2022 §12.1.5);
-    * ``pasp`` ``pixel_aspect`` (1:1 square pixels) in every movie;
-    * ``fiel`` 1/0 (progressive) for ProRes, which has no other place to say so
-      in the container (H.264/H.265 say it in the bitstream);
-    * ``mdcv`` + ``clli`` when the preset carries HDR metadata (``mastering`` and
-      ``light_level`` then required);
-    * the QuickTime vendor :data:`PRORES_VENDOR` for ProRes in MOV.
-
-    Sources and the reasoning per box: ``docs/container-metadata.md``.
-    """
-    p, t, m = (
-        H273_PRIMARIES[spec.primaries or ""],
-        H273_TRANSFER[spec.transfer or ""],
-        H273_MATRIX[spec.matrix or ""],
-    )
-    mov = spec.container == "mov"
-    colr = (
-        isobmff.colr_nclc(p, t, m)
-        if mov
-        else isobmff.colr_nclx(p, t, m, full_range=spec.color_range == "pc")
-    )
-    prores = bool(spec.codec and spec.codec.startswith("prores"))
-    aspect = Fraction(pixel_aspect)
-    extra = [isobmff.pasp(aspect.numerator, aspect.denominator)]
-    if prores:
-        extra.append(isobmff.fiel(1, 0))
-    if spec.hdr_metadata:
-        if mastering is None or light_level is None:
-            raise EncodeError(
-                f"preset {spec.name!r}: HDR metadata needs a mastering display "
-                "and a light level"
-            )
-        extra += [isobmff.mdcv(mastering), isobmff.clli(light_level)]
-    return SampleEntryPatch(
-        colr=colr,
-        extra=tuple(extra),
-        vendor=PRORES_VENDOR if prores and mov else None,
-    )
 
 
 def default_mastering(spec: DeliverySpec) -> MasteringDisplay:
@@ -215,18 +134,6 @@ def fill_frame(
         h, w = data.shape
         view[:h, :w] = data
     return frame
-
-
-def _timecode_ok(tc: str, rate: Rate) -> str:
-    if not _TC_RE.match(tc):
-        raise InputError(f"start timecode {tc!r} is not HH:MM:SS:FF")
-    ff = int(tc[-2:])
-    if ff >= rate.timebase:
-        raise InputError(
-            f"start timecode {tc!r}: frame {ff} ≥ timebase {rate.timebase}"
-        )
-    # ST 12-1: ';' before the frames field marks drop-frame (29.97/59.94 only).
-    return tc[:8] + (";" if rate.drop_frame else ":") + tc[9:]
 
 
 _MAX_REORDER = 16
@@ -302,7 +209,7 @@ class VideoWriter(WriterContext):
         width: int,
         height: int,
         rate: Rate,
-        start_timecode: str | None = None,
+        start_timecode: Timecode | None = None,
         has_alpha: bool = False,
         mastering: MasteringDisplay | None = None,
         light_level: ContentLightLevel | None = None,
@@ -345,9 +252,12 @@ class VideoWriter(WriterContext):
             raise InputError(f"{self.path}: pixel aspect must be positive")
         self.has_alpha = has_alpha
         self.overwrite = overwrite
-        self.start_timecode = (
-            _timecode_ok(start_timecode, rate) if start_timecode else None
-        )
+        if start_timecode is not None and start_timecode.rate != rate:
+            raise InputError(
+                f"{self.path}: start timecode {start_timecode} is at "
+                f"{start_timecode.rate} fps, the movie at {rate}"
+            )
+        self.start_timecode = start_timecode
         self.mastering = mastering
         self.light_level = light_level
         if spec.hdr_metadata and self.mastering is None:
@@ -523,8 +433,7 @@ class VideoWriter(WriterContext):
                 # changes its output; its pool is sized in _codec_options.)
                 cc.thread_count = threads
             stream.options = self._codec_options()
-            if self.start_timecode:
-                stream.metadata["timecode"] = self.start_timecode
+            set_start_timecode(stream, self.start_timecode)
             self._stream = stream
         except (av.error.FFmpegError, KeyError, ValueError) as err:
             self._discard()
@@ -568,7 +477,7 @@ class VideoWriter(WriterContext):
         return planes
 
     def write(
-        self, frame: NDArray[np.float32], *, time_code: str | None = None
+        self, frame: NDArray[np.float32], *, time_code: Timecode | None = None
     ) -> None:
         """Encode one frame (H, W, 3|4) float32 display-encoded R'G'B'(A) in [0, 1].
 
@@ -663,26 +572,17 @@ class VideoWriter(WriterContext):
             except av.error.FFmpegError as err:
                 raise EncodeError(f"{self.path}: flush/mux failed: {err}") from err
             self._container = None
-            sample_entry_patch(
-                spec,
-                mastering=self.mastering if spec.hdr_metadata else None,
-                light_level=level if spec.hdr_metadata else None,
-                pixel_aspect=self.pixel_aspect,
-            ).apply(self._tmp)
-            if self._patch_light_level:
-                assert level is not None
-                patched = hevc_sei.patch_content_light_level(self._tmp, level)
-                log.debug("%s: light level %s in %d SEI(s)", self._tmp, level, patched)
-            info = verify(
+            info = finish_movie(
                 self._tmp,
                 spec,
                 frames=self._frames,
                 rate=self.rate,
                 start_timecode=self.start_timecode,
-                light_level=level if spec.hdr_metadata else None,
-                mastering=self.mastering if spec.hdr_metadata else None,
+                mastering=self.mastering,
+                light_level=level,
                 has_alpha=self.has_alpha,
                 pixel_aspect=self.pixel_aspect,
+                patch_sei_light_level=self._patch_light_level,
             )
             publish(self._tmp, self.path, overwrite=self.overwrite)
             discard(self._stage)

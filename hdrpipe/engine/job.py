@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from ..color import Transform, get_target, source_colorspace
-from ..conform.rates import DROP_FRAME_RATES, parse_rate
 from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
 from ..conform.retime import Method, Sample, frame_map
-from ..conform.timecode import Timecode
 from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
@@ -27,6 +25,7 @@ from ..exr import ExrHeader
 from ..outputs import check_name, check_outdir, output_path
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence, parse_frame_range
+from ..timecode import DROP_FRAME_RATES, Timecode, parse_rate
 from ..types import FrameRange, Rate
 from ..validate import Report, Validator, validate
 from ..validate.checks import identify_chromaticities
@@ -84,6 +83,9 @@ class ConformJob:
     ``"drop"`` delivers R'G'B' only everywhere (same finding); ``"error"``
     refuses a job whose source has alpha and a deliverable cannot carry it
     (:class:`~hdrpipe.errors.InputError`, exit 2).
+
+    ``start_tc`` is text (``--start-tc``, parsed at the job's rate) or a
+    :class:`~hdrpipe.timecode.Timecode` at the job's rate, used as is.
     """
 
     inputs: tuple[str | os.PathLike[str] | ImageSequence, ...]
@@ -91,7 +93,7 @@ class ConformJob:
     outdir: str | os.PathLike[str]
     fps: str | int | Fraction | Rate | None = None
     retime: str = "auto"  # RetimeChoice, checked in __post_init__
-    start_tc: str | None = None
+    start_tc: str | Timecode | None = None
     frames: str | FrameRange | None = None
     reformat: str | None = None
     fit: str = "letterbox"  # Fit, checked in __post_init__
@@ -549,7 +551,14 @@ def plan(
     first_rate = _source_rate(sequences[0])
     rate = parse_rate(job.fps) if job.fps is not None else first_rate
     method = _resolve_retime(job.retime, first_rate, rate)
-    if job.start_tc:
+    if isinstance(job.start_tc, Timecode):
+        if job.start_tc.rate != rate:
+            raise InputError(
+                f"start timecode {job.start_tc} is at {job.start_tc.rate} fps, "
+                f"the job at {rate}"
+            )
+        start = job.start_tc
+    elif job.start_tc:
         start = Timecode.parse(job.start_tc, rate)
     elif first_header.time_code:
         start = _source_timecode(sequences[0], first_header, first_rate).to_rate(rate)

@@ -41,6 +41,7 @@ from ..errors import (
     ValidationError,
 )
 from ..exr import decode, read_pixels
+from ..timecode import Timecode
 from ..types import ContentLightLevel
 from ..validate import Validator
 from .budget import QUEUE_DEPTH
@@ -411,7 +412,7 @@ class _WriterThread:
             frame, time_code = item
             self.writer.write(frame, time_code=time_code)
 
-    def put(self, frame: NDArray[np.float32], time_code: str) -> None:
+    def put(self, frame: NDArray[np.float32], time_code: Timecode) -> None:
         _put(self.queue, (frame, time_code), self._failed)
 
     def finish(self) -> None:
@@ -601,7 +602,7 @@ def run(
                 width=plan_.width,
                 height=plan_.height,
                 rate=plan_.rate,
-                start_timecode=str(plan_.timecode(frames.start)),
+                start_timecode=plan_.timecode(frames.start),
                 first_frame=EXR_FIRST_FRAME + frames.start,
                 has_alpha=out.has_alpha,
                 mastering=mastering_display_for(resolved[out.spec.target])
@@ -618,7 +619,7 @@ def run(
         def consume(
             index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]
         ) -> None:
-            time_code = str(plan_.timecode(index))
+            time_code = plan_.timecode(index)
             for wt in writers:
                 signal = signals[wt.output.spec.target]
                 if signal.shape[2] == 4 and not wt.output.has_alpha:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from .plan import DEFAULT_CHUNK, Chunk, FarmPlan, job_from_dict, job_to_dict, plan_job
 from .scheduler import conform_distributed, local_cluster, run
 from .state import clean_attempts, complete_record, reset_state
-from .stitch import remux_parts, stitch
+from .stitch import stitch
 from .tasks import job_light_levels, measure_chunk, run_chunk
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "run_chunk",
     "job_light_levels",
     "stitch",
-    "remux_parts",
     "run",
     "conform_distributed",
     "local_cluster",

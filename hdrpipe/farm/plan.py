@@ -263,7 +263,7 @@ def job_to_dict(job: ConformJob) -> dict[str, Any]:
         "outdir": _abs(job.outdir),
         "fps": _rate_text(job.fps),
         "retime": job.retime,
-        "start_tc": job.start_tc,
+        "start_tc": None if job.start_tc is None else str(job.start_tc),
         "frames": str(frames) if frames is not None else None,
         "reformat": job.reformat,
         "fit": job.fit,

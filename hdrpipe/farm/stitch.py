@@ -4,9 +4,10 @@ Packet-level remux with PyAV (no decode, no re-encode): the parts' packets are
 copied in chunk order into one new movie whose timestamps continue from part to
 part (each part's PTS/DTS shifted by the frames before it, in a time base of
 one frame), with the ``tmcd`` start timecode of the job and the parts' sample
-entry (``ap4x``/``apch``/``hvc1`` fourcc, ``hvcC`` parameter sets). Then the
-sample entry gets the boxes a single-process encode gets
-(:func:`hdrpipe.encode.video.sample_entry_patch`: ``colr``, ``pasp``, ``fiel``,
+entry (``ap4x``/``apch``/``hvc1`` fourcc, ``hvcC`` parameter sets)
+(:func:`hdrpipe.encode.container.remux_parts`). Then the container layer tags
+and checks it as it does a single-process encode
+(:func:`hdrpipe.encode.container.finish_movie`: ``colr``, ``pasp``, ``fiel``,
 ``mdcv`` (SMPTE ST 2086) and ``clli`` with MaxCLL/MaxFALL merged over all
 chunks (CTA-861.3: maxima over all frames, so the merge of chunk maxima is
 exact), the vendor), the file is verified like a normal encode (every copy of
@@ -33,177 +34,25 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
-
 from ..color import LightLevelMeter, get_target, mastering_display_for
+from ..encode.container import finish_movie, remux_parts
 from ..encode.presets import DeliverySpec
-from ..encode.probe import verify
 from ..encode.quality import bitrate_floor_finding
-from ..encode.video import default_mastering, sample_entry_patch
+from ..encode.video import default_mastering
 from ..engine import Manifest, manifest_data, write_manifest
 from ..errors import ConformError, EncodeError
 from ..outputs import discard, publish, staging_dir
+from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan, staged_exr
 from .tasks import chunk_done, job_light_levels, task_plan
 
-__all__ = ["stitch", "remux_parts"]
+__all__ = ["stitch"]
 
 log = logging.getLogger(__name__)
-
-
-def _frames(value: int, time_base: Fraction, fps: Fraction, path: Path) -> int:
-    """A timestamp in ``time_base`` as a whole number of frames at ``fps``."""
-    frames = Fraction(value) * time_base * fps
-    if frames.denominator != 1:
-        raise EncodeError(
-            f"{path}: timestamp {value} × {time_base} s "
-            f"is not a whole frame at {fps} fps"
-        )
-    return int(frames)
-
-
-def _time_base(stream: Any, part: Path) -> Fraction:
-    if stream.time_base is None:
-        raise EncodeError(f"{part}: video stream has no time base")
-    return Fraction(stream.time_base)
-
-
-def _reorder_delay(part: Path, fps: Fraction) -> int:
-    """Frames the first decode time of ``part`` precedes its first presentation time.
-
-    A part whose encoder reorders pictures (HEVC with B-frames) starts decoding
-    ``delay`` frames before 0. Parts may differ (a one-frame tail part has
-    none), and one stream needs one constant delay, or the sample durations
-    (derived from decode times) would jump at a part boundary; so the stitched
-    stream uses the largest delay of all parts (ISO/IEC 14496-12 §8.6.1.3: any
-    ``dts <= pts`` works, the composition offsets absorb it).
-    """
-    try:
-        with av.open(str(part)) as source:
-            vs = source.streams.video[0]
-            for packet in source.demux(vs):
-                if packet.dts is None:
-                    continue
-                return max(0, -_frames(packet.dts, _time_base(vs, part), fps, part))
-    except av.error.FFmpegError as err:
-        raise EncodeError(f"{part}: cannot read part: {err}") from err
-    raise EncodeError(f"{part}: part holds no packets")
-
-
-def remux_parts(
-    parts: list[Path],
-    out: Path,
-    *,
-    container: str,
-    rate: Rate,
-    start_timecode: str,
-    frames: list[int],
-) -> int:
-    """Copy the video packets of ``parts`` in order into ``out``; return frames written.
-
-    Timestamps are re-based to one frame per tick (``1/rate``) and continue
-    across parts; ``frames`` are the frames expected in each part. The first
-    packet of every part must be a keyframe (ProRes frame / HEVC IDR).
-
-    Raises
-    ------
-    EncodeError
-        A part is unreadable, has another codec, size, pixel format or
-        parameter sets than the first one, the wrong number of frames, does
-        not start with a keyframe, or the muxer fails.
-    """
-    fps = rate.fps
-    tick = Fraction(1) / fps
-    out.unlink(missing_ok=True)
-    try:
-        first = av.open(str(parts[0]))
-    except av.error.FFmpegError as err:
-        raise EncodeError(f"{parts[0]}: cannot open part: {err}") from err
-    written = 0
-    try:
-        delay = max(_reorder_delay(part, fps) for part in parts)
-        template = first.streams.video[0]
-        ref = (
-            template.codec_context.name,
-            template.codec_context.width,
-            template.codec_context.height,
-            template.codec_context.pix_fmt,
-            bytes(template.codec_context.extradata or b""),
-            template.codec_tag,
-        )
-        output = av.open(str(out), "w", format=container)
-        try:
-            stream = output.add_stream_from_template(template)
-            stream.codec_tag = template.codec_tag  # keep ap4x / apch / hvc1
-            stream.time_base = tick
-            # The MOV muxer derives the tmcd track's rate from the stream's frame rate.
-            stream.codec_context.framerate = fps
-            stream.metadata["timecode"] = start_timecode
-            last_dts: int | None = None
-            for part, expected in zip(parts, frames, strict=True):
-                n = 0
-                with av.open(str(part)) as source:
-                    vs = source.streams.video[0]
-                    got = (
-                        vs.codec_context.name,
-                        vs.codec_context.width,
-                        vs.codec_context.height,
-                        vs.codec_context.pix_fmt,
-                        bytes(vs.codec_context.extradata or b""),
-                        vs.codec_tag,
-                    )
-                    if got != ref:
-                        raise EncodeError(
-                            f"{part}: codec, size, pixel format, fourcc or "
-                            "parameter sets "
-                            f"differ from {parts[0]}; parts cannot be remuxed"
-                        )
-                    time_base = _time_base(vs, part)
-                    for packet in source.demux(vs):
-                        if packet.size == 0 and packet.dts is None:
-                            continue  # the demuxer's end-of-stream marker
-                        if packet.pts is None or packet.dts is None:
-                            raise EncodeError(f"{part}: packet {n} has no timestamp")
-                        if n == 0 and not packet.is_keyframe:
-                            raise EncodeError(
-                                f"{part}: does not start with a keyframe (IDR); "
-                                "cannot cut the stream here"
-                            )
-                        pts = _frames(packet.pts, time_base, fps, part) + written
-                        # Decode times one frame apart, behind by the largest
-                        # reorder delay of any part (see _reorder_delay).
-                        dts = written + n - delay
-                        if dts > pts or (last_dts is not None and dts <= last_dts):
-                            raise EncodeError(
-                                f"{part}: packet {n}: decode time {dts} (previous "
-                                f"{last_dts}) does not fit presentation time {pts}"
-                            )
-                        packet.pts, packet.dts = pts, dts
-                        packet.time_base = tick
-                        packet.duration = 1
-                        packet.stream = stream
-                        output.mux(packet)
-                        last_dts = dts
-                        n += 1
-                if n != expected:
-                    raise EncodeError(f"{part}: {n} frames, {expected} expected")
-                written += n
-        finally:
-            output.close()
-    except av.error.FFmpegError as err:
-        out.unlink(missing_ok=True)
-        raise EncodeError(f"{out}: remux failed: {err}") from err
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
-    finally:
-        first.close()
-    return written
 
 
 def _mastering(spec: DeliverySpec, target: Any) -> MasteringDisplay:
@@ -216,6 +65,7 @@ def _stitch_movie(
     final: Path,
     chunk_records: list[dict[str, Any]],
     rate: Rate,
+    start_timecode: Timecode,
     has_alpha: bool,
     level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
@@ -233,26 +83,21 @@ def _stitch_movie(
             tmp,
             container=spec.container,
             rate=rate,
-            start_timecode=farm.start_timecode,
+            start_timecode=start_timecode,
             frames=frames,
         )
         if spec.hdr_metadata and (level is None or mastering is None):
             raise EncodeError(
                 f"{final}: HDR preset {spec.name!r} without a light level"
             )
-        sample_entry_patch(
-            spec,
-            mastering=mastering if spec.hdr_metadata else None,
-            light_level=level if spec.hdr_metadata else None,
-        ).apply(tmp)
-        info = verify(
+        info = finish_movie(
             tmp,
             spec,
             frames=farm.frames,
             rate=rate,
-            start_timecode=farm.start_timecode,
-            light_level=level if spec.hdr_metadata else None,
-            mastering=mastering if spec.hdr_metadata else None,
+            start_timecode=start_timecode,
+            mastering=mastering,
+            light_level=level,
             has_alpha=has_alpha,
         )
         publish(tmp, final, overwrite=True)
@@ -387,7 +232,7 @@ def stitch(
                 pattern=str(out.path),
                 frames=record["frames"],
                 last_frame=probe.get("first_frame", 0) + record["frames"] - 1,
-                start_timecode=farm.start_timecode,
+                start_timecode=str(planned.start_timecode),
             )
             probe["path"] = str(
                 out.path.with_name(Path(str(probe.get("path", ""))).name)
@@ -400,6 +245,7 @@ def stitch(
                 out.path,
                 per_chunk,
                 planned.rate,
+                planned.start_timecode,
                 out.has_alpha,
                 level,
                 mastering,

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import HandoffError, InputError, OutputError
 from ..outputs import check_name, check_outdir, output_path
-from .amf import NoTransformIdError, build_amf, display_outputs, write_amf
+from .amf import build_amf, write_amf
 from .manifest import HandoffInputError, as_manifest, check_manifest, load_manifest
 from .nuke import NukeFrameTokenError, build_script, write_nuke_script
+from .registry import (
+    HANDOFF_FORMATS,
+    HandoffFile,
+    HandoffFormat,
+    register_handoff,
+    safe_stem,
+    unregister_handoff,
+)
 from .tcl import quote, tokenize
 
 _OTIO_NAMES = ("build_timeline", "write_otio", "write_edl", "write_fcpxml")
@@ -34,8 +41,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "HandoffInputError",
-    "NukeFrameTokenError",
     "write_nuke_script",
     "build_script",
     "build_timeline",
@@ -48,6 +53,13 @@ __all__ = [
     "existing_handoff",
     "handoff_paths",
     "lock_name",
+    "HandoffInputError",
+    "NukeFrameTokenError",
+    "HANDOFF_FORMATS",
+    "HandoffFormat",
+    "HandoffFile",
+    "register_handoff",
+    "unregister_handoff",
     "load_manifest",
     "check_manifest",
     "quote",
@@ -61,24 +73,22 @@ def write_handoff(
     manifest: Mapping[str, Any] | str | os.PathLike[str],
     outdir: str | os.PathLike[str],
     *,
-    nuke: bool = True,
-    otio: bool = True,
-    edl: bool = True,
-    fcpxml: bool = True,
-    amf: bool = True,
     overwrite: bool = False,
+    **kinds: bool,
 ) -> dict[str, Path]:
     """Write the selected handoff files for a job into ``outdir``.
 
-    Files are named after the job: ``<name>.nk``, ``<name>.otio``, ``<name>.edl``
-    (first movie deliverable), ``<name>.fcpxml`` (first movie deliverable),
-    ``<name>_<preset>.amf`` per display-referred deliverable whose rendering
-    the OCIO config gives an ACES transform ID (others: WARNING). The FCPXML
-    describes the first movie whose colour FCPXML can name. Returns
-    ``{"nuke": path, "otio": …, "edl": …, "fcpxml": …, "amf": first AMF,
-    "amf:<preset>": each AMF}``; a format the job cannot produce (EDL/FCPXML
-    without a movie, AMF without a display-referred deliverable) is skipped
-    with an INFO log and left out of the result.
+    One keyword per registered format (:data:`HANDOFF_FORMATS`), each True by
+    default: ``nuke``, ``otio``, ``edl``, ``fcpxml``, ``amf`` and any format a
+    plug-in registered. Files are named after the job: ``<name>.nk``,
+    ``<name>.otio``, ``<name>.edl`` (first movie deliverable), ``<name>.fcpxml``
+    (first movie deliverable), ``<name>_<preset>.amf`` per display-referred
+    deliverable whose rendering the OCIO config gives an ACES transform ID
+    (others: WARNING). The FCPXML describes the first movie whose colour FCPXML
+    can name. Returns ``{"nuke": path, "otio": …, "edl": …, "fcpxml": …, "amf":
+    first AMF, "amf:<preset>": each AMF}``; a format the job cannot produce
+    (EDL/FCPXML without a movie, AMF without a display-referred deliverable) is
+    skipped with an INFO log and left out of the result.
 
     Every file is written atomically under ``outdir`` (names from the manifest
     are made safe first, and paths are checked to resolve inside ``outdir``).
@@ -92,57 +102,31 @@ def write_handoff(
         or, after trying every selected format, one or more could not be
         written (a look a format cannot express, a full disk); the message
         lists each failure and the files that were written.
+    TypeError
+        A keyword that names no registered format.
     """
+    unknown = sorted(set(kinds) - set(HANDOFF_FORMATS))
+    if unknown:
+        raise TypeError(
+            f"write_handoff: no hand-off format {', '.join(map(repr, unknown))} "
+            f"(registered: {', '.join(HANDOFF_FORMATS)})"
+        )
     doc = as_manifest(manifest)
     try:
         out = check_outdir(outdir)
     except InputError as err:
         raise HandoffError(str(err)) from err
-    stem = _safe_stem(str(doc["name"]))
-    has_movie = any(o["kind"] != "exr" for o in doc["outputs"])
-    from .fcpxml import fcp_color_space
-    from .otio import write_edl, write_fcpxml, write_otio
-
-    # (key, path, write): everything is planned first, so an existing target
-    # stops the hand-off before any file is written.
-    jobs: list[tuple[str, Path, Callable[[Path], Path]]] = []
-    if nuke:
-        write_nk = partial(write_nuke_script, doc, overwrite=overwrite)
-        jobs.append(("nuke", _target(out, f"{stem}.nk"), write_nk))
-    if otio:
-        write_ot = partial(write_otio, doc, overwrite=overwrite)
-        jobs.append(("otio", _target(out, f"{stem}.otio"), write_ot))
-    if edl:
-        if doc["outputs"]:
-            write_ed = partial(write_edl, doc, overwrite=overwrite)
-            jobs.append(("edl", _target(out, f"{stem}.edl"), write_ed))
-        else:
-            log.info("handoff %s: no deliverable, no EDL", stem)
-    if fcpxml:
-        if any(o["kind"] != "exr" and fcp_color_space(doc, o) for o in doc["outputs"]):
-            write_fc = partial(write_fcpxml, doc, overwrite=overwrite)
-            jobs.append(("fcpxml", _target(out, f"{stem}.fcpxml"), write_fc))
-        elif has_movie:
-            log.warning(
-                "handoff %s: no movie deliverable in a colour space FCPXML can "
-                "name (Rec. 709, Rec. 2020, Rec. 2020 PQ/HLG); FCPXML skipped",
-                stem,
-            )
-        else:
-            log.info("handoff %s: FCPXML needs a movie deliverable; skipped", stem)
-    if amf:
-        outs = display_outputs(doc)
-        if not outs:
-            log.info("handoff %s: no display-referred deliverable, no AMF", stem)
-        for o in outs:
-            preset = str(o["preset"])
-            amf_path = _target(out, f"{stem}_{_safe_stem(preset)}.amf")
-            amf_write = partial(_write_amf, doc, output=preset, overwrite=overwrite)
-            jobs.append((f"amf:{preset}", amf_path, amf_write))
+    stem = safe_stem(str(doc["name"]))
+    # Everything is planned first, so an existing target stops the hand-off
+    # before any file is written.
+    jobs: list[tuple[HandoffFile, Path]] = [
+        (file, _target(out, file.name))
+        for key, fmt in list(HANDOFF_FORMATS.items())
+        if kinds.get(key, True)
+        for file in fmt.files(doc, stem, overwrite)
+    ]
     if not overwrite:
-        existing = [
-            str(target) for _key, target, _write in jobs if os.path.lexists(target)
-        ]
+        existing = [str(target) for _file, target in jobs if os.path.lexists(target)]
         if existing:
             raise HandoffError(
                 f"hand-off file(s) exist: {', '.join(existing)} "
@@ -156,23 +140,22 @@ def write_handoff(
     written: dict[str, Path] = {}
     failed: list[str] = []
     errors: list[Exception] = []
-    for key, target, write in jobs:
+    for file, target in jobs:
         # One format that cannot express the job (a look, a name) must not cost
         # the others: each is tried, and the failures are raised together.
         try:
-            p = write(target)
-        except NoTransformIdError as err:
-            # The deliverable is fine; only its AMF cannot name the rendering.
-            log.warning("handoff %s: no AMF for %s: %s", stem, key[4:], err)
-            continue
+            p = file.write(target)
         except (HandoffError, OutputError) as err:
-            log.error("handoff %s: %s not written: %s", stem, key, err)
-            failed.append(f"{key}: {err}")
+            log.error("handoff %s: %s not written: %s", stem, file.key, err)
+            failed.append(f"{file.key}: {err}")
             errors.append(err)
             continue
-        if key.startswith("amf:"):
-            written.setdefault("amf", p)
-        written[key] = p
+        if p is None:
+            continue
+        kind = file.key.partition(":")[0]
+        if kind != file.key:  # "amf:<preset>": "amf" is the first of them
+            written.setdefault(kind, p)
+        written[file.key] = p
     if failed:
         # the job's own names (a '#' Nuke cannot read): a usage error, exit 2
         usage = all(isinstance(e, InputError) for e in errors)
@@ -189,12 +172,12 @@ def handoff_paths(
 ) -> list[Path]:
     """Every hand-off file a job ``name`` with ``presets`` could write in ``outdir``.
 
-    ``.nk``, ``.otio``, ``.edl``, ``.fcpxml`` and one ``.amf`` per preset,
-    whether or not the job's deliverables call for each.
+    One entry per name a registered format could give the job (``.nk``,
+    ``.otio``, ``.edl``, ``.fcpxml``, one ``.amf`` per preset, …), whether or not
+    the job's deliverables call for each.
     """
-    stem = _safe_stem(name)
-    names = [f"{stem}{ext}" for ext in (".nk", ".otio", ".edl", ".fcpxml")]
-    names += [f"{stem}_{_safe_stem(p)}.amf" for p in presets]
+    stem = safe_stem(name)
+    names = [n for fmt in HANDOFF_FORMATS.values() for n in fmt.names(stem, presets)]
     folder = Path(outdir)
     return [folder / n for n in names]
 
@@ -221,13 +204,7 @@ def lock_name(name: str) -> str:
     try:
         return check_name(name)
     except InputError:
-        return _safe_stem(name)
-
-
-def _write_amf(
-    doc: Mapping[str, Any], path: Path, *, output: str, overwrite: bool
-) -> Path:
-    return write_amf(doc, path, output, overwrite=overwrite)
+        return safe_stem(name)
 
 
 def _target(outdir: Path, name: str) -> Path:
@@ -235,9 +212,3 @@ def _target(outdir: Path, name: str) -> Path:
         return output_path(outdir, name)
     except InputError as err:
         raise HandoffError(str(err)) from err
-
-
-def _safe_stem(text: str) -> str:
-    """File-name stem without path separators or control characters."""
-    cleaned = "".join("_" if c in "/\\\0" or ord(c) < 0x20 else c for c in text).strip()
-    return cleaned.lstrip(".") or "job"

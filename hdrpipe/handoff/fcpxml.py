@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import HandoffError
-from .manifest import as_manifest, parse_rate, timecode_to_frames
+from .manifest import as_manifest, parse_rate, start_timecode
 from .text import write_text, xml_text
 
 __all__ = [
@@ -150,8 +150,8 @@ def build_fcpxml(
     doc = as_manifest(manifest)
     out = fcpxml_deliverable(doc, deliverable)
     rate = parse_rate(doc["rate"])
-    drop = bool(doc.get("drop_frame", False))
-    start = timecode_to_frames(doc["start_timecode"], rate, drop)
+    tc = start_timecode(doc)
+    start, drop = tc.frames, tc.drop_frame
     total = int(doc["frames"])
     raster = doc["raster"]
     probe = out.get("probe") or {}

@@ -18,8 +18,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..conform.timecode import Timecode
 from ..errors import HandoffError, InputError
+from ..timecode import Timecode
+from ..timecode import parse_rate as base_parse_rate
 from ..types import Rate
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "check_manifest",
     "as_manifest",
     "parse_rate",
-    "timecode_to_frames",
+    "start_timecode",
     "look_cdl",
     "look_spec",
     "LOOK_KINDS",
@@ -58,27 +59,33 @@ _TC = re.compile(r"^(\d{2}):(\d{2}):(\d{2})([:;])(\d{2,3})$")
 
 
 def parse_rate(text: object, where: str = "rate") -> Fraction:
-    """Parse a manifest rate (``"24000/1001"``, ``"24/1"``, ``"25"``) exactly."""
-    try:
-        rate = Fraction(str(text))
-    except (ValueError, ZeroDivisionError) as err:
-        raise HandoffError(f"manifest {where}: not a rate: {text!r}") from err
-    if rate <= 0:
-        raise HandoffError(f"manifest {where}: rate must be positive, got {text!r}")
-    return rate
+    """Parse a manifest rate (``"24000/1001"``, ``"24/1"``, ``"25"``) exactly.
 
-
-def timecode_to_frames(tc: str, rate: Fraction, drop_frame: bool = False) -> int:
-    """Return the frame count of SMPTE ST 12-1 timecode ``HH:MM:SS:FF`` at ``rate``.
-
-    Drop-frame counting applies when ``drop_frame`` is set or the separator is
-    ``;``; the arithmetic is the conform stage's (OpenTimelineIO's opentime).
+    The rate parser is :func:`hdrpipe.timecode.parse_rate`; its errors become
+    :class:`HandoffError` naming the key.
     """
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise HandoffError(f"manifest {where}: not a rate: {text!r}")
+    try:
+        return base_parse_rate(str(text)).fps
+    except InputError as err:
+        raise HandoffError(f"manifest {where}: not a rate: {err}") from err
+
+
+def start_timecode(doc: Mapping[str, Any]) -> Timecode:
+    """Return the manifest's ``start_timecode`` as a :class:`Timecode` at its rate.
+
+    The label is read in the manifest's counting: drop frame when
+    ``drop_frame`` is set or the separator is ``;`` (which a non-drop rate
+    refuses). The hand-off writers take every record timecode from this value.
+    """
+    tc = doc.get("start_timecode")
     if not isinstance(tc, str) or not _TC.match(tc):
         raise HandoffError(f"manifest timecode {tc!r}: expected HH:MM:SS:FF")
+    rate = parse_rate(doc.get("rate"))
+    drop = bool(doc.get("drop_frame", False)) or ";" in tc
     try:
-        label_rate = Rate(rate, drop_frame=drop_frame or ";" in tc)
-        return Timecode.parse(tc, label_rate).frames
+        return Timecode.parse(tc, Rate(rate, drop_frame=drop))
     except InputError as err:
         raise HandoffError(f"manifest timecode out of range or invalid: {err}") from err
 
@@ -129,9 +136,9 @@ def check_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
     name = _need(doc, "name", str, "")
     if not name:
         raise HandoffError("manifest name: empty")
-    rate = parse_rate(_need(doc, "rate", str, ""))
-    drop = bool(doc.get("drop_frame", False))
-    timecode_to_frames(_need(doc, "start_timecode", str, ""), rate, drop)
+    parse_rate(_need(doc, "rate", str, ""))
+    _need(doc, "start_timecode", str, "")
+    start_timecode(doc)
     _need(doc, "frames", int, "")
     raster = _need(doc, "raster", dict, "")
     for key in ("width", "height"):

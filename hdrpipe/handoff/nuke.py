@@ -47,7 +47,7 @@ from .manifest import (
     look_spec,
     output_retarget,
     parse_rate,
-    timecode_to_frames,
+    start_timecode,
 )
 from .tcl import escape_subst, quote
 from .text import write_text
@@ -309,8 +309,7 @@ def build_script(
     """Build the node specs (Root first) of the handoff script for ``manifest``."""
     doc = as_manifest(manifest)
     rate = parse_rate(doc["rate"])
-    drop = bool(doc.get("drop_frame", False))
-    timecode_to_frames(doc["start_timecode"], rate, drop)  # validated
+    start_timecode(doc)  # validated
     raster = doc["raster"]
     width, height = int(raster["width"]), int(raster["height"])
     pa = float(raster.get("pixel_aspect", 1.0))

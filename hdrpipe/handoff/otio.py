@@ -39,13 +39,13 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from ..errors import HandoffError
-from .manifest import as_manifest, look_spec, parse_rate, timecode_to_frames
+from ..timecode import Timecode, frames_per_day
+from ..types import Rate
+from .manifest import as_manifest, look_spec, parse_rate, start_timecode
 from .text import line_text, write_text
 
 __all__ = [
     "build_timeline",
-    "frames_per_day",
-    "smpte_timecode",
     "write_otio",
     "write_edl",
     "write_fcpxml",
@@ -128,7 +128,7 @@ def build_timeline(
     rate_q = parse_rate(doc["rate"])
     rate = float(rate_q)
     drop = bool(doc.get("drop_frame", False))
-    start_frames = timecode_to_frames(doc["start_timecode"], rate_q, drop)
+    start_frames = start_timecode(doc).frames
     start = opentime.RationalTime(start_frames, rate)
     meta = {
         "rate": _rate_text(rate_q),
@@ -322,17 +322,13 @@ def write_edl(
     FCPXML hand-offs have no 24-hour limit.
     """
     doc = as_manifest(manifest)
-    rate_q = parse_rate(doc["rate"])
-    drop = bool(doc.get("drop_frame", False))
-    start = timecode_to_frames(doc["start_timecode"], rate_q, drop)
-    end = start + int(doc["frames"])
-    day = frames_per_day(rate_q, drop)
-    if end >= day:
+    tc = start_timecode(doc)
+    end = tc.frames + int(doc["frames"])
+    if end >= frames_per_day(tc.rate):
         raise HandoffError(
             f"EDL: job {line_text(str(doc['name']))!r} records from "
-            f"{doc['start_timecode']} for {doc['frames']} frames, to "
-            f"{smpte_timecode(end, rate_q, drop)}: CMX 3600 timecode cannot reach "
-            "or cross 24:00:00:00 (start the job earlier for an EDL)"
+            f"{tc} for {doc['frames']} frames, past midnight: CMX 3600 timecode "
+            "cannot reach or cross 24:00:00:00 (start the job earlier for an EDL)"
         )
     timeline = build_timeline(doc)
     try:
@@ -368,7 +364,7 @@ def write_edl(
             ref.name_prefix = quote(ref.name_prefix)
             ref.name_suffix = quote(ref.name_suffix)
         src = round(clip.source_range.start_time.value)
-        rec = start + int(shot["record_first"])
+        rec = tc.frames + int(shot["record_first"])
         n = int(shot["record_frames"])
         events.append((src, src + n, rec, rec + n))
     try:
@@ -377,7 +373,7 @@ def write_edl(
         raise HandoffError(f"{path}: CMX 3600 EDL export failed: {err}") from err
     return write_text(
         path,
-        _edl_counting(text, events, rate_q, drop),
+        _edl_counting(text, events, tc.rate),
         "CMX 3600 EDL export failed",
         overwrite=overwrite,
     )
@@ -388,50 +384,6 @@ _EDL_EVENT = re.compile(
 )
 
 
-def frames_per_day(rate: Fraction, drop: bool) -> int:
-    """Frames from 00:00:00:00 to 24:00:00:00 in SMPTE ST 12-1 counting.
-
-    Drop frame skips ``2 × timebase / 30`` labels each minute except every
-    tenth (SMPTE ST 12-1:2014, clause 4.2.2).
-
-    >>> frames_per_day(Fraction(30000, 1001), True)
-    2589408
-    """
-    nominal = round(rate)
-    total = nominal * 86400
-    if drop:
-        total -= (2 * nominal // 30) * (24 * 60 - 24 * 6)
-    return total
-
-
-def smpte_timecode(frames: int, rate: Fraction, drop: bool) -> str:
-    """Label ``frames`` (counted from 00:00:00:00) as SMPTE ST 12-1 timecode.
-
-    Unlike OTIO's ``to_timecode`` this neither wraps at 24 hours of real time
-    (which a 29.97 non-drop count passes before its label reaches 24:00:00:00)
-    nor guesses drop frame from the rate.
-
-    >>> smpte_timecode(1800, Fraction(30000, 1001), True)
-    '00:01:00;02'
-    >>> smpte_timecode(2591999, Fraction(30000, 1001), False)
-    '23:59:59:29'
-    """
-    nominal = round(rate)
-    if drop:
-        skip = 2 * nominal // 30
-        per_10min = nominal * 600 - skip * 9
-        per_min = nominal * 60 - skip
-        tens, rest = divmod(frames, per_10min)
-        frames += skip * 9 * tens
-        if rest > skip:
-            frames += skip * ((rest - skip) // per_min)
-    ff = frames % nominal
-    ss = frames // nominal % 60
-    mm = frames // (nominal * 60) % 60
-    hh = frames // (nominal * 3600)
-    return f"{hh:02d}:{mm:02d}:{ss:02d}{';' if drop else ':'}{ff:02d}"
-
-
 def _reel(file_name: str) -> str:
     """CMX 3600 reel: up to 8 characters ``[A-Z0-9]`` of the file's stem."""
     stem = PurePosixPath(file_name).stem
@@ -439,11 +391,11 @@ def _reel(file_name: str) -> str:
 
 
 def _edl_counting(
-    text: str, events: list[tuple[int, int, int, int]], rate: Fraction, drop: bool
+    text: str, events: list[tuple[int, int, int, int]], rate: Rate
 ) -> str:
     """Add ``FCM:`` and write each event's four timecodes in the job's counting."""
     out: list[str] = []
-    fcm = "FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME"
+    fcm = "FCM: DROP FRAME" if rate.drop_frame else "FCM: NON-DROP FRAME"
     pending = iter(events)
     for line in text.splitlines():
         m = _EDL_EVENT.match(line)
@@ -452,7 +404,7 @@ def _edl_counting(
                 values = next(pending)
             except StopIteration as err:
                 raise HandoffError("EDL: more events than shots") from err
-            tcs = " ".join(smpte_timecode(v, rate, drop) for v in values)
+            tcs = " ".join(str(Timecode(v, rate)) for v in values)
             line = f"{m.group(1)} {tcs}"
         out.append(line)
         if line.startswith("TITLE:") and len(out) == 1:

@@ -19,9 +19,10 @@ from ..errors import HdrpipeError, InputError, SourceReadError
 from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
 from ..memory import decoded_bytes, format_size, resolve_budget
 from ..sequence import Sequence, open_sequence
-from .checks import CHECKS, SequenceData, identify_chromaticities
+from .checks import SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
-from .profiles import CHECK_IDS, FOOTAGE_CHECKS, PIXEL_CHECKS, PROFILES, Profile
+from .profiles import CHECK_IDS, FOOTAGE_CHECKS, PROFILES, Profile
+from .registry import CHECKS, Check, check_ids, register_check
 from .report import CheckResult, Report, Status, worst
 from .strips import StripBudgetError, strip_rows, strip_stats
 
@@ -36,6 +37,9 @@ __all__ = [
     "Profile",
     "PROFILES",
     "CHECK_IDS",
+    "CHECKS",
+    "Check",
+    "register_check",
     "identify_chromaticities",
 ]
 
@@ -53,7 +57,7 @@ SPECTRUM_FRAMES = 8
 
 
 #: Checks judged from headers alone (all headers are read before any pixel).
-HEADER_CHECKS = tuple(c for c in CHECK_IDS if c not in PIXEL_CHECKS)
+HEADER_CHECKS = check_ids(pixels=False)
 #: Pixel checks whose failure no further frame can clear (counts only grow).
 MONOTONE_CHECKS = ("readable", "nonfinite", "negative")
 
@@ -357,7 +361,7 @@ class Validator:
         with self._lock:
             if self._report is not None:
                 return self._report
-        report = self._judge(CHECK_IDS)
+        report = self._judge(tuple(CHECKS))
         with self._lock:
             self._report = report
         return report
@@ -392,13 +396,13 @@ class Validator:
                 dict(sorted(self._stats.items())),
             )
         checks: list[CheckResult] = []
-        for check_id in CHECK_IDS:
+        for check_id, check in CHECKS.items():
             rule = self._profile.rule(check_id)
             if rule is None or check_id not in check_ids:
                 continue
             if not data.headers and check_id not in ("readable", "continuity"):
                 continue  # nothing readable: no header or pixel check to judge
-            checks.append(CHECKS[check_id](data, rule))
+            checks.append(check.run(data, rule))
         rng = self.sequence.frame_range
         status: Status = worst(c.status for c in checks)
         return Report(

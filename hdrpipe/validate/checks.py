@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +18,12 @@ import numpy as np
 from ..colorimetry import PRIMARIES
 from ..exr import XYZ_CHROMATICITIES, ExrHeader
 from ..sequence import Sequence
-from .generated import GENERATED_CHECKS
 from .pixels import FrameStats, effective_bits
+from .registry import register_check
 from .report import CheckResult, Status, worst
 
 __all__ = [
     "SequenceData",
-    "CHECKS",
     "identify_chromaticities",
     "CHROMATICITY_TOLERANCE",
     "check_readable",
@@ -111,6 +110,7 @@ def _status(severity: Any) -> Status:
     return severity if severity in ("pass", "warn", "fail") else "fail"
 
 
+@register_check("readable")
 def check_readable(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Every frame's header and pixels decode (damaged/truncated files fail)."""
     bad = sorted(data.unreadable)
@@ -128,6 +128,7 @@ def check_readable(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     )
 
 
+@register_check("container")
 def check_container(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """File structure: parts, tiling, compression, ACES flag, required attributes."""
     statuses: list[Status] = []
@@ -217,6 +218,7 @@ def _channel_set_ok(names: tuple[str, ...], rule: Mapping[str, Any]) -> bool:
     return all(r in names for r in required)
 
 
+@register_check("channels")
 def check_channels(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Channel names are one of the profile's allowed sets (or include R, G, B)."""
     layouts: dict[tuple[str, ...], list[int]] = {}
@@ -246,6 +248,7 @@ def check_channels(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     )
 
 
+@register_check("pixel_type")
 def check_pixel_type(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Storage type of the colour channels is allowed (``half`` for ACES)."""
     allowed = set(rule.get("allowed", ("half",)))
@@ -281,6 +284,7 @@ def check_pixel_type(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult
     )
 
 
+@register_check("chromaticities")
 def check_chromaticities(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """The ``chromaticities`` attribute declares the expected primaries.
 
@@ -334,6 +338,7 @@ def check_chromaticities(data: SequenceData, rule: Mapping[str, Any]) -> CheckRe
     )
 
 
+@register_check("resolution")
 def check_resolution(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Every frame has the same display window size (and the expected one, if set)."""
     sizes = {f: (h.width, h.height) for f, h in data.headers.items()}
@@ -363,6 +368,7 @@ def check_resolution(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult
     )
 
 
+@register_check("bit_depth", pixels=True)
 def check_bit_depth(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Storage type per channel and the effective precision of the content.
 
@@ -446,6 +452,7 @@ def quantisation_histogram(
     }
 
 
+@register_check("continuity")
 def check_continuity(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """No frame of the range is missing on disk."""
     missing = list(data.sequence.missing)
@@ -464,6 +471,7 @@ def check_continuity(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult
     )
 
 
+@register_check("nonfinite", pixels=True)
 def check_nonfinite(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """No NaN or ±Inf sample (``details.nan``/``details.inf`` count samples)."""
     nan = sum(s.nan for s in data.stats.values())
@@ -483,6 +491,7 @@ def check_nonfinite(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     )
 
 
+@register_check("negative", pixels=True)
 def check_negative(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Count negative (finite, non-zero) samples (``details.count``)."""
     count = sum(s.negative for s in data.stats.values())
@@ -505,6 +514,7 @@ def check_negative(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     )
 
 
+@register_check("gamut", pixels=True)
 def check_gamut(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Share of pixels outside AP1 and outside Rec.2020 (AP0 data converted).
 
@@ -554,17 +564,5 @@ def check_gamut(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     )
 
 
-CHECKS: Mapping[str, Callable[[SequenceData, Mapping[str, Any]], CheckResult]] = {
-    "readable": check_readable,
-    "container": check_container,
-    "channels": check_channels,
-    "pixel_type": check_pixel_type,
-    "chromaticities": check_chromaticities,
-    "resolution": check_resolution,
-    "bit_depth": check_bit_depth,
-    "continuity": check_continuity,
-    "nonfinite": check_nonfinite,
-    "negative": check_negative,
-    "gamut": check_gamut,
-    **GENERATED_CHECKS,
-}
+# The generated-footage checks register after these (report order).
+from . import generated as _generated  # noqa: E402, F401

@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .footage import SPECTRUM_BINS, FootageStats
+from .registry import register_check
 from .report import CheckResult, Status
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ __all__ = [
     "check_black",
     "check_flash",
     "check_upscale",
-    "GENERATED_CHECKS",
     "BLACK_P99",
     "FLASH_STOPS",
     "FLICKER_STOPS",
@@ -151,6 +151,7 @@ def _flash(stats: Mapping[int, FootageStats], rule: Mapping[str, Any]) -> list[i
     return bad
 
 
+@register_check("black", footage=True)
 def check_black(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Frames with nothing above a dark grey (``details.p99`` per flagged frame)."""
     stats = _footage(data)
@@ -162,6 +163,7 @@ def check_black(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     return _result("black", rule, bad, "no black frames", "black", details)
 
 
+@register_check("flash", footage=True)
 def check_flash(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Frames ``FLASH_STOPS`` or more brighter (mean luminance) than both neighbours."""
     stats = _footage(data)
@@ -183,6 +185,7 @@ def _correlation(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     return float((x * y).sum() / norm) if norm > 1e-12 else 1.0
 
 
+@register_check("flicker", footage=True)
 def check_flicker(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Brightness jumps of single frames not explained by a cut (see module doc).
 
@@ -236,6 +239,7 @@ def check_flicker(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     )
 
 
+@register_check("duplicates", footage=True)
 def check_duplicates(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Frames bit-identical to the previous frame (``details.of``: frame → original)."""
     stats = _footage(data)
@@ -256,6 +260,7 @@ def check_duplicates(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult
     )
 
 
+@register_check("frozen", footage=True)
 def check_frozen(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Frames near-identical to the previous one (not bit-identical): motion stopped.
 
@@ -300,6 +305,7 @@ def _fall_db(spectrum: NDArray[np.float64], s: float) -> float:
     return float(10.0 * (spectrum[below].mean() - spectrum[above].mean()))
 
 
+@register_check("upscale", footage=True)
 def check_upscale(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
     """Native detail versus an up-res, with the estimated native resolution.
 
@@ -363,13 +369,3 @@ def check_upscale(data: SequenceData, rule: Mapping[str, Any]) -> CheckResult:
         (),
         details,
     )
-
-
-GENERATED_CHECKS = {
-    "flicker": check_flicker,
-    "duplicates": check_duplicates,
-    "frozen": check_frozen,
-    "black": check_black,
-    "flash": check_flash,
-    "upscale": check_upscale,
-}

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from . import checks as _checks  # noqa: F401  (registers every check)
+from .registry import CHECKS, check_ids
+
 __all__ = [
     "Profile",
     "PROFILES",
@@ -40,32 +43,15 @@ __all__ = [
     "LOSSY",
 ]
 
-#: Every check id, in report order (stable API: ids never change meaning).
-CHECK_IDS = (
-    "readable",
-    "container",
-    "channels",
-    "pixel_type",
-    "chromaticities",
-    "resolution",
-    "bit_depth",
-    "continuity",
-    "nonfinite",
-    "negative",
-    "gamut",
-    "black",
-    "flash",
-    "flicker",
-    "duplicates",
-    "frozen",
-    "upscale",
-)
+#: Every check id, in report order (stable API: ids never change meaning);
+#: derived from the registered checks (:mod:`hdrpipe.validate.registry`).
+CHECK_IDS = check_ids()
 
 #: Checks for faults of generated footage (``hdrpipe.validate.generated``).
-FOOTAGE_CHECKS = ("black", "flash", "flicker", "duplicates", "frozen", "upscale")
+FOOTAGE_CHECKS = check_ids(footage=True)
 
 #: The checks that judge decoded pixels (the others need headers only).
-PIXEL_CHECKS = ("bit_depth", "nonfinite", "negative", "gamut", *FOOTAGE_CHECKS)
+PIXEL_CHECKS = check_ids(pixels=True)
 
 LOSSLESS = ("rle", "zips", "zip", "piz")
 LOSSY = ("pxr24", "b44", "b44a", "dwaa", "dwab")
@@ -93,7 +79,7 @@ class Profile:
     checks: Mapping[str, Mapping[str, Any]]
 
     def __post_init__(self) -> None:
-        unknown = set(self.checks) - set(CHECK_IDS)
+        unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise ValueError(
                 f"profile {self.name}: unknown check ids {sorted(unknown)}"
@@ -106,7 +92,7 @@ class Profile:
     @property
     def needs_pixels(self) -> bool:
         """True if a pixel check (nonfinite, negative, gamut, bit_depth) runs."""
-        return any(c in self.checks for c in PIXEL_CHECKS)
+        return any(CHECKS[c].pixels for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for ``--json`` listings and manifests)."""

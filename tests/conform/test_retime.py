@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hdrpipe.conform.rates import STANDARD_RATES, parse_rate
 from hdrpipe.conform.retime import (
     Sample,
     blend,
@@ -21,6 +20,7 @@ from hdrpipe.conform.retime import (
     sample_at,
 )
 from hdrpipe.errors import ConformError, InputError
+from hdrpipe.timecode import STANDARD_RATES, parse_rate
 from hdrpipe.types import FrameRange
 
 R = parse_rate

@@ -11,8 +11,9 @@ import OpenEXR
 import pytest
 
 from hdrpipe.encode import get_preset, open_writer
-from hdrpipe.encode.exr_writer import frame_path, timecode_add
+from hdrpipe.encode.exr_writer import frame_path
 from hdrpipe.errors import InputError
+from hdrpipe.timecode import Timecode, parse_rate
 from hdrpipe.types import Rate
 
 with warnings.catch_warnings():
@@ -57,7 +58,7 @@ def test_exr_sequence(
         width=64,
         height=36,
         rate=RATE,
-        start_timecode="01:00:00:23",
+        start_timecode=Timecode.parse("01:00:00:23", RATE),
         first_frame=1001,
     ) as w:
         for f in frames:
@@ -108,7 +109,10 @@ def test_exr_alpha_and_explicit_time_code(tmp_path: Path) -> None:
         has_alpha=True,
         first_frame=7,
     ) as w:
-        w.write(_frames(1, alpha=True)[0], time_code="10:00:00:00")
+        w.write(
+            _frames(1, alpha=True)[0],
+            time_code=Timecode.parse("10:00:00:00", RATE),
+        )
         w.close()
     h, px = _header(tmp_path / "a.0007.exr")
     assert set(px) == {"R", "G", "B", "A"}
@@ -166,27 +170,64 @@ def test_frame_path() -> None:
         frame_path("/x/sh010.exr", 1)
 
 
+# Each frame's timeCode is the start timecode counted on (SMPTE ST 12-1), read
+# back with the OpenEXR bindings: drop frame skips ;00/;01 (29.97) and ;00-;03
+# (59.94) at each minute but the tenth, only at those rates; above 30 fps the
+# frames field holds frame pairs and the field phase the second of a pair.
+COUNTED = [
+    (
+        "29.97df",
+        "00:00:59;28",
+        [(0, 59, 28, False), (0, 59, 29, False), (1, 0, 2, False)],
+    ),
+    ("29.97df", "00:09:59;29", [(9, 59, 29, False), (10, 0, 0, False)]),
+    ("59.94df", "00:00:59;59", [(0, 59, 29, True), (1, 0, 2, False)]),
+    ("24", "00:00:59:23", [(0, 59, 23, False), (1, 0, 0, False)]),
+    ("23.976", "23:59:59:23", [(23 * 60 + 59, 59, 23, False), (0, 0, 0, False)]),
+    ("48", "00:00:00:46", [(0, 0, 23, False), (0, 0, 23, True), (0, 1, 0, False)]),
+]
+
+
 @pytest.mark.parametrize(
-    ("tc", "n", "rate", "want"),
-    [
-        ("01:00:00:23", 1, Rate(Fraction(24000, 1001)), "01:00:01:00"),
-        ("23:59:59:23", 1, Rate(24), "00:00:00:00"),
-        # SMPTE ST 12-1 drop frame at 29.97: frames 00 and 01 skipped each minute
-        # except every 10th
-        ("00:00:59;29", 1, Rate(Fraction(30000, 1001), drop_frame=True), "00:01:00;02"),
-        ("00:09:59;29", 1, Rate(Fraction(30000, 1001), drop_frame=True), "00:10:00;00"),
-        (
-            "00:00:00;00",
-            17982,
-            Rate(Fraction(30000, 1001), drop_frame=True),
-            "00:10:00;00",
-        ),
-        ("00:00:59;59", 1, Rate(Fraction(60000, 1001), drop_frame=True), "00:01:00;04"),
-    ],
-    ids=["23.976", "wrap", "df-minute", "df-10min", "df-count", "df-5994"],
+    ("rate_text", "start", "want"), COUNTED, ids=[f"{r}-{s}" for r, s, _ in COUNTED]
 )
-def test_timecode_add(tc: str, n: int, rate: Rate, want: str) -> None:
-    assert timecode_add(tc, n, rate) == want
+def test_exr_time_codes_counted_from_start(
+    tmp_path: Path, rate_text: str, start: str, want: list
+) -> None:
+    rate = parse_rate(rate_text)
+    with open_writer(
+        get_preset("exr-acescg"),
+        tmp_path / "tc.####.exr",
+        width=64,
+        height=36,
+        rate=rate,
+        start_timecode=Timecode.parse(start, rate),
+    ) as w:
+        for f in _frames(len(want)):
+            w.write(f)
+        w.close()
+    for i, (minutes, seconds, pair_or_frame, phase) in enumerate(want):
+        h, _ = _header(tmp_path / f"tc.{1001 + i:04d}.exr")
+        tc = h["timeCode"]
+        assert (tc.hours * 60 + tc.minutes, tc.seconds, tc.frame) == (
+            minutes,
+            seconds,
+            pair_or_frame,
+        )
+        assert tc.dropFrame == rate.drop_frame
+        assert bool(tc.fieldPhase) == phase
+
+
+def test_start_timecode_at_another_rate_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="start timecode"):
+        open_writer(
+            get_preset("exr-acescg"),
+            tmp_path / "x.####.exr",
+            width=64,
+            height=36,
+            rate=RATE,
+            start_timecode=Timecode.parse("01:00:00:00", parse_rate("25")),
+        )
 
 
 def test_probe_exr(tmp_path: Path) -> None:
@@ -198,7 +239,7 @@ def test_probe_exr(tmp_path: Path) -> None:
         width=64,
         height=36,
         rate=RATE,
-        start_timecode="00:00:01:00",
+        start_timecode=Timecode.parse("00:00:01:00", RATE),
     ) as w:
         w.write(_frames(1)[0])
         w.close()

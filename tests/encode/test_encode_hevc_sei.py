@@ -32,11 +32,12 @@ from hdrpipe.encode.hevc_sei import (
 from hdrpipe.encode.isobmff import read_colour_boxes
 from hdrpipe.encode.video import default_mastering
 from hdrpipe.errors import EncodeError
+from hdrpipe.timecode import Timecode
 from hdrpipe.types import ContentLightLevel, Rate
 
 W, H, N = 96, 64, 13
 RATE = Rate(Fraction(24))
-TC = "01:00:00:00"
+TC = Timecode.parse("01:00:00:00", RATE)
 
 
 def _spec():  # type: ignore[no-untyped-def]
@@ -149,7 +150,7 @@ def test_light_level_given_at_close_reaches_every_sei(
         assert video["maximum_frameaverage_light_level"].startswith(
             f"{level.max_fall} "
         )
-    assert other["time_code_of_first_frame"] == TC
+    assert other["time_code_of_first_frame"] == str(TC)
     assert int(video["frame_count"]) == N
     assert read_colour_boxes(patched)["clli"] == {
         "max_cll": level.max_cll,

@@ -17,6 +17,7 @@ from qt_reader import h264_vui, read_movie
 from hdrpipe.encode import EncodeResult, get_preset, open_writer, verify
 from hdrpipe.encode.ycbcr import dequantise_alpha, ycbcr_to_rgb
 from hdrpipe.errors import EncodeError, InputError
+from hdrpipe.timecode import Timecode
 from hdrpipe.types import ContentLightLevel, MasteringDisplay, Rate
 
 with warnings.catch_warnings():
@@ -25,7 +26,7 @@ with warnings.catch_warnings():
 
 W, H, N = 160, 90, 6
 RATE = Rate(Fraction(24000, 1001))
-TC = "01:00:00:00"
+TC = Timecode.parse("01:00:00:00", RATE)
 
 
 def bt2020_mastering(peak: float = 1000.0) -> MasteringDisplay:
@@ -168,7 +169,7 @@ def test_mediainfo_reads_back_the_preset(encoded, name: str) -> None:
     assert (v["framerate_num"], v["framerate_den"]) == ("24000", "1001")
     assert int(v["frame_count"]) == N
     assert other is not None and other["format"] == "QuickTime TC"
-    assert other["time_code_of_first_frame"] == TC
+    assert other["time_code_of_first_frame"] == str(TC)
     if get_preset(name).hdr_metadata:
         assert v["mastering_display_color_primaries"] == "BT.2020"
         assert v["mastering_display_luminance"] == "min: 0.0001 cd/m2, max: 1000 cd/m2"
@@ -318,7 +319,7 @@ def test_drop_frame_timecode_and_2997(tmp_path: Path) -> None:
         width=64,
         height=36,
         rate=rate,
-        start_timecode="00:59:59:28",
+        start_timecode=Timecode.parse("00:59:59:28", rate),
     ) as w:
         for f in make_frames(3, 64, 36):
             w.write(f)
@@ -345,7 +346,7 @@ def test_cli_probe_json(encoded) -> None:
         "ap4x",
         "24000/1001",
         N,
-        TC,
+        str(TC),
     )
     assert (doc["max_cll"], doc["max_fall"]) == (level.max_cll, level.max_fall)
     assert doc["boxes"]["colr"] == [

@@ -25,10 +25,10 @@ from farm_helpers import (
 
 from fixtures.generate import make_plate
 from hdrpipe import farm
-from hdrpipe.conform.rates import parse_rate
 from hdrpipe.engine import ConformJob, conform
 from hdrpipe.errors import ConformError, InputError
 from hdrpipe.sequence import open_sequence
+from hdrpipe.timecode import parse_rate
 from tests.encode.qt_reader import read_movie, sei_messages
 
 

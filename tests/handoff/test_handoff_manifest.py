@@ -16,7 +16,7 @@ from hdrpipe.handoff.manifest import (
     check_manifest,
     load_manifest,
     parse_rate,
-    timecode_to_frames,
+    start_timecode,
 )
 
 
@@ -105,12 +105,22 @@ def test_file_errors(tmp_path: Path) -> None:
     ],
     ids=["23976", "24", "25", "2997df-hour", "2997df-minute", "5994df-10min"],
 )
-def test_timecode_to_frames(tc: str, rate: Fraction, drop: bool, frames: int) -> None:
-    assert timecode_to_frames(tc, rate, drop) == frames
+def test_start_timecode(tc: str, rate: Fraction, drop: bool, frames: int) -> None:
+    doc = {"rate": f"{rate.numerator}/{rate.denominator}", "start_timecode": tc}
+    start = start_timecode({**doc, "drop_frame": drop})
+    assert (start.frames, start.drop_frame, str(start)) == (frames, drop, tc)
+    if drop:  # ';' alone says drop frame
+        assert start_timecode(doc).frames == frames
     # independent reference: OTIO's own timecode parser
     from opentimelineio import opentime
 
     assert opentime.from_timecode(tc, float(rate)).value == frames
+
+
+def test_start_timecode_semicolon_at_non_drop_rate_refused() -> None:
+    doc = {"rate": "24/1", "start_timecode": "00:00:59;23"}
+    with pytest.raises(HandoffError, match="drop-frame"):
+        start_timecode(doc)
 
 
 def test_parse_rate_exact() -> None:

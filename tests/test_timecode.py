@@ -1,4 +1,5 @@
-"""Timecode: parsing, labels (DF vs published values, independent formula, OTIO)."""
+"""Timecode: parsing, labels (DF vs published values, independent formula, OTIO),
+24-hour wrap, round trips at every rate."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hdrpipe.conform.rates import parse_rate
-from hdrpipe.conform.timecode import Timecode
 from hdrpipe.errors import InputError
+from hdrpipe.timecode import Timecode, frames_per_day, parse_rate
 
 DF30, DF60 = parse_rate("29.97df"), parse_rate("59.94df")
 FRAMES_PER_DAY = {
@@ -159,7 +159,7 @@ def test_lenient_parse_for_carried_labels() -> None:
 
 
 # Label time kept across rates: FF rescaled to the new timebase, nearest frame,
-# ties to the earlier one (worked by hand from the rule in conform/timecode.py).
+# ties to the earlier one (worked by hand from the rule in hdrpipe/timecode.py).
 TO_RATE = [
     ("01:00:00:29", "30", "23.976", "01:00:00:23"),  # 29 * 24/30 = 23.2
     ("01:00:00:00", "24", "23.976", "01:00:00:00"),  # pull-down keeps the label
@@ -194,3 +194,93 @@ def test_to_rate_keeps_label_time(
 def test_to_rate_same_timebase_is_label_identity(frames: int) -> None:
     tc = Timecode(frames, parse_rate("24"))
     assert str(tc.to_rate(parse_rate("23.976"))) == str(tc)
+
+
+# 24 hours of timecode, not of real time: at 29.97 non-drop the label reaches
+# 24:00:00:00 after 30 * 86400 frames (OTIO's to_timecode wraps 2592 frames
+# early, at 2589408, the drop-frame day).
+DAY_WRAP = [
+    (parse_rate("29.97"), 2591999, "23:59:59:29"),
+    (parse_rate("29.97"), 2592000, "00:00:00:00"),
+    (parse_rate("29.97"), 2589408, "23:58:33:18"),
+    (DF30, 2589407, "23:59:59;29"),
+    (DF30, 2589408, "00:00:00;00"),
+    (DF60, 5178815, "23:59:59;59"),
+    (parse_rate("23.976"), 2073599, "23:59:59:23"),
+    (parse_rate("23.976"), 2073600, "00:00:00:00"),
+    (parse_rate("59.94"), 5183999, "23:59:59:59"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rate", "frames", "label"), DAY_WRAP, ids=[f"{r}-{f}" for r, f, _ in DAY_WRAP]
+)
+def test_labels_wrap_at_24_hours_of_timecode(rate, frames, label) -> None:  # type: ignore[no-untyped-def]
+    assert str(Timecode(frames, rate)) == label
+
+
+def test_frames_per_day() -> None:
+    assert frames_per_day(DF30) == 2589408 == FRAMES_PER_DAY[30]
+    assert frames_per_day(DF60) == 5178816 == FRAMES_PER_DAY[60]
+    assert frames_per_day(parse_rate("29.97")) == 30 * 86400
+    assert frames_per_day(parse_rate("25")) == 25 * 86400
+
+
+# ST 12-1: drop frame exists only at 30000/1001 and 60000/1001; elsewhere ';'
+# is an input error (strict) and never makes the counting skip labels.
+def test_semicolon_at_24_fps_is_not_drop_frame() -> None:
+    rate = parse_rate("24")
+    with pytest.raises(InputError, match="non-drop"):
+        Timecode.parse("00:00:59;23", rate)
+    carried = Timecode.parse("00:00:59;23", rate, strict=False)
+    assert str(carried + 1) == "00:01:00:00"
+    assert (carried + 1).frames == 60 * 24
+
+
+ALL_RATES = [
+    "23.976",
+    "24",
+    "25",
+    "29.97",
+    "29.97df",
+    "30",
+    "47.952",
+    "48",
+    "50",
+    "59.94",
+    "59.94df",
+    "60",
+]
+
+
+@given(st.sampled_from(ALL_RATES), st.integers(0, 3 * 60 * 86400))
+def test_round_trip_every_rate(rate_text: str, frames: int) -> None:
+    rate = parse_rate(rate_text)
+    tc = Timecode(frames, rate)
+    label = str(tc)
+    assert (";" in label) == rate.drop_frame
+    back = Timecode.parse(label, rate)
+    assert back.frames == frames % frames_per_day(rate)
+    assert back.drop_frame == rate.drop_frame
+    # consecutive frames have consecutive labels (no label used twice)
+    assert str(tc + 1) != label
+
+
+@given(st.sampled_from(ALL_RATES), st.integers(0, 10**6), st.integers(0, 10**5))
+def test_add_is_frame_arithmetic(rate_text: str, frames: int, n: int) -> None:
+    rate = parse_rate(rate_text)
+    assert str(Timecode(frames, rate) + n) == str(Timecode(frames + n, rate))
+
+
+def test_fields() -> None:
+    assert Timecode(1800, DF30).fields() == (0, 1, 0, 2)
+    assert Timecode(59, parse_rate("60")).fields() == (0, 0, 0, 59)
+
+
+def test_module_doctests() -> None:
+    import doctest
+
+    import hdrpipe.timecode
+
+    result = doctest.testmod(hdrpipe.timecode)
+    assert result.failed == 0 and result.attempted > 0

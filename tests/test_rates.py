@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from hdrpipe.conform.rates import STANDARD_RATES, parse_rate
 from hdrpipe.errors import InputError
+from hdrpipe.timecode import STANDARD_RATES, parse_rate
 from hdrpipe.types import Rate
 
 NTSC24, NTSC30, NTSC48, NTSC60 = (Fraction(n * 1000, 1001) for n in (24, 30, 48, 60))
