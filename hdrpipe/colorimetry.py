@@ -251,7 +251,8 @@ class TransferCharacteristic:
     ``transfer_characteristics`` tag (``None``: no video tag, e.g. scene-linear);
     ``decode(signal, peak)`` → display light in cd/m² and ``encode`` its inverse
     (``None`` for scene-referred encodings); ``default_peak`` the nominal display
-    peak (cd/m²) when a target names none.
+    peak (cd/m²) when a target names none; ``mixes_channels``: the EOTF is not
+    per channel (HLG's OOTF works on luminance).
     """
 
     name: str
@@ -262,6 +263,7 @@ class TransferCharacteristic:
     decode: _Decode | None = None
     encode: _Decode | None = None
     default_peak: float | None = None
+    mixes_channels: bool = False
 
     @property
     def is_display(self) -> bool:
@@ -278,7 +280,7 @@ _TRANSFER_LIST: tuple[TransferCharacteristic, ...] = (
     TransferCharacteristic(
         "hlg", "ARIB STD-B67 / ITU-R BT.2100-2 Table 5", "arib-std-b67", 18, "HLG",
         lambda x, peak: eotf_bt2100_hlg(x, L_W=peak),
-        lambda x, peak: eotf_inverse_bt2100_hlg(x, L_W=peak), 1000.0,
+        lambda x, peak: eotf_inverse_bt2100_hlg(x, L_W=peak), 1000.0, True,
     ),
     # Tagged BT.709 (H.273 1): BT.1886 is the reference display of BT.709 video.
     TransferCharacteristic(

@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..color_targets import ST2086_MIN_LUMINANCE, mastering_display
+from ..colorimetry import transfer_characteristic
 from ..errors import ColorError
-from ..transfer import eotf_bt1886, eotf_bt2100_hlg, eotf_st2084
 from ..types import ContentLightLevel, MasteringDisplay
 from .targets import Target, get_target
 
@@ -110,7 +110,8 @@ class LightLevelMeter:
     """
 
     def __init__(self, target: Target, *, include_mattes: bool = False) -> None:
-        if target.transfer not in ("pq", "hlg", "bt1886"):
+        self._tc = transfer_characteristic(target.transfer)
+        if not self._tc.is_display:
             raise ColorError(
                 f"target {target.name!r} is scene-referred ({target.transfer}): "
                 "MaxCLL/MaxFALL are defined on a display signal"
@@ -126,17 +127,17 @@ class LightLevelMeter:
 
     def _light(self, rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Per-pixel max(R, G, B) display light (cd/m², float64) of (…, 3) signal."""
-        peak = self.target.peak_luminance
-        if self.target.transfer == "hlg":
+        tc = self._tc
+        assert tc.decode is not None
+        peak = self.target.peak_luminance or tc.default_peak or 0.0
+        if tc.mixes_channels:
             # The HLG EOTF mixes channels (OOTF on luminance): decode, then max.
-            light = eotf_bt2100_hlg(rgb.astype(np.float64), L_W=peak or 1000.0)
+            light = np.asarray(tc.decode(rgb.astype(np.float64), peak))
             return np.fmax(np.fmax(light[..., 0], light[..., 1]), light[..., 2])
         # PQ and BT.1886 decode each channel with the same increasing curve, so
         # max(EOTF(R), EOTF(G), EOTF(B)) = EOTF(max(R, G, B)): one decode per pixel.
         m = np.fmax(np.fmax(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float64)
-        if self.target.transfer == "bt1886":
-            return eotf_bt1886(m, L_W=peak or 100.0)
-        return eotf_st2084(m)
+        return np.asarray(tc.decode(m, peak))
 
     def measure(
         self,
