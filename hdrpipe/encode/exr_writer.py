@@ -183,7 +183,9 @@ class ExrWriter(WriterContext):
         self.overwrite = overwrite
         self.chromaticities = chromaticities
         self.attributes: dict[str, object] = {}
-        if spec.target == "aces2065-1":
+        # Linear AP0 is the SMPTE ST 2065-4 ACES container (its flag, ACES white).
+        self.aces_container = target_specs()[spec.target].primaries == "ap0"
+        if self.aces_container:
             self.attributes = {
                 "acesImageContainerFlag": 1,
                 "adoptedNeutral": ACES_ADOPTED_NEUTRAL,
@@ -282,7 +284,7 @@ class ExrWriter(WriterContext):
             bad.append(f"timeCode {h.time_code} != {time_code}")
         if h.frames_per_second != self.rate.fps:
             bad.append(f"framesPerSecond {h.frames_per_second} != {self.rate.fps}")
-        if self.spec.target == "aces2065-1" and h.aces_image_container_flag != 1:
+        if self.aces_container and h.aces_image_container_flag != 1:
             bad.append(f"acesImageContainerFlag {h.aces_image_container_flag}")
         if bad:
             raise EncodeError(
