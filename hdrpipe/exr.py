@@ -28,6 +28,7 @@ import OpenEXR
 import OpenImageIO as oiio  # noqa: N813 - the usual alias
 from numpy.typing import NDArray
 
+from .colorimetry import SPACES
 from .errors import InputError, OutputError
 from .outputs import discard, publish, staging_dir
 from .timecode import Timecode
@@ -57,19 +58,20 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Chromaticities as the EXR ``chromaticities`` attribute stores them:
-# (Rx, Ry, Gx, Gy, Bx, By, Wx, Wy), CIE 1931 xy.
-#: ACES AP0 primaries, ACES white (SMPTE ST 2065-1:2021, Table 1).
-AP0_CHROMATICITIES = (0.7347, 0.2653, 0.0000, 1.0000, 0.0001, -0.0770, 0.32168, 0.33767)
-#: ACES AP1 primaries, ACES white (S-2014-004 ACEScg, Table 1).
-AP1_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
-#: ITU-R BT.709-6, Table 1 items 1.3/1.4 (D65 white).
-REC709_CHROMATICITIES = (0.640, 0.330, 0.300, 0.600, 0.150, 0.060, 0.3127, 0.3290)
-#: ITU-R BT.2020-2, Table 3 items 3.3/3.4 (D65 white).
-REC2020_CHROMATICITIES = (0.708, 0.292, 0.170, 0.797, 0.131, 0.046, 0.3127, 0.3290)
+# (Rx, Ry, Gx, Gy, Bx, By, Wx, Wy), CIE 1931 xy, from the published primaries
+# of :mod:`hdrpipe.colorimetry` (the references are cited there).
+#: ACES AP0 primaries, ACES white (SMPTE ST 2065-1).
+AP0_CHROMATICITIES = SPACES["ap0"].chromaticities
+#: ACES AP1 primaries, ACES white (S-2014-004 ACEScg).
+AP1_CHROMATICITIES = SPACES["ap1"].chromaticities
+#: ITU-R BT.709-6 (D65 white).
+REC709_CHROMATICITIES = SPACES["rec709"].chromaticities
+#: ITU-R BT.2020-2 (D65 white).
+REC2020_CHROMATICITIES = SPACES["rec2020"].chromaticities
 #: SMPTE EG 432-1 P3-D65 (DCI-P3 primaries, D65 white).
-P3D65_CHROMATICITIES = (0.680, 0.320, 0.265, 0.690, 0.150, 0.060, 0.3127, 0.3290)
+P3D65_CHROMATICITIES = SPACES["p3d65"].chromaticities
 #: CIE XYZ as an RGB space (equal-energy white E), as OpenEXR writes it for XYZ data.
-XYZ_CHROMATICITIES = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1 / 3, 1 / 3)
+XYZ_CHROMATICITIES = SPACES["xyz"].chromaticities
 
 #: OpenEXR compression names (as ``exrheader`` prints them) → enum.
 COMPRESSIONS: Mapping[str, Any] = MappingProxyType(

@@ -73,3 +73,45 @@ def test_validating_and_conforming_never_import_colour_science() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_h273_code_points_are_the_published_ones() -> None:
+    # ITU-T H.273 (2016) Table 2 (ColourPrimaries), Table 3
+    # (TransferCharacteristics) and Table 4 (MatrixCoefficients), by FFmpeg name.
+    from hdrpipe.colorimetry import H273_MATRIX, H273_PRIMARIES, H273_TRANSFER
+
+    assert dict(H273_PRIMARIES) == {
+        "bt709": 1,
+        "bt470bg": 5,
+        "smpte170m": 6,
+        "bt2020": 9,
+        "smpte431": 11,
+        "smpte432": 12,
+    }
+    assert dict(H273_TRANSFER) == {
+        "bt709": 1,
+        "smpte170m": 6,
+        "bt2020-10": 14,
+        "bt2020-12": 15,
+        "smpte2084": 16,
+        "arib-std-b67": 18,
+    }
+    assert dict(H273_MATRIX) == {
+        "bt709": 1,
+        "bt470bg": 5,
+        "smpte170m": 6,
+        "bt2020nc": 9,
+        "bt2020c": 10,
+    }
+
+
+def test_exr_chromaticities_are_the_published_primaries() -> None:
+    # The EXR attribute is (Rx, Ry, Gx, Gy, Bx, By, Wx, Wy) of colour-science's space.
+    from hdrpipe.colorimetry import SPACES
+
+    for space in SPACES.values():
+        if space.colourspace is None:
+            continue
+        cs = colour.RGB_COLOURSPACES[space.colourspace]
+        want = np.concatenate([cs.primaries.ravel(), cs.whitepoint])
+        np.testing.assert_array_equal(np.array(space.chromaticities), want)

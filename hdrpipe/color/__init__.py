@@ -5,6 +5,7 @@ functions and HDR static metadata (ST 2086, CTA-861.3 MaxCLL/MaxFALL).
 
 from __future__ import annotations
 
+from .config import ConfigInfo, resolve_config
 from .hdr_metadata import (
     FrameLight,
     LightLevelMeter,
@@ -12,16 +13,7 @@ from .hdr_metadata import (
     mastering_display_for,
 )
 from .looks import Look
-from .ocio import (
-    ConfigInfo,
-    Target,
-    Transform,
-    get_target,
-    resolve_config,
-    source_colorspace,
-    target_names,
-    targets,
-)
+from .targets import Target, get_target, source_colorspace, target_names, targets
 from .tonemap import TONE_MAPPERS, eetf_bt2390, retarget_pq
 from .transfer import (
     decode_to_luminance,
@@ -37,6 +29,7 @@ from .transfer import (
     ootf_bt2100_hlg,
     ootf_inverse_bt2100_hlg,
 )
+from .transform import Transform
 
 __all__ = [
     "Transform",

@@ -1,9 +1,9 @@
 """HDR static metadata: SMPTE ST 2086 mastering display and CTA-861.3 MaxCLL / MaxFALL.
 
-* :func:`mastering_display` builds the ST 2086 colour volume from named primaries
-  (published tables in :mod:`hdrpipe.colorimetry`) — never from pasted strings: the
-  string copied around the web, ``G(13250,34500)B(7500,3000)R(34000,16000)``,
-  is P3-D65, not BT.2020. :class:`~hdrpipe.types.MasteringDisplay` converts to
+* :func:`mastering_display` (:mod:`hdrpipe.color_targets`, re-exported) builds
+  the ST 2086 colour volume from named primaries (published tables in
+  :mod:`hdrpipe.colorimetry`); :func:`mastering_display_for` is it for a
+  target. :class:`~hdrpipe.types.MasteringDisplay` converts to
   the integer units of x265 ``master-display`` and the ISO BMFF ``mdcv`` box
   (xy in 0.00002, luminance in 0.0001 cd/m²).
 * :class:`LightLevelMeter` accumulates CTA-861.3 (2015) §3 content light levels
@@ -22,75 +22,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..colorimetry import PRIMARIES
+from ..color_targets import ST2086_MIN_LUMINANCE, mastering_display
+from ..colorimetry import transfer_characteristic
 from ..errors import ColorError
 from ..types import ContentLightLevel, MasteringDisplay
-from .ocio import Target, get_target
-from .transfer import eotf_bt1886, eotf_bt2100_hlg, eotf_st2084
+from .targets import Target, get_target
 
 __all__ = [
-    "PRIMARIES_COLOURSPACES",
     "mastering_display",
     "mastering_display_for",
     "FrameLight",
     "LightLevelMeter",
 ]
 
-# hdrpipe primaries name -> hdrpipe.colorimetry.PRIMARIES (colour-science) name.
-PRIMARIES_COLOURSPACES: dict[str, str] = {
-    "rec2020": "ITU-R BT.2020",
-    "p3d65": "P3-D65",
-    "rec709": "ITU-R BT.709",
-}
-_ALIASES = {
-    "bt2020": "rec2020",
-    "rec.2020": "rec2020",
-    "p3-d65": "p3d65",
-    "bt709": "rec709",
-    "rec.709": "rec709",
-}
-
-
-def mastering_display(
-    primaries: str = "rec2020",
-    *,
-    max_luminance: float = 1000.0,
-    min_luminance: float = 0.0001,
-) -> MasteringDisplay:
-    """Return the SMPTE ST 2086 mastering display for named ``primaries``.
-
-    Primaries and the D65 white point are the published ones in
-    :data:`hdrpipe.colorimetry.PRIMARIES` (ITU-R BT.2020 Table 3, SMPTE EG 432-1
-    P3-D65, ITU-R BT.709 items 1.3/1.4; tested equal to colour-science's
-    ``RGB_COLOURSPACES``). Luminances in cd/m².
-
-    >>> mastering_display("p3d65").x265()
-    'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)'
-    """
-    key = _ALIASES.get(primaries.strip().lower(), primaries.strip().lower())
-    if key not in PRIMARIES_COLOURSPACES:
-        raise ColorError(
-            f"unknown mastering primaries {primaries!r}; available: "
-            + ", ".join(PRIMARIES_COLOURSPACES)
-        )
-    if not max_luminance > min_luminance >= 0:
-        raise ColorError(
-            f"mastering display luminance must satisfy max > min >= 0 cd/m², got "
-            f"max {max_luminance}, min {min_luminance}"
-        )
-    (rx, ry), (gx, gy), (bx, by), (wx, wy) = PRIMARIES[PRIMARIES_COLOURSPACES[key]]
-    return MasteringDisplay(
-        red=(rx, ry),
-        green=(gx, gy),
-        blue=(bx, by),
-        white=(wx, wy),
-        max_luminance=float(max_luminance),
-        min_luminance=float(min_luminance),
-    )
-
 
 def mastering_display_for(
-    target: Target, *, min_luminance: float = 0.0001
+    target: Target, *, min_luminance: float = ST2086_MIN_LUMINANCE
 ) -> MasteringDisplay | None:
     """Return the mastering display of an HDR target (``None`` for SDR/scene-linear).
 
@@ -163,7 +110,8 @@ class LightLevelMeter:
     """
 
     def __init__(self, target: Target, *, include_mattes: bool = False) -> None:
-        if target.transfer not in ("pq", "hlg", "bt1886"):
+        self._tc = transfer_characteristic(target.transfer)
+        if not self._tc.is_display:
             raise ColorError(
                 f"target {target.name!r} is scene-referred ({target.transfer}): "
                 "MaxCLL/MaxFALL are defined on a display signal"
@@ -179,17 +127,17 @@ class LightLevelMeter:
 
     def _light(self, rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Per-pixel max(R, G, B) display light (cd/m², float64) of (…, 3) signal."""
-        peak = self.target.peak_luminance
-        if self.target.transfer == "hlg":
+        tc = self._tc
+        assert tc.decode is not None
+        peak = self.target.peak_luminance or tc.default_peak or 0.0
+        if tc.mixes_channels:
             # The HLG EOTF mixes channels (OOTF on luminance): decode, then max.
-            light = eotf_bt2100_hlg(rgb.astype(np.float64), L_W=peak or 1000.0)
+            light = np.asarray(tc.decode(rgb.astype(np.float64), peak))
             return np.fmax(np.fmax(light[..., 0], light[..., 1]), light[..., 2])
         # PQ and BT.1886 decode each channel with the same increasing curve, so
         # max(EOTF(R), EOTF(G), EOTF(B)) = EOTF(max(R, G, B)): one decode per pixel.
         m = np.fmax(np.fmax(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float64)
-        if self.target.transfer == "bt1886":
-            return eotf_bt1886(m, L_W=peak or 100.0)
-        return eotf_st2084(m)
+        return np.asarray(tc.decode(m, peak))
 
     def measure(
         self,

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..errors import ColorError
-from .transfer import eotf_inverse_st2084, eotf_st2084
+from ..transfer import eotf_inverse_st2084, eotf_st2084
 
 __all__ = ["TONE_MAPPERS", "eetf_bt2390", "retarget_pq"]
 

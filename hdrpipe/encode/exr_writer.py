@@ -36,6 +36,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import exr
+from ..color_targets import target_specs
+from ..colorimetry import SPACES
 from ..errors import ColorError, EncodeError, InputError
 from ..outputs import discard, publish, staging_dir
 from ..timecode import Timecode
@@ -47,7 +49,7 @@ from .video import EncodeResult
 __all__ = [
     "ExrWriter",
     "ACES_ADOPTED_NEUTRAL",
-    "TARGET_CHROMATICITIES",
+    "target_chromaticities",
     "frame_path",
     "HALF_MAX",
 ]
@@ -55,13 +57,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: ACES white point, SMPTE ST 2065-1:2021 Table 1 / ST 2065-4 adoptedNeutral.
-ACES_ADOPTED_NEUTRAL = (0.32168, 0.33767)
+ACES_ADOPTED_NEUTRAL = SPACES["ap0"].white
 
-#: EXR ``chromaticities`` written per colour target.
-TARGET_CHROMATICITIES: dict[str, tuple[float, ...]] = {
-    "acescg": exr.AP1_CHROMATICITIES,
-    "aces2065-1": exr.AP0_CHROMATICITIES,
-}
+
+def target_chromaticities(name: str) -> tuple[float, ...] | None:
+    """EXR ``chromaticities`` of a delivery in target ``name``: its primaries
+    (:mod:`hdrpipe.color_targets`), for scene-linear colorspace targets only
+    (an EXR delivery holds linear light); ``None`` for any other target."""
+    specs = target_specs()
+    spec = specs.get(name)
+    if spec is None or spec.kind != "colorspace" or spec.transfer != "linear":
+        return None
+    return spec.chromaticities
+
+
+def _exr_targets() -> list[str]:
+    return [n for n in target_specs() if target_chromaticities(n) is not None]
+
 
 _HASHES = re.compile(r"#+")
 _PRINTF = re.compile(r"%0?(\d*)d")
@@ -126,10 +138,11 @@ class ExrWriter(WriterContext):
     ) -> None:
         if spec.kind != "exr":
             raise InputError(f"preset {spec.name!r} is not an EXR preset")
-        if spec.target not in TARGET_CHROMATICITIES:
+        chromaticities = target_chromaticities(spec.target)
+        if chromaticities is None:
             raise InputError(
                 f"preset {spec.name!r}: no EXR chromaticities for {spec.target!r} "
-                f"(known: {', '.join(TARGET_CHROMATICITIES)})"
+                f"(known: {', '.join(_exr_targets())})"
             )
         self.spec = spec
         self.path = Path(path)
@@ -153,12 +166,14 @@ class ExrWriter(WriterContext):
         self.first_frame = first_frame
         self.has_alpha = has_alpha
         self.overwrite = overwrite
-        self.chromaticities = TARGET_CHROMATICITIES[spec.target]
+        self.chromaticities = chromaticities
         self.pixel_aspect = float(pixel_aspect)
         if not (math.isfinite(self.pixel_aspect) and self.pixel_aspect > 0):
             raise InputError(f"{self.path}: pixel aspect must be positive")
         self.attributes: dict[str, object] = {"pixelAspectRatio": self.pixel_aspect}
-        if spec.target == "aces2065-1":
+        # Linear AP0 is the SMPTE ST 2065-4 ACES container (its flag, ACES white).
+        self.aces_container = target_specs()[spec.target].primaries == "ap0"
+        if self.aces_container:
             self.attributes.update(
                 acesImageContainerFlag=1, adoptedNeutral=ACES_ADOPTED_NEUTRAL
             )
@@ -262,7 +277,7 @@ class ExrWriter(WriterContext):
             aspect, self.pixel_aspect, rel_tol=1e-6
         ):
             bad.append(f"pixelAspectRatio {aspect} != {self.pixel_aspect}")
-        if self.spec.target == "aces2065-1" and h.aces_image_container_flag != 1:
+        if self.aces_container and h.aces_image_container_flag != 1:
             bad.append(f"acesImageContainerFlag {h.aces_image_container_flag}")
         if bad:
             raise EncodeError(

@@ -82,7 +82,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ..errors import InputError
+from ..color_targets import target_spec
+from ..errors import ColorError, InputError
 from ..outputs import check_name
 
 #: What a deliverable is for: a ``master`` keeps the picture (grain included),
@@ -126,6 +127,7 @@ __all__ = [
     "spec_to_dict",
     "FILE_OPTIONS",
     "PRESET_ID_MAX",
+    "TAG_FIELDS",
 ]
 
 
@@ -135,9 +137,13 @@ class DeliverySpec:
 
     Colour tags use FFmpeg's names (``bt2020``, ``bt2020nc``, ``smpte2084``,
     ``arib-std-b67``, ``bt709``), which map one-to-one to the code points of
-    ITU-T H.273 (``colr`` box and VUI). Video frames fed to a writer are the
-    display-encoded R'G'B'(A) signal of ``target`` in [0, 1]; EXR frames are
-    scene-linear in ``target``.
+    ITU-T H.273 (``colr`` box and VUI). A video preset takes ``primaries``,
+    ``transfer`` and ``matrix`` from its target
+    (:meth:`hdrpipe.color_targets.TargetSpec.ffmpeg_tags`) when it leaves them
+    out; one that states them must agree with the target, or it is refused
+    (:class:`InputError`): a PQ movie tagged HLG plays wrong everywhere.
+    Video frames fed to a writer are the display-encoded R'G'B'(A) signal of
+    ``target`` in [0, 1]; EXR frames are scene-linear in ``target``.
 
     ``mastering_max_luminance`` / ``mastering_min_luminance`` (cd/m²) give the
     SMPTE ST 2086 mastering display used when the caller passes none;
@@ -223,6 +229,7 @@ class DeliverySpec:
                 f"preset {self.name!r}: kind must be video or exr, got {self.kind!r}"
             )
         if self.kind == "video":
+            _take_target_tags(self)
             missing = [
                 n
                 for n in (
@@ -383,6 +390,33 @@ def _check_fields(spec: DeliverySpec) -> None:
         )
 
 
+#: The colour tags a video preset takes from its target.
+TAG_FIELDS = ("primaries", "transfer", "matrix")
+
+
+def _take_target_tags(spec: DeliverySpec) -> None:
+    """Fill the colour tags ``spec`` leaves out from its target; refuse a tag that
+    disagrees with the target. A target the registry does not know is left for
+    planning to report (``hdrpipe.color.get_target`` names the known ones)."""
+    try:
+        target = target_spec(spec.target)
+    except ColorError:
+        return
+    tags = target.ffmpeg_tags()
+    if tags is None:
+        return
+    for name in TAG_FIELDS:
+        value = getattr(spec, name)
+        if value is None:
+            object.__setattr__(spec, name, tags[name])
+        elif value != tags[name]:
+            raise InputError(
+                f"preset {spec.name!r}: {name} {value!r} disagrees with its target "
+                f"{target.name!r} ({name} {tags[name]!r}); leave {name} out to take "
+                "the target's"
+            )
+
+
 def _luminance(preset: str, field_name: str, value: object) -> float | None:
     if value is None:
         return None
@@ -431,12 +465,6 @@ def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
     d["options"] = dict(spec.options)
     return d
 
-
-_BT2100_PQ: dict[str, Any] = {
-    "matrix": "bt2020nc",
-    "primaries": "bt2020",
-    "transfer": "smpte2084",
-}
 
 #: Grain target of the ProRes 422 HQ mezzanine: measured 83-85 % on the fixture
 #: plate (640x360 to 1080p), below the master target at any FFmpeg setting
@@ -488,7 +516,6 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         purpose="master",
         grain_retention_min=MASTER_GRAIN_RETENTION,
         quality="keeps >= 90 % of the source grain (intra-only, Apple's XQ data rate)",
-        **_BT2100_PQ,
     ),
     DeliverySpec(
         name="prores422hq-pq1000",
@@ -518,7 +545,6 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         quality="mezzanine, not a grain master: keeps >= 80 % of the source "
         "grain (83-85 % measured, at any encoder setting); 4444 XQ or the HEVC "
         "masters keep >= 90 %",
-        **_BT2100_PQ,
     ),
     DeliverySpec(
         name="hevc-hdr10",
@@ -542,7 +568,6 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         mastering_min_luminance=0.0001,
         chroma_location="left",
         **_X265_MASTER_TARGETS,
-        **_BT2100_PQ,
     ),
     DeliverySpec(
         name="hevc-hlg",
@@ -557,9 +582,6 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         pix_fmt="yuv420p10le",
         bit_depth=10,
         chroma="420",
-        matrix="bt2020nc",
-        primaries="bt2020",
-        transfer="arib-std-b67",
         color_range="tv",
         # ST 2086 + CTA-861.3 in the container (mdcv/clli), as for every HDR
         # preset, but no x265 SEI: HDR10 SEI signalling is for PQ, and static
@@ -587,9 +609,6 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         pix_fmt="yuv420p",
         bit_depth=8,
         chroma="420",
-        matrix="bt709",
-        primaries="bt709",
-        transfer="bt709",
         color_range="tv",
         hdr_metadata=False,
         options={"preset": "medium", "crf": "18"},
@@ -738,6 +757,9 @@ def load_presets(path: str | os.PathLike[str]) -> dict[str, DeliverySpec]:
         try:
             if base_name is not None:
                 base = get_preset(str(base_name), extra=out)
+                if "target" in entry:  # a new target brings its own tags
+                    for tag in TAG_FIELDS:
+                        entry.setdefault(tag, None)
                 if "options" in entry:  # options merge onto the base's
                     if not isinstance(entry["options"], dict):
                         raise InputError("options must be a table of name = value")

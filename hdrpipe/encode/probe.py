@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 import av
 from pymediainfo import MediaInfo
 
-from .. import exr
+from .. import colorimetry, exr
+from ..color_targets import MASTERING_PRIMARIES
 from ..errors import EncodeError, InputError
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
@@ -44,39 +46,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# FFmpeg names → ITU-T H.273 (2016) code points, Tables 2, 3 and 4.
-H273_PRIMARIES = {
-    "bt709": 1,
-    "bt470bg": 5,
-    "smpte170m": 6,
-    "bt2020": 9,
-    "smpte431": 11,
-    "smpte432": 12,
-}
-H273_TRANSFER = {
-    "bt709": 1,
-    "smpte170m": 6,
-    "bt2020-10": 14,
-    "bt2020-12": 15,
-    "smpte2084": 16,
-    "arib-std-b67": 18,
-}
-H273_MATRIX = {"bt709": 1, "bt470bg": 5, "smpte170m": 6, "bt2020nc": 9, "bt2020c": 10}
+# FFmpeg names → ITU-T H.273 (2016) code points (Tables 2, 3 and 4) and how
+# MediaInfo names them: the colour vocabulary's (hdrpipe.colorimetry) views.
+H273_PRIMARIES = colorimetry.H273_PRIMARIES
+H273_TRANSFER = colorimetry.H273_TRANSFER
+H273_MATRIX = colorimetry.H273_MATRIX
 
 # How MediaInfo names those code points (and ProRes/HEVC/AVC profiles).
-MEDIAINFO_NAMES: dict[str, dict[str, str]] = {
-    "primaries": {
-        "bt709": "BT.709",
-        "bt2020": "BT.2020",
-        "smpte432": "Display P3",
-        "smpte431": "DCI P3",
-    },
-    "transfer": {"bt709": "BT.709", "smpte2084": "PQ", "arib-std-b67": "HLG"},
-    "matrix": {
-        "bt709": "BT.709",
-        "bt2020nc": "BT.2020 non-constant",
-        "bt2020c": "BT.2020 constant",
-    },
+MEDIAINFO_NAMES: dict[str, Mapping[str, str]] = {
+    "primaries": colorimetry.MEDIAINFO_PRIMARIES,
+    "transfer": colorimetry.MEDIAINFO_TRANSFER,
+    "matrix": colorimetry.MEDIAINFO_MATRIX,
     "range": {"tv": "Limited", "pc": "Full"},
     "codec": {
         "prores_ks": "ProRes",
@@ -100,12 +80,11 @@ _VIDEO_PROFILE = {
     "high10": "High 10",
 }
 
-# CIE 1931 xy of named primaries and D65 white: ITU-R BT.2020-2 Table 3,
-# SMPTE EG 432-1 (P3-D65), ITU-R BT.709-6 Item 1.3.
+# MediaInfo name → CIE 1931 xy (with white) of the primaries a mastering display
+# may have (hdrpipe.color_targets.MASTERING_PRIMARIES, published values).
 NAMED_PRIMARIES: dict[str, tuple[tuple[float, float], ...]] = {
-    "BT.2020": ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290)),
-    "Display P3": ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),
-    "BT.709": ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), (0.3127, 0.3290)),
+    str(colorimetry.SPACES[n].mediainfo): colorimetry.SPACES[n].xy
+    for n in MASTERING_PRIMARIES
 }
 
 

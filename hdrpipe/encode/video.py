@@ -26,7 +26,8 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import EncodeError, InputError
+from ..color_targets import mastering_display
+from ..errors import ColorError, EncodeError, InputError
 from ..outputs import discard, publish, staging_dir
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
@@ -39,7 +40,6 @@ from .probe import (
     H273_PRIMARIES,
     H273_TRANSFER,
     MEDIAINFO_NAMES,
-    NAMED_PRIMARIES,
 )
 
 __all__ = [
@@ -58,9 +58,6 @@ log = logging.getLogger(__name__)
 _CAP_FRAME_THREADS = 1 << 12
 #: Encoder threads of a frame-threaded codec (ProRes) when ``threads`` is not given.
 FRAME_THREADS = 4
-
-# FFmpeg colour primaries name → MediaInfo/NAMED_PRIMARIES key.
-_PRIMARIES_KEY = {"bt2020": "BT.2020", "smpte432": "Display P3", "bt709": "BT.709"}
 
 
 @dataclass(frozen=True)
@@ -81,20 +78,21 @@ class EncodeResult:
 def default_mastering(spec: DeliverySpec) -> MasteringDisplay:
     """Return the ST 2086 mastering display implied by ``spec`` (its primaries, D65,
     ``mastering_max_luminance``/``mastering_min_luminance``)."""
-    key = _PRIMARIES_KEY.get(spec.primaries or "")
-    if key is None or spec.mastering_max_luminance is None:
+    if spec.mastering_max_luminance is None:
         raise InputError(
             f"preset {spec.name!r}: no default mastering display; pass mastering="
         )
-    r, g, b, w = NAMED_PRIMARIES[key]
-    return MasteringDisplay(
-        red=r,
-        green=g,
-        blue=b,
-        white=w,
-        max_luminance=spec.mastering_max_luminance,
-        min_luminance=spec.mastering_min_luminance or 0.0,
-    )
+    try:
+        return mastering_display(
+            spec.primaries or "",
+            max_luminance=spec.mastering_max_luminance,
+            min_luminance=spec.mastering_min_luminance or 0.0,
+        )
+    except ColorError as err:
+        raise InputError(
+            f"preset {spec.name!r}: no default mastering display ({err}); "
+            "pass mastering="
+        ) from err
 
 
 def _pix_fmt(spec: DeliverySpec, has_alpha: bool) -> str:

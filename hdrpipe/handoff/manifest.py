@@ -422,9 +422,14 @@ def output_retarget(
             return None
         peak = target.get("peak_luminance") or start
         return Retarget(name, float(start), float(peak))
+    # An older manifest without the record: the registered target decides
+    # (imported here so the Nuke hook's import stays light).
     try:
-        from ..color.ocio import retarget_peaks
-    except ImportError:  # the Nuke hook without OpenColorIO: the record decides
+        from ..color_targets import target_specs
+    except ImportError:  # the Nuke hook without numpy: the record decides
         return None
-    peaks = retarget_peaks(name)
-    return None if peaks is None else Retarget(name, *peaks)
+
+    spec = target_specs().get(name)
+    if spec is None or spec.retarget_from is None:
+        return None
+    return Retarget(name, spec.retarget_from, spec.peak_luminance or spec.retarget_from)

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..colorimetry import PRIMARIES
-from ..exr import XYZ_CHROMATICITIES, ExrHeader
+from ..colorimetry import declared_spaces
+from ..exr import ExrHeader
 from ..sequence import Sequence
 from .pixels import FrameStats, effective_bits
 from .registry import register_check
@@ -44,15 +44,6 @@ __all__ = [
 #: Max |Δ| of any x or y (CIE 1931) for a declared chromaticity to match a named space.
 CHROMATICITY_TOLERANCE = 0.002
 
-# Declared name → published primaries (``hdrpipe.colorimetry``, colour-science names).
-_NAMED_SPACES = (
-    ("AP0", "ACES2065-1"),
-    ("AP1", "ACEScg"),
-    ("Rec.709", "ITU-R BT.709"),
-    ("Rec.2020", "ITU-R BT.2020"),
-    ("P3-D65", "P3-D65"),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class SequenceData:
@@ -68,14 +59,13 @@ class SequenceData:
         return tuple(sorted(self.headers))
 
 
+# Declared name → published primaries: hdrpipe.colorimetry's spaces that have a
+# ``declared`` name (AP0, AP1, Rec.709, Rec.2020, P3-D65, XYZ), in that order.
 @functools.lru_cache(maxsize=1)
 def _reference_chromaticities() -> tuple[tuple[str, tuple[float, ...]], ...]:
-    table = [
-        (name, tuple(float(v) for xy in PRIMARIES[key] for v in xy))
-        for name, key in _NAMED_SPACES
-    ]
-    table.append(("XYZ", tuple(float(v) for v in XYZ_CHROMATICITIES)))
-    return tuple(table)
+    return tuple(
+        (str(space.declared), space.chromaticities) for space in declared_spaces()
+    )
 
 
 def identify_chromaticities(values: tuple[float, ...] | None) -> str | None:

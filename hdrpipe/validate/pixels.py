@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..colorimetry import matrix_rgb_to_rgb
+from ..transfer import eotf_inverse_st2084 as _pq
 from .footage import FootageStats, footage_from, footage_windows
 
 __all__ = [
@@ -34,12 +35,6 @@ ACESCCT_X_BRK = 0.0078125
 ACESCCT_A = 10.5402377416545
 ACESCCT_B = 0.0729055341958355
 
-# SMPTE ST 2084:2014, equation 5.2 constants.
-ST2084_M1 = 2610 / 16384
-ST2084_M2 = 2523 / 4096 * 128
-ST2084_C1 = 3424 / 4096
-ST2084_C2 = 2413 / 4096 * 32
-ST2084_C3 = 2392 / 4096 * 32
 #: Luminance of scene-linear 1.0 when probing for PQ-quantised content, cd/m².
 PQ_REFERENCE_WHITE = 100.0
 
@@ -108,9 +103,9 @@ def acescct_encode(lin: NDArray[Any]) -> NDArray[np.float64]:
 
 
 def eotf_inverse_st2084(luminance: NDArray[Any]) -> NDArray[np.float64]:
-    """PQ code value (0–1) of luminance in cd/m² (SMPTE ST 2084:2014, eq. 5.2)."""
-    y = np.maximum(np.asarray(luminance, np.float64) / 10000.0, 0.0) ** ST2084_M1
-    return ((ST2084_C1 + ST2084_C2 * y) / (1.0 + ST2084_C3 * y)) ** ST2084_M2
+    """PQ code value (0–1) of luminance in cd/m², in float64 (SMPTE ST 2084:2014,
+    eq. 5.2; :func:`hdrpipe.transfer.eotf_inverse_st2084`)."""
+    return np.asarray(_pq(np.asarray(luminance, np.float64)), np.float64)
 
 
 def _count_half(u: NDArray[np.uint16]) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ import PyOpenColorIO as ocio  # noqa: N813  (the name OCIO documents)
 import pytest
 from numpy.typing import NDArray
 
+import hdrpipe.color.config as color_config
 import hdrpipe.color.ocio as color_ocio
 from hdrpipe.color import (
     Transform,
@@ -120,7 +121,8 @@ def test_env_ocio_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_builtin_is_the_last_resort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(color_ocio, "PROJECT_CONFIG", tmp_path / "missing.ocio")
+    # resolve_config reads the shipped config's path where it lives (.config).
+    monkeypatch.setattr(color_config, "PROJECT_CONFIG", tmp_path / "missing.ocio")
     _, info = resolve_config()
     assert (info.source, info.uri) == ("builtin", BUILTIN)
 

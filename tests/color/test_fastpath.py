@@ -391,7 +391,7 @@ def test_a_node_on_an_aces2_singularity_is_resampled() -> None:
     domain = fp.ChromaDomain(floor=0.15, size=129)
     node = (119, 30, 107)
     ap1 = domain.nodes(129).reshape(129, 129, 129, 3)[node]
-    config = t._config
+    config = t.exact_stage.config
     space = fp._ap1_colorspace(config)
     from_ap1 = config.getProcessor(
         ocio.ColorSpaceTransform(src=space, dst=t.source)

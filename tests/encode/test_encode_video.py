@@ -292,7 +292,9 @@ def test_verify_raises_on_mismatch(encoded) -> None:
     )
     verify(result.path, spec, **kw)  # the real thing passes
     with pytest.raises(EncodeError, match="transfer"):
-        verify(result.path, replace(spec, transfer="arib-std-b67"), **kw)
+        # An HLG spec (a preset's tags agree with its target) vs the PQ movie.
+        hlg = replace(spec, target="hlg-1000", transfer="arib-std-b67")
+        verify(result.path, hlg, **kw)
     with pytest.raises(EncodeError, match="frames"):
         verify(result.path, spec, **{**kw, "frames": N + 1})
     with pytest.raises(EncodeError, match="rate"):
@@ -405,8 +407,10 @@ def test_ffmpeg_reads_our_ycbcr_with_our_tags(encoded, frames, name: str) -> Non
     ids=["chroma", "bits", "full-range", "cl-matrix"],
 )
 def test_inconsistent_user_preset_is_refused(tmp_path: Path, change) -> None:
-    spec = replace(get_preset("prores4444xq-pq1000"), **change)
+    # Refused when the preset is made (a matrix other than its target's) or
+    # when the writer opens (a layout the encoder cannot write): never written.
     with pytest.raises(InputError):
+        spec = replace(get_preset("prores4444xq-pq1000"), **change)
         open_writer(spec, tmp_path / "x.mov", width=64, height=36, rate=RATE)
     assert list(tmp_path.iterdir()) == []
 
@@ -561,7 +565,9 @@ def test_verify_fails_when_container_and_bitstream_disagree(
     )
     isobmff.patch_video_sample_entry(path, colr=colr)
     spec = get_preset(name)
-    spec709 = replace(spec, primaries="bt709", transfer="bt709", matrix="bt709")
+    spec709 = replace(  # tags agree with the target, or the preset is refused
+        spec, target="sdr-rec709", primaries="bt709", transfer="bt709", matrix="bt709"
+    )
     kw = dict(
         frames=N,
         rate=RATE,

@@ -91,8 +91,7 @@ from .bake import _exact_at as _exact_at  # private, for tests
 from .domains import ChromaDomain, Domain, Shaper
 from .evaluate import FastPath, measure_errors
 from .evaluate import _ap1_colorspace as _ap1_colorspace  # private, for tests
-from .state import COLOR_PATH_ENV, ColorPath, resolve_color_path
-from .state import _state as _state  # the Transform's colour-path hook
+from .state import COLOR_PATH_ENV, ColorPath, color_path_state, resolve_color_path
 
 __all__ = [
     "ColorPath",
@@ -111,6 +110,7 @@ __all__ = [
     "Bake",
     "FastPath",
     "resolve_color_path",
+    "color_path_state",
     "cache_dir",
     "clear_memory_cache",
     "stress_set",

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ...colorimetry import matrix_rgb_to_rgb
-from ..transfer import decode_to_luminance, eotf_inverse_st2084
+from ...colorimetry import SPACES, decode_to_luminance, matrix_rgb_to_rgb
+from ...transfer import eotf_inverse_st2084
 from .domains import Shaper
 
 if TYPE_CHECKING:
-    from ..ocio import Target
+    from ..targets import Target
 
 __all__ = [
     "BUDGET_P999_CODE10",
@@ -202,7 +202,7 @@ def _itp(light: NDArray[np.floating[Any]], primaries: str) -> NDArray[np.float64
     """Display light (cd/m², ``primaries``) → 720·(I, T, P) of BT.2124."""
     rgb = light
     if primaries != "rec2020":
-        space = {"rec709": "ITU-R BT.709", "p3d65": "P3-D65"}[primaries]
+        space = str(SPACES[primaries].colourspace)
         rgb = rgb @ matrix_rgb_to_rgb(space, "ITU-R BT.2020").T
     # ICtCp's PQ is absolute: RGB in cd/m² (L_p = 10 000).
     lms = eotf_inverse_st2084(np.maximum(rgb, 0.0) @ _RGB_TO_LMS.T)

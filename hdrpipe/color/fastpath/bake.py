@@ -25,6 +25,8 @@ from numpy.typing import NDArray
 
 from ...errors import ColorError, OutputError
 from ...outputs import atomic_write
+from ..pool import call_each
+from ..stage import HasExactStage, as_stage
 from .accuracy import (
     BUDGET_MAX_DELTA_E_ITP,
     BUDGET_P999_CODE10,
@@ -45,7 +47,7 @@ from .evaluate import (
 )
 
 if TYPE_CHECKING:
-    from ..ocio import Transform
+    from ..stage import ExactStage
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ __all__ = [
 CACHE_ENV = "HDRPIPE_CACHE"
 
 
-#: 129³ (OCIO's largest Lut3D): the exact ACES 2.0 transform has kinks (its
+#: 129³ (OCIO's largest Lut3D): the exact ACES 2.0 stage has kinks (its
 #: hue-sampled gamut tables), so LUT error falls only ~linearly with the grid
 #: step; measured here 65³ failed the stress budget (p99.9 1.38 code values),
 #: 97³ passed at 0.91, 129³ at 0.75 — at the same evaluation speed.
@@ -150,10 +152,10 @@ def cache_dir() -> Path:
 
 
 def _identity(
-    transform: Transform, size: int, domains: tuple[Domain, ...]
+    stage: ExactStage, size: int, domains: tuple[Domain, ...]
 ) -> dict[str, Any]:
-    info = transform.config_info
-    end = transform._end
+    info = stage.config_info
+    end = stage.end
     return {
         "format": BAKE_FORMAT,
         "config": {
@@ -161,14 +163,14 @@ def _identity(
             "name": info.name,
             "version": info.version,
         },
-        "source": transform.source,
+        "source": stage.source,
         "target": {
-            "name": transform.target.name,
+            "name": stage.target.name,
             "display": end.display,
             "view": end.view,
             "colorspace": end.colorspace,
         },
-        "look": None if transform.look is None else repr(transform.look.key),
+        "look": None if stage.look is None else repr(stage.look.key),
         "ocio_version": ocio.__version__,
         "lut_size": size,
         "domains": [d.to_dict() for d in domains],
@@ -186,30 +188,32 @@ HOLE_JUMP = 0.2
 
 
 def _exact_at(
-    transform: Transform, from_ap1: Any, ap1: NDArray[np.floating[Any]]
+    transform: HasExactStage, from_ap1: Any, ap1: NDArray[np.floating[Any]]
 ) -> NDArray[np.float32]:
     """The Transform's exact final signal (numpy post-step included) at AP1 points."""
+    stage = as_stage(transform)
     grid = np.ascontiguousarray(ap1, dtype=np.float32).reshape(-1, 3)
-    _apply_cpu(from_ap1, grid, transform.threads)
-    _exact_signal(transform, grid, transform.threads)
+    _apply_cpu(from_ap1, grid, stage.threads)
+    _exact_signal(stage, grid, stage.threads)
     return grid
 
 
 def _bake_lut(
-    transform: Transform, size: int, domain: Domain, from_ap1: Any
+    transform: HasExactStage, size: int, domain: Domain, from_ap1: Any
 ) -> tuple[NDArray[np.float32], int]:
     """Sample the exact processor at the domain's nodes; return (LUT, nodes re-sampled).
 
-    OCIO 2.6's ACES 2.0 output transform has isolated singular points (e.g. the
+    OCIO 2.6's ACES 2.0 output stage has isolated singular points (e.g. the
     SDR view returns black for a bright green around AP1 (69.3, 194.4, 32.0),
     and white 1e-4 away from it). A node that lands on one would spoil all
     eight cells around it, so a node that jumps away from its neighbours is
     re-sampled 2⁻¹⁰ / 2⁻⁸ away (in brightness) and keeps whichever value is
     closest to the neighbours' median.
     """
+    stage = as_stage(transform)
     nodes = domain.nodes(size)
-    lut = _exact_at(transform, from_ap1, nodes).reshape(size, size, size, 3)
-    median = _neighbour_median(lut, transform.threads)
+    lut = _exact_at(stage, from_ap1, nodes).reshape(size, size, size, 3)
+    median = _neighbour_median(lut, stage.threads)
     holes = np.abs(lut - median).max(axis=-1) > HOLE_JUMP
     if not holes.any():
         return lut, 0
@@ -218,7 +222,7 @@ def _bake_lut(
     best = lut[holes]
     gap = np.abs(best - target).max(axis=-1)
     for factor in (1 + 2.0**-10, 1 - 2.0**-10, 1 + 2.0**-8, 1 - 2.0**-8):
-        moved = _exact_at(transform, from_ap1, where * factor)
+        moved = _exact_at(stage, from_ap1, where * factor)
         d = np.abs(moved - target).max(axis=-1)
         better = d < gap
         best[better], gap[better] = moved[better], d[better]
@@ -254,14 +258,12 @@ def _neighbour_median(
         )
         out[i] = np.median(around, axis=0)
 
-    from ..ocio import _call_each
-
-    _call_each(slab, list(range(size)), threads)
+    call_each(slab, list(range(size)), threads)
     return out
 
 
 def _calibrate(
-    transform: Transform, procs: _Processors, stress: StressSet
+    stage: ExactStage, procs: _Processors, stress: StressSet
 ) -> tuple[float, BakeErrors, bool]:
     """Pick the largest saturation threshold whose served samples meet the budget.
 
@@ -269,14 +271,14 @@ def _calibrate(
     same pixels as ``1 − floor``: they are skipped.
     """
     src = stress.ap1.reshape(-1, 1, 3).copy()
-    _apply_cpu(procs.from_ap1, src, transform.threads)
+    _apply_cpu(procs.from_ap1, src, stage.threads)
     exact = src.copy()
-    _exact_signal(transform, exact, transform.threads)
+    _exact_signal(stage, exact, stage.threads)
     lut_only = stress.ap1.reshape(-1, 1, 3).copy()
     procs.apply_lut(lut_only)
     ap1 = src.copy()
     # The AP1 the evaluator will see (round trip included).
-    _apply_cpu(procs.to_ap1, ap1, transform.threads)
+    _apply_cpu(procs.to_ap1, ap1, stage.threads)
     top = 1.0 - procs.domain.floor
     candidates = [t for t in SATURATION_THRESHOLDS if t <= top] or [top]
     if top < SATURATION_THRESHOLDS[0] and top not in candidates:
@@ -285,7 +287,7 @@ def _calibrate(
     for threshold in candidates:
         served = _served_mask(ap1, threshold, procs.domain.maximum, procs.domain)
         # Routed pixels are the exact result by construction: compare served ones.
-        errors = signal_errors(exact, lut_only, transform.target, served, stress.groups)
+        errors = signal_errors(exact, lut_only, stage.target, served, stress.groups)
         last = errors
         if errors.within_budget:
             return threshold, errors, True
@@ -305,7 +307,7 @@ def _domains(size: int) -> tuple[Domain, ...]:
 
 
 def bake(
-    transform: Transform,
+    transform: HasExactStage,
     *,
     size: int = DEFAULT_LUT_SIZE,
     domains: tuple[Domain, ...] | None = None,
@@ -328,14 +330,15 @@ def bake(
         A scene-referred target (nothing to bake: its exact path is already a
         matrix/log) or a config without ACEScg.
     """
-    if not transform.target.is_display:
+    stage = as_stage(transform)
+    if not stage.target.is_display:
         raise ColorError(
-            f"{transform.description}: scene-referred target, no fast path needed"
+            f"{stage.description}: scene-referred target, no fast path needed"
         )
     if not 2 <= size <= 129:
         raise ColorError(f"LUT size {size}: OCIO Lut3D supports 2…129")
     tried = _domains(size) if domains is None else tuple(domains)
-    identity = _identity(transform, size, tried)
+    identity = _identity(stage, size, tried)
     key = _key(identity)
     with _bakes_lock:
         hit = _bakes.get(key)
@@ -344,7 +347,7 @@ def bake(
     path = cache_dir() / f"{key[:40]}.npz"
     result = _load(path, key, identity) if use_cache else None
     if result is None:
-        result = _bake_new(transform, size, tried, stress, key, identity)
+        result = _bake_new(stage, size, tried, stress, key, identity)
         if use_cache:
             result = _store(path, result)
     if use_cache:
@@ -354,26 +357,26 @@ def bake(
 
 
 def _bake_new(
-    transform: Transform,
+    stage: ExactStage,
     size: int,
     domains: tuple[Domain, ...],
     stress: StressSet | None,
     key: str,
     identity: dict[str, Any],
 ) -> Bake:
-    config = transform._config
+    config = stage.config
     ap1 = _ap1_colorspace(config)
     from_ap1 = config.getProcessor(
-        ocio.ColorSpaceTransform(src=ap1, dst=transform.source)
+        ocio.ColorSpaceTransform(src=ap1, dst=stage.source)
     ).getDefaultCPUProcessor()
     stress = stress if stress is not None else stress_set()
     identity = dict(identity, stress={"samples": len(stress), "seed": stress.seed})
     attempts: list[dict[str, Any]] = []
     chosen: Bake | None = None
     for domain in domains:
-        lut, holes = _bake_lut(transform, size, domain, from_ap1)
-        procs = _Processors(transform, lut, domain)
-        threshold, errors, accepted = _calibrate(transform, procs, stress)
+        lut, holes = _bake_lut(stage, size, domain, from_ap1)
+        procs = _Processors(stage, lut, domain)
+        threshold, errors, accepted = _calibrate(stage, procs, stress)
         attempts.append(
             {
                 "domain": domain.to_dict(),
@@ -391,7 +394,7 @@ def _bake_new(
             "code values, max ΔE_ITP %.3f, %d node(s) re-sampled%s",
             size,
             domain.kind,
-            transform.description,
+            stage.description,
             threshold,
             errors.p999_code10,
             errors.max_code10,
@@ -507,7 +510,7 @@ def _load(path: Path, key: str, identity: dict[str, Any]) -> Bake | None:
 
 
 def verify(
-    transform: Transform,
+    transform: HasExactStage,
     frames: Iterable[NDArray[np.float32]],
     *,
     size: int = DEFAULT_LUT_SIZE,

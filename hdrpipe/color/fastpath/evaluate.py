@@ -10,13 +10,15 @@ import PyOpenColorIO as ocio  # noqa: N813
 from numpy.typing import NDArray
 
 from ...errors import ColorError
+from ..pool import call_each
+from ..stage import HasExactStage, as_stage
 from .accuracy import BakeErrors, signal_errors
 from .domains import Domain
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ..ocio import Transform
+    from ..stage import ExactStage
     from .bake import Bake
 
 __all__ = ["FastPath", "measure_errors"]
@@ -30,11 +32,6 @@ def _ap1_colorspace(config: Any) -> str:
         if cs is not None:
             return str(cs.getName())
     raise ColorError("config has no ACEScg colorspace: the fast path needs AP1")
-
-
-def _post(transform: Transform, rgb: NDArray[np.float32]) -> None:
-    """Apply the Transform's numpy steps after OCIO (HLG, EETF), in place."""
-    transform._post_step(rgb)
 
 
 #: Pixels per ``applyRGB`` call on long pixel lists (bakes, checks, stress sets).
@@ -57,17 +54,15 @@ def _apply_cpu(cpu: Any, rgb: NDArray[np.float32], threads: int = 1) -> None:
     points. Serial when called from a pool worker, which must not wait on its
     own pool.
     """
-    from ..ocio import _call_each
-
-    _call_each(cpu.applyRGB, _chunks(rgb), threads)
+    call_each(cpu.applyRGB, _chunks(rgb), threads)
 
 
 def _exact_signal(
-    transform: Transform, rgb: NDArray[np.float32], threads: int = 1
+    stage: ExactStage, rgb: NDArray[np.float32], threads: int = 1
 ) -> None:
     """The Transform's exact final signal of source ``rgb``, in place (with post)."""
-    _apply_cpu(transform._cpu, rgb, threads)
-    _post(transform, rgb)
+    _apply_cpu(stage.cpu, rgb, threads)
+    stage.post(rgb)
 
 
 def _served_mask(
@@ -107,16 +102,16 @@ class _Processors:
     """The OCIO CPU processors of one bake: source → AP1, AP1 → LUT, exact."""
 
     def __init__(
-        self, transform: Transform, lut: NDArray[np.float32], domain: Domain
+        self, stage: ExactStage, lut: NDArray[np.float32], domain: Domain
     ) -> None:
-        config = transform._config
+        config = stage.config
         ap1 = _ap1_colorspace(config)
         try:
             self.to_ap1 = config.getProcessor(
-                ocio.ColorSpaceTransform(src=transform.source, dst=ap1)
+                ocio.ColorSpaceTransform(src=stage.source, dst=ap1)
             ).getDefaultCPUProcessor()
             self.from_ap1 = config.getProcessor(
-                ocio.ColorSpaceTransform(src=ap1, dst=transform.source)
+                ocio.ColorSpaceTransform(src=ap1, dst=stage.source)
             ).getDefaultCPUProcessor()
             size = lut.shape[0]
             lut_tf = ocio.Lut3DTransform(gridSize=size)
@@ -126,7 +121,7 @@ class _Processors:
             self.lut = _uncached_config().getProcessor(group).getDefaultCPUProcessor()
         except ocio.Exception as err:
             raise ColorError(f"cannot build the fast-path processors: {err}") from err
-        self.exact = transform._cpu
+        self.exact = stage.cpu
         self.domain = domain
 
     def apply_lut(self, ap1: NDArray[np.float32]) -> None:
@@ -144,10 +139,11 @@ class FastPath:
     included): LUT for served pixels, the exact processor for the others.
     """
 
-    def __init__(self, transform: Transform, baked: Bake) -> None:
+    def __init__(self, transform: HasExactStage, baked: Bake) -> None:
+        stage = as_stage(transform)
         self.bake = baked
-        self._p = _Processors(transform, baked.lut, baked.domain)
-        self._transform = transform
+        self._p = _Processors(stage, baked.lut, baked.domain)
+        self._stage = stage
         self._lock = threading.Lock()
         self._pixels = 0
         self._routed = 0
@@ -163,7 +159,7 @@ class FastPath:
         if routed.size:
             sub = np.ascontiguousarray(src[routed]).reshape(-1, 1, 3)
             self._p.exact.applyRGB(sub)
-            _post(self._transform, sub)
+            self._stage.post(sub)
             flat[routed] = sub.reshape(-1, 3)
         with self._lock:
             self._pixels += flat.shape[0]
@@ -177,7 +173,7 @@ class FastPath:
 
 
 def measure_errors(
-    transform: Transform,
+    transform: HasExactStage,
     fast: FastPath,
     frames: Iterable[NDArray[np.float32]],
     *,
@@ -188,13 +184,14 @@ def measure_errors(
     Both paths include the Transform's numpy post-step; errors are over the
     pixels the LUT serves. Several frames are measured as one pixel set.
     """
+    stage = as_stage(transform)
     exact_all, fast_all, served_all = [], [], []
     for frame in frames:
         rgb = np.ascontiguousarray(np.asarray(frame, np.float32)[..., :3]).reshape(
             -1, 1, 3
         )
         ex = rgb.copy()
-        _exact_signal(transform, ex)
+        _exact_signal(stage, ex)
         ap1 = rgb.copy()
         _apply_cpu(fast._p.to_ap1, ap1)
         served = _served(ap1, fast.bake)
@@ -209,7 +206,7 @@ def measure_errors(
     return signal_errors(
         np.concatenate(exact_all),
         np.concatenate(fast_all),
-        transform.target,
+        stage.target,
         np.concatenate(served_all),
         groups,
     )

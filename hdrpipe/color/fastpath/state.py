@@ -22,11 +22,11 @@ from .bake import DEFAULT_LUT_SIZE, Bake, bake
 from .evaluate import FastPath, _apply_cpu, _served
 
 if TYPE_CHECKING:
-    from ..ocio import Transform
+    from ..stage import ExactStage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ColorPath", "COLOR_PATH_ENV", "resolve_color_path"]
+__all__ = ["ColorPath", "COLOR_PATH_ENV", "resolve_color_path", "color_path_state"]
 
 ColorPath = Literal["auto", "exact", "fast"]
 
@@ -62,7 +62,7 @@ def resolve_color_path(color_path: str | None) -> ColorPath:
 class _ColorPathState:
     """What a Transform evaluates with, and why (owned by the Transform)."""
 
-    def __init__(self, transform: Transform, requested: ColorPath, size: int) -> None:
+    def __init__(self, stage: ExactStage, requested: ColorPath, size: int) -> None:
         self.requested: ColorPath = requested
         self.fast: FastPath | None = None
         self.baked: Bake | None = None
@@ -72,29 +72,27 @@ class _ColorPathState:
         self._lock = threading.Lock()
         if requested == "exact":
             return
-        if not transform.target.is_display:
+        if not stage.target.is_display:
             self.reason = "scene-referred target: the exact path is already cheap"
             return
         try:
-            baked = bake(transform, size=size)
+            baked = bake(stage, size=size)
         except ColorError as err:
             self.reason = f"no bake: {err}"
             log.info(
-                "%s: fast path unavailable, using exact: %s", transform.description, err
+                "%s: fast path unavailable, using exact: %s", stage.description, err
             )
             return
         self.baked = baked
         if not baked.accepted and requested == "auto":
             self.reason = baked.reason
-            log.info(
-                "%s: using the exact path: %s", transform.description, baked.reason
-            )
+            log.info("%s: using the exact path: %s", stage.description, baked.reason)
             return
         if not baked.accepted:
             log.warning(
-                "%s: fast path forced although %s", transform.description, baked.reason
+                "%s: fast path forced although %s", stage.description, baked.reason
             )
-        self.fast = FastPath(transform, baked)
+        self.fast = FastPath(stage, baked)
         if requested == "auto":
             self._checks_left = AUTO_FRAME_CHECKS
 
@@ -108,7 +106,7 @@ class _ColorPathState:
 
     def check_frame(
         self,
-        transform: Transform,
+        stage: ExactStage,
         out: NDArray[np.float32],
         evaluate: Callable[..., None],
         source: NDArray[np.floating[Any]] | None = None,
@@ -119,7 +117,7 @@ class _ColorPathState:
         ``evaluate(out, fast, source=...)`` converts strips in the pool. The exact
         reference is computed on every :data:`CHECK_ROW_STRIDE`-th row (all rows
         of frames under 64 rows): a quarter of a real frame costs a quarter of the
-        exact transform and still holds ~500 000 pixels at 1080p.
+        exact stage and still holds ~500 000 pixels at 1080p.
         """
         with self._lock:
             if self._checks_left <= 0 or self.fast is None:
@@ -132,10 +130,10 @@ class _ColorPathState:
             exact = np.ascontiguousarray(source[rows], dtype=np.float32)
             evaluate(exact, False)
             ap1 = np.ascontiguousarray(source[rows][..., :3], dtype=np.float32)
-            _apply_cpu(self.fast._p.to_ap1, ap1, transform.threads)
+            _apply_cpu(self.fast._p.to_ap1, ap1, stage.threads)
             served = _served(ap1, self.fast.bake)
             errors = signal_errors(
-                exact, out[rows], transform.target, served, delta_e_pixels=1 << 16
+                exact, out[rows], stage.target, served, delta_e_pixels=1 << 16
             )
             self.frame_errors = BakeErrors.worst(self.frame_errors, errors)
             self._checks_left -= 1
@@ -144,9 +142,7 @@ class _ColorPathState:
                     f"first frame over budget: p99.9 {errors.p999_code10:.2f} "
                     f"code values, max ΔE_ITP {errors.max_delta_e_itp:.2f}"
                 )
-                log.info(
-                    "%s: using the exact path: %s", transform.description, self.reason
-                )
+                log.info("%s: using the exact path: %s", stage.description, self.reason)
                 self.fast = None
                 self._checks_left = 0
                 evaluate(out, False, source=source)
@@ -180,11 +176,12 @@ class _ColorPathState:
         }
 
 
-def _state(transform: Transform, color_path: str | None) -> _ColorPathState:
-    """Resolve ``color_path`` for a Transform (used by ``Transform.__init__``)."""
+def color_path_state(stage: ExactStage, color_path: str | None) -> _ColorPathState:
+    """Resolve ``color_path`` for a Transform's exact stage (``Transform.__init__``
+    calls it): bake and verify ``stage`` when the path asks for it."""
     text = os.environ.get("HDRPIPE_LUT_SIZE", "") or str(DEFAULT_LUT_SIZE)
     try:
         size = int(text)
     except ValueError as err:
         raise InputError(f"$HDRPIPE_LUT_SIZE={text!r}: expected an integer") from err
-    return _ColorPathState(transform, resolve_color_path(color_path), size)
+    return _ColorPathState(stage, resolve_color_path(color_path), size)
