@@ -249,7 +249,11 @@ def conform_command(
         if qc_report:  # the QC page; the manifest file and --json point at it
             from .report import attach_report
 
-            data["report"] = attach_report(manifest.path, data)
+            data["report"] = attach_report(
+                manifest.path,
+                data,
+                previews=manifest.previews,
+            )
         if handoff:
             from ..handoff import write_handoff
 

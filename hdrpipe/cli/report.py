@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +26,30 @@ def default_report_path(manifest: Path) -> Path:
     return manifest.with_name(f"{base}.qc.html")
 
 
-def attach_report(manifest_path: Path, data: dict[str, Any]) -> str | None:
+def attach_report(
+    manifest_path: Path,
+    data: dict[str, Any],
+    *,
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] | None = None,
+) -> str | None:
     """Write the job's QC report beside its manifest and record it there.
 
     The manifest file gains ``"report": PATH`` (rewritten atomically); returns
     the path, or None when the report could not be made (logged as a warning:
     the deliverables are done and verified, the report is a view of them).
+    ``previews`` are the frames the job's validators kept (``Manifest.previews``):
+    the report does not decode them again.
     """
     from ..engine import write_manifest
     from ..report import write_report
 
     started = time.monotonic()
     try:
-        path = write_report(data, default_report_path(manifest_path))
+        path = write_report(
+            data,
+            default_report_path(manifest_path),
+            previews=previews,
+        )
     except HdrpipeError as err:
         log.warning("QC report not written: %s", err)
         return None

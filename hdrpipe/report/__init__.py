@@ -67,6 +67,8 @@ class _Shot:
     hdr_output: Mapping[str, Any] | None
     #: Exact per-frame (frames, MaxRGB, frame average) from the job's meter.
     light: tuple[list[int], list[float], list[float]] | None = None
+    #: The source frames the job used ("first-last"), None: all on disk.
+    frames: str | None = None
 
 
 def _job_light(
@@ -127,9 +129,18 @@ def _shots(manifest: Mapping[str, Any] | None, report: Report | None) -> list[_S
             colorspace=str(inp.get("colorspace") or "ACES2065-1"),
             hdr_output=hdr,
             light=_job_light(manifest, inp, hdr),
+            frames=_used_frames(inp),
         )
         for inp in manifest.get("inputs", [])
     ]
+
+
+def _used_frames(inp: Mapping[str, Any]) -> str | None:
+    """The job's source range of an input (a pull uses part of its media)."""
+    first, last = inp.get("first"), inp.get("last")
+    if isinstance(first, int) and isinstance(last, int) and first <= last:
+        return f"{first}-{last}"
+    return None
 
 
 def _status_badge(status: object) -> str:
@@ -438,10 +449,15 @@ def render_report(
     *,
     on_progress: ProgressCallback | None = None,
     workers: int = 2,
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] | None = None,
 ) -> str:
     """Return the report HTML of a manifest (mapping, path, Manifest) or a Report.
 
-    ``on_progress(done, total)`` counts shots.
+    ``on_progress(done, total)`` counts shots. ``previews`` (input pattern →
+    frame → (step, decimated RGB); a :class:`~hdrpipe.engine.Manifest`'s own by
+    default) are frames the job's validator kept: they are not decoded again.
+    The report's transforms take the exact colour path: on three decimated
+    frames it costs less than building a fast path's LUT processors (measured).
 
     Raises
     ------
@@ -449,6 +465,8 @@ def render_report(
         The manifest cannot be read, or a shot's frames are gone.
     """
     started = time.monotonic()
+    if previews is None:
+        previews = getattr(subject, "previews", None)
     manifest, report = _load(subject)
     shots = _shots(manifest, report)
     config = None
@@ -459,7 +477,7 @@ def render_report(
     sections = []
     statuses = []
     for i, shot in enumerate(shots):
-        seq = open_sequence(shot.pattern)
+        seq = open_sequence(shot.pattern, frames=shot.frames)
         hdr_target = (shot.hdr_output or {}).get("target") or DEFAULT_HDR_TARGET
         hdr = Transform(
             source=shot.colorspace,
@@ -484,6 +502,7 @@ def render_report(
             name=shot.title,
             workers=workers,
             curves=shot.light is None,
+            previews=(previews or {}).get(shot.pattern),
         )
         if on_progress is not None:
             on_progress(i + 1, len(shots))
@@ -567,12 +586,14 @@ def write_report(
     *,
     on_progress: ProgressCallback | None = None,
     workers: int = 2,
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] | None = None,
 ) -> Path:
     """Write the QC HTML of ``subject`` to ``path`` atomically; return the path.
 
     ``subject`` is a job manifest (:class:`~hdrpipe.engine.Manifest`, its
     mapping, or the path of its JSON) or a validation
     :class:`~hdrpipe.validate.Report` (its ``input`` is re-read).
+    ``previews`` as in :func:`render_report`.
 
     Raises
     ------
@@ -581,7 +602,12 @@ def write_report(
     ReportError
         The file cannot be written.
     """
-    text = render_report(subject, on_progress=on_progress, workers=workers)
+    text = render_report(
+        subject,
+        on_progress=on_progress,
+        workers=workers,
+        previews=previews,
+    )
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
