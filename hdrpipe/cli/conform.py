@@ -163,7 +163,10 @@ def conform_command(
         "{index:03d} {track}).",
     ),
     qc_report: bool = typer.Option(
-        True, "--report/--no-report", help="Write OUTDIR/<name>.qc.html (QC report)."
+        True,
+        "--report/--no-report",
+        help="Write OUTDIR/<name>.qc.html (QC report); with --timeline one per "
+        "pull (OUTDIR/<shot>/<shot>.qc.html) and one for the assembled cut.",
     ),
 ) -> int:
     """Conform EXR sequence(s) to HDR/SDR deliverables, with a manifest."""
@@ -173,7 +176,14 @@ def conform_command(
         if tuple(job.inputs) != (timeline,):
             raise InputError("give input PATHs or --timeline, not both")
         return conform_timeline_command(
-            job, media or [], handles, shot_name, dry_run, json_out, progress
+            job,
+            media or [],
+            handles,
+            shot_name,
+            dry_run,
+            json_out,
+            progress,
+            qc_report=qc_report,
         )
     if dry_run:
         planned = plan(job)

@@ -28,8 +28,14 @@ def conform_timeline_command(
     dry_run: bool,
     json_out: bool,
     progress: bool,
+    qc_report: bool = True,
 ) -> int:
-    """Dry run: print the match table (text, or JSON with ``--json``); else pull."""
+    """Dry run: print the match table (text, or JSON with ``--json``); else pull.
+
+    ``qc_report``: a QC report per pull (``OUTDIR/<shot>/<shot>.qc.html``) and
+    for the assembled cut (``OUTDIR/<cut>.qc.html``), listed in the JSON and the
+    editorial manifest as ``report`` (per event and for the master).
+    """
     if dry_run:
         planned = plan_timeline(
             job, media, handles=handles, shot_name_template=shot_name
@@ -45,7 +51,12 @@ def conform_timeline_command(
 
     with ProgressBar(progress) as bar:
         result = conform_timeline(
-            job, media, handles=handles, shot_name_template=shot_name, on_progress=bar
+            job,
+            media,
+            handles=handles,
+            shot_name_template=shot_name,
+            on_progress=bar,
+            qc_report=qc_report,
         )
     if json_out:
         emit_json({**result.data, "manifest": str(result.path)})
@@ -54,7 +65,12 @@ def conform_timeline_command(
             outputs = row.get("pull_outputs") or {}
             for path in outputs.get("outputs", []):
                 print(path)
+            if outputs.get("report"):
+                print(f"report: {outputs['report']}")
             if row["status"] != "ok":
                 print(f"event {row['event']} {row['name']}: {row['status']}")
+        master = result.data.get("master") or {}
+        if master.get("report"):
+            print(f"report: {master['report']}")
         print(f"manifest: {result.path}")
     return 0

@@ -20,10 +20,9 @@ log = logging.getLogger("hdrpipe.cli")
 
 def default_report_path(manifest: Path) -> Path:
     """``OUTDIR/<name>.manifest.json`` → ``OUTDIR/<name>.qc.html``."""
-    name = manifest.name
-    suffix = ".manifest.json"
-    base = name[: -len(suffix)] if name.endswith(suffix) else manifest.stem
-    return manifest.with_name(f"{base}.qc.html")
+    from ..report.job import report_path
+
+    return report_path(manifest)
 
 
 def attach_report(
@@ -40,28 +39,13 @@ def attach_report(
     ``previews`` are the frames the job's validators kept (``Manifest.previews``):
     the report does not decode them again.
     """
-    from ..engine import write_manifest
-    from ..report import write_report
+    from ..report.job import attach_report as attach
 
-    started = time.monotonic()
     try:
-        path = write_report(
-            data,
-            default_report_path(manifest_path),
-            previews=previews,
-        )
+        return str(attach(manifest_path, data, previews=previews))
     except HdrpipeError as err:
         log.warning("QC report not written: %s", err)
         return None
-    seconds = time.monotonic() - started
-    log.info(
-        "QC report %s written in %.1f s (job %.1f s)",
-        path,
-        seconds,
-        float(data.get("elapsed_seconds") or 0.0),
-    )
-    write_manifest(manifest_path, {**data, "report": str(path)})
-    return str(path)
 
 
 @app.command("report")

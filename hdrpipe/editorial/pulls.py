@@ -37,6 +37,7 @@ from ..engine import ConformJob, Manifest, ProgressCallback, conform, write_mani
 from ..errors import InputError
 from ..handoff import write_nuke_script
 from ..outputs import atomic_write
+from ..report.job import job_report
 from ..sequence import open_sequence
 from ..types import FrameRange
 from .match import (
@@ -346,6 +347,7 @@ def conform_timeline(
     handles: int = DEFAULT_HANDLES,
     shot_name_template: str = DEFAULT_SHOT_NAME,
     on_progress: ProgressCallback | None = None,
+    qc_report: bool = False,
 ) -> EditorialResult:
     """Pull every matched event of the edit: plates, manifest and .nk per shot.
 
@@ -354,6 +356,8 @@ def conform_timeline(
     ``OUTDIR/<cut>.editorial.json`` lists every event (match, pull range,
     source timecode, CDL, shot manifest and .nk; events filled with black
     under ``force``). ``on_progress(done, total)`` counts frames over all pulls.
+    ``qc_report``: each pull and the assembled cut get their QC report beside
+    their manifest (:mod:`hdrpipe.report.job`), listed as ``report``.
     """
     planned = plan_timeline(
         job, media, handles=handles, shot_name_template=shot_name_template
@@ -387,6 +391,7 @@ def conform_timeline(
             "frames": [pull.frames.first, pull.frames.last],
             "source_timecode": first.get("time_code"),
             "outputs": [o["path"] for o in manifest.data["outputs"]],
+            "report": job_report(manifest) if qc_report else None,
         }
     data = planned.to_dict()
     for row in data["events"]:
@@ -406,6 +411,7 @@ def conform_timeline(
             "outputs": [o["path"] for o in movie.data["outputs"]] if movie else [],
             "record_start": str(Timecode(planned.cut.start, planned.cut.rate)),
             "frames": planned.cut.end - planned.cut.start,
+            "report": job_report(movie) if qc_report and movie else None,
         }
         if movie is not None:
             manifests.append(movie)

@@ -34,6 +34,7 @@ from ..sequence import open_sequence
 from ..validate import Report
 from .analyse import HISTOGRAM_EDGES, ShotAnalysis, analyse_shot
 from .html import esc, figure, findings_table, page, table
+from .taglint import deliverables_section
 
 __all__ = [
     "write_report",
@@ -141,6 +142,40 @@ def _used_frames(inp: Mapping[str, Any]) -> str | None:
     if isinstance(first, int) and isinstance(last, int) and first <= last:
         return f"{first}-{last}"
     return None
+
+
+def _look(record: object) -> Any:
+    """The job's look from the manifest's record (``color.look``), for Transform.
+
+    The engine records a look as a mapping (``kind``, ``file``, ``cccid``,
+    ``process_space``, ``name``; see ``color.looks.look_record``); a plain
+    string (a file or config look name) is passed on as it is.
+    """
+    from ..color.looks import Look
+
+    if record is None or isinstance(record, str):
+        return record
+    if isinstance(record, Mapping):
+        if record.get("file"):
+            space = record.get("process_space")
+            return Look(
+                path=Path(str(record["file"])),
+                cccid=str(record["cccid"]) if record.get("cccid") else None,
+                process_space=str(space) if space else None,
+            )
+        if record.get("name"):
+            return Look(name=str(record["name"]))
+    raise InputError(f"report: unreadable look record in the manifest: {record!r}")
+
+
+def _look_label(record: object) -> str:
+    if isinstance(record, Mapping):
+        text = record.get("file") or record.get("name") or ""
+        if record.get("cccid"):
+            text = f"{text}#{record['cccid']}"
+        space = record.get("process_space")
+        return f"{text} (in {space})" if space else str(text)
+    return str(record) if record else "none"
 
 
 def _status_badge(status: object) -> str:
@@ -355,80 +390,6 @@ def _short(frames: Sequence[object], limit: int = 8) -> str:
     return text + (" …" if len(frames) > limit else "")
 
 
-def _tag_lint_cell(lint: Any) -> str:
-    """The tag-lint verdict of one deliverable, with every mismatch listed."""
-    if lint is None:
-        return "—"
-    badge = _status_badge(lint.status)
-    if not lint.mismatches:
-        return f'{badge} <span class="note">tags match the preset</span>'
-    items = "".join(f"<li>{esc(m)}</li>" for m in lint.mismatches)
-    return f'{badge}<ul class="lint">{items}</ul>'
-
-
-def _deliverables(manifest: Mapping[str, Any]) -> str:
-    from .taglint import lint_outputs
-
-    lints = {(t.preset, t.path): t for t in lint_outputs(manifest)}
-    rows = []
-    keys = (
-        "codec",
-        "profile",
-        "bit_depth",
-        "chroma",
-        "primaries",
-        "transfer",
-        "matrix",
-        "range",
-    )
-    for out in manifest.get("outputs", []):
-        probe = out.get("probe") or {}
-        hdr = out.get("hdr") or {}
-        mastering = probe.get("mastering_display") or {}
-        cells = (
-            out.get("preset", ""),
-            out.get("path", ""),
-            " · ".join(
-                f"{k} {probe[k]}" for k in keys if probe.get(k) not in (None, "")
-            )
-            or "—",
-            (
-                f"MaxCLL {hdr.get('max_cll')} / MaxFALL {hdr.get('max_fall')}; "
-                f"probe {probe.get('max_cll')} / {probe.get('max_fall')}; "
-                f"mastering {mastering.get('primaries', '')} "
-                f"{mastering.get('max_luminance', '')} cd/m²"
-            )
-            if hdr
-            else "—",
-            out.get("frames", ""),
-        )
-        lint = lints.get((str(out.get("preset", "")), str(out.get("path", ""))))
-        status = lint.status if lint is not None else "n/a"
-        rows.append(
-            f'<tr class="deliverable {esc(status)}" '
-            f'data-preset="{esc(out.get("preset", ""))}" '
-            f'data-taglint="{esc(status)}">'
-            + "".join(f"<td>{esc(c)}</td>" for c in cells)
-            + f'<td class="taglint">{_tag_lint_cell(lint)}</td></tr>'
-        )
-    if not rows:
-        return '<p class="note">No deliverables.</p>'
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("preset", "file", "probe", "HDR metadata", "frames", "tag lint")
-    )
-    return (
-        f'<table class="deliverables"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-        '<p class="note">Tag lint: each file probed again when this report was '
-        "made and checked against its preset and the values the job wrote "
-        "(codec, profile, bit depth, chroma, colour tags in container and "
-        "bitstream, colr/pasp/fiel/mdcv/clli boxes, HEVC SEI, frame count, rate, "
-        "start time code; EXR: frames present, compression, pixel type, "
-        "chromaticities, channels).</p>"
-    )
-
-
 def _colour(manifest: Mapping[str, Any] | None, shots: Sequence[_Shot]) -> str:
     if manifest is None:
         from ..color import resolve_config
@@ -453,7 +414,7 @@ def _colour(manifest: Mapping[str, Any] | None, shots: Sequence[_Shot]) -> str:
                 f"{cfg.get('name', '')} "
                 f"({cfg.get('source', '')}: {cfg.get('uri', '')})",
                 color.get("source_colorspace", ""),
-                color.get("look") or "none",
+                _look_label(color.get("look")),
             )
         ],
     )
@@ -507,7 +468,7 @@ def render_report(
     look = None
     if manifest is not None:
         config = ((manifest.get("color") or {}).get("config") or {}).get("uri")
-        look = (manifest.get("color") or {}).get("look")
+        look = _look((manifest.get("color") or {}).get("look"))
     sections = []
     statuses = []
     for i, shot in enumerate(shots):
@@ -582,7 +543,7 @@ def render_report(
         )
         job = (
             '<section id="deliverables"><h2>Deliverables</h2>'
-            + _deliverables(manifest)
+            + deliverables_section(manifest)
             + "</section>"
         )
     else:

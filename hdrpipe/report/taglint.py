@@ -28,8 +28,9 @@ from typing import Any, Literal
 
 from ..errors import HdrpipeError
 from ..types import ContentLightLevel, MasteringDisplay, Rate
+from .html import esc
 
-__all__ = ["TagLint", "lint_outputs", "parse_x265_mastering"]
+__all__ = ["TagLint", "lint_outputs", "parse_x265_mastering", "deliverables_section"]
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +162,76 @@ def lint_outputs(manifest: Mapping[str, Any]) -> list[TagLint]:
             bad = [f"cannot be checked: {err}"]
         results.append(TagLint(preset, path, "fail" if bad else "pass", tuple(bad)))
     return results
+
+
+def _tag_lint_cell(lint: TagLint | None) -> str:
+    """The tag-lint verdict of one deliverable, with every mismatch listed."""
+    if lint is None:
+        return "—"
+    badge = f'<span class="status {lint.status}">{lint.status}</span>'
+    if not lint.mismatches:
+        return f'{badge} <span class="note">tags match the preset</span>'
+    items = "".join(f"<li>{esc(m)}</li>" for m in lint.mismatches)
+    return f'{badge}<ul class="lint">{items}</ul>'
+
+
+def deliverables_section(manifest: Mapping[str, Any]) -> str:
+    """The deliverables table: probe, HDR metadata, frames and tag lint."""
+    lints = {(t.preset, t.path): t for t in lint_outputs(manifest)}
+    rows = []
+    keys = (
+        "codec",
+        "profile",
+        "bit_depth",
+        "chroma",
+        "primaries",
+        "transfer",
+        "matrix",
+        "range",
+    )
+    for out in manifest.get("outputs", []):
+        probe = out.get("probe") or {}
+        hdr = out.get("hdr") or {}
+        mastering = probe.get("mastering_display") or {}
+        cells = (
+            out.get("preset", ""),
+            out.get("path", ""),
+            " · ".join(
+                f"{k} {probe[k]}" for k in keys if probe.get(k) not in (None, "")
+            )
+            or "—",
+            (
+                f"MaxCLL {hdr.get('max_cll')} / MaxFALL {hdr.get('max_fall')}; "
+                f"probe {probe.get('max_cll')} / {probe.get('max_fall')}; "
+                f"mastering {mastering.get('primaries', '')} "
+                f"{mastering.get('max_luminance', '')} cd/m²"
+            )
+            if hdr
+            else "—",
+            out.get("frames", ""),
+        )
+        lint = lints.get((str(out.get("preset", "")), str(out.get("path", ""))))
+        status = lint.status if lint is not None else "n/a"
+        rows.append(
+            f'<tr class="deliverable {esc(status)}" '
+            f'data-preset="{esc(out.get("preset", ""))}" '
+            f'data-taglint="{esc(status)}">'
+            + "".join(f"<td>{esc(c)}</td>" for c in cells)
+            + f'<td class="taglint">{_tag_lint_cell(lint)}</td></tr>'
+        )
+    if not rows:
+        return '<p class="note">No deliverables.</p>'
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("preset", "file", "probe", "HDR metadata", "frames", "tag lint")
+    )
+    return (
+        f'<table class="deliverables"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        '<p class="note">Tag lint: each file probed again when this report was '
+        "made and checked against its preset and the values the job wrote "
+        "(codec, profile, bit depth, chroma, colour tags in container and "
+        "bitstream, colr/pasp/fiel/mdcv/clli boxes, HEVC SEI, frame count, rate, "
+        "start time code; EXR: frames present, compression, pixel type, "
+        "chromaticities, channels).</p>"
+    )
