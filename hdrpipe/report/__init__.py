@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,17 @@ from ..errors import HdrpipeError, InputError, OutputError
 from ..outputs import atomic_write
 from ..sequence import open_sequence
 from ..validate import Report
-from .analyse import HISTOGRAM_EDGES, ShotAnalysis, analyse_shot
-from .html import esc, figure, findings_table, page, table
+from .analyse import analyse_shot
+from .html import esc, findings_table, page, table
+from .sections import (
+    contact_sheet,
+    evidence_section,
+    hdr_section,
+    job_curves_how,
+    light_levels_figure,
+    maps_section,
+    short,
+)
 from .taglint import deliverables_section
 
 __all__ = [
@@ -178,216 +188,21 @@ def _look_label(record: object) -> str:
     return str(record) if record else "none"
 
 
+def _flagged_frames(checks: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Frames a check did not pass on (what the contact sheet adds and marks)."""
+    frames = {
+        int(f)
+        for c in checks
+        if c.get("status") != "pass"
+        for f in (c.get("frames") or ())
+    }
+    return sorted(frames)
+
+
 def _status_badge(status: object) -> str:
     s = str(status)
     cls = s if s in ("pass", "warn", "fail") else "fail"
     return f'<span class="status {cls}">{esc(s)}</span>'
-
-
-def _contact_sheet(a: ShotAnalysis) -> str:
-    from .plots import png_uri
-
-    items = []
-    for frame, rgb in sorted(a.contact.items()):
-        flags = a.flagged.get(frame, ())
-        flag = f' <span class="flag">{esc(", ".join(flags))}</span>' if flags else ""
-        items.append(
-            figure(
-                png_uri(rgb),
-                f"frame {frame}{flag}",
-                alt=f"frame {frame} ({a.sdr_target})",
-                cls="frame",
-            )
-        )
-    if not items:
-        return '<p class="note">no readable frame to show</p>'
-    return f'<div class="sheet">{"".join(items)}</div>'
-
-
-def _sampling(step: int) -> str:
-    if step == 1:
-        return "every pixel"
-    return f"every {step}th row and column (speculars of a few pixels may be missed)"
-
-
-def _hdr_section(
-    a: ShotAnalysis,
-    hdr_output: Mapping[str, Any] | None,
-    light: tuple[list[int], list[float], list[float]] | None,
-) -> str:
-    from .analyse import CURVE_FRAMES
-    from .plots import false_colour_uri, histogram_uri, light_levels_uri
-
-    out = []
-    hdr = (hdr_output or {}).get("hdr") or {}
-    max_cll, max_fall = hdr.get("max_cll"), hdr.get("max_fall")
-    levels = (
-        f"Dashed: MaxCLL {esc(max_cll)} / MaxFALL {esc(max_fall)}, the "
-        f"{esc(hdr_output.get('preset'))} deliverable's measured values (every "
-        "pixel of every frame); "
-        if hdr_output and max_cll is not None
-        else "No HDR deliverable was made, so no MaxCLL/MaxFALL was measured; "
-    )
-    if a.false_colour is not None:
-        out.append(
-            figure(
-                false_colour_uri(
-                    a.false_colour,
-                    f"frame {a.false_colour_frame}: display luminance, {a.hdr_target}",
-                ),
-                f"False colour of the HDR master ({esc(a.hdr_target)}), the brightest "
-                f"contact-sheet frame ({a.false_colour_frame}); bands in cd/m², "
-                "203 = HDR reference white (BT.2408).",
-                alt="false-colour luminance map",
-            )
-        )
-    if light is not None:
-        frames, max_rgb, average = light
-        how = (
-            f"on every frame of the {esc((hdr_output or {}).get('preset'))} "
-            "deliverable as the job measured it (every pixel)"
-        )
-    else:
-        frames = list(a.curve_frames)
-        max_rgb, average = list(a.max_rgb), list(a.frame_average)
-        how = (
-            f"on {len(frames)} frames (at most {CURVE_FRAMES} spread over the clip "
-            f"plus the shown ones), {_sampling(a.step)}"
-        )
-    if frames:
-        flagged = [f for f in a.flagged if f in set(frames)]
-        out.append(
-            figure(
-                light_levels_uri(
-                    frames,
-                    max_rgb,
-                    average,
-                    max_cll=max_cll,
-                    max_fall=max_fall,
-                    peak=a.hdr_peak,
-                    flagged=flagged,
-                ),
-                f"Per-frame MaxRGB and frame-average light level (CTA-861.3) of "
-                f"{esc(a.hdr_target)}, {how}. {levels}dotted: the mastering "
-                f"display peak, {esc(a.hdr_peak)} cd/m².",
-                alt="light level curves",
-            )
-        )
-        out.append(
-            figure(
-                histogram_uri(HISTOGRAM_EDGES, a.histogram, peak=a.hdr_peak),
-                f"Display luminance histogram of the HDR master over frames "
-                f"{esc(_short(list(a.curve_frames)))} (BT.2100 luma of the decoded "
-                f"signal, {_sampling(a.step)}).",
-                alt="luminance histogram",
-            )
-        )
-    return "".join(out)
-
-
-def _maps_section(a: ShotAnalysis) -> str:
-    from .plots import maps_uri
-
-    out = []
-    panels = []
-    if a.outside_ap1 is not None:
-        panels.append((f"outside AP1 ({a.share_ap1:.3%})", a.outside_ap1))
-    if a.outside_p3 is not None and a.share_p3 is not None:
-        panels.append((f"outside P3-D65 in Rec.2020 ({a.share_p3:.3%})", a.outside_p3))
-    if panels:
-        out.append(
-            figure(
-                maps_uri(panels, label="share of shown frames"),
-                "Out-of-gamut pixels on the contact-sheet frames: the source outside "
-                "AP1, and the HDR master's Rec.2020 signal outside P3-D65 (the "
-                "gamut HDR delivery specs expect mastering to stay within).",
-                alt="out-of-gamut maps",
-            )
-        )
-    bad = []
-    for kind, (frame, mask) in sorted(a.bad_pixel_maps.items()):
-        label = "NaN/Inf" if kind == "nonfinite" else "negative"
-        bad.append((f"{label} pixels, frame {frame} ({int(mask.sum())} blocks)", mask))
-    if bad:
-        out.append(
-            figure(
-                maps_uri(bad, label="block holds such a pixel"),
-                f"Where the NaN/Inf and negative samples are (blocks of "
-                f"{a.step}×{a.step} pixels, first flagged frame of each check).",
-                alt="NaN Inf negative maps",
-            )
-        )
-    else:
-        out.append('<p class="note">No NaN, Inf or negative samples flagged.</p>')
-    return "".join(out)
-
-
-def _evidence_section(checks: Sequence[Mapping[str, Any]]) -> str:
-    from ..validate.generated import UPSCALE_FACTORS
-    from .plots import quantisation_uri, series_uri, spectrum_uri
-
-    by_id = {str(c.get("id")): c for c in checks}
-    out = []
-    series = (by_id.get("flicker") or {}).get("details", {}).get("series")
-    if series and series.get("frames"):
-        marks: dict[str, list[int]] = {
-            cid: list(by_id[cid].get("frames") or ())
-            for cid in ("black", "flash", "flicker", "duplicates", "frozen")
-            if cid in by_id and by_id[cid].get("frames")
-        }
-        out.append(
-            figure(
-                series_uri(series, marks),
-                "Scene luminance per frame (every frame, decimated), with the frames "
-                "the black / flash / flicker / duplicates / frozen checks flagged.",
-                alt="luminance per frame",
-            )
-        )
-    up = (by_id.get("upscale") or {}).get("details", {})
-    if up.get("spectrum"):
-        out.append(
-            figure(
-                spectrum_uri(
-                    up["frequencies"],
-                    up["spectrum"],
-                    factor=float(up.get("factor", 1.0)),
-                    candidates=UPSCALE_FACTORS,
-                ),
-                f"Radially averaged power spectrum (log luminance, centred crop, "
-                f"frames {esc(_short(up.get('frames', [])))}). Estimated native "
-                f"resolution {esc(up.get('native_width'))}×"
-                f"{esc(up.get('native_height'))}; fall across each candidate "
-                f"Nyquist (dB): {esc(up.get('drops_db'))}.",
-                alt="power spectrum",
-            )
-        )
-    hist = (by_id.get("bit_depth") or {}).get("details", {}).get("histogram")
-    if hist and hist.get("counts"):
-        bits = (by_id.get("bit_depth") or {}).get("details", {}).get("effective_bits")
-        out.append(
-            figure(
-                quantisation_uri(
-                    hist["edges"],
-                    hist["counts"],
-                    f"{hist['encoding']} at {hist['bits']} bits ({hist['range']})",
-                ),
-                f"Bit-depth evidence: distance of sampled {esc(hist['encoding'])} "
-                f"code values to the nearest {esc(hist['bits'])}-bit code. A spike at "
-                f"0 is quantised content; flat is native half. Effective bits: "
-                f"{esc(bits)}.",
-                alt="bit depth histogram",
-            )
-        )
-    if not out:
-        return (
-            '<p class="note">No evidence recorded (profile without these checks).</p>'
-        )
-    return "".join(out)
-
-
-def _short(frames: Sequence[object], limit: int = 8) -> str:
-    text = ", ".join(str(f) for f in list(frames)[:limit])
-    return text + (" …" if len(frames) > limit else "")
 
 
 def _colour(manifest: Mapping[str, Any] | None, shots: Sequence[_Shot]) -> str:
@@ -489,16 +304,32 @@ def render_report(
             color_path="exact",
         )
         checks = list((shot.validation or {}).get("checks") or [])
-        a = analyse_shot(
-            seq,
-            checks=checks,
-            hdr=hdr,
-            sdr=sdr,
-            name=shot.title,
-            workers=workers,
-            curves=shot.light is None,
-            previews=(previews or {}).get(shot.pattern),
-        )
+        with ThreadPoolExecutor(max_workers=1) as analyst:
+            pending = analyst.submit(
+                analyse_shot,
+                seq,
+                checks=checks,
+                hdr=hdr,
+                sdr=sdr,
+                name=shot.title,
+                workers=workers,
+                curves=shot.light is None,
+                previews=(previews or {}).get(shot.pattern),
+            )
+            # Meanwhile, the figures that need no pixel: matplotlib is Python and
+            # holds the GIL, decoding and OCIO release it (wall time, measured).
+            evidence = evidence_section(checks)
+            light_figure = None
+            if shot.light is not None and shot.light[0]:
+                light_figure = light_levels_figure(
+                    shot.light,
+                    hdr_output=shot.hdr_output,
+                    target=hdr.target.name,
+                    peak=hdr.target.peak_luminance,
+                    flagged=_flagged_frames(checks),
+                    how=job_curves_how(shot.hdr_output),
+                )
+            a = pending.result()
         if on_progress is not None:
             on_progress(i + 1, len(shots))
         status = (shot.validation or {}).get("status", "n/a")
@@ -510,21 +341,21 @@ def render_report(
             f'<p class="meta">{esc(shot.pattern)} · frames '
             f"{esc(frames.get('first', ''))}–{esc(frames.get('last', ''))} "
             f"({esc(frames.get('count', len(seq.frames)))} on disk, missing: "
-            f"{esc(_short(frames.get('missing') or []) or 'none')}) · "
+            f"{esc(short(frames.get('missing') or []) or 'none')}) · "
             f"{a.width}×{a.height}</p>"
             "<h3>Validation findings</h3>"
             + findings_table(checks)
             + f"<h3>Contact sheet ({esc(a.sdr_target)} review view)</h3>"
-            + _contact_sheet(a)
+            + contact_sheet(a)
             + f"<h3>HDR master ({esc(a.hdr_target)})</h3>"
-            + _hdr_section(a, shot.hdr_output, shot.light)
+            + hdr_section(a, shot.hdr_output, shot.light, light_figure)
             + "<h3>Gamut and bad pixels</h3>"
-            + _maps_section(a)
+            + maps_section(a)
             + "<h3>Generated-footage evidence</h3>"
-            + _evidence_section(checks)
+            + evidence
             + (
                 f'<p class="note">Unreadable frames skipped: '
-                f"{esc(_short(list(a.unreadable)))}</p>"
+                f"{esc(short(list(a.unreadable)))}</p>"
                 if a.unreadable
                 else ""
             )

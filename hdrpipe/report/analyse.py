@@ -4,7 +4,10 @@ The report re-reads only the frames it needs: the contact-sheet frames (first,
 middle, last and flagged ones) and up to :data:`CURVE_FRAMES` frames spread
 over the clip for the light-level curves and the histogram. Each is decimated
 to at most :data:`REPORT_WIDTH` pixels across before any colour work, so a
-1080p frame costs its decode plus ~1/16 of a colour transform.
+1080p frame costs its decode plus ~1/25 of a colour transform; after a job,
+the first, middle and last frames come decimated from its validator (no decode).
+384 across is about what the contact sheet shows (four thumbnails across a
+laptop screen) and keeps the report's colour work at ~0.1 s per frame shown.
 """
 
 from __future__ import annotations

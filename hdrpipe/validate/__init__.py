@@ -60,7 +60,7 @@ SPECTRUM_FRAMES = 8
 #: Kept previews (``Validator(previews=True)``) are decimated to at most this
 #: many pixels across: every ``preview_step``-th row and column, as the QC report
 #: decimates the frames it reads itself.
-PREVIEW_WIDTH = 480
+PREVIEW_WIDTH = 384
 
 
 def preview_step(width: int) -> int:

@@ -19,7 +19,7 @@ from hdrpipe.validate import PREVIEW_WIDTH, Validator
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # 1000 px across: previews keep every 3rd row and column (<= 480 across).
+    # 1000 px across: previews keep every 3rd row and column (<= 384 across).
     return make_plate(
         tmp_path_factory.mktemp("previews"), width=1000, height=120, frames=7, seed=4
     )
