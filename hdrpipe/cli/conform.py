@@ -169,7 +169,10 @@ def conform_command(
         "chromaticities: SPACE for every --media folder, or DIR=SPACE (repeatable).",
     ),
     qc_report: bool = typer.Option(
-        True, "--report/--no-report", help="Write OUTDIR/<name>.qc.html (QC report)."
+        True,
+        "--report/--no-report",
+        help="Write OUTDIR/<name>.qc.html (QC report); with --timeline one per "
+        "pull (OUTDIR/<shot>/<shot>.qc.html) and one for the assembled cut.",
     ),
 ) -> int:
     """Conform EXR sequence(s) to HDR/SDR deliverables, with a manifest."""
@@ -192,6 +195,7 @@ def conform_command(
             scheduler=scheduler,
             chunk=chunk,
             resume=resume,
+            qc_report=qc_report,
         )
     if dry_run:
         planned = plan(job)
@@ -267,7 +271,11 @@ def conform_command(
         if qc_report:  # the QC page; the manifest file and --json point at it
             from .report import attach_report
 
-            data["report"] = attach_report(manifest.path, data)
+            data["report"] = attach_report(
+                manifest.path,
+                data,
+                previews=manifest.previews,
+            )
         if handoff:
             from ..handoff import handoff_paths, write_handoff
 

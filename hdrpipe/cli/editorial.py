@@ -36,11 +36,15 @@ def conform_timeline_command(
     scheduler: str | None = None,
     chunk: int | None = None,
     resume: bool = False,
+    qc_report: bool = True,
 ) -> int:
     """Dry run: print the match table (text, or JSON with ``--json``); else pull.
 
     ``--workers``/``--scheduler``/``--resume`` run it on the farm, split by
-    event (:class:`hdrpipe.farm.editorial.EditorialFarm`).
+    event (:class:`hdrpipe.farm.editorial.EditorialFarm`). ``qc_report``: a QC
+    report per pull (``OUTDIR/<shot>/<shot>.qc.html``) and for the assembled
+    cut (``OUTDIR/<cut>.qc.html``), listed in the JSON and the editorial
+    manifest as ``report`` (per event and for the master).
     """
     spaces = parse_input_spaces(input_spaces, media, config=job.config)
     if dry_run:
@@ -80,6 +84,7 @@ def conform_timeline_command(
             on_progress=bar,
             handoff=handoff,
             runner=runner,
+            qc_report=qc_report,
         )
     if json_out:
         emit_json({**result.data, "manifest": str(result.path)})
@@ -88,10 +93,14 @@ def conform_timeline_command(
             outputs = row.get("pull_outputs") or {}
             for path in outputs.get("outputs", []):
                 print(path)
+            if outputs.get("report"):
+                print(f"report: {outputs['report']}")
             if row["status"] != "ok":
                 print(f"event {row['event']} {row['name']}: {row['status']}")
         master = result.data.get("master") or {}
         for kind, path in (master.get("handoff") or {}).items():
             print(f"{kind}: {path}")
+        if master.get("report"):
+            print(f"report: {master['report']}")
         print(f"manifest: {result.path}")
     return 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from ..errors import HdrpipeError, InputError
-from ..outputs import discard
 from ._app import app, emit_json, stdout
 
 __all__ = ["report_command", "default_report_path", "attach_report"]
@@ -20,13 +20,17 @@ log = logging.getLogger("hdrpipe.cli")
 
 def default_report_path(manifest: Path) -> Path:
     """``OUTDIR/<name>.manifest.json`` → ``OUTDIR/<name>.qc.html``."""
-    name = manifest.name
-    suffix = ".manifest.json"
-    base = name[: -len(suffix)] if name.endswith(suffix) else manifest.stem
-    return manifest.with_name(f"{base}.qc.html")
+    from ..report.job import report_path
+
+    return report_path(manifest)
 
 
-def attach_report(manifest_path: Path, data: dict[str, Any]) -> str | None:
+def attach_report(
+    manifest_path: Path,
+    data: dict[str, Any],
+    *,
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] | None = None,
+) -> str | None:
     """Write the job's QC report beside its manifest and record it there.
 
     The manifest file gains ``"report": PATH`` (rewritten atomically); returns
@@ -35,32 +39,16 @@ def attach_report(manifest_path: Path, data: dict[str, Any]) -> str | None:
     removed and the manifest stays as first written; the deliverables are done
     and verified, the report is a view of them). A report exists only when
     the manifest names it.
+    ``previews`` are the frames the job's validators kept (``Manifest.previews``):
+    the report does not decode them again.
     """
-    from ..engine import write_manifest
-    from ..report import write_report
+    from ..report.job import attach_report as attach
 
-    started = time.monotonic()
     try:
-        path = write_report(data, default_report_path(manifest_path))
+        return str(attach(manifest_path, data, previews=previews))
     except HdrpipeError as err:
         log.warning("QC report not written: %s", err)
         return None
-    seconds = time.monotonic() - started
-    log.info(
-        "QC report %s written in %.1f s (job %.1f s)",
-        path,
-        seconds,
-        float(data.get("elapsed_seconds") or 0.0),
-    )
-    try:
-        write_manifest(manifest_path, {**data, "report": str(path)})
-    except HdrpipeError as err:
-        # The manifest as first written stands (complete, atomic); a report it
-        # does not name would be an orphan: it goes, like a report not written.
-        discard(path)
-        log.warning("QC report not kept: the manifest could not record it: %s", err)
-        return None
-    return str(path)
 
 
 @app.command("report")

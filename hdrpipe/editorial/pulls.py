@@ -36,6 +36,7 @@ from ..engine import ConformJob, Manifest, ProgressCallback, conform, write_mani
 from ..errors import InputError
 from ..handoff import write_nuke_script
 from ..outputs import atomic_write
+from ..report.job import job_report
 from ..sequence import open_sequence
 from ..timecode import Timecode
 from ..types import FrameRange
@@ -407,6 +408,7 @@ def conform_timeline(
     on_progress: ProgressCallback | None = None,
     handoff: bool = False,
     runner: PullRunner | None = None,
+    qc_report: bool = False,
 ) -> EditorialResult:
     """Pull every matched event of the edit: plates, manifest and .nk per shot.
 
@@ -420,6 +422,8 @@ def conform_timeline(
     unless ``job.overwrite``. ``runner`` makes the pulls and the master's
     movies (default :class:`LocalRunner`: one engine job after the other; the
     farm's runner splits the job by event, :mod:`hdrpipe.farm.editorial`).
+    ``qc_report``: each pull and the assembled cut get their QC report beside
+    their manifest (:mod:`hdrpipe.report.job`), listed as ``report``.
     """
     planned = plan_timeline(
         job,
@@ -461,6 +465,7 @@ def conform_timeline(
             "frames": [pull.frames.first, pull.frames.last],
             "source_timecode": first.get("time_code"),
             "outputs": [o["path"] for o in manifest.data["outputs"]],
+            "report": job_report(manifest) if qc_report else None,
         }
     data = planned.to_dict()
     for row in data["events"]:
@@ -487,6 +492,7 @@ def conform_timeline(
             "outputs": [o["path"] for o in movie.data["outputs"]] if movie else [],
             "record_start": str(Timecode(planned.cut.start, planned.cut.rate)),
             "frames": planned.cut.end - planned.cut.start,
+            "report": job_report(movie) if qc_report and movie else None,
         }
         if movie is not None:
             manifests.append(movie)

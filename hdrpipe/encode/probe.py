@@ -35,6 +35,7 @@ from .presets import DeliverySpec
 __all__ = [
     "probe",
     "verify",
+    "tag_lint",
     "H273_PRIMARIES",
     "H273_TRANSFER",
     "H273_MATRIX",
@@ -346,6 +347,38 @@ def verify(
     has_alpha: bool = False,
     pixel_aspect: Fraction = Fraction(1),
 ) -> dict[str, Any]:
+    """Probe ``path``; raise :class:`EncodeError` listing every :func:`tag_lint`
+    mismatch, else return the probe dict."""
+    info, bad = tag_lint(
+        path,
+        spec,
+        frames=frames,
+        rate=rate,
+        start_timecode=start_timecode,
+        light_level=light_level,
+        mastering=mastering,
+        has_alpha=has_alpha,
+        pixel_aspect=pixel_aspect,
+    )
+    if bad:
+        raise EncodeError(
+            f"{path}: output does not match preset {spec.name!r}: " + "; ".join(bad)
+        )
+    return info
+
+
+def tag_lint(
+    path: str | os.PathLike[str],
+    spec: DeliverySpec,
+    *,
+    frames: int,
+    rate: Rate,
+    start_timecode: Timecode | None,
+    light_level: ContentLightLevel | None,
+    mastering: MasteringDisplay | None,
+    has_alpha: bool = False,
+    pixel_aspect: Fraction = Fraction(1),
+) -> tuple[dict[str, Any], list[str]]:
     """Probe ``path`` and check it against ``spec`` and what was written.
 
     Besides MediaInfo's tags: the sample entry (``colr`` as
@@ -354,7 +387,8 @@ def verify(
     level and mastering display (``clli``, ``mdcv``, HEVC SEI in band and in
     ``hvcC``, MediaInfo) equal to ``light_level`` / ``mastering``.
 
-    Returns the probe dict; raises :class:`EncodeError` listing every mismatch.
+    Returns the probe dict and every mismatch (empty: the tags pass), as the
+    QC report shows them; :func:`verify` raises on any.
     """
     info = probe(path)
     exp = expected_tags(spec)
@@ -444,11 +478,7 @@ def verify(
             mastering if spec.hdr_metadata else None,
             bad,
         )
-    if bad:
-        raise EncodeError(
-            f"{path}: output does not match preset {spec.name!r}: " + "; ".join(bad)
-        )
-    return info
+    return info, bad
 
 
 def _mdcv_units(mastering: MasteringDisplay) -> dict[str, object]:

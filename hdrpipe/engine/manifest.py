@@ -48,6 +48,12 @@ class Manifest:
 
     path: Path
     data: Mapping[str, Any] = field(repr=False)
+    #: Input pattern → frame → (step, decimated stored RGB) of the frames its
+    #: validator kept (first, middle, last): a QC report made in this process
+    #: reuses them instead of decoding again. Not part of the JSON.
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def outputs(self) -> list[dict[str, Any]]:
@@ -294,7 +300,7 @@ def _conform(
         raise InputError(f"output {target} exists (use --overwrite to replace it)")
     lock.record_outputs([out.path for out in plan_.outputs])
     validators = [
-        Validator(shot.sequence, job.profile, max_memory=job.max_memory)
+        Validator(shot.sequence, job.profile, max_memory=job.max_memory, previews=True)
         for shot in plan_.shots
     ]
     for validator in validators:
@@ -315,4 +321,7 @@ def _conform(
             made = Path(out["path"])
             discard(made.parent if out.get("kind") == "exr" else made)
         raise
-    return Manifest(path=path, data=data)
+    previews: dict[str, dict[int, tuple[int, Any]]] = {}
+    for v in validators:  # one shot's plate may be used twice
+        previews.setdefault(v.input, {}).update(v.previews())
+    return Manifest(path=path, data=data, previews=previews)

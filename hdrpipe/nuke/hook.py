@@ -255,6 +255,11 @@ def run_process(
 # --- the Nuke-touching layer: thin, every call goes through ``nk`` -------------
 
 
+#: The QC report of the last job "Conform selected Read…" ran in this Nuke
+#: session (``conform --json``'s ``report``): "Open QC report…" offers it.
+_last_report: list[str] = []
+
+
 def validate_selected(nk: Any) -> dict[str, Any] | None:
     """Menu command: validate the selected Read and show the report."""
     try:
@@ -298,6 +303,9 @@ def conform_selected(nk: Any, *, background: bool = True) -> threading.Thread | 
                 raise HandoffError(f"conform exited {rc}: {err.strip()[-500:]}")
             manifest = manifest_from_result(parse_json_output(out))
             nk.executeInMainThread(create_nodes, (nk, result_read_specs(manifest)))
+            report = manifest.get("report")
+            if isinstance(report, str) and report:
+                _last_report[:] = [report]
         except HandoffError as exc:
             nk.executeInMainThread(nk.message, (f"hdrpipe conform failed:\n{exc}",))
         finally:
@@ -319,12 +327,16 @@ def open_report(
 ) -> str | None:
     """Menu command: open a QC report (``<name>.qc.html``) in the web browser.
 
-    Asks for the file with ``nuke.getFilename`` when ``path`` is not given.
-    Returns the ``file://`` URL opened, or None (cancelled, or no such file,
-    which is shown with ``nuke.message``).
+    Asks for the file with ``nuke.getFilename`` when ``path`` is not given,
+    offering the report of the last conform run from this session. Returns the
+    ``file://`` URL opened, or None (cancelled, or no such file, which is shown
+    with ``nuke.message``).
     """
     if path is None:
-        path = nk.getFilename("hdrpipe QC report", "*.html")
+        if _last_report:
+            path = nk.getFilename("hdrpipe QC report", "*.html", _last_report[0])
+        else:
+            path = nk.getFilename("hdrpipe QC report", "*.html")
         if not path:
             return None
     report = Path(path)

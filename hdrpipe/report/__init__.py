@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,18 @@ from ..errors import HdrpipeError, InputError, OutputError
 from ..outputs import atomic_write
 from ..sequence import open_sequence
 from ..validate import Report
-from .analyse import HISTOGRAM_EDGES, ShotAnalysis, analyse_shot
-from .html import esc, figure, findings_table, page, table
+from .analyse import analyse_shot
+from .html import esc, findings_table, page, table
+from .sections import (
+    contact_sheet,
+    evidence_section,
+    hdr_section,
+    job_curves_how,
+    light_levels_figure,
+    maps_section,
+    short,
+)
+from .taglint import deliverables_section
 
 __all__ = [
     "write_report",
@@ -67,6 +78,8 @@ class _Shot:
     hdr_output: Mapping[str, Any] | None
     #: Exact per-frame (frames, MaxRGB, frame average) from the job's meter.
     light: tuple[list[int], list[float], list[float]] | None = None
+    #: The source frames the job used ("first-last"), None: all on disk.
+    frames: str | None = None
 
 
 def _job_light(
@@ -127,261 +140,69 @@ def _shots(manifest: Mapping[str, Any] | None, report: Report | None) -> list[_S
             colorspace=str(inp.get("colorspace") or "ACES2065-1"),
             hdr_output=hdr,
             light=_job_light(manifest, inp, hdr),
+            frames=_used_frames(inp),
         )
         for inp in manifest.get("inputs", [])
     ]
+
+
+def _used_frames(inp: Mapping[str, Any]) -> str | None:
+    """The job's source range of an input (a pull uses part of its media)."""
+    first, last = inp.get("first"), inp.get("last")
+    if isinstance(first, int) and isinstance(last, int) and first <= last:
+        return f"{first}-{last}"
+    return None
+
+
+def _look(record: object) -> Any:
+    """The job's look from the manifest's record (``color.look``), for Transform.
+
+    The engine records a look as a mapping (``kind``, ``file``, ``cccid``,
+    ``process_space``, ``name``; see ``color.looks.look_record``); a plain
+    string (a file or config look name) is passed on as it is.
+    """
+    from ..color.looks import Look
+
+    if record is None or isinstance(record, str):
+        return record
+    if isinstance(record, Mapping):
+        if record.get("file"):
+            space = record.get("process_space")
+            return Look(
+                path=Path(str(record["file"])),
+                cccid=str(record["cccid"]) if record.get("cccid") else None,
+                process_space=str(space) if space else None,
+            )
+        if record.get("name"):
+            return Look(name=str(record["name"]))
+    raise InputError(f"report: unreadable look record in the manifest: {record!r}")
+
+
+def _look_label(record: object) -> str:
+    if isinstance(record, Mapping):
+        text = record.get("file") or record.get("name") or ""
+        if record.get("cccid"):
+            text = f"{text}#{record['cccid']}"
+        space = record.get("process_space")
+        return f"{text} (in {space})" if space else str(text)
+    return str(record) if record else "none"
+
+
+def _flagged_frames(checks: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Frames a check did not pass on (what the contact sheet adds and marks)."""
+    frames = {
+        int(f)
+        for c in checks
+        if c.get("status") != "pass"
+        for f in (c.get("frames") or ())
+    }
+    return sorted(frames)
 
 
 def _status_badge(status: object) -> str:
     s = str(status)
     cls = s if s in ("pass", "warn", "fail") else "fail"
     return f'<span class="status {cls}">{esc(s)}</span>'
-
-
-def _contact_sheet(a: ShotAnalysis) -> str:
-    from .plots import png_uri
-
-    items = []
-    for frame, rgb in sorted(a.contact.items()):
-        flags = a.flagged.get(frame, ())
-        flag = f' <span class="flag">{esc(", ".join(flags))}</span>' if flags else ""
-        items.append(
-            figure(
-                png_uri(rgb),
-                f"frame {frame}{flag}",
-                alt=f"frame {frame} ({a.sdr_target})",
-                cls="frame",
-            )
-        )
-    if not items:
-        return '<p class="note">no readable frame to show</p>'
-    return f'<div class="sheet">{"".join(items)}</div>'
-
-
-def _sampling(step: int) -> str:
-    if step == 1:
-        return "every pixel"
-    return f"every {step}th row and column (speculars of a few pixels may be missed)"
-
-
-def _hdr_section(
-    a: ShotAnalysis,
-    hdr_output: Mapping[str, Any] | None,
-    light: tuple[list[int], list[float], list[float]] | None,
-) -> str:
-    from .analyse import CURVE_FRAMES
-    from .plots import false_colour_uri, histogram_uri, light_levels_uri
-
-    out = []
-    hdr = (hdr_output or {}).get("hdr") or {}
-    max_cll, max_fall = hdr.get("max_cll"), hdr.get("max_fall")
-    levels = (
-        f"Dashed: MaxCLL {esc(max_cll)} / MaxFALL {esc(max_fall)}, the "
-        f"{esc(hdr_output.get('preset'))} deliverable's measured values (every "
-        "pixel of every frame); "
-        if hdr_output and max_cll is not None
-        else "No HDR deliverable was made, so no MaxCLL/MaxFALL was measured; "
-    )
-    if a.false_colour is not None:
-        out.append(
-            figure(
-                false_colour_uri(
-                    a.false_colour,
-                    f"frame {a.false_colour_frame}: display luminance, {a.hdr_target}",
-                ),
-                f"False colour of the HDR master ({esc(a.hdr_target)}), the brightest "
-                f"contact-sheet frame ({a.false_colour_frame}); bands in cd/m², "
-                "203 = HDR reference white (BT.2408).",
-                alt="false-colour luminance map",
-            )
-        )
-    if light is not None:
-        frames, max_rgb, average = light
-        how = (
-            f"on every frame of the {esc((hdr_output or {}).get('preset'))} "
-            "deliverable as the job measured it (every pixel)"
-        )
-    else:
-        frames = list(a.curve_frames)
-        max_rgb, average = list(a.max_rgb), list(a.frame_average)
-        how = (
-            f"on {len(frames)} frames (at most {CURVE_FRAMES} spread over the clip "
-            f"plus the shown ones), {_sampling(a.step)}"
-        )
-    if frames:
-        flagged = [f for f in a.flagged if f in set(frames)]
-        out.append(
-            figure(
-                light_levels_uri(
-                    frames,
-                    max_rgb,
-                    average,
-                    max_cll=max_cll,
-                    max_fall=max_fall,
-                    peak=a.hdr_peak,
-                    flagged=flagged,
-                ),
-                f"Per-frame MaxRGB and frame-average light level (CTA-861.3) of "
-                f"{esc(a.hdr_target)}, {how}. {levels}dotted: the mastering "
-                f"display peak, {esc(a.hdr_peak)} cd/m².",
-                alt="light level curves",
-            )
-        )
-        out.append(
-            figure(
-                histogram_uri(HISTOGRAM_EDGES, a.histogram, peak=a.hdr_peak),
-                f"Display luminance histogram of the HDR master over frames "
-                f"{esc(_short(list(a.curve_frames)))} (BT.2100 luma of the decoded "
-                f"signal, {_sampling(a.step)}).",
-                alt="luminance histogram",
-            )
-        )
-    return "".join(out)
-
-
-def _maps_section(a: ShotAnalysis) -> str:
-    from .plots import maps_uri
-
-    out = []
-    panels = []
-    if a.outside_ap1 is not None:
-        panels.append((f"outside AP1 ({a.share_ap1:.3%})", a.outside_ap1))
-    if a.outside_p3 is not None and a.share_p3 is not None:
-        panels.append((f"outside P3-D65 in Rec.2020 ({a.share_p3:.3%})", a.outside_p3))
-    if panels:
-        out.append(
-            figure(
-                maps_uri(panels, label="share of shown frames"),
-                "Out-of-gamut pixels on the contact-sheet frames: the source outside "
-                "AP1, and the HDR master's Rec.2020 signal outside P3-D65 (the "
-                "gamut HDR delivery specs expect mastering to stay within).",
-                alt="out-of-gamut maps",
-            )
-        )
-    bad = []
-    for kind, (frame, mask) in sorted(a.bad_pixel_maps.items()):
-        label = "NaN/Inf" if kind == "nonfinite" else "negative"
-        bad.append((f"{label} pixels, frame {frame} ({int(mask.sum())} blocks)", mask))
-    if bad:
-        out.append(
-            figure(
-                maps_uri(bad, label="block holds such a pixel"),
-                f"Where the NaN/Inf and negative samples are (blocks of "
-                f"{a.step}×{a.step} pixels, first flagged frame of each check).",
-                alt="NaN Inf negative maps",
-            )
-        )
-    else:
-        out.append('<p class="note">No NaN, Inf or negative samples flagged.</p>')
-    return "".join(out)
-
-
-def _evidence_section(checks: Sequence[Mapping[str, Any]]) -> str:
-    from ..validate.generated import UPSCALE_FACTORS
-    from .plots import quantisation_uri, series_uri, spectrum_uri
-
-    by_id = {str(c.get("id")): c for c in checks}
-    out = []
-    series = (by_id.get("flicker") or {}).get("details", {}).get("series")
-    if series and series.get("frames"):
-        marks: dict[str, list[int]] = {
-            cid: list(by_id[cid].get("frames") or ())
-            for cid in ("black", "flash", "flicker", "duplicates", "frozen")
-            if cid in by_id and by_id[cid].get("frames")
-        }
-        out.append(
-            figure(
-                series_uri(series, marks),
-                "Scene luminance per frame (every frame, decimated), with the frames "
-                "the black / flash / flicker / duplicates / frozen checks flagged.",
-                alt="luminance per frame",
-            )
-        )
-    up = (by_id.get("upscale") or {}).get("details", {})
-    if up.get("spectrum"):
-        out.append(
-            figure(
-                spectrum_uri(
-                    up["frequencies"],
-                    up["spectrum"],
-                    factor=float(up.get("factor", 1.0)),
-                    candidates=UPSCALE_FACTORS,
-                ),
-                f"Radially averaged power spectrum (log luminance, centred crop, "
-                f"frames {esc(_short(up.get('frames', [])))}). Estimated native "
-                f"resolution {esc(up.get('native_width'))}×"
-                f"{esc(up.get('native_height'))}; fall across each candidate "
-                f"Nyquist (dB): {esc(up.get('drops_db'))}.",
-                alt="power spectrum",
-            )
-        )
-    hist = (by_id.get("bit_depth") or {}).get("details", {}).get("histogram")
-    if hist and hist.get("counts"):
-        bits = (by_id.get("bit_depth") or {}).get("details", {}).get("effective_bits")
-        out.append(
-            figure(
-                quantisation_uri(
-                    hist["edges"],
-                    hist["counts"],
-                    f"{hist['encoding']} at {hist['bits']} bits ({hist['range']})",
-                ),
-                f"Bit-depth evidence: distance of sampled {esc(hist['encoding'])} "
-                f"code values to the nearest {esc(hist['bits'])}-bit code. A spike at "
-                f"0 is quantised content; flat is native half. Effective bits: "
-                f"{esc(bits)}.",
-                alt="bit depth histogram",
-            )
-        )
-    if not out:
-        return (
-            '<p class="note">No evidence recorded (profile without these checks).</p>'
-        )
-    return "".join(out)
-
-
-def _short(frames: Sequence[object], limit: int = 8) -> str:
-    text = ", ".join(str(f) for f in list(frames)[:limit])
-    return text + (" …" if len(frames) > limit else "")
-
-
-def _deliverables(manifest: Mapping[str, Any]) -> str:
-    rows = []
-    keys = (
-        "codec",
-        "profile",
-        "bit_depth",
-        "chroma",
-        "primaries",
-        "transfer",
-        "matrix",
-        "range",
-    )
-    for out in manifest.get("outputs", []):
-        probe = out.get("probe") or {}
-        hdr = out.get("hdr") or {}
-        mastering = probe.get("mastering_display") or {}
-        rows.append(
-            (
-                out.get("preset", ""),
-                out.get("path", ""),
-                " · ".join(
-                    f"{k} {probe[k]}" for k in keys if probe.get(k) not in (None, "")
-                )
-                or "—",
-                (
-                    f"MaxCLL {hdr.get('max_cll')} / MaxFALL {hdr.get('max_fall')}; "
-                    f"probe {probe.get('max_cll')} / {probe.get('max_fall')}; "
-                    f"mastering {mastering.get('primaries', '')} "
-                    f"{mastering.get('max_luminance', '')} cd/m²"
-                )
-                if hdr
-                else "—",
-                out.get("frames", ""),
-            )
-        )
-    if not rows:
-        return '<p class="note">No deliverables.</p>'
-    return table(("preset", "file", "probe", "HDR metadata", "frames"), rows)
 
 
 def _colour(manifest: Mapping[str, Any] | None, shots: Sequence[_Shot]) -> str:
@@ -408,7 +229,7 @@ def _colour(manifest: Mapping[str, Any] | None, shots: Sequence[_Shot]) -> str:
                 f"{cfg.get('name', '')} "
                 f"({cfg.get('source', '')}: {cfg.get('uri', '')})",
                 color.get("source_colorspace", ""),
-                color.get("look") or "none",
+                _look_label(color.get("look")),
             )
         ],
     )
@@ -438,10 +259,15 @@ def render_report(
     *,
     on_progress: ProgressCallback | None = None,
     workers: int = 2,
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] | None = None,
 ) -> str:
     """Return the report HTML of a manifest (mapping, path, Manifest) or a Report.
 
-    ``on_progress(done, total)`` counts shots.
+    ``on_progress(done, total)`` counts shots. ``previews`` (input pattern →
+    frame → (step, decimated RGB); a :class:`~hdrpipe.engine.Manifest`'s own by
+    default) are frames the job's validator kept: they are not decoded again.
+    The report's transforms take the exact colour path: on three decimated
+    frames it costs less than building a fast path's LUT processors (measured).
 
     Raises
     ------
@@ -449,17 +275,19 @@ def render_report(
         The manifest cannot be read, or a shot's frames are gone.
     """
     started = time.monotonic()
+    if previews is None:
+        previews = getattr(subject, "previews", None)
     manifest, report = _load(subject)
     shots = _shots(manifest, report)
     config = None
     look = None
     if manifest is not None:
         config = ((manifest.get("color") or {}).get("config") or {}).get("uri")
-        look = (manifest.get("color") or {}).get("look")
+        look = _look((manifest.get("color") or {}).get("look"))
     sections = []
     statuses = []
     for i, shot in enumerate(shots):
-        seq = open_sequence(shot.pattern)
+        seq = open_sequence(shot.pattern, frames=shot.frames)
         hdr_target = (shot.hdr_output or {}).get("target") or DEFAULT_HDR_TARGET
         hdr = Transform(
             source=shot.colorspace,
@@ -476,15 +304,32 @@ def render_report(
             color_path="exact",
         )
         checks = list((shot.validation or {}).get("checks") or [])
-        a = analyse_shot(
-            seq,
-            checks=checks,
-            hdr=hdr,
-            sdr=sdr,
-            name=shot.title,
-            workers=workers,
-            curves=shot.light is None,
-        )
+        with ThreadPoolExecutor(max_workers=1) as analyst:
+            pending = analyst.submit(
+                analyse_shot,
+                seq,
+                checks=checks,
+                hdr=hdr,
+                sdr=sdr,
+                name=shot.title,
+                workers=workers,
+                curves=shot.light is None,
+                previews=(previews or {}).get(shot.pattern),
+            )
+            # Meanwhile, the figures that need no pixel: matplotlib is Python and
+            # holds the GIL, decoding and OCIO release it (wall time, measured).
+            evidence = evidence_section(checks)
+            light_figure = None
+            if shot.light is not None and shot.light[0]:
+                light_figure = light_levels_figure(
+                    shot.light,
+                    hdr_output=shot.hdr_output,
+                    target=hdr.target.name,
+                    peak=hdr.target.peak_luminance,
+                    flagged=_flagged_frames(checks),
+                    how=job_curves_how(shot.hdr_output),
+                )
+            a = pending.result()
         if on_progress is not None:
             on_progress(i + 1, len(shots))
         status = (shot.validation or {}).get("status", "n/a")
@@ -496,21 +341,21 @@ def render_report(
             f'<p class="meta">{esc(shot.pattern)} · frames '
             f"{esc(frames.get('first', ''))}–{esc(frames.get('last', ''))} "
             f"({esc(frames.get('count', len(seq.frames)))} on disk, missing: "
-            f"{esc(_short(frames.get('missing') or []) or 'none')}) · "
+            f"{esc(short(frames.get('missing') or []) or 'none')}) · "
             f"{a.width}×{a.height}</p>"
             "<h3>Validation findings</h3>"
             + findings_table(checks)
             + f"<h3>Contact sheet ({esc(a.sdr_target)} review view)</h3>"
-            + _contact_sheet(a)
+            + contact_sheet(a)
             + f"<h3>HDR master ({esc(a.hdr_target)})</h3>"
-            + _hdr_section(a, shot.hdr_output, shot.light)
+            + hdr_section(a, shot.hdr_output, shot.light, light_figure)
             + "<h3>Gamut and bad pixels</h3>"
-            + _maps_section(a)
+            + maps_section(a)
             + "<h3>Generated-footage evidence</h3>"
-            + _evidence_section(checks)
+            + evidence
             + (
                 f'<p class="note">Unreadable frames skipped: '
-                f"{esc(_short(list(a.unreadable)))}</p>"
+                f"{esc(short(list(a.unreadable)))}</p>"
                 if a.unreadable
                 else ""
             )
@@ -529,7 +374,7 @@ def render_report(
         )
         job = (
             '<section id="deliverables"><h2>Deliverables</h2>'
-            + _deliverables(manifest)
+            + deliverables_section(manifest)
             + "</section>"
         )
     else:
@@ -567,12 +412,14 @@ def write_report(
     *,
     on_progress: ProgressCallback | None = None,
     workers: int = 2,
+    previews: Mapping[str, Mapping[int, tuple[int, Any]]] | None = None,
 ) -> Path:
     """Write the QC HTML of ``subject`` to ``path`` atomically; return the path.
 
     ``subject`` is a job manifest (:class:`~hdrpipe.engine.Manifest`, its
     mapping, or the path of its JSON) or a validation
     :class:`~hdrpipe.validate.Report` (its ``input`` is re-read).
+    ``previews`` as in :func:`render_report`.
 
     Raises
     ------
@@ -581,7 +428,12 @@ def write_report(
     ReportError
         The file cannot be written.
     """
-    text = render_report(subject, on_progress=on_progress, workers=workers)
+    text = render_report(
+        subject,
+        on_progress=on_progress,
+        workers=workers,
+        previews=previews,
+    )
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

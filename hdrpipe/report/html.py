@@ -73,6 +73,7 @@ th, td { text-align: left; vertical-align: top; padding: 4px 8px;
 th { background: #f0f0f3; font-weight: 600; }
 tr.warn td:first-child { border-left: 4px solid var(--warn); }
 tr.fail td:first-child { border-left: 4px solid var(--fail); }
+ul.lint { margin: 4px 0 0; padding-left: 18px; color: var(--fail); }
 .sheet { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr));
   gap: 10px; }
 figure { margin: 0 0 10px; } figure img { height: auto; display: block;

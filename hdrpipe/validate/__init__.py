@@ -10,10 +10,14 @@ is that pass frame by frame, for a pipeline that decodes the frames anyway.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from numpy.typing import NDArray
 
 from ..errors import HdrpipeError, InputError, SourceReadError
 from ..exr import Decoded, ExrHeader, check_decodes, decode, rgb_channels
@@ -41,6 +45,8 @@ __all__ = [
     "Check",
     "register_check",
     "identify_chromaticities",
+    "PREVIEW_WIDTH",
+    "preview_step",
 ]
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,17 @@ VALIDATE_BYTES_PER_DECODED = 2.2
 
 #: At most this many frames (evenly spread) feed the ``upscale`` spectrum.
 SPECTRUM_FRAMES = 8
+
+
+#: Kept previews (``Validator(previews=True)``) are decimated to at most this
+#: many pixels across: every ``preview_step``-th row and column, as the QC report
+#: decimates the frames it reads itself.
+PREVIEW_WIDTH = 384
+
+
+def preview_step(width: int) -> int:
+    """The row/column step that brings ``width`` pixels to ≤ :data:`PREVIEW_WIDTH`."""
+    return max(math.ceil(width / PREVIEW_WIDTH), 1)
 
 
 #: Checks judged from headers alone (all headers are read before any pixel).
@@ -77,6 +94,11 @@ class Validator:
     Thread-safe. A damaged frame is a ``readable`` failure of that frame, never
     an exception.
 
+    ``previews=True`` keeps a decimated copy (:func:`preview_step`, the stored
+    R, G, B of the data window) of the first, middle and last frame as they are
+    read — the frames a QC contact sheet shows — so a report made right after a
+    job needs not decode them again (:meth:`previews`; ~0.8 MB each at 1080p).
+
     Raises
     ------
     InputError
@@ -89,6 +111,7 @@ class Validator:
         profile: str = "ray3",
         *,
         max_memory: str | int | None = None,
+        previews: bool = False,
     ) -> None:
         if profile not in PROFILES:
             raise InputError(
@@ -109,6 +132,12 @@ class Validator:
         self._bits_frames = set(frames[::step])
         step = max(-(-len(frames) // SPECTRUM_FRAMES), 1)
         self._spectrum_frames = set(frames[::step])
+        self._preview_frames = (
+            {frames[0], frames[len(frames) // 2], frames[-1]}
+            if previews and frames
+            else set()
+        )
+        self._previews: dict[int, tuple[int, NDArray[Any]]] = {}
         self._want_footage = any(
             self._profile.rule(c) is not None for c in FOOTAGE_CHECKS
         )
@@ -281,7 +310,17 @@ class Validator:
             self._record(frame, None, None, f"{path}: {type(err).__name__}: {err}")
             return None
         self._record(frame, header, stats, None)
+        if decoded is not None and frame in self._preview_frames:
+            step = preview_step(header.width)
+            kept = decoded.stored[::step, ::step, :3].copy()
+            with self._lock:
+                self._previews[frame] = (step, kept)
         return decoded
+
+    def previews(self) -> dict[int, tuple[int, NDArray[Any]]]:
+        """Frame → (step, decimated stored R, G, B) of the previews kept so far."""
+        with self._lock:
+            return dict(self._previews)
 
     def _record(
         self,

@@ -223,3 +223,34 @@ def test_open_report_opens_the_file_url(tmp_path: Path) -> None:
     assert opened == [report.as_uri()] and "%20" in opened[0]
     assert hook.open_report(nk, tmp_path / "gone.html", opener=opened.append) is None
     assert [c[0] for c in nk.calls] == ["message"] and len(opened) == 1
+
+
+def test_open_report_offers_the_last_conforms_report(
+    manifest: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What ``conform --json`` prints: the manifest with "report" pointing at
+    # the QC page; "Open QC report…" then offers that page.
+    report = tmp_path / "out" / "sh010.qc.html"
+    report.parent.mkdir()
+    report.write_text("<!DOCTYPE html>", encoding="utf-8")
+    doc = {**manifest, "report": str(report)}
+    monkeypatch.setenv("HDRPIPE_PYTHON", str(fake_hdrpipe(tmp_path, doc)))
+    monkeypatch.setattr(hook, "_last_report", [])
+    node, names = plate_node()
+    nk = FakeNuke(
+        selected=node,
+        filenames=names,
+        panel_values={"preset": "prores4444xq-pq1000", "output folder": "/abs/out"},
+    )
+    hook.conform_selected(nk, background=False)
+    offered: list[tuple[str, ...]] = []
+
+    def get_filename(*args: str) -> str:
+        offered.append(args)
+        return args[2]  # the user accepts the offered file
+
+    nk.getFilename = get_filename  # type: ignore[attr-defined]
+    opened: list[str] = []
+    assert hook.open_report(nk, opener=opened.append) == report.as_uri()
+    assert offered == [("hdrpipe QC report", "*.html", str(report))]
+    assert opened == [report.as_uri()]

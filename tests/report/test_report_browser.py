@@ -173,3 +173,72 @@ def test_hostile_names_are_shown_not_run(tmp_path: Path) -> None:
     # Escaped in the file; back to the literal name as the browser shows it.
     assert "sh&quot;010&#x27;&amp;amp;" in text
     assert "sh\"010'&amp;amp;" in dom
+
+
+#: ``make demo``'s deliverables (on a small plate: the same presets and tags).
+DEMO_PRESETS = ("prores4444xq-pq1000", "hevc-hdr10", "h264-sdr-review", "exr-acescg")
+
+
+def _deliverable_rows(dom: str) -> dict[str, tuple[str, str]]:
+    """preset → (tag-lint status, the row's HTML) as the browser built the page."""
+    rows = re.findall(
+        r'(<tr class="deliverable [a-z/]+" data-preset="([^"]+)" '
+        r'data-taglint="([^"]+)">.*?</tr>)',
+        dom,
+        re.S,
+    )
+    return {preset: (status, row) for row, preset, status in rows}
+
+
+def test_tag_lint_passes_on_the_demo_and_fails_a_retagged_movie(
+    tmp_path: Path,
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from hdrpipe.cli import main
+
+    plate = make_plate(tmp_path / "plate", width=256, height=144, frames=6, seed=9)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "hdrpipe", "conform", str(plate), "-o", str(out)]
+    for preset in DEMO_PRESETS:
+        argv += ["-d", preset]
+    proc = subprocess.run([*argv, "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    job = json.loads(proc.stdout)
+    dom = _load(Path(job["report"]), tmp_path)
+    rows = _deliverable_rows(dom)
+    assert sorted(rows) == sorted(DEMO_PRESETS)
+    assert {p: s for p, (s, _row) in rows.items()} == dict.fromkeys(
+        DEMO_PRESETS, "pass"
+    )
+    # Re-tag the ProRes master's transfer as BT.709 in its colr box (the
+    # bitstream still says PQ): the report made now shows the lint failing,
+    # with the mismatches, and the other deliverables still passing.
+    movie = Path(
+        next(o["path"] for o in job["outputs"] if o["preset"] == DEMO_PRESETS[0])
+    )
+    data = bytearray(movie.read_bytes())
+    at = data.find(b"colrnclc")
+    assert at > 0 and data[at + 10 : at + 12] == (16).to_bytes(2, "big")
+    data[at + 10 : at + 12] = (1).to_bytes(2, "big")
+    movie.write_bytes(bytes(data))
+    manifest = out / "plate.manifest.json"
+    again = tmp_path / "again.html"
+    assert main(["report", str(manifest), "-o", str(again)]) == 0
+    rows = _deliverable_rows(_load(again, tmp_path))
+    status, row = rows[DEMO_PRESETS[0]]
+    assert status == "fail"
+    assert '<span class="status fail">fail</span>' in row
+    # (the browser's DOM shows the escaped quotes as plain ones)
+    assert "colr: expected" in row and "'transfer': 1, " in row
+    assert "transfer: expected 'PQ', MediaInfo/PyAV read 'BT.709'" in row
+    assert {p: s for p, (s, _r) in rows.items() if p != DEMO_PRESETS[0]} == (
+        dict.fromkeys(DEMO_PRESETS[1:], "pass")
+    )
+    # A deliverable gone since the job fails too.
+    movie.unlink()
+    assert main(["report", str(manifest), "-o", str(again)]) == 0
+    status, row = _deliverable_rows(_load(again, tmp_path))[DEMO_PRESETS[0]]
+    assert status == "fail" and "no such file" in row
