@@ -43,11 +43,12 @@ def attach_report(
     the report does not decode them again.
     """
     from ..report.job import attach_report as attach
+    from ..report.job import warning
 
     try:
         return str(attach(manifest_path, data, previews=previews))
     except HdrpipeError as err:
-        log.warning("QC report not written: %s", err)
+        log.warning("%s", warning(err))
         return None
 
 

@@ -18,11 +18,22 @@ from typing import Any
 from ..errors import HdrpipeError
 from ..outputs import discard
 
-__all__ = ["report_path", "attach_report", "job_report"]
+__all__ = ["report_path", "attach_report", "job_report", "NotKeptError", "warning"]
 
 log = logging.getLogger(__name__)
 
 _MANIFEST_SUFFIX = ".manifest.json"
+
+
+class NotKeptError(HdrpipeError):
+    """The report was written but the manifest could not name it: removed."""
+
+
+def warning(err: HdrpipeError) -> str:
+    """The log line of a report that was not made or not kept."""
+    return (
+        str(err) if isinstance(err, NotKeptError) else f"QC report not written: {err}"
+    )
 
 
 def report_path(manifest: Path) -> Path:
@@ -69,11 +80,13 @@ def attach_report(
     )
     try:
         write_manifest(manifest_path, {**data, "report": str(path)})
-    except HdrpipeError:
+    except HdrpipeError as err:
         # The manifest as first written stands (complete, atomic); a report it
         # does not name would be an orphan: it goes, like a report not written.
         discard(path)
-        raise
+        raise NotKeptError(
+            f"QC report not kept: the manifest could not record it: {err}"
+        ) from err
     return path
 
 
@@ -89,6 +102,6 @@ def job_report(manifest: Any) -> str | None:
             Path(manifest.path), manifest.to_dict(), previews=manifest.previews
         )
     except HdrpipeError as err:
-        log.warning("QC report of %s not written: %s", manifest.path, err)
+        log.warning("%s (job %s)", warning(err), manifest.path)
         return None
     return str(path)
