@@ -17,7 +17,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..conform.timecode import Timecode
 from ..errors import HandoffError, InputError
 from ..types import Rate
 
@@ -65,6 +64,10 @@ def timecode_to_frames(tc: str, rate: Fraction, drop_frame: bool = False) -> int
     """
     if not isinstance(tc, str) or not _TC.match(tc):
         raise HandoffError(f"manifest timecode {tc!r}: expected HH:MM:SS:FF")
+    # Imported here, not at the top: the Nuke hook imports this module in
+    # Nuke's own Python, which lacks the conform stage's dependencies.
+    from ..conform.timecode import Timecode
+
     try:
         label_rate = Rate(rate, drop_frame=drop_frame or ";" in tc)
         return Timecode.parse(tc, label_rate).frames
