@@ -1,14 +1,14 @@
 """OCIO config resolution, named targets, looks and the frame :class:`Transform`.
 
-Config resolution order (DESIGN.md "Colour"): explicit argument > ``$OCIO`` >
-hdrpipe's default config (``ocio_configs/config.ocio`` at the top of a checkout,
-installed as the package data of ``hdrpipe.ocio_configs``) > OCIO's built-in
-``ocio://studio-config-latest``. An explicit or ``$OCIO`` config that cannot be
-read is an error (:class:`ConfigError`, exit 2), never a silent fallback.
+Config resolution order (docs/design-notes.md, "Colour"): explicit argument >
+``$OCIO`` > hdrpipe's default config (``ocio_configs/config.ocio`` at the top of
+a checkout, installed as the package data of ``hdrpipe.ocio_configs``) > OCIO's
+built-in ``ocio://studio-config-latest``. An explicit or ``$OCIO`` config that
+cannot be read is an error (:class:`ConfigError`, exit 2), never a silent fallback.
 
 Display targets go through an OCIO ``DisplayViewTransform``: with ACES 2.0
 configs a plain colorspace-to-display-colorspace conversion skips the output
-transform's tone mapping (STACK-NOTES.md).
+transform's tone mapping (docs/design-notes.md, "Colour").
 """
 
 from __future__ import annotations

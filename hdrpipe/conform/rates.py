@@ -1,8 +1,8 @@
 """Frame rates: parse user text into exact :class:`~hdrpipe.types.Rate` values.
 
-Rates are exact fractions (STYLE.md §3). The NTSC family is written in decimal
-shorthand by everyone (``23.976``, ``29.97``, ``59.94``) but is exactly
-``N * 1000/1001``; SMPTE ST 12-1:2014 §4 defines drop-frame counting only for
+Rates are exact fractions (docs/design-notes.md, "Values"). The NTSC family is
+written in decimal shorthand by everyone (``23.976``, ``29.97``, ``59.94``) but
+is exactly ``N * 1000/1001``; SMPTE ST 12-1:2014 §4 defines drop-frame counting only for
 the 30000/1001 and 60000/1001 rates, so ``df`` is accepted for those two only.
 """
 
