@@ -14,6 +14,7 @@ from ..editorial import conform_timeline, plan_timeline
 from ..editorial.match import match_table
 from ..engine import ConformJob
 from ._app import emit_json
+from ._progress import ProgressBar
 
 __all__ = ["conform_timeline_command"]
 
@@ -41,7 +42,6 @@ def conform_timeline_command(
             for line in match_table(planned.matches, planned.cut.rate):
                 print(line)
         return 0
-    from .conform import ProgressBar
 
     with ProgressBar(progress) as bar:
         result = conform_timeline(

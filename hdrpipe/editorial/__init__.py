@@ -15,10 +15,10 @@ from .pulls import (
     EditorialPlan,
     EditorialResult,
     Pull,
-    conform_timeline,
     plan_timeline,
     write_pull_look,
 )
+from .run import conform_timeline
 from .timeline import Cdl, Cut, Event, Transition, read_timeline
 
 __all__ = [
