@@ -61,6 +61,12 @@ rename() {
 rename validate validation
 rename conform resample
 
+# Import blocks sorted again for the new names (ruff's isort rules only).
+ruff=.venv/bin/ruff
+[ -x "$ruff" ] || ruff=ruff
+"$ruff" check --select I --fix --quiet hdrpipe ocio_configs tests fixtures bench || true
+"$ruff" format --quiet hdrpipe ocio_configs tests fixtures bench
+
 echo "left to check by hand (references that may mean the old packages):" >&2
 git grep -nE "hdrpipe[./](validate|conform)\b" -- "${TREES[@]}" "${TOP_FILES[@]}" |
     grep -vE "hdrpipe\.(validate|conform)\(|hdrpipe (validate|conform)\b" |
