@@ -80,3 +80,26 @@ def test_version_is_the_packaged_one() -> None:
     from importlib.metadata import version
 
     assert version("hdrpipe") == __version__
+
+
+def test_public_functions_are_not_replaced_by_stage_imports() -> None:
+    # Importing every module of the package (as the engine, the CLI and the
+    # tests do, in any order) leaves hdrpipe.validate / hdrpipe.conform the
+    # documented functions: no stage package has their names.
+    code = (
+        "import hdrpipe, importlib, pkgutil\n"
+        "for m in pkgutil.walk_packages(hdrpipe.__path__, 'hdrpipe.'):\n"
+        "    if m.name not in ('hdrpipe.nuke.menu', 'hdrpipe.__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "import hdrpipe as h\n"
+        "print(type(h.validate).__name__, type(h.conform).__name__)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["function", "function"]
