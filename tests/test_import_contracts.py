@@ -9,9 +9,11 @@ import fails the contract it breaks.
 from __future__ import annotations
 
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,18 @@ def _lint(tmp_path: Path, injected: dict[str, str]) -> subprocess.CompletedProce
         env={**os.environ, "PYTHONPATH": str(copy)},
         timeout=120,
     )
+
+
+def test_every_module_has_a_layer() -> None:
+    # A module left out of the layers would be free to import anything.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    listed = {name.strip().strip("()") for layer in layers for name in layer.split("|")}
+    modules = {
+        f"hdrpipe.{m.name}" for m in pkgutil.iter_modules([str(ROOT / "hdrpipe")])
+    }
+    assert modules - listed == set()
 
 
 def test_the_package_keeps_its_contracts(tmp_path: Path) -> None:
