@@ -46,6 +46,10 @@ rename() {
         -e "s#(from|import) hdrpipe\.${old}([ ,;]|\$)#\1 hdrpipe.${new}\2#g" \
         -e "s#([\"'])hdrpipe\.${old}([\"'])#\1hdrpipe.${new}\2#g" \
         "${files[@]}"
+    # Package-relative paths: the layout drawn in README ("hdrpipe/  ...
+    # validate/  color/") and comments such as "the rule in conform/timecode.py"
+    # (a bare folder name after a space or parenthesis; tests/conform/ is not).
+    sed -i -E "s#(^|[[:space:](\`])${old}/([[:space:]]|\$|[A-Za-z_])#\1${new}/\2#g" "${files[@]}"
     # Relative imports, by the importing module's depth under hdrpipe/.
     local f rel depth dots
     for f in "${files[@]}"; do
@@ -68,6 +72,6 @@ ruff=.venv/bin/ruff
 "$ruff" format --quiet hdrpipe ocio_configs tests fixtures bench
 
 echo "left to check by hand (references that may mean the old packages):" >&2
-git grep -nE "hdrpipe[./](validate|conform)\b" -- "${TREES[@]}" "${TOP_FILES[@]}" |
+git grep -nE "hdrpipe[./](validate|conform)\b|(^|[[:space:]])(validate|conform)/" -- "${TREES[@]}" "${TOP_FILES[@]}" |
     grep -vE "hdrpipe\.(validate|conform)\(|hdrpipe (validate|conform)\b" |
     grep -v '^tools/rename_stages\.sh:' >&2 || true
