@@ -93,12 +93,14 @@ bench: $(STAMP)
 	@command -v ffmpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null; }
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# The lock agrees with pyproject.toml, then ruff (lint + format) and mypy --strict;
-# part of `make test`, so CI keeps them green.
+# The lock agrees with pyproject.toml, then ruff (lint + format), mypy --strict and
+# the import contracts ([tool.importlinter] in pyproject.toml: the layering of
+# docs/design-notes.md); part of `make test`, so CI keeps them green.
 lint: $(STAMP) lock-check
 	$(BIN)/ruff check hdrpipe ocio_configs tests fixtures bench
 	$(BIN)/ruff format --check hdrpipe ocio_configs tests fixtures bench
 	$(BIN)/mypy hdrpipe ocio_configs
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .venv-latest $(FIXTURES) $(DEMO_OUT) .pytest_cache .hypothesis

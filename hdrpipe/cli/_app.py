@@ -1,6 +1,6 @@
 """The typer application shared by every ``hdrpipe`` sub-command module.
 
-Conventions every command follows (STYLE.md §9):
+Conventions every command follows (docs/design-notes.md, "CLI conventions"):
 
 * stdout carries data only: one JSON document with ``--json``, otherwise a short
   human summary or paths. Logs, warnings and progress go to stderr.

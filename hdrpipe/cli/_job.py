@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from ..engine import ConformJob
+from ..engine.job import ALPHA_CHOICES, COLOR_PATHS, FITS, RETIME_CHOICES
 
 __all__ = ["job_command"]
 
@@ -58,7 +59,7 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
         typer.Option(
             "auto",
             "--retime",
-            help="auto | asis | nearest | blend | flow "
+            help=f"{' | '.join(RETIME_CHOICES)} "
             "(auto: asis for NTSC pull-down, else nearest).",
         ),
     ),
@@ -77,7 +78,9 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
         "fit",
         str,
         typer.Option(
-            "letterbox", "--fit", help="letterbox | pillarbox | crop | stretch."
+            "letterbox",
+            "--fit",
+            help=f"{' | '.join(FITS)} (none: source pixels 1:1, centred).",
         ),
     ),
     (
@@ -133,8 +136,9 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
         typer.Option(
             "auto",
             "--color-path",
-            help="auto | exact | fast: the verified baked-LUT fast path where it "
-            "meets the accuracy budget (auto), the exact OCIO transform, or the LUT.",
+            help=f"{' | '.join(COLOR_PATHS)}: the verified baked-LUT fast path "
+            "where it meets the accuracy budget (auto), the exact OCIO transform, "
+            "or the LUT.",
         ),
     ),
     (
@@ -143,10 +147,10 @@ _JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
         typer.Option(
             "keep",
             "--alpha",
-            help="keep | drop | error: a source alpha stays in deliverables that "
-            "carry it (ProRes 4444, EXR) and the others get the premultiplied RGB "
-            "with a warning (keep); RGB only everywhere (drop); or refuse, exit 2 "
-            "(error).",
+            help=f"{' | '.join(ALPHA_CHOICES)}: a source alpha stays in "
+            "deliverables that carry it (ProRes 4444, EXR) and the others get "
+            "the premultiplied RGB with a warning (keep); RGB only everywhere "
+            "(drop); or refuse, exit 2 (error).",
         ),
     ),
     (

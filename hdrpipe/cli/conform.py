@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ..editorial.match import DEFAULT_HANDLES
 from ..editorial.pulls import DEFAULT_SHOT_NAME
@@ -25,66 +15,9 @@ from ..engine.lock import hold
 from ..errors import InputError
 from ._app import app, emit_json, stderr
 from ._job import job_command
+from ._progress import ProgressBar
 
-__all__ = ["conform_command", "ProgressBar", "summary_lines"]
-
-
-class ProgressBar:
-    """Thread-safe adapter from ``on_progress(done, total)`` to a rich bar on stderr."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._progress = Progress(
-            TextColumn("conform"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[fps]} fps"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=stderr,
-            disable=not enabled,
-            transient=False,
-        )
-        self._task = self._progress.add_task("conform", total=None, fps="-")
-        self._lock = threading.Lock()
-        self._started = False
-        # Until the first frame: headers are checked, OCIO processors built and, the
-        # first time a (config, target, look) is seen, its LUT baked (seconds).
-        self._status = (
-            stderr.status("conform: checking headers, preparing colour transforms …")
-            if enabled
-            else None
-        )
-
-    def __enter__(self) -> ProgressBar:
-        if self._status is not None:
-            self._status.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop_status()
-        if self._started:
-            self._progress.stop()
-
-    def _stop_status(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-    def __call__(self, done: int, total: int) -> None:
-        with self._lock:
-            if not self._started:  # no empty bar when the job fails before any work
-                self._stop_status()
-                self._progress.start()
-                self._started = True
-            task = self._progress.tasks[0]
-            speed = task.speed
-            self._progress.update(
-                self._task,
-                completed=done,
-                total=total,
-                fps=f"{speed:.1f}" if speed else "-",
-            )
+__all__ = ["conform_command", "summary_lines"]
 
 
 def summary_lines(manifest: dict[str, Any]) -> list[str]:

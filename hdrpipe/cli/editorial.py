@@ -15,6 +15,7 @@ from ..editorial import conform_timeline, parse_input_spaces, plan_timeline
 from ..editorial.match import match_table
 from ..engine import ConformJob
 from ._app import emit_json
+from ._progress import ProgressBar
 
 __all__ = ["conform_timeline_command"]
 
@@ -62,7 +63,6 @@ def conform_timeline_command(
             for line in match_table(planned.matches, planned.cut.rate):
                 print(line)
         return 0
-    from .conform import ProgressBar
 
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(ProgressBar(progress))

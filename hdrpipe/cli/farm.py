@@ -36,7 +36,8 @@ from ..farm import (
 )
 from ._app import app, emit_json
 from ._job import job_command
-from .conform import ProgressBar, summary_lines
+from ._progress import ProgressBar
+from .conform import summary_lines
 
 __all__ = ["farm_app"]
 

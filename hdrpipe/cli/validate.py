@@ -1,7 +1,8 @@
 """``hdrpipe validate`` and ``hdrpipe info``: check and summarise an EXR sequence.
 
-``validate --json`` prints exactly the DESIGN.md JSON document; exit code 0
-for pass/warn, 1 for fail, 2 when the input is missing or the usage is wrong.
+``validate --json`` prints exactly the JSON document of docs/design-notes.md;
+exit code 0 for pass/warn, 1 for fail, 2 when the input is missing or the usage
+is wrong.
 ``--report FILE`` writes the same JSON document to FILE, or the QC HTML page
 (``hdrpipe.report``) when FILE ends in ``.html``/``.htm``.
 """

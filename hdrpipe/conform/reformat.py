@@ -8,8 +8,8 @@ OpenImageIO's ``ImageBufAlgo.resize`` on scene-linear float32 data (resizing
 light, not a display encoding) and pads with black (0.0, alpha 0).
 
 Note that sharp filters (``lanczos3``) ring around HDR speculars, as every
-windowed sinc does; the values are not clamped here (STYLE.md §4). Use
-``blackman-harris`` or ``mitchell`` for less ringing.
+windowed sinc does; the values are not clamped here (docs/design-notes.md,
+"Pixel math"). Use ``blackman-harris`` or ``mitchell`` for less ringing.
 
 The :attr:`Placement.active` rectangle excludes the bars so HDR metadata
 (MaxFALL, CTA-861.3) can be measured over the picture only.

@@ -26,13 +26,11 @@ from .pulls import (
     DEFAULT_SHOT_NAME,
     EditorialPlan,
     EditorialResult,
-    LocalRunner,
     Pull,
-    PullRunner,
-    conform_timeline,
     plan_timeline,
     write_pull_look,
 )
+from .run import LocalRunner, PullRunner, conform_timeline
 from .timeline import Cdl, Cut, Event, Transition, read_timeline
 
 __all__ = [

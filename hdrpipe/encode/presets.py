@@ -652,7 +652,7 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
 PRESETS: Mapping[str, DeliverySpec] = MappingProxyType(
     {p.name: p for p in _PRESET_LIST}
 )
-"""The shipped presets by id (DESIGN.md). An id never changes meaning."""
+"""The shipped presets by id (docs/design-notes.md). An id never changes meaning."""
 
 
 def carries_alpha(spec: DeliverySpec) -> bool:

@@ -411,7 +411,7 @@ def tag_lint(
         and (spec.profile or "").startswith("4444")
     ):
         # ProRes signals no bit depth; FFmpeg decodes 4444 as 12-bit (our data is 10-bit
-        # in a 12-bit-capable codec, STACK-NOTES.md), MediaInfo reports none.
+        # in a 12-bit-capable codec, docs/design-notes.md), MediaInfo reports none.
         if info["bit_depth"] not in (exp["bit_depth"], 12):
             bad.append(
                 f"bit_depth: expected {exp['bit_depth']} or 12, "

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from ..color import Transform, get_target, source_colorspace
-from ..conform.reformat import Fit, Placement, parse_raster, plan_reformat
-from ..conform.retime import Method, Sample, frame_map
+from ..color.fastpath import ColorPath
+from ..conform.reformat import FITS, Fit, Placement, parse_raster, plan_reformat
+from ..conform.retime import METHODS, Method, Sample, frame_map
 from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
@@ -44,6 +45,10 @@ __all__ = [
     "ValidateSources",
     "ProgressCallback",
     "ColorPath",
+    "COLOR_PATHS",
+    "RetimeChoice",
+    "RETIME_CHOICES",
+    "FITS",
     "AlphaChoice",
     "ALPHA_CHOICES",
     "DEFAULT_SOURCE_RATE",
@@ -56,13 +61,15 @@ ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_SOURCE_RATE = Rate(Fraction(24))
 EXR_FIRST_FRAME = 1001
-ColorPath = Literal["auto", "exact", "fast"]
 #: ``plan(validate_sources=…)``: every check, none, or the header checks only.
 ValidateSources = bool | Literal["headers"]
-RetimeChoice = Literal["auto", "asis", "nearest", "blend", "flow"]
-_RETIME_METHODS = ("auto", "asis", "nearest", "blend", "flow")
-_COLOR_PATHS = ("auto", "exact", "fast")
-_FITS = ("letterbox", "pillarbox", "crop", "stretch")
+# The choices a job offers come from the stage that implements them (one
+# definition each): a method, fit or colour path added there is offered here.
+#: ``ConformJob.retime`` (``--retime``): ``auto`` (below) or a retime method.
+RetimeChoice = Literal["auto"] | Method
+RETIME_CHOICES: tuple[str, ...] = ("auto", *METHODS)
+#: ``ConformJob.color_path`` (``--color-path``), ``hdrpipe.color.fastpath``'s.
+COLOR_PATHS: tuple[str, ...] = get_args(ColorPath)
 #: ``ConformJob.alpha`` (``--alpha``): what a source alpha becomes per deliverable.
 AlphaChoice = Literal["keep", "drop", "error"]
 ALPHA_CHOICES: tuple[str, ...] = ("keep", "drop", "error")
@@ -106,7 +113,7 @@ class ConformJob:
     overwrite: bool = False
     include_mattes: bool = False
     presets_file: str | os.PathLike[str] | None = None
-    color_path: str = "auto"  # auto | exact | fast (hdrpipe.color.fastpath)
+    color_path: str = "auto"  # COLOR_PATHS (hdrpipe.color.fastpath)
     alpha: str = "keep"  # AlphaChoice, checked in __post_init__
     #: Memory budget ("8G", bytes); None: a share of the memory available.
     max_memory: str | int | None = None
@@ -122,18 +129,18 @@ class ConformJob:
             raise InputError("conform needs at least one input sequence")
         if not self.deliver:
             raise InputError("conform needs at least one --deliver preset")
-        if self.retime not in _RETIME_METHODS:
+        if self.retime not in RETIME_CHOICES:
             raise InputError(
                 f"unknown retime method {self.retime!r}; "
-                f"use one of {', '.join(_RETIME_METHODS)}"
+                f"use one of {', '.join(RETIME_CHOICES)}"
             )
-        if self.color_path not in _COLOR_PATHS:
+        if self.color_path not in COLOR_PATHS:
             raise InputError(
                 f"unknown colour path {self.color_path!r}; "
-                f"use one of {', '.join(_COLOR_PATHS)}"
+                f"use one of {', '.join(COLOR_PATHS)}"
             )
-        if self.fit not in _FITS:
-            raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(_FITS)}")
+        if self.fit not in FITS:
+            raise InputError(f"unknown fit {self.fit!r}; use one of {', '.join(FITS)}")
         if self.look is not None:
             # Relative to where the job was made, not to the OCIO config's folder
             # (OCIO's search path) nor to a farm worker's working directory.
@@ -385,7 +392,7 @@ def _pixel_aspect(header: ExrHeader) -> float:
 
 def _resolve_retime(method: str, source: Rate, target: Rate) -> Method:
     if method != "auto":
-        return cast(Method, method)  # one of _RETIME_METHODS (ConformJob checks)
+        return cast(Method, method)  # one of METHODS (ConformJob checks)
     if source.fps == target.fps or target.fps in (
         source.fps * Fraction(1000, 1001),
         source.fps * Fraction(1001, 1000),

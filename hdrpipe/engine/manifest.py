@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..color import resolve_config
 from ..color.looks import look_record
 from ..encode.presets import spec_to_dict

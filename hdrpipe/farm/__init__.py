@@ -47,5 +47,5 @@ __all__ = [
     "job_from_dict",
 ]
 
-#: DESIGN.md spells it ``hdrpipe.farm.plan(job, chunk=48)``.
+#: The documented short name: ``hdrpipe.farm.plan(job, chunk=48)``.
 plan = plan_job

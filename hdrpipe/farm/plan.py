@@ -41,6 +41,7 @@ from ..outputs import atomic_write
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
 from ..types import Rate
+from .state import reset_state
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -406,7 +407,6 @@ def plan_job(
     plan_ = engine_plan(job, validate_sources=True, on_progress=on_progress)
     validation = [report.to_dict() for report in plan_.reports]
     farm = farm_plan_from(plan_, job, chunk=chunk, validation=validation)
-    from .state import reset_state
 
     Path(farm.outdir).mkdir(parents=True, exist_ok=True)
     reset_state(farm)

@@ -18,11 +18,13 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
 from ..outputs import atomic_write
-from .plan import FarmPlan
+
+if TYPE_CHECKING:  # a plan's state is read through the plan; plan.py imports this
+    from .plan import FarmPlan
 
 __all__ = [
     "CHUNK_RECORD_SCHEMA",

@@ -45,8 +45,8 @@ __all__ = [
     "open_report",
 ]
 
-#: Delivery presets offered by the picker (DESIGN.md minimum set); override with
-#: ``$HDRPIPE_PRESETS`` (space separated).
+#: Delivery presets offered by the picker (the minimum set, docs/design-notes.md);
+#: override with ``$HDRPIPE_PRESETS`` (space separated).
 DEFAULT_PRESETS = (
     "prores4444xq-pq1000",
     "prores422hq-pq1000",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..color import Transform
 from ..errors import HdrpipeError, InputError, OutputError
 from ..outputs import atomic_write

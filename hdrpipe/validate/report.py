@@ -1,4 +1,4 @@
-"""The validation result model and its JSON form (DESIGN.md, "Contracts").
+"""The validation result model and its JSON form (docs/design-notes.md).
 
 ``Report.to_dict()`` is an external contract parsed by farm scripts::
 
@@ -76,7 +76,7 @@ class Report:
         return self.status != "fail"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return exactly the DESIGN.md JSON document."""
+        """Return exactly the documented JSON document (docs/design-notes.md)."""
         return {
             "status": self.status,
             "input": self.input,

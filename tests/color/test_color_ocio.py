@@ -218,7 +218,8 @@ def test_display_targets_equal_direct_builtin_ocio(
 
 
 def test_mid_grey_is_pq_0_3298() -> None:
-    # STACK-NOTES: 18 % grey ACES2065-1 -> PQ ACES 2.0 1000-nit (Rec.2020) = 0.3298.
+    # docs/design-notes.md "Colour": 18 % grey ACES2065-1 -> PQ ACES 2.0 1000-nit
+    # (Rec.2020) = 0.3298.
     out = Transform(target="hdr-pq-1000-rec2020")(np.full((2, 2, 3), 0.18, np.float32))
     np.testing.assert_allclose(out, 0.3298, atol=5e-5)
 

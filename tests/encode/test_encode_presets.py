@@ -13,8 +13,8 @@ from hdrpipe.cli._app import app
 from hdrpipe.encode import PRESETS, get_preset, load_presets
 from hdrpipe.errors import InputError
 
-# DESIGN.md "Delivery presets" table: id → (codec, chroma, bit depth, primaries,
-# transfer, matrix)
+# docs/design-notes.md "Delivery presets" table: id → (codec, chroma, bit depth,
+# primaries, transfer, matrix)
 DESIGN_TABLE = {
     "prores4444xq-pq1000": ("prores", "444", 10, "bt2020", "smpte2084", "bt2020nc"),
     "prores422hq-pq1000": ("prores", "422", 10, "bt2020", "smpte2084", "bt2020nc"),

@@ -1,7 +1,7 @@
 """Verified baked-LUT fast path for :class:`~hdrpipe.color.Transform`, hybrid routed.
 
 The exact ACES 2.0 output transform costs ~0.8 s of CPU per 1080p frame
-(STACK-NOTES.md). For a (config, source, target, look) this module bakes the
+(docs/design-notes.md). For a (config, source, target, look) this module bakes the
 exact OCIO processor once into a 3D LUT and evaluates it with OCIO:
 
 ``source → ACEScg (AP1, OCIO matrix) → LUT coordinates → Lut3D (tetrahedral)``
@@ -36,7 +36,7 @@ NaN/Inf) goes through the exact processor, so those pixels are bit-identical
 to the exact path. ``threshold`` is calibrated per bake on the stress set: the
 largest of :data:`SATURATION_THRESHOLDS` whose served samples meet the budget.
 
-Verification (issue #9, DESIGN.md "Colour"): each bake is compared with the
+Verification (issue #9, docs/design-notes.md "Colour"): each bake is compared with the
 exact processor on a stress set (grey ramp −10…+8 stops around 0.18, the
 ColorChecker 24 under an exposure sweep, dense AP1-volume samples, the AP1
 gamut boundary) and — in ``auto`` mode — on the first frame the Transform

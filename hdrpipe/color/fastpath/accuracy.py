@@ -4,7 +4,7 @@ Errors are measured on the final signal: p99.9 and max of the per-pixel max
 channel error in 10-bit code values (signal × 1023), and max ΔE_ITP (ITU-R
 BT.2124 of BT.2100 ICtCp of the decoded display light in Rec.2020; tested
 against colour-science's ``delta_E_ITP`` of ``RGB_to_ICtCp``). Budget
-(DESIGN.md "Colour", issue #9): p99.9 ≤ 1 code value and max ΔE_ITP ≤ 2.
+(docs/design-notes.md "Colour", issue #9): p99.9 ≤ 1 code value and max ΔE_ITP ≤ 2.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [
     "signal_errors",
 ]
 
-#: Accuracy budget against the exact path (DESIGN.md "Colour", issue #9):
+#: Accuracy budget against the exact path (docs/design-notes.md "Colour"):
 #: p99.9 of the per-pixel max channel error, 10-bit code values …
 BUDGET_P999_CODE10 = 1.0
 
