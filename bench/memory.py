@@ -54,6 +54,8 @@ BUDGET = {"1080p": 1_000_000_000, "uhd": 2_000_000_000}
 
 _CHILD = r"""
 import json, resource, sys, time
+from hdrpipe.memory import tune_allocator
+tune_allocator()  # as the CLI does
 from hdrpipe.engine import ConformJob, plan
 from hdrpipe.engine.manifest import conform
 plate, outdir, preset, presets_file, threads = sys.argv[1:6]
@@ -126,6 +128,97 @@ def measure(
     return result
 
 
+#: Encoder options of the long-GOP presets before their memory settings (x265
+#: and x264 medium defaults: look-ahead 20 / 40 frames, frame threads from the
+#: core count), to measure what the shipped settings cost.
+BEFORE = {
+    "hevc-hdr10": {
+        "preset": "medium",
+        "crf": "6",
+        "tune": "grain",
+        "x265-params": "no-open-gop=1:log-level=error",
+    },
+    "h264-sdr-review": {"preset": "medium", "crf": "18"},
+}
+
+
+def quality(frames: int, width: int, height: int) -> None:
+    """Quality of the shipped long-GOP settings against :data:`BEFORE`.
+
+    Same fixture frames (``fixtures.generate.render_frame``, colour-transformed
+    to the preset's target) into both: PSNR of the decoded Y' against the
+    encoder's input codes, grain retention (``hdrpipe.encode.quality``) on the
+    fixture's flat patch, and the data rate.
+    """
+    from dataclasses import replace
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from fixtures.generate import grain_patch, render_frame
+    from hdrpipe.color import Transform
+    from hdrpipe.encode import get_preset, open_writer
+    from hdrpipe.encode.quality import grain_retention
+    from hdrpipe.types import ContentLightLevel, Rate
+
+    rate = Rate(Fraction(24000, 1001))
+    level = ContentLightLevel(1000, 200)
+    rows, cols = grain_patch(width, height)
+    scene = [render_frame(width, height, i, seed=5) for i in range(frames)]
+    print(
+        f"\nquality cost of the memory settings, {width}x{height}, {frames} frames "
+        "(PSNR of decoded Y' vs the encoder's input codes; grain: decoded/input "
+        "high-pass sigma of the flat patch)"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, before in BEFORE.items():
+            shipped = get_preset(name)
+            transform = Transform(target=shipped.target)
+            signals = [transform.apply(f) for f in scene]
+            for label, spec in (
+                ("before", replace(shipped, options=before)),
+                ("shipped", shipped),
+            ):
+                path = Path(tmp) / f"{name}-{label}{spec.extension}"
+                with open_writer(
+                    spec,
+                    path,
+                    width=width,
+                    height=height,
+                    rate=rate,
+                    light_level=level if spec.needs_light_level_at_open else None,
+                    overwrite=True,
+                ) as writer:
+                    inputs = [writer.planes(f)[0] for f in signals]  # type: ignore[attr-defined]
+                    for f in signals:
+                        writer.write(f)
+                    writer.close(level)
+                decoded = []
+                with av.open(str(path)) as movie:
+                    for fr in movie.decode(video=0):
+                        plane = fr.planes[0]
+                        dtype = np.dtype(np.uint8 if spec.bit_depth <= 8 else np.uint16)
+                        a = np.frombuffer(plane, dtype).reshape(
+                            -1, plane.line_size // dtype.itemsize
+                        )
+                        decoded.append(a[: plane.height, : plane.width].astype(float))
+                peak = 2**spec.bit_depth - 1
+                mse = np.mean(
+                    [np.mean((d - i) ** 2) for d, i in zip(decoded, inputs, strict=True)]
+                )
+                psnr = 10 * np.log10(peak**2 / mse)
+                kept = grain_retention(
+                    [d[rows, cols] for d in decoded], [i[rows, cols] for i in inputs]
+                )
+                mbps = path.stat().st_size * 8 / float(frames / rate.fps) / 1e6
+                print(
+                    f"  {name:<16} {label:<8} PSNR Y {psnr:6.2f} dB   grain {kept:6.1%}"
+                    f"   {mbps:7.2f} Mb/s"
+                )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=64)
@@ -143,6 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="the share of cores a farm worker gives the stream (default: all)",
+    )
+    ap.add_argument(
+        "--quality",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="also encode FRAMES 1080p frames with the long-GOP presets before "
+        "and after their memory settings and print PSNR, grain and bitrate",
     )
     args = ap.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
@@ -174,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     print(f"largest estimate error: {worst:.1%} (target <= 20 %)")
+    if args.quality:
+        quality(args.quality, *SIZES["1080p"])
     return 0
 
 
