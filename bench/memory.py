@@ -64,7 +64,9 @@ job = ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=Tr
 planned = plan(job)
 estimate = planned.memory.to_dict()
 t0 = time.perf_counter()
-if threads:
+if threads == "plan":
+    pass
+elif threads:
     from hdrpipe.engine import run
     run(planned, threads=int(threads))
 else:
@@ -102,7 +104,7 @@ def plate(root: Path, size: str, frames: int) -> Path:
 
 
 def measure(
-    pattern: Path, preset: str, presets_file: str, threads: int | None
+    pattern: Path, preset: str, presets_file: str, threads: int | str | None
 ) -> dict[str, object]:
     """One job in a fresh subprocess; its peak RSS and the plan's estimate."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also encode FRAMES 1080p frames with the long-GOP presets before "
         "and after their memory settings and print PSNR, grain and bitrate",
     )
+    ap.add_argument(
+        "--estimate-only",
+        action="store_true",
+        help="plan each case and print the estimate only (no encode)",
+    )
     args = ap.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     presets = [p for p in args.presets.split(",") if p]
@@ -260,11 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         pattern = plate(args.plates, size, args.frames)
         for preset in presets:
-            r = measure(pattern, preset, args.presets_file, args.threads)
-            measured = int(r["vmhwm"])  # type: ignore[call-overload]
+            r = measure(
+                pattern,
+                preset,
+                args.presets_file,
+                "plan" if args.estimate_only else args.threads,
+            )
             est = r["estimate"]
             assert isinstance(est, dict)
             estimate = int(est["estimated_peak_bytes"])
+            if args.estimate_only:
+                print(f"{size:<6} {preset:<22} {'-':>9} {estimate / 1e9:7.2f}GB")
+                continue
+            measured = int(r["vmhwm"])  # type: ignore[call-overload]
             error = (estimate - measured) / measured
             worst = max(worst, abs(error))
             over = "OVER" if measured > BUDGET[size] else "ok"
@@ -274,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{float(r['seconds']):6.1f}",  # type: ignore[arg-type]
                 flush=True,
             )
-    print(f"largest estimate error: {worst:.1%} (target <= 20 %)")
+    if not args.estimate_only:
+        print(f"largest estimate error: {worst:.1%} (target <= 20 %)")
     if args.quality:
         quality(args.quality, *SIZES["1080p"])
     return 0

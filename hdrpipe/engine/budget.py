@@ -7,8 +7,9 @@ The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
   is retimed or reformatted, float32 copies of the sources and the result;
 * ``depth`` rendered frames, the colour stage's input and one signal per
   colour target, ``depth`` coloured items (one signal per target), and per
-  deliverable ``depth`` queued signals and the one being converted (float32,
-  shared by deliverables of one target);
+  colour target feeding a writer slower than the colour stage (EXR, x265)
+  ``depth`` queued signals and the one being converted (float32, shared by
+  deliverables of one target; behind ProRes and x264 that queue stays empty);
 * per EXR deliverable the frame being written (float32); per movie
   deliverable its Y'CbCr code planes (:data:`VIDEO_WRITER_BYTES_PER_SAMPLE`)
   and the encoder's own state: ProRes holds a frame per frame thread (16-bit
@@ -75,7 +76,7 @@ QUEUE_DEPTH = 2
 #: thread; x264 medium, 4 threads).
 ENCODER_BYTES_PER_PIXEL: Mapping[str, int] = {
     "libx265": 160,
-    "libx264": 60,
+    "libx264": 10,
 }
 #: Per frame of look-ahead (bytes per output pixel): the source picture and
 #: its half-resolution planes (x265: 10-bit samples in 16 bits).
@@ -126,6 +127,11 @@ class MemoryEstimate:
         }
 
 
+def _slow_writer(spec: DeliverySpec) -> bool:
+    """A writer slower than the colour stage: its input queue stays full."""
+    return spec.kind == "exr" or spec.codec == "libx265"
+
+
 def estimate_memory(
     headers: Sequence[ExrHeader],
     width: int,
@@ -155,7 +161,10 @@ def estimate_memory(
         rendered = max(source, signal)
     targets = len({spec.target for spec in specs})
     flight = depth * rendered + rendered + targets * signal * (1 + depth)
-    flight += targets * (depth + 1) * signal
+    # The deliverables' queues fill only behind a writer slower than the
+    # colour stage (EXR compression, x265); ProRes and x264 keep up.
+    slow = {spec.target for spec in specs if _slow_writer(spec)}
+    flight += len(slow) * (depth + 1) * signal
     writers = 0
     encoders = 0
     movies = False
