@@ -208,7 +208,10 @@ def quality(frames: int, width: int, height: int) -> None:
                         decoded.append(a[: plane.height, : plane.width].astype(float))
                 peak = 2**spec.bit_depth - 1
                 mse = np.mean(
-                    [np.mean((d - i) ** 2) for d, i in zip(decoded, inputs, strict=True)]
+                    [
+                        np.mean((d - i) ** 2)
+                        for d, i in zip(decoded, inputs, strict=True)
+                    ]
                 )
                 psnr = 10 * np.log10(peak**2 / mse)
                 kept = grain_retention(
@@ -284,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, abs(error))
             over = "OVER" if measured > BUDGET[size] else "ok"
             print(
-                f"{size:<6} {preset:<22} {measured / 1e9:7.2f}GB {estimate / 1e9:7.2f}GB "
+                f"{size:<6} {preset:<22} {measured / 1e9:7.2f}GB "
+                f"{estimate / 1e9:7.2f}GB "
                 f"{error:+7.1%} {est['frames_in_flight_per_stage']:>5} {over:>7} "
                 f"{float(r['seconds']):6.1f}",  # type: ignore[arg-type]
                 flush=True,

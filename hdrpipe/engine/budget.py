@@ -7,7 +7,8 @@ The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
   is retimed or reformatted, float32 copies of the sources and the result;
 * ``depth`` rendered frames, the colour stage's input and one signal per
   colour target, ``depth`` coloured items (one signal per target), and per
-  colour target feeding a writer slower than the colour stage (EXR, x265)
+  colour target feeding a writer slower than the colour stage (compressed
+  EXR, x265)
   ``depth`` queued signals and the one being converted (float32, shared by
   deliverables of one target; behind ProRes and x264 that queue stays empty);
 * per EXR deliverable the frame being written (float32); per movie
@@ -128,8 +129,14 @@ class MemoryEstimate:
 
 
 def _slow_writer(spec: DeliverySpec) -> bool:
-    """A writer slower than the colour stage: its input queue stays full."""
-    return spec.kind == "exr" or spec.codec == "libx265"
+    """A writer slower than the colour stage: its input queue stays full.
+
+    Measured (bench/memory.py): compressed EXR and x265 are; uncompressed EXR,
+    ProRes and x264 keep up with the colour stage.
+    """
+    if spec.kind == "exr":
+        return (spec.exr_compression or "none") != "none"
+    return spec.codec == "libx265"
 
 
 def estimate_memory(
@@ -162,7 +169,7 @@ def estimate_memory(
     targets = len({spec.target for spec in specs})
     flight = depth * rendered + rendered + targets * signal * (1 + depth)
     # The deliverables' queues fill only behind a writer slower than the
-    # colour stage (EXR compression, x265); ProRes and x264 keep up.
+    # colour stage (EXR compression, x265); the others keep up.
     slow = {spec.target for spec in specs if _slow_writer(spec)}
     flight += len(slow) * (depth + 1) * signal
     writers = 0
@@ -179,9 +186,7 @@ def estimate_memory(
             per_frame = LOOKAHEAD_BYTES_PER_PIXEL[spec.codec or ""]
             encoders += int(pixels * (per_pixel + per_frame * lookahead(spec)))
         else:  # frame-threaded intra codecs (ProRes): a frame per thread
-            frame_threads = threads or min(
-                len(os.sched_getaffinity(0)), FRAME_THREADS
-            )
+            frame_threads = threads or min(len(os.sched_getaffinity(0)), FRAME_THREADS)
             encoders += frame_threads * pixels * channels * 2
     return {
         "base": BASE_BYTES + (MOVIE_BASE_BYTES if movies else 0),
