@@ -59,6 +59,9 @@ def _load_commands() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
+    from ..memory import tune_allocator
+
+    tune_allocator()  # before any thread: frame buffers go back to the system
     _load_commands()
     args = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -91,8 +91,11 @@ def open_writer(
     the preset's (its primaries, D65, its peak); HDR presets that bake the light
     level into the stream (``spec.needs_light_level_at_open``) need
     ``light_level`` here, the others take it at :meth:`Writer.close`.
-    ``threads``: encoder threads; by default ProRes (frame-threaded, the same
-    bitstream as one thread) uses min(cores, 4) and x264/x265 their own choice.
+    ``threads``: this writer's share of the cores; ProRes (frame-threaded, the
+    same bitstream as one thread) uses that many threads, by default
+    min(cores, 4); x265 sizes its wavefront pool from it. The frame threads of
+    x264/x265, which change their bits, come from the preset, never from
+    ``threads`` or the machine (docs/presets.md).
 
     EXR: ``path`` is a pattern with ``####``; frames (scene-linear, target space)
     are numbered from ``first_frame``; per-frame ``time_code`` (or one counted

@@ -472,12 +472,16 @@ def spec_to_dict(spec: DeliverySpec) -> dict[str, Any]:
 PRORES_422HQ_GRAIN_RETENTION = 0.80
 
 # HEVC masters: CRF 6 with x265's grain tuning (module docstring, docs/presets.md).
+# One frame thread (bits independent of the machine, least memory) and a
+# 5-frame look-ahead instead of medium's 20 (x265's largest memory user: ~11 MB
+# per frame at 1080p; with tune=grain there is no cu-tree for a long look-ahead
+# to feed): docs/presets.md "Memory" has the measured cost.
 _X265_MASTER_OPTIONS = MappingProxyType(
     {
         "preset": "medium",
         "crf": "6",
         "tune": "grain",
-        "x265-params": "no-open-gop=1:log-level=error",
+        "x265-params": "no-open-gop=1:log-level=error:frame-threads=1:rc-lookahead=5",
     }
 )
 _X265_MASTER_TARGETS: dict[str, Any] = {
@@ -611,7 +615,13 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
         chroma="420",
         color_range="tv",
         hdr_metadata=False,
-        options={"preset": "medium", "crf": "18"},
+        # 4 frame threads whatever the machine (x264's bits depend on them) and
+        # a 10-frame look-ahead instead of medium's 40 (docs/presets.md "Memory").
+        options={
+            "preset": "medium",
+            "crf": "18",
+            "x264-params": "threads=4:rc-lookahead=10",
+        },
         chroma_location="left",
         # Review copies are small: x264 CRF 18 smooths the fixture's fine grain
         # (keeps ~30 % of its σ, ~1 Mb/s at 1080p 23.976; docs/presets.md).

@@ -49,6 +49,9 @@ __all__ = [
     "default_mastering",
     "fill_frame",
     "frame_planes",
+    "FRAME_THREADS",
+    "X265_FRAME_THREADS",
+    "X264_THREADS",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,14 @@ log = logging.getLogger(__name__)
 _CAP_FRAME_THREADS = 1 << 12
 #: Encoder threads of a frame-threaded codec (ProRes) when ``threads`` is not given.
 FRAME_THREADS = 4
+#: x265 frame threads when a preset does not set ``frame-threads``: the bits
+#: depend on it, so it never follows the core count (x265's default does).
+#: One frame thread is also the least memory (one frame being coded) and the
+#: best compression; x265's wavefront pool still uses the worker's cores.
+X265_FRAME_THREADS = 1
+#: x264 frame threads when a preset does not set ``threads`` (same reason;
+#: x264's default is 1.5 x cores).
+X264_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -363,12 +374,18 @@ class VideoWriter(WriterContext):
             if cap is not None:  # VBV: x265 then signals a level/tier that admits it
                 kbps = max(1, int(cap // 1000))
                 params += [f"vbv-maxrate={kbps}", f"vbv-bufsize={kbps}"]
-            if self._threads and self._threads < len(os.sched_getaffinity(0)):
-                # x265 sizes its thread pool from the machine's cores, not from
-                # AVCodecContext.thread_count: a worker's share is given here.
-                # (Its output depends on the pool: the whole machine keeps its
-                # own sizing, so the bytes match a run that gave no threads.)
+            # Bits depend on the frame threads (and x265 derives them from its
+            # pool, i.e. from the machine): fixed here unless the preset says.
+            # The pool (wavefront rows, motion search, look-ahead costs) gives the
+            # same bits for any size, so it follows the worker's share of cores.
+            if not any(p.startswith("frame-threads=") for p in params):
+                params.append(f"frame-threads={X265_FRAME_THREADS}")
+            if self._threads:
                 params.append(f"pools={self._threads}")
+            # x265's settings SEI (user data) lists the pool ("numa-pools=N"):
+            # left out, so the file is the same for any share of cores. The
+            # settings are the preset's, recorded in the job's manifest.
+            params.append("info=0")
             opts["x265-params"] = ":".join(params)
         if spec.codec == "libx264":
             if spec.profile:
@@ -379,6 +396,10 @@ class VideoWriter(WriterContext):
             params = [p for p in opts.pop("x264-params", "").split(":") if p]
             if not any(p.startswith("force-cfr=") for p in params):
                 params.append("force-cfr=1")
+            # x264's frame threads change its bits: fixed, never the core count
+            # (AVCodecContext.thread_count is not set for libx264, see _open).
+            if not any(p.startswith("threads=") for p in params):
+                params.append(f"threads={X264_THREADS}")
             opts["x264-params"] = ":".join(params)
         return opts
 
@@ -426,9 +447,10 @@ class VideoWriter(WriterContext):
                 cc.thread_count = threads or min(
                     len(os.sched_getaffinity(0)), FRAME_THREADS
                 )
-            elif threads and spec.codec != "libx265":
-                # (libx265 takes thread_count as its frame-thread count, which
-                # changes its output; its pool is sized in _codec_options.)
+            elif threads and spec.codec not in ("libx265", "libx264"):
+                # (libx265 and libx264 take thread_count as their frame-thread
+                # count, which changes their output: fixed in _codec_options,
+                # x265's pool sized there from ``threads``.)
                 cc.thread_count = threads
             stream.options = self._codec_options()
             set_start_timecode(stream, self.start_timecode)

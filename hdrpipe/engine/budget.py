@@ -7,12 +7,26 @@ The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
   is retimed or reformatted, float32 copies of the sources and the result;
 * ``depth`` rendered frames, the colour stage's input and one signal per
   colour target, ``depth`` coloured items (one signal per target), and per
-  deliverable ``depth`` queued signals and the one being converted (float32,
-  shared by deliverables of one target);
-* per movie deliverable its Y'CbCr conversion buffers and the encoder's own
-  state: ProRes holds a frame per frame thread, libx265/libx264 their
-  look-ahead and reference pictures (:data:`ENCODER_BYTES_PER_PIXEL`);
-* the interpreter and libraries (:data:`~hdrpipe.memory.BASE_BYTES`).
+  colour target feeding a writer slower than the colour stage (compressed
+  EXR, x265)
+  ``depth`` queued signals and the one being converted (float32, shared by
+  deliverables of one target; behind ProRes and x264 that queue stays empty);
+* per EXR deliverable the frame being written (float32); per movie
+  deliverable its Y'CbCr code planes (:data:`VIDEO_WRITER_BYTES_PER_SAMPLE`)
+  and the encoder's own state: ProRes holds a frame per frame thread (16-bit
+  samples), libx265/libx264 their look-ahead, reference and frame-thread
+  pictures: :data:`ENCODER_BYTES_PER_PIXEL` plus
+  :data:`LOOKAHEAD_BYTES_PER_PIXEL` per look-ahead frame (``rc-lookahead`` of
+  the preset, else the encoder's ``medium`` default
+  :data:`DEFAULT_LOOKAHEAD`);
+* the interpreter and libraries (:data:`~hdrpipe.memory.BASE_BYTES`, plus
+  :data:`~hdrpipe.memory.MOVIE_BASE_BYTES` once a job has a movie).
+
+The constants are calibrated with ``bench/memory.py`` (peak RSS of one
+deliverable per preset at 1080p and UHD over 64 frames; docs/memory.md has the
+table and the formula for several deliverables). A job with several
+deliverables sums each deliverable's writer and encoder parts; the reader and
+the queues are shared (the queued signals once per colour target).
 
 When the estimate exceeds the budget with ``depth`` 2 but fits with 1, the job
 runs with 1 (slower: less overlap between stages); when it does not fit
@@ -22,6 +36,8 @@ even then, the job is refused before any output is opened.
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,14 +46,24 @@ from ..encode.presets import DeliverySpec
 from ..encode.video import FRAME_THREADS
 from ..errors import InputError
 from ..exr import ExrHeader
-from ..memory import BASE_BYTES, decoded_bytes, format_size, resolve_budget
+from ..memory import (
+    BASE_BYTES,
+    MOVIE_BASE_BYTES,
+    decoded_bytes,
+    format_size,
+    resolve_budget,
+)
 
 __all__ = [
     "MemoryEstimate",
     "estimate_memory",
     "fit_budget",
     "ENCODER_BYTES_PER_PIXEL",
+    "LOOKAHEAD_BYTES_PER_PIXEL",
+    "DEFAULT_LOOKAHEAD",
+    "VIDEO_WRITER_BYTES_PER_SAMPLE",
     "QUEUE_DEPTH",
+    "lookahead",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,13 +71,39 @@ log = logging.getLogger(__name__)
 #: Items each bounded queue of the stream holds (frames in flight per stage).
 QUEUE_DEPTH = 2
 
-#: Encoder state per output pixel (bytes), beyond the frames queued for it.
-#: libx265 medium holds ~700 MB at 1080p (look-ahead, references, frame
-#: threads): ~340 B/pixel. x264 holds less (its look-ahead is 8-bit 4:2:0).
+#: Long-GOP encoder state per output pixel (bytes) besides its look-ahead:
+#: reference and reordered pictures with their analysis data, the frame being
+#: coded. Fitted to bench/memory.py (x265 medium + tune=grain, one frame
+#: thread; x264 medium, 4 threads).
 ENCODER_BYTES_PER_PIXEL: Mapping[str, int] = {
-    "libx265": 340,
-    "libx264": 120,
+    "libx265": 160,
+    "libx264": 10,
 }
+#: Per frame of look-ahead (bytes per output pixel): the source picture and
+#: its half-resolution planes (x265: 10-bit samples in 16 bits).
+LOOKAHEAD_BYTES_PER_PIXEL: Mapping[str, float] = {
+    "libx265": 5.5,
+    "libx264": 4.0,
+}
+#: ``rc-lookahead`` of the encoders' ``medium`` preset (a preset without one).
+DEFAULT_LOOKAHEAD: Mapping[str, int] = {"libx265": 20, "libx264": 40}
+#: A movie writer's Y'CbCr conversion buffers, bytes per sample of the signal.
+VIDEO_WRITER_BYTES_PER_SAMPLE = 4
+_LOOKAHEAD_RE = re.compile(r"(?:^|[:,])rc[-_]lookahead=(\d+)")
+
+
+def lookahead(spec: DeliverySpec) -> int:
+    """The look-ahead depth (frames) a long-GOP preset's encoder runs with."""
+    codec = spec.codec or ""
+    found = spec.options.get("rc-lookahead") or spec.options.get("rc_lookahead")
+    for key in ("x265-params", "x264-params", "x264opts"):
+        match = _LOOKAHEAD_RE.search(spec.options.get(key, ""))
+        if match is not None:
+            found = match[1]
+    try:
+        return int(found) if found is not None else DEFAULT_LOOKAHEAD.get(codec, 0)
+    except ValueError:
+        return DEFAULT_LOOKAHEAD.get(codec, 0)
 
 
 @dataclass(frozen=True)
@@ -74,6 +126,17 @@ class MemoryEstimate:
             "frames_in_flight_per_stage": self.depth,
             "parts_bytes": dict(self.parts),
         }
+
+
+def _slow_writer(spec: DeliverySpec) -> bool:
+    """A writer slower than the colour stage: its input queue stays full.
+
+    Measured (bench/memory.py): compressed EXR and x265 are; uncompressed EXR,
+    ProRes and x264 keep up with the colour stage.
+    """
+    if spec.kind == "exr":
+        return (spec.exr_compression or "none") != "none"
+    return spec.codec == "libx265"
 
 
 def estimate_memory(
@@ -105,21 +168,28 @@ def estimate_memory(
         rendered = max(source, signal)
     targets = len({spec.target for spec in specs})
     flight = depth * rendered + rendered + targets * signal * (1 + depth)
-    flight += targets * (depth + 1) * signal
+    # The deliverables' queues fill only behind a writer slower than the
+    # colour stage (EXR compression, x265); the others keep up.
+    slow = {spec.target for spec in specs if _slow_writer(spec)}
+    flight += len(slow) * (depth + 1) * signal
     writers = 0
     encoders = 0
+    movies = False
     for spec in specs:
         if spec.kind == "exr":
             writers += signal
             continue
-        writers += pixels * channels * 12  # Y'CbCr float32 + uint16 planes, AVFrame
+        movies = True
+        writers += pixels * channels * VIDEO_WRITER_BYTES_PER_SAMPLE
         per_pixel = ENCODER_BYTES_PER_PIXEL.get(spec.codec or "")
         if per_pixel is not None:
-            encoders += pixels * per_pixel
+            per_frame = LOOKAHEAD_BYTES_PER_PIXEL[spec.codec or ""]
+            encoders += int(pixels * (per_pixel + per_frame * lookahead(spec)))
         else:  # frame-threaded intra codecs (ProRes): a frame per thread
-            encoders += (threads or FRAME_THREADS) * pixels * channels * 4
+            frame_threads = threads or min(len(os.sched_getaffinity(0)), FRAME_THREADS)
+            encoders += frame_threads * pixels * channels * 2
     return {
-        "base": BASE_BYTES,
+        "base": BASE_BYTES + (MOVIE_BASE_BYTES if movies else 0),
         "reader": reader,
         "frames_in_flight": flight,
         "writers": writers,

@@ -222,8 +222,9 @@ def test_dry_run_reports_the_estimate(small_plate: Path, tmp_path: Path) -> None
     assert memory["budget_bytes"] == 8 * 10**9
     assert memory["budget_source"] == "--max-memory"
     assert memory["frames_in_flight_per_stage"] == 2
-    # x265 state alone is 340 B/pixel: 192x108 -> 7 MB; plus the interpreter.
-    assert 300 * 2**20 < memory["estimated_peak_bytes"] < 8 * 10**9
+    # A 192x108 HEVC conform peaks at 244 MB RSS (VmHWM, measured): the
+    # interpreter and libraries dominate; the x265 state is a few MB.
+    assert 200 * 10**6 < memory["estimated_peak_bytes"] < 8 * 10**9
     assert "estimated peak memory" in done.stderr
     assert not (tmp_path / "out").exists()
 
