@@ -524,7 +524,7 @@ def _stages(
     from hdrpipe.exr import decode
     from hdrpipe.timecode import parse_rate
     from hdrpipe.types import ContentLightLevel
-    from hdrpipe.validate.pixels import frame_stats
+    from hdrpipe.validation.pixels import frame_stats
 
     picks = sorted(
         {round(i * (frames - 1) / max(samples - 1, 1)) for i in range(samples)}

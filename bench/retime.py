@@ -17,7 +17,7 @@ blend        ``(A + B) / 2`` in scene-linear light
 DIS plain    OpenCV DIS (medium preset) on the full-resolution 8-bit log
              structure image, both directions; A sampled at ``x - F_AB(x)/2``,
              B at ``x - F_BA(x)/2``, averaged (no occlusion handling)
-hdrpipe flow ``hdrpipe.conform.flow.interpolate`` (the ``--retime flow`` path)
+hdrpipe flow ``hdrpipe.resample.flow.interpolate`` (the ``--retime flow`` path)
 minterpolate FFmpeg's filter on 8-bit frames: each input frame through the SDR
              review view, rounded to 8-bit RGB, piped to ``ffmpeg`` as rawvideo
              rgb24 at 24 fps, converted to yuv444p (BT.709 matrix, full range,
@@ -60,9 +60,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures.motion import CUT_FRAME, FRAMES, render_motion_frame  # noqa: E402
 from hdrpipe.color import Transform  # noqa: E402
-from hdrpipe.conform import flow  # noqa: E402
-from hdrpipe.conform.reformat import apply_reformat, plan_reformat, resize  # noqa: E402
-from hdrpipe.conform.retime import blend  # noqa: E402
+from hdrpipe.resample import flow  # noqa: E402
+from hdrpipe.resample.reformat import apply_reformat, plan_reformat, resize  # noqa: E402
+from hdrpipe.resample.retime import blend  # noqa: E402
 
 __all__: list[str] = []
 

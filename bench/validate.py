@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from fixtures.generate import make_plate  # noqa: E402
 from hdrpipe.sequence import open_sequence  # noqa: E402
-from hdrpipe.validate import validate  # noqa: E402
+from hdrpipe.validation import validate  # noqa: E402
 
 __all__ = ["main"]
 

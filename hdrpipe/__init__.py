@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # what mypy and IDEs see; at run time __getattr__ imports
     from .handoff import write_nuke_script, write_otio
     from .sequence import Sequence, open_sequence
     from .types import ContentLightLevel, FrameRange, MasteringDisplay, Rate
-    from .validate import Report, validate
+    from .validation import Report, validate
 
 #: Public name → module that defines it, in pipeline order (not alphabetical).
 _LAZY: dict[str, str] = {
@@ -49,8 +49,8 @@ _LAZY: dict[str, str] = {
     "open_sequence": "hdrpipe.sequence",
     "Sequence": "hdrpipe.sequence",
     # 2. validate
-    "validate": "hdrpipe.validate",
-    "Report": "hdrpipe.validate",
+    "validate": "hdrpipe.validation",
+    "Report": "hdrpipe.validation",
     # 3. colour
     "Transform": "hdrpipe.color",
     "targets": "hdrpipe.color",

@@ -21,7 +21,7 @@ def _hermetic_lut_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
 @pytest.fixture
 def judgements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     """The check-id tuples every Validator judges from now on, in order."""
-    from hdrpipe.validate import Validator
+    from hdrpipe.validation import Validator
 
     seen: list[tuple[str, ...]] = []
     real = Validator._judge

@@ -34,7 +34,7 @@ from hdrpipe.encode.presets import load_presets
 from hdrpipe.encode.probe import expected_tags
 from hdrpipe.errors import ColorError, InputError
 from hdrpipe.types import ContentLightLevel, Rate
-from hdrpipe.validate.checks import identify_chromaticities
+from hdrpipe.validation.checks import identify_chromaticities
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -62,8 +62,8 @@ def test_validating_and_conforming_never_import_colour_science() -> None:
     # `import colour` costs 0.35-0.5 s of one core per process (before any frame).
     code = (
         "import importlib, sys; importlib.import_module('hdrpipe.cli');"
-        " p = importlib.import_module('hdrpipe.validate.pixels');"
-        " c = importlib.import_module('hdrpipe.validate.checks');"
+        " p = importlib.import_module('hdrpipe.validation.pixels');"
+        " c = importlib.import_module('hdrpipe.validation.checks');"
         " k = importlib.import_module('hdrpipe.color'); p.gamut_matrices();"
         " c.identify_chromaticities((0.7347, 0.2653, 0.0, 1.0, 0.0001, -0.077,"
         " 0.32168, 0.33767)); k.mastering_display('p3d65');"

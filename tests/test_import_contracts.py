@@ -87,7 +87,7 @@ def test_the_package_keeps_its_contracts(tmp_path: Path) -> None:
         ),
         # validation through a colour transform
         (
-            "hdrpipe/validate/_back.py",
+            "hdrpipe/validation/_back.py",
             "import PyOpenColorIO\n",
             "Validation judges the source as stored",
         ),

@@ -22,7 +22,7 @@ from ..errors import InputError, OutputError, ValidationError
 from ..exr import ExrHeader
 from ..outputs import atomic_write
 from ..sequence import Sequence, open_sequence
-from ..validate import CHECKS, PROFILES, identify_chromaticities, validate
+from ..validation import CHECKS, PROFILES, identify_chromaticities, validate
 from ._app import app, emit_json, stderr, stdout
 
 __all__ = ["validate_command", "info_command", "sequence_info"]
@@ -132,7 +132,7 @@ def validate_command(
 
 
 def _list_checks(json_out: bool) -> None:
-    """Print the registered checks (:data:`hdrpipe.validate.CHECKS`)."""
+    """Print the registered checks (:data:`hdrpipe.validation.CHECKS`)."""
     rows = []
     for check in CHECKS.values():
         row = check.to_dict()

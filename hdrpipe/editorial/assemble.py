@@ -45,12 +45,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..colorimetry import matrix_rgb_to_rgb
-from ..conform.retime import Method, Sample, retime_frame
 from ..encode.exr_writer import ExrWriter
 from ..encode.presets import get_preset
 from ..engine import EXR_FIRST_FRAME, ConformJob, Manifest, ProgressCallback, conform
 from ..errors import InputError
 from ..exr import read_pixels
+from ..resample.retime import Method, Sample, retime_frame
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
 from ..timecode import Timecode

@@ -51,7 +51,7 @@ from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence
 from ..timecode import Timecode, parse_rate
 from ..types import FrameRange, Rate
-from ..validate.checks import identify_chromaticities
+from ..validation.checks import identify_chromaticities
 from .timeline import Cut, Event
 
 __all__ = [

@@ -17,19 +17,19 @@ from typing import Any, Literal, cast, get_args
 
 from ..color import Transform, get_target, source_colorspace
 from ..color.fastpath import ColorPath
-from ..conform.reformat import FITS, Fit, Placement, parse_raster, plan_reformat
-from ..conform.retime import METHODS, Method, Sample, frame_map
 from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
 from ..outputs import check_name, check_outdir, output_path
+from ..resample.reformat import FITS, Fit, Placement, parse_raster, plan_reformat
+from ..resample.retime import METHODS, Method, Sample, frame_map
 from ..sequence import Sequence as ImageSequence
 from ..sequence import open_sequence, parse_frame_range
 from ..timecode import DROP_FRAME_RATES, Timecode, parse_rate
 from ..types import FrameRange, Rate
-from ..validate import Report, Validator, validate
-from ..validate.checks import identify_chromaticities
+from ..validation import Report, Validator, validate
+from ..validation.checks import identify_chromaticities
 from .budget import MemoryEstimate, fit_budget
 
 __all__ = [

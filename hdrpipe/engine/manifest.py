@@ -23,7 +23,7 @@ from ..encode.presets import spec_to_dict
 from ..errors import HdrpipeError, InputError
 from ..outputs import atomic_write, discard
 from ..sequence import Sequence as ImageSequence
-from ..validate import Validator
+from ..validation import Validator
 from .job import (
     ConformJob,
     JobPlan,

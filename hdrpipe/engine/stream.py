@@ -27,9 +27,6 @@ from ..color import (
     Transform,
     mastering_display_for,
 )
-from ..conform.flow import FlowCache
-from ..conform.reformat import apply_reformat
-from ..conform.retime import Sample, retime_frame
 from ..encode import light_level_at_close, open_writer
 from ..encode.quality import bitrate_floor_finding
 from ..errors import (
@@ -41,9 +38,12 @@ from ..errors import (
     ValidationError,
 )
 from ..exr import decode, read_pixels
+from ..resample.flow import FlowCache
+from ..resample.reformat import apply_reformat
+from ..resample.retime import Sample, retime_frame
 from ..timecode import Timecode
 from ..types import ContentLightLevel
-from ..validate import Validator
+from ..validation import Validator
 from .budget import QUEUE_DEPTH
 from .job import (
     EXR_FIRST_FRAME,
@@ -514,7 +514,7 @@ def run(
         encoders that need it at open use it instead of a measuring pass, and it
         is the level written into the files.
     validators
-        One :class:`~hdrpipe.validate.Validator` per shot, for a plan made with
+        One :class:`~hdrpipe.validation.Validator` per shot, for a plan made with
         ``validate_sources="headers"``: the first pass over the frames validates
         them as it decodes them (one decode for both). A source that fails for
         good (damaged frame, NaN/Inf) stops an unforced job at that frame; the

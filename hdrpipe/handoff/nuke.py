@@ -174,7 +174,7 @@ def _format(
     """Nuke format string ``"w h x y r t pa name"``.
 
     ``active`` is the manifest's picture area ``[x, y, w, h]`` (top-left origin,
-    as ``hdrpipe.conform.reformat.Placement.active``); Nuke's ``x y r t`` box
+    as ``hdrpipe.resample.reformat.Placement.active``); Nuke's ``x y r t`` box
     uses a bottom-left origin.
     """
     ax, ay, aw, ah = active if active else (0, 0, width, height)
@@ -492,7 +492,7 @@ def retime_expressions(
 ) -> tuple[str, ...]:
     """Nuke expressions of hdrpipe's frame map for a shot (``frame`` = project frame).
 
-    hdrpipe's frame map (``hdrpipe.conform.retime``) shows the shot's record
+    hdrpipe's frame map (``hdrpipe.resample.retime``) shows the shot's record
     frame ``i = frame - start`` at source position ``p = min(i * ratio, last -
     first)`` past ``first`` (``ratio`` = source fps / record fps; past the end
     the last frame holds): ``nearest`` reads source frame ``first + ceil(p -

@@ -1,7 +1,7 @@
 """QC report: one self-contained HTML file per job or validated sequence.
 
 An edge of the data flow (like ``cli``): it reads a job manifest (or a
-validation :class:`~hdrpipe.validate.Report`), re-reads the few frames it
+validation :class:`~hdrpipe.validation.Report`), re-reads the few frames it
 needs (decimated, see :mod:`.analyse`) and writes one HTML page with every
 image inlined as a ``data:`` URI — no network, opens in a second, prints.
 
@@ -32,7 +32,7 @@ from ..color import Transform
 from ..errors import HdrpipeError, InputError, OutputError
 from ..outputs import atomic_write
 from ..sequence import open_sequence
-from ..validate import Report
+from ..validation import Report
 from .analyse import analyse_shot
 from .html import esc, findings_table, page, table
 from .sections import (
@@ -418,7 +418,7 @@ def write_report(
 
     ``subject`` is a job manifest (:class:`~hdrpipe.engine.Manifest`, its
     mapping, or the path of its JSON) or a validation
-    :class:`~hdrpipe.validate.Report` (its ``input`` is re-read).
+    :class:`~hdrpipe.validation.Report` (its ``input`` is re-read).
     ``previews`` as in :func:`render_report`.
 
     Raises

@@ -26,8 +26,8 @@ from ..colorimetry import matrix_rgb_to_rgb
 from ..errors import HdrpipeError
 from ..exr import decode
 from ..sequence import Sequence
-from ..validate import PREVIEW_WIDTH, preview_step
-from ..validate.pixels import GAMUT_TOLERANCE
+from ..validation import PREVIEW_WIDTH, preview_step
+from ..validation.pixels import GAMUT_TOLERANCE
 
 __all__ = [
     "ShotAnalysis",
@@ -145,7 +145,7 @@ def analyse_shot(
     ``curves=False`` reads only the contact-sheet (and bad-pixel) frames: for a
     job whose manifest carries the exact per-frame light levels.
     ``previews`` (frame → (step, decimated stored RGB), what a job's
-    :class:`~hdrpipe.validate.Validator` kept) stand in for decoding those
+    :class:`~hdrpipe.validation.Validator` kept) stand in for decoding those
     frames again when their step is this analysis's (not for the frames whose
     NaN/negative maps need every pixel).
     """

@@ -196,7 +196,7 @@ def maps_section(a: ShotAnalysis) -> str:
 
 
 def evidence_section(checks: Sequence[Mapping[str, Any]]) -> str:
-    from ..validate.generated import UPSCALE_FACTORS
+    from ..validation.generated import UPSCALE_FACTORS
     from .plots import quantisation_uri, series_uri, spectrum_uri
 
     by_id = {str(c.get("id")): c for c in checks}

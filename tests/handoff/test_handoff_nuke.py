@@ -529,7 +529,7 @@ def test_letterbox_active_area_in_format(
 
 def retimed(manifest: dict[str, Any], rate: str, method: str) -> dict[str, Any]:
     """sh010: 48 source frames at 24 fps conformed to ``rate`` by ``method``."""
-    from hdrpipe.conform.retime import output_count
+    from hdrpipe.resample.retime import output_count
     from hdrpipe.types import Rate
 
     doc = copy.deepcopy(manifest)
@@ -562,7 +562,7 @@ def nuke_expr(expr: str, frame: int) -> float:
 def test_retimed_shot_plays_the_frame_map(
     manifest: dict[str, Any], tmp_path: Path, rate: str, method: str
 ) -> None:
-    from hdrpipe.conform.retime import frame_map
+    from hdrpipe.resample.retime import frame_map
     from hdrpipe.types import FrameRange, Rate
 
     doc = retimed(manifest, rate, method)
@@ -618,7 +618,7 @@ def test_retime_expressions_in_tclsh(
     manifest: dict[str, Any], tmp_path: Path, tclsh: str
 ) -> None:
     """Tcl's expr reads the same numbers as the Nuke expressions (doubles)."""
-    from hdrpipe.conform.retime import frame_map
+    from hdrpipe.resample.retime import frame_map
     from hdrpipe.types import FrameRange, Rate
 
     doc = retimed(manifest, "30/1", "nearest")

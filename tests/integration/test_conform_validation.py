@@ -19,7 +19,7 @@ import hdrpipe.exr
 from fixtures.generate import BROKEN_FRAME_OFFSET, make_plate
 from hdrpipe.engine import ConformJob, conform
 from hdrpipe.errors import ValidationError
-from hdrpipe.validate import validate
+from hdrpipe.validation import validate
 
 FIRST = 1001
 

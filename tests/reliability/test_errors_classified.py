@@ -177,7 +177,7 @@ def test_io_error_reading_a_frame_is_not_held_under_force(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    validate_stage = sys.modules["hdrpipe.validate"]
+    validate_stage = sys.modules["hdrpipe.validation"]
     real = validate_stage.decode
 
     def flaky(path: os.PathLike[str] | str, **kwargs: object) -> object:

@@ -80,7 +80,7 @@ def _spy_decode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     import importlib
 
     # By module name: the package root re-exports a function called validate.
-    validate_mod = importlib.import_module("hdrpipe.validate")
+    validate_mod = importlib.import_module("hdrpipe.validation")
     decoded: list[str] = []
     real_decode = validate_mod.decode
 

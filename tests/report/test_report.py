@@ -114,7 +114,7 @@ def test_report_does_not_import_pyplot(plate: Path, tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from hdrpipe.report import write_report\n"
-        "from hdrpipe.validate import validate\n"
+        "from hdrpipe.validation import validate\n"
         f"write_report(validate({str(plate)!r}), {str(tmp_path / 'r.html')!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
@@ -125,7 +125,7 @@ def test_nonfinite_map_marks_every_poisoned_pixel(tmp_path: Path) -> None:
     import numpy as np
 
     from hdrpipe.exr import read_pixels
-    from hdrpipe.validate import validate
+    from hdrpipe.validation import validate
 
     pattern = make_plate(
         tmp_path, width=256, height=144, frames=8, variant="nonfinite", seed=2
@@ -147,7 +147,7 @@ def test_nonfinite_map_marks_every_poisoned_pixel(tmp_path: Path) -> None:
 
 def test_damaged_frame_is_listed_not_fatal(tmp_path: Path) -> None:
     from hdrpipe.report import write_report
-    from hdrpipe.validate import validate
+    from hdrpipe.validation import validate
 
     pattern = make_plate(tmp_path, width=64, height=36, frames=6, variant="truncated")
     html = write_report(validate(pattern), tmp_path / "r.html").read_text("utf-8")

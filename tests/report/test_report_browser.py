@@ -20,8 +20,8 @@ import pytest
 
 from fixtures.faults import FAULT_FRAMES, FAULTS, make_faulty_plate
 from fixtures.generate import make_plate
-from hdrpipe.validate import CheckResult, Report, validate
-from hdrpipe.validate.profiles import FOOTAGE_CHECKS
+from hdrpipe.validation import CheckResult, Report, validate
+from hdrpipe.validation.profiles import FOOTAGE_CHECKS
 
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None

@@ -14,7 +14,7 @@ from hdrpipe.engine import ConformJob, conform
 from hdrpipe.exr import read_pixels
 from hdrpipe.report.analyse import analyse_shot
 from hdrpipe.sequence import open_sequence
-from hdrpipe.validate import PREVIEW_WIDTH, Validator
+from hdrpipe.validation import PREVIEW_WIDTH, Validator
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures import DATA_DIR
-from hdrpipe.validate import validate
+from hdrpipe.validation import validate
 
 ROOT = DATA_DIR / "plate_160x90"
 ALL = tuple(range(1001, 1009))

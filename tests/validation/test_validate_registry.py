@@ -1,5 +1,5 @@
 """Check ids come from the registered checks: the CLI listing, the profiles and
-the reports all agree with :data:`hdrpipe.validate.CHECKS`."""
+the reports all agree with :data:`hdrpipe.validation.CHECKS`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hdrpipe.cli import main
-from hdrpipe.validate import (
+from hdrpipe.validation import (
     CHECK_IDS,
     CHECKS,
     HEADER_CHECKS,
@@ -20,7 +20,7 @@ from hdrpipe.validate import (
     Profile,
     register_check,
 )
-from hdrpipe.validate.checks import SequenceData
+from hdrpipe.validation.checks import SequenceData
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -337,7 +337,7 @@ def resize(
     (every letterbox, pillarbox and crop fit). That reproduces OpenImageIO's
     ``ImageBufAlgo.resize`` (pixel-centre mapping ``(j + 0.5) / s - 0.5``,
     filter widened by ``1 / s`` when shrinking, edge pixels repeated) to
-    ~1e-5 relative (tests/conform/test_reformat.py) at a fraction of its
+    ~1e-5 relative (tests/resample/test_reformat.py) at a fraction of its
     cost (OIIO evaluates the 2-D kernel per pixel: 2-3 s for 1080p → UHD
     RGBA on this machine, see bench/retime.py). OIIO weights strongly
     anisotropic scales differently, so those, any other filter name

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hdrpipe.conform.flow import FlowCache, estimate_flow, interpolate
-from hdrpipe.conform.retime import blend
 from hdrpipe.errors import ConformError
+from hdrpipe.resample.flow import FlowCache, estimate_flow, interpolate
+from hdrpipe.resample.retime import blend
 
 H, W, SS, SIZE = 128, 192, 4, 48
 P0, D = (

@@ -17,7 +17,7 @@ A check absent from a profile is not run. Severities are ``"warn"`` or
 
 The generated-footage checks (``black``, ``flash``, ``flicker``,
 ``duplicates``, ``frozen``, ``upscale``; thresholds in
-:mod:`hdrpipe.validate.generated`) run in ``ray3`` and ``nuke-comp`` as
+:mod:`hdrpipe.validation.generated`) run in ``ray3`` and ``nuke-comp`` as
 warnings: each is a fault a supervisor judges by eye (a flash may be lightning,
 a held frame may be intended), so they inform the report and never stop a job.
 ``aces`` is about the container and does not run them.
@@ -44,10 +44,10 @@ __all__ = [
 ]
 
 #: Every check id, in report order (stable API: ids never change meaning);
-#: derived from the registered checks (:mod:`hdrpipe.validate.registry`).
+#: derived from the registered checks (:mod:`hdrpipe.validation.registry`).
 CHECK_IDS = check_ids()
 
-#: Checks for faults of generated footage (``hdrpipe.validate.generated``).
+#: Checks for faults of generated footage (``hdrpipe.validation.generated``).
 FOOTAGE_CHECKS = check_ids(footage=True)
 
 #: The checks that judge decoded pixels (the others need headers only).

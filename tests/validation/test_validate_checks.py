@@ -17,7 +17,7 @@ from hdrpipe.exr import (
     read_pixels,
     write_exr,
 )
-from hdrpipe.validate import identify_chromaticities, validate
+from hdrpipe.validation import identify_chromaticities, validate
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -1,7 +1,7 @@
 """Checks for faults of generated footage: one function per check id.
 
 ``check_<id>(data, rule) -> CheckResult`` as in :mod:`.checks`, judging the
-per-frame :class:`~hdrpipe.validate.footage.FootageStats` the validation pass
+per-frame :class:`~hdrpipe.validation.footage.FootageStats` the validation pass
 kept. Frames are compared with the previous/next frame *number* only when both
 are on disk and readable (a gap is never a jump).
 

@@ -4,7 +4,7 @@ A frame whose decode would exceed the budget (a 16000x16000 render, a ZIP-bomb
 EXR) is not refused: its data window is decoded a strip of rows at a time —
 OpenImageIO ``read_scanlines`` for scanline files, ``read_tiles`` over whole
 rows of tiles for tiled ones — and each strip feeds
-:class:`~hdrpipe.validate.pixels.StripStats`, so the pixel checks (NaN, Inf,
+:class:`~hdrpipe.validation.pixels.StripStats`, so the pixel checks (NaN, Inf,
 negative, gamut, bit depth, the generated-footage statistics) see every row
 and give the same result as a full read. A strip holds at most
 :data:`STRIP_SHARE` of the budget (the rest covers the decoder's own buffers

@@ -13,7 +13,7 @@ import pytest
 from fixtures.generate import BROKEN_FRAME_OFFSET
 from hdrpipe.exr import read_pixels
 from hdrpipe.sequence import open_sequence
-from hdrpipe.validate import CHECK_IDS, HEADER_CHECKS, PROFILES, Validator, validate
+from hdrpipe.validation import CHECK_IDS, HEADER_CHECKS, PROFILES, Validator, validate
 
 N = 8  # frames per plate, as in conftest.py
 

@@ -3,7 +3,7 @@
 :func:`frame_map` is pure (no pixels): for each output frame it gives the
 source frame numbers and weights. :func:`retime_frame` turns one
 :class:`Sample` into pixels with :func:`blend` or motion-compensated
-interpolation (:mod:`hdrpipe.conform.flow`).
+interpolation (:mod:`hdrpipe.resample.flow`).
 
 Output count rule (every method but ``asis``)
 ---------------------------------------------
@@ -25,7 +25,7 @@ stable 4-in-5 cadence ``0 1 2 2 3 | 4 5 6 6 7``.
 ``blend`` / ``flow``: the two neighbours ``floor(p)`` and ``floor(p) + 1``
 with weights ``1 - f`` and ``f`` (``f`` the fractional part); integral
 positions give one source with weight exactly 1.0. ``flow`` interpolates
-along the motion (:func:`hdrpipe.conform.flow.interpolate`) and never across a
+along the motion (:func:`hdrpipe.resample.flow.interpolate`) and never across a
 scene cut: when the two neighbours belong to different shots it holds the
 nearer one (``f <= 1/2`` holds ``floor(p)``), as ``nearest`` would. ``blend``
 is a plain dissolve and does not look for cuts.

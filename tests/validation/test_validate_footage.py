@@ -15,9 +15,9 @@ import pytest
 from fixtures.faults import FAULT_FRAMES, FAULTS, make_faulty_plate
 from fixtures.generate import make_plate
 from hdrpipe.cli import main
-from hdrpipe.validate import PROFILES, validate
-from hdrpipe.validate.footage import luminance_ap0
-from hdrpipe.validate.profiles import FOOTAGE_CHECKS
+from hdrpipe.validation import PROFILES, validate
+from hdrpipe.validation.footage import luminance_ap0
+from hdrpipe.validation.profiles import FOOTAGE_CHECKS
 
 FIRST = 1001
 

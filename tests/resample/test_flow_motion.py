@@ -14,8 +14,8 @@ import pytest
 
 from fixtures.motion import CUT_FRAME, render_motion_frame
 from hdrpipe.color import Transform
-from hdrpipe.conform.flow import CUT_MATCH, FlowCache, estimate_flow, interpolate
-from hdrpipe.conform.retime import blend, frame_map, retime_frame
+from hdrpipe.resample.flow import CUT_MATCH, FlowCache, estimate_flow, interpolate
+from hdrpipe.resample.retime import blend, frame_map, retime_frame
 from hdrpipe.types import FrameRange, Rate
 
 W, H = 320, 180

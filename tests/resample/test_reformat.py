@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hdrpipe.conform.reformat import (
+from hdrpipe.errors import ConformError, InputError
+from hdrpipe.resample.reformat import (
     apply_reformat,
     fill_display_window,
     parse_raster,
     plan_reformat,
     resize,
 )
-from hdrpipe.errors import ConformError, InputError
 
 RASTERS = [
     ("3840x2160", (3840, 2160)),

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hdrpipe.conform.retime import (
+from hdrpipe.errors import ConformError, InputError
+from hdrpipe.resample.retime import (
     Sample,
     blend,
     frame_map,
@@ -19,7 +20,6 @@ from hdrpipe.conform.retime import (
     retime_frame,
     sample_at,
 )
-from hdrpipe.errors import ConformError, InputError
 from hdrpipe.timecode import STANDARD_RATES, parse_rate
 from hdrpipe.types import FrameRange
 
@@ -191,7 +191,7 @@ def test_retime_frame_flow_on_static_frames() -> None:
 
 
 def test_24_to_60_flow_reuses_pair_flows() -> None:
-    from hdrpipe.conform.flow import FlowCache
+    from hdrpipe.resample.flow import FlowCache
 
     rng = np.random.default_rng(5)
     base = (rng.random((36, 64, 3)) * 4).astype(np.float32)

@@ -1,8 +1,8 @@
 """The validation checks, registered in one table (report order).
 
 Each check function registers itself with :func:`register_check` where it is
-defined (:mod:`hdrpipe.validate.checks`, then
-:mod:`hdrpipe.validate.generated`), saying whether it judges decoded pixels
+defined (:mod:`hdrpipe.validation.checks`, then
+:mod:`hdrpipe.validation.generated`), saying whether it judges decoded pixels
 and whether it is a generated-footage fault. Everything that lists check ids
 derives them from :data:`CHECKS`: the profiles' known ids, the header/pixel
 split of the validator, ``hdrpipe validate --list-checks``.
@@ -29,7 +29,7 @@ class Check:
     """A registered check: its id (stable API), function and kind.
 
     ``pixels``: judges decoded pixels (the others need headers only);
-    ``footage``: a fault of generated footage (:mod:`hdrpipe.validate.generated`).
+    ``footage``: a fault of generated footage (:mod:`hdrpipe.validation.generated`).
     """
 
     id: str

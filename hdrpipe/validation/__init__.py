@@ -490,7 +490,7 @@ def validate(
         Unknown profile, the input does not exist / holds no sequence, or a
         frame of which even one row would exceed the memory budget (refused
         from its header, before decoding). A larger frame that does not fit
-        whole is checked in strips of rows (:mod:`hdrpipe.validate.strips`).
+        whole is checked in strips of rows (:mod:`hdrpipe.validation.strips`).
     """
     return Validator(seq_or_path, profile, max_memory=max_memory).report(
         on_progress=on_progress, workers=workers
