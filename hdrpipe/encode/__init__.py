@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
+from .container import pixel_aspect_ratio
 from .exr_writer import ExrWriter
 from .presets import PRESETS, DeliverySpec, get_preset, load_presets
 from .probe import probe, verify
@@ -105,9 +106,9 @@ def open_writer(
     pattern's folder is the deliverable, made complete or not at all (it must
     not exist unless ``overwrite``); otherwise frames go into an existing folder
     at :meth:`Writer.close`. ``pixel_aspect`` (pixel width / height) is written
-    as ``pixelAspectRatio`` of EXR deliverables; movies are opened with square
-    pixels (1:1 ``pasp``: the engine does not yet pass an anamorphic plate's
-    aspect to movies or the farm's stitch, so reformat such plates).
+    as ``pixelAspectRatio`` of EXR deliverables and as the movie's ``pasp``
+    box and bitstream sample aspect (VUI), as the ratio
+    :func:`~hdrpipe.encode.container.pixel_aspect_ratio` gives.
 
     Raises
     ------
@@ -143,4 +144,5 @@ def open_writer(
         light_level=light_level,
         threads=threads,
         overwrite=overwrite,
+        pixel_aspect=pixel_aspect_ratio(pixel_aspect),
     )

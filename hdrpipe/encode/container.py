@@ -29,7 +29,7 @@ from typing import Any
 
 import av
 
-from ..errors import EncodeError
+from ..errors import EncodeError, InputError
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from . import hevc_sei, isobmff
@@ -39,6 +39,7 @@ from .probe import H273_MATRIX, H273_PRIMARIES, H273_TRANSFER, verify
 __all__ = [
     "PRORES_VENDOR",
     "SampleEntryPatch",
+    "pixel_aspect_ratio",
     "sample_entry_patch",
     "set_start_timecode",
     "finish_movie",
@@ -74,6 +75,20 @@ class SampleEntryPatch:
         )
 
 
+def pixel_aspect_ratio(value: float | Fraction) -> Fraction:
+    """Return a pixel aspect (width / height) as the ratio ``pasp`` and the VUI carry.
+
+    EXR stores ``pixelAspectRatio`` as a float32 (4:3 reads back 1.3333334), so
+    the nearest fraction with a denominator of at most 10,000 is taken: small
+    enough for the VUI's 16-bit ``sar_width``/``sar_height`` at any aspect up
+    to 6.5, exact for every ratio in use (2:1, 4:3, 6:5, 1.5, 1.8...).
+    """
+    aspect = Fraction(value).limit_denominator(10_000)
+    if aspect <= 0:
+        raise InputError(f"pixel aspect must be positive, got {value}")
+    return aspect
+
+
 def sample_entry_patch(
     spec: DeliverySpec,
     *,
@@ -86,7 +101,8 @@ def sample_entry_patch(
     * ``colr``: QuickTime ``nclc`` in MOV (what Apple writes and reads for ProRes;
       the range is the codec's: ProRes is narrow range by definition), ISO
       ``nclx`` with ``full_range_flag`` in MP4 (ISO/IEC 14496-12:2022 §12.1.5);
-    * ``pasp`` ``pixel_aspect`` (1:1 square pixels) in every movie;
+    * ``pasp`` ``pixel_aspect`` (1:1 square pixels unless the plate is
+      anamorphic and kept at its stored size) in every movie;
     * ``fiel`` 1/0 (progressive) for ProRes, which has no other place to say so
       in the container (H.264/H.265 say it in the bitstream);
     * ``mdcv`` + ``clli`` when the preset carries HDR metadata (``mastering`` and

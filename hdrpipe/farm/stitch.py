@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..color import LightLevelMeter, get_target, mastering_display_for
-from ..encode.container import finish_movie, remux_parts
+from ..encode.container import finish_movie, pixel_aspect_ratio, remux_parts
 from ..encode.presets import DeliverySpec
 from ..encode.quality import bitrate_floor_finding
 from ..encode.video import default_mastering
@@ -69,6 +69,7 @@ def _stitch_movie(
     has_alpha: bool,
     level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
+    pixel_aspect: float,
 ) -> dict[str, Any]:
     parts = [Path(r["path"]) for r in chunk_records]
     frames = [c.frames for c in farm.chunks]
@@ -99,6 +100,7 @@ def _stitch_movie(
             mastering=mastering,
             light_level=level,
             has_alpha=has_alpha,
+            pixel_aspect=pixel_aspect_ratio(pixel_aspect),
         )
         publish(tmp, final, overwrite=True)
     finally:
@@ -249,6 +251,7 @@ def stitch(
                 out.has_alpha,
                 level,
                 mastering,
+                planned.pixel_aspect,
             )
         # Each part judged its own bitrate: judge the stitched movie instead.
         record["findings"] = [

@@ -85,6 +85,7 @@ def _spec(manifest: Mapping[str, Any], preset: str) -> Any:
 
 
 def _lint_movie(manifest: Mapping[str, Any], out: Mapping[str, Any]) -> list[str]:
+    from ..encode.container import pixel_aspect_ratio
     from ..encode.probe import tag_lint
 
     spec = _spec(manifest, str(out.get("preset")))
@@ -106,7 +107,7 @@ def _lint_movie(manifest: Mapping[str, Any], out: Mapping[str, Any]) -> list[str
         light_level=light,
         mastering=mastering,
         has_alpha=bool(out.get("has_alpha")),
-        pixel_aspect=Fraction(aspect).limit_denominator(100000),
+        pixel_aspect=pixel_aspect_ratio(aspect),
     )
     return bad
 

@@ -208,3 +208,58 @@ def test_exr_delivery_above_30fps_carries_frame_pair_timecode(tmp_path: Path) ->
         labels.append((pair, bool(word & 0x8000)))
     # 46, 47 (pair 23, both fields), then 01:00:01:00.. (pair 0) for frames 3-5
     assert labels[:4] == [(23, False), (23, True), (0, False), (0, True)]
+
+
+@pytest.mark.parametrize(
+    ("stored", "ratio"), [(2.0, (2, 1)), (4 / 3, (4, 3))], ids=["2to1", "4to3"]
+)
+def test_anamorphic_plate_kept_gives_movies_its_pixel_aspect(
+    tmp_path: Path, stored: float, ratio: tuple[int, int]
+) -> None:
+    # Kept at its stored size, an anamorphic plate's movies say so: the pasp box
+    # (read by FFmpeg's MOV demuxer and by MediaInfo) and, for HEVC, the VUI
+    # sample aspect (read by FFmpeg's decoder from the bitstream). EXR stores
+    # the aspect as a float32 (4:3 reads back 1.3333334): the movie gets 4:3.
+    from pymediainfo import MediaInfo
+
+    from hdrpipe import farm
+
+    w, h = 64, 36
+    pattern = _write_plate(
+        tmp_path / "ana",
+        [_ramp(w, h)] * 4,
+        fps=Fraction(24),
+        time_code="01:00:00:00",
+        attributes={"pixelAspectRatio": stored},
+    )
+    presets = ("prores4444xq-pq1000", "hevc-hdr10")
+    job = ConformJob(
+        inputs=(str(pattern),), deliver=presets, outdir=tmp_path / "single"
+    )
+    single = conform(job).to_dict()
+    farm_plan = farm.plan_job(
+        ConformJob(
+            inputs=(str(pattern),), deliver=presets[:1], outdir=tmp_path / "farm"
+        ),
+        chunk=2,
+    )
+    for chunk in farm_plan.chunks:
+        farm.run_chunk(farm_plan, chunk.index)
+    stitched = farm.stitch(farm_plan).to_dict()
+    movies = [o["path"] for o in single["outputs"] + stitched["outputs"]]
+    assert len(movies) == 3
+    expected = Fraction(*ratio)
+    for path in movies:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            assert stream.sample_aspect_ratio == expected, path
+            if path.endswith(".mp4"):
+                # HEVC's own VUI aspect_ratio_idc (the decoder's, not the box's)
+                assert stream.codec_context.sample_aspect_ratio == expected
+        (video,) = MediaInfo.parse(path).video_tracks
+        assert float(video.pixel_aspect_ratio) == pytest.approx(
+            float(expected), abs=1e-3
+        ), path
+        assert float(video.display_aspect_ratio) == pytest.approx(
+            w * float(expected) / h, abs=2e-3
+        ), path
