@@ -82,7 +82,7 @@ def test_the_package_keeps_its_contracts(tmp_path: Path) -> None:
         # encode taking colour from the colour stage instead of its preset
         (
             "hdrpipe/encode/_back.py",
-            "from ..color import transfer\n",
+            "from ..color import tonemap\n",
             "Encode writes display-encoded frames",
         ),
         # validation through a colour transform

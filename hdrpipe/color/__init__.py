@@ -5,19 +5,8 @@ functions and HDR static metadata (ST 2086, CTA-861.3 MaxCLL/MaxFALL).
 
 from __future__ import annotations
 
-from .config import ConfigInfo, resolve_config
-from .hdr_metadata import (
-    FrameLight,
-    LightLevelMeter,
-    mastering_display,
-    mastering_display_for,
-)
-from .looks import Look
-from .targets import Target, get_target, source_colorspace, target_names, targets
-from .tonemap import TONE_MAPPERS, eetf_bt2390, retarget_pq
-from .transfer import (
-    decode_to_luminance,
-    encode_from_luminance,
+from ..colorimetry import decode_to_luminance, encode_from_luminance
+from ..transfer import (
     eotf_bt1886,
     eotf_bt2100_hlg,
     eotf_inverse_bt1886,
@@ -29,6 +18,16 @@ from .transfer import (
     ootf_bt2100_hlg,
     ootf_inverse_bt2100_hlg,
 )
+from .config import ConfigInfo, resolve_config
+from .hdr_metadata import (
+    FrameLight,
+    LightLevelMeter,
+    mastering_display,
+    mastering_display_for,
+)
+from .looks import Look
+from .targets import Target, get_target, source_colorspace, target_names, targets
+from .tonemap import TONE_MAPPERS, eetf_bt2390, retarget_pq
 from .transform import Transform
 
 __all__ = [

@@ -18,8 +18,7 @@ from colour.models import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hdrpipe.color import get_target
-from hdrpipe.color.transfer import (
+from hdrpipe.color import (
     decode_to_luminance,
     eotf_bt1886,
     eotf_bt2100_hlg,
@@ -27,6 +26,7 @@ from hdrpipe.color.transfer import (
     eotf_inverse_bt2100_hlg,
     eotf_inverse_st2084,
     eotf_st2084,
+    get_target,
     oetf_bt2100_hlg,
     oetf_inverse_bt2100_hlg,
     ootf_bt2100_hlg,

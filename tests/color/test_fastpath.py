@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from hdrpipe.color import Transform
 from hdrpipe.color import fastpath as fp
-from hdrpipe.color.transfer import eotf_st2084
 from hdrpipe.errors import InputError
+from hdrpipe.transfer import eotf_st2084
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -413,7 +413,7 @@ def test_delta_e_itp_matches_colour_science(target: str) -> None:
     # against colour-science's RGB_to_ICtCp + delta_E_ITP on the decoded light.
     from hdrpipe.color.fastpath.accuracy import _delta_e_itp
     from hdrpipe.color.ocio import get_target
-    from hdrpipe.color.transfer import decode_to_luminance
+    from hdrpipe.colorimetry import decode_to_luminance
 
     t = get_target(target)
     rng = np.random.default_rng(7)
