@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from hdrpipe.color import ocio as color_ocio
+from hdrpipe.color import config as color_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_checkout_config_is_the_one_the_install_uses() -> None:
     assert (ROOT / "ocio_configs" / "config.ocio").is_file()
-    assert color_ocio.PROJECT_CONFIG == (ROOT / "ocio_configs" / "config.ocio")
+    assert color_config.PROJECT_CONFIG == (ROOT / "ocio_configs" / "config.ocio")
     assert not (ROOT / "hdrpipe" / "ocio_configs").exists()  # no second copy
-    _, info = color_ocio.resolve_config()
+    _, info = color_config.resolve_config()
     assert Path(info.uri) == ROOT / "ocio_configs" / "config.ocio"
 
 

@@ -12,7 +12,6 @@ import pytest
 from numpy.typing import NDArray
 
 import hdrpipe.color.config as color_config
-import hdrpipe.color.ocio as color_ocio
 from hdrpipe.color import (
     Transform,
     get_target,
@@ -71,7 +70,7 @@ def _test_frame(plate: Plate) -> NDArray[np.float32]:
 def test_default_config_is_the_project_config() -> None:
     cfg, info = resolve_config()
     assert info.source == "project"
-    assert Path(info.uri) == color_ocio.PROJECT_CONFIG.resolve()
+    assert Path(info.uri) == color_config.PROJECT_CONFIG.resolve()
     assert info.name.startswith("hdrpipe-config-")
     assert info.version.startswith("v1.0.0_studio-config-v5.0.0")
     assert "ACES 2.0 - HDR 1000 nits (Rec.2020)" in cfg.getViews(
@@ -80,7 +79,7 @@ def test_default_config_is_the_project_config() -> None:
 
 
 def test_project_config_is_the_builtin_plus_documented_additions() -> None:
-    project = ocio.Config.CreateFromFile(str(color_ocio.PROJECT_CONFIG))
+    project = ocio.Config.CreateFromFile(str(color_config.PROJECT_CONFIG))
     builtin = ocio.Config.CreateFromFile(BUILTIN)
     assert [c.getName() for c in project.getColorSpaces()] == [
         c.getName() for c in builtin.getColorSpaces()
@@ -94,7 +93,7 @@ def test_project_config_is_the_builtin_plus_documented_additions() -> None:
             if v not in builtin.getViews(display)
         ]
     assert added == [("Rec.2100-HLG - Display", "ACES 2.0 - HDR 1000 nits (Rec.2020)")]
-    readme = (color_ocio.PROJECT_CONFIG.parent / "README.md").read_text(
+    readme = (color_config.PROJECT_CONFIG.parent / "README.md").read_text(
         encoding="utf-8"
     )
     assert "Rec.2100-HLG - Display" in readme and "HDR 1000 nits (Rec.2020)" in readme
@@ -115,7 +114,7 @@ def test_env_ocio_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     )
     assert Transform(target="sdr-rec709").config_info.source == "$OCIO"
     # An explicit argument beats $OCIO.
-    assert resolve_config(color_ocio.PROJECT_CONFIG)[1].source == "argument"
+    assert resolve_config(color_config.PROJECT_CONFIG)[1].source == "argument"
 
 
 def test_builtin_is_the_last_resort(

@@ -411,8 +411,8 @@ def test_a_node_on_an_aces2_singularity_is_resampled() -> None:
 def test_delta_e_itp_matches_colour_science(target: str) -> None:
     # The verifier's own ΔE_ITP (numpy, so no colour-science import in a job)
     # against colour-science's RGB_to_ICtCp + delta_E_ITP on the decoded light.
+    from hdrpipe.color import get_target
     from hdrpipe.color.fastpath.accuracy import _delta_e_itp
-    from hdrpipe.color.ocio import get_target
     from hdrpipe.colorimetry import decode_to_luminance
 
     t = get_target(target)

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from handoff_helpers import DATA, amf_schema_errors, assert_amf_valid
 
-from hdrpipe.color.ocio import PROJECT_CONFIG
+from hdrpipe.color.config import PROJECT_CONFIG
 from hdrpipe.errors import HandoffError
 from hdrpipe.handoff import build_amf, write_amf, write_handoff
 from hdrpipe.handoff.amf import NoTransformIdError

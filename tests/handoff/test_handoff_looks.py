@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from handoff_helpers import load_sample
 
-from hdrpipe.color.ocio import PROJECT_CONFIG
+from hdrpipe.color.config import PROJECT_CONFIG
 from hdrpipe.errors import HandoffError
 from hdrpipe.handoff.manifest import check_manifest, look_spec
 
