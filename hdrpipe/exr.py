@@ -9,6 +9,20 @@ ST 2065-4 container rules are a *validation* concern here, not a writer's one).
 Conventions follow the OpenEXR file layout ("OpenEXR File Layout", openexr.com):
 windows are inclusive ``(xmin, ymin, xmax, ymax)`` boxes; the display window is
 the image frame, the data window is where pixels are stored.
+
+DPX (SMPTE ST 268) frames are read too, through the same OpenImageIO calls, so
+a DPX sequence goes wherever an EXR sequence goes: its header is an
+:class:`ExrHeader` with ``file_format == "dpx"``, no ``chromaticities`` (DPX
+has none), ``time_code`` from the television header's SMPTE time code (OIIO's
+``smpte:TimeCode``, the same ST 12-1 packing as EXR's ``timeCode``; OIIO
+also gives it as text, ``dpx:TimeCode``), ``frames_per_second`` from ``dpx:FrameRate``
+(film header), else ``dpx:TemporalFrameRate`` (television header), and
+channel types ``uint<bits>`` (``uint10`` for 10-bit, from
+``oiio:BitsPerSample``). Its pixels are read as float32 code values
+normalised to 0..1, exactly code / (2^bits - 1) (``_to_samples``):
+display-referred or log signal, never scene-linear light, so a
+DPX has no meaning until a colour space is given for it. Writing stays
+OpenEXR only.
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -31,7 +45,7 @@ from numpy.typing import NDArray
 from .colorimetry import SPACES
 from .errors import InputError, OutputError
 from .outputs import discard, publish, staging_dir
-from .timecode import Timecode
+from .timecode import Timecode, parse_rate
 
 __all__ = [
     "Channel",
@@ -53,6 +67,7 @@ __all__ = [
     "XYZ_CHROMATICITIES",
     "COMPRESSIONS",
     "MAX_CHANNELS",
+    "READ_FORMATS",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +107,9 @@ COMPRESSIONS: Mapping[str, Any] = MappingProxyType(
 #: More channels than this in one part is refused as an absurd header.
 MAX_CHANNELS = 1024
 
+#: File formats read (OpenImageIO format names); every other one is refused.
+READ_FORMATS = ("openexr", "dpx")
+
 _PIXEL_TYPES = {"half": np.float16, "float": np.float32, "uint": np.uint32}
 
 # Attributes that ExrHeader carries as fields (OIIO names), not in ``attributes``.
@@ -126,6 +144,8 @@ class ExrHeader:
     inclusive ``(xmin, ymin, xmax, ymax)`` boxes. ``time_code`` is
     ``"HH:MM:SS:FF"`` from the ``timeCode`` attribute (SMPTE ST 12-1 packing);
     ``attributes`` holds every other attribute as JSON-friendly values.
+    ``file_format`` is the OpenImageIO format name: ``"openexr"`` or ``"dpx"``
+    (see the module docstring for what a DPX header holds).
     """
 
     path: Path
@@ -143,6 +163,7 @@ class ExrHeader:
     tiled: bool
     multi_view: tuple[str, ...] | None
     attributes: Mapping[str, object] = field(default_factory=dict)
+    file_format: str = "openexr"
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -200,8 +221,16 @@ def _decode_time_code(
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}:{frames:02d}", drop
 
 
-def _pixel_type_name(desc: oiio.TypeDesc) -> str:
+def _pixel_type_name(
+    desc: oiio.TypeDesc,
+    file_format: str = "openexr",
+    attrs: Mapping[str, object] | None = None,
+) -> str:
     text = str(desc)
+    if file_format == "dpx" and text in ("uint8", "uint16") and attrs is not None:
+        # 10- and 12-bit DPX samples are read into uint16: name the stored depth.
+        bits = attrs.get("oiio:BitsPerSample")
+        return f"uint{bits}" if isinstance(bits, int) else text
     if text == "half":
         return "half"
     if text == "float":
@@ -219,13 +248,18 @@ def _open(path: Path) -> oiio.ImageInput:
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
         message = _error_text(oiio.geterror)
+        if path.suffix.lower() == ".dpx":
+            first = message.strip().splitlines()[0] if message.strip() else "unknown"
+            raise InputError(f"{path}: not a readable DPX file: {first}")
         raise InputError(
             f"{path}: not a readable EXR file: {_exr_reason(path, message)}"
         )
-    if inp.format_name() != "openexr":
+    if inp.format_name() not in READ_FORMATS:
         fmt = inp.format_name()
         inp.close()
-        raise InputError(f"{path}: not an OpenEXR file (OpenImageIO reads it as {fmt})")
+        raise InputError(
+            f"{path}: not an OpenEXR or DPX file (OpenImageIO reads it as {fmt})"
+        )
     return inp
 
 
@@ -289,12 +323,12 @@ def _check_sane(path: Path, spec: oiio.ImageSpec, max_pixels: int) -> None:
 def read_header(
     path: str | os.PathLike[str], *, max_pixels: int = 1 << 28
 ) -> ExrHeader:
-    """Read the header of an EXR file (part 0) without touching pixels.
+    """Read the header of an EXR (part 0) or DPX file without touching pixels.
 
     Raises
     ------
     InputError
-        The file is missing, not an EXR, damaged, or declares a data/display
+        The file is missing, not an EXR or DPX, damaged, or declares a data/display
         window larger than ``max_pixels`` or more than ``MAX_CHANNELS`` channels.
     """
     p = Path(path)
@@ -307,17 +341,18 @@ def read_header(
             parts += 1
         inp.seek_subimage(0, 0)
         spec = inp.spec()
+        file_format = str(inp.format_name())
     finally:
         inp.close()
     data, display = _windows(spec)
-    formats = spec.channelformats or (spec.format,) * spec.nchannels
-    channels = tuple(
-        Channel(name, _pixel_type_name(fmt))
-        for name, fmt in zip(spec.channelnames, formats, strict=True)
-    )
     attrs: dict[str, object] = {}
     for attr in spec.extra_attribs:
         attrs[attr.name] = attr.value
+    formats = spec.channelformats or (spec.format,) * spec.nchannels
+    channels = tuple(
+        Channel(name, _pixel_type_name(fmt, file_format, attrs))
+        for name, fmt in zip(spec.channelnames, formats, strict=True)
+    )
     compression = str(attrs.get("compression", "none")).split(":")[0].lower()
     chroma = attrs.get("chromaticities")
     chromaticities = (
@@ -327,6 +362,8 @@ def read_header(
     fps: Fraction | None = None
     if isinstance(fps_value, (tuple, list)) and len(fps_value) == 2 and fps_value[1]:
         fps = Fraction(int(fps_value[0]), int(fps_value[1]))
+    if file_format == "dpx":
+        fps = _dpx_rate(p, attrs)
     tc = _decode_time_code(attrs.get("smpte:TimeCode"), fps)
     flag = attrs.get("acesImageContainerFlag")
     views = attrs.get("multiView")
@@ -354,7 +391,25 @@ def read_header(
         tiled=spec.tile_width > 0,
         multi_view=multi_view,
         attributes=MappingProxyType(extra),
+        file_format=file_format,
     )
+
+
+def _dpx_rate(path: Path, attrs: Mapping[str, object]) -> Fraction | None:
+    """A DPX frame rate: film header, else television header; None if undefined.
+
+    DPX stores rates as 32-bit floats (23.976 reads 23.9759998…): rounded to
+    the millisecond of a frame before :func:`~hdrpipe.timecode.parse_rate`
+    snaps NTSC shorthand to its exact rate.
+    """
+    for name in ("dpx:FrameRate", "dpx:TemporalFrameRate"):
+        value = attrs.get(name)
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+            try:
+                return parse_rate(round(float(value), 3)).fps
+            except InputError as err:
+                log.warning("%s: %s %r ignored: %s", path, name, value, err)
+    return None
 
 
 def rgb_channels(
@@ -389,6 +444,42 @@ def _rgba_indices(path: Path, names: tuple[str, ...], want_alpha: bool) -> list[
     )
 
 
+def _integer_bits(spec: oiio.ImageSpec) -> int | None:
+    """Bits per sample of integer (DPX) storage; None for float storage."""
+    if str(spec.format) not in ("uint8", "uint16"):
+        return None
+    bits = int(spec.get_int_attribute("oiio:BitsPerSample", 0))
+    limit = 8 if str(spec.format) == "uint8" else 16
+    return bits if 1 <= bits <= limit else limit
+
+
+def _read_request(
+    inp: oiio.ImageInput, spec: oiio.ImageSpec, idx: Sequence[int]
+) -> str:
+    """The sample type to ask OpenImageIO for: stored integers, half or float."""
+    if inp.format_name() == "dpx" and _integer_bits(spec) is not None:
+        return str(spec.format)
+    formats = spec.channelformats or (spec.format,) * spec.nchannels
+    # Half decodes ~3x faster than OIIO's half->float path; callers widen it.
+    return "half" if all(str(formats[i]) == "half" for i in idx) else "float"
+
+
+def _to_samples(raw: NDArray[Any], spec: oiio.ImageSpec) -> NDArray[Any]:
+    """Samples as hdrpipe holds them: integer codes → float32 code / (2^bits - 1).
+
+    OpenImageIO widens 10- and 12-bit DPX samples to 16 bits by bit
+    replication and its float conversion divides that by 65535: up to 0.014
+    of a 10-bit code and 0.058 of a 12-bit code off ``code / (2^bits - 1)``
+    (measured with OpenImageIO 3.2.2). The code is the top ``bits`` bits of
+    the widened sample, so it is taken from there and normalised exactly.
+    """
+    if raw.dtype not in (np.uint8, np.uint16):
+        return raw
+    bits = _integer_bits(spec) or 8 * raw.dtype.itemsize
+    codes = raw >> (8 * raw.dtype.itemsize - bits) if raw.dtype == np.uint16 else raw
+    return codes.astype(np.float32) / np.float32(2**bits - 1)
+
+
 def _read(
     p: Path, channels: str, part: int, max_pixels: int
 ) -> tuple[
@@ -403,11 +494,9 @@ def _read(
         spec = inp.spec()
         _check_sane(p, spec, max_pixels)
         idx = _rgba_indices(p, tuple(spec.channelnames), want_alpha)
-        formats = spec.channelformats or (spec.format,) * spec.nchannels
-        all_half = all(str(formats[i]) == "half" for i in idx)
+        request = _read_request(inp, spec, idx)
         lo, hi = min(idx), max(idx) + 1
-        # Half decodes ~3x faster than OIIO's half->float path; callers widen it.
-        raw = inp.read_image(part, 0, lo, hi, "half" if all_half else "float")
+        raw = inp.read_image(part, 0, lo, hi, request)
         if raw is None or inp.has_error:
             reason = _error_text(inp.geterror)
             raise InputError(f"{p}: pixels unreadable: {reason}")
@@ -415,7 +504,7 @@ def _read(
         data, display = _windows(spec)
     finally:
         inp.close()
-    raw = np.asarray(raw)
+    raw = _to_samples(np.asarray(raw), spec)
     if raw.ndim == 2:
         raw = raw[:, :, np.newaxis]
     if raw.ndim != 3:

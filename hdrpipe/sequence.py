@@ -1,5 +1,9 @@
 """Discover EXR image sequences on disk: patterns, frame ranges, gaps, headers.
 
+A DPX sequence opens the same way from its pattern or one file
+(``plate.####.dpx``; :func:`hdrpipe.exr.read_header` reads both formats); a
+directory is searched for EXR only.
+
 Accepted inputs (Nuke-style padding: one ``#`` per digit, ``@`` = any padding,
 printf ``%04d``, Houdini ``$F4``):
 

@@ -311,3 +311,74 @@ def test_time_code_frame_beyond_the_rate_is_refused(tmp_path: Path) -> None:
             time_code="01:00:00:30",
             frames_per_second=Fraction(24),
         )
+
+
+def _write_dpx(path: Path, bits: int, attributes: dict[str, object]) -> None:
+    import OpenImageIO as oiio  # noqa: N813 - the usual alias
+
+    spec = oiio.ImageSpec(8, 4, 3, "uint16" if bits > 8 else "uint8")
+    spec.attribute("oiio:BitsPerSample", bits)
+    for name, value in attributes.items():
+        if isinstance(value, tuple):
+            spec.attribute(name, oiio.TypeDesc("timecode"), value)
+        else:
+            spec.attribute(name, value)
+    out = oiio.ImageOutput.create(str(path))
+    assert out is not None and out.open(str(path), spec), oiio.geterror()
+    codes = np.arange(8 * 4 * 3, dtype=np.float32).reshape(4, 8, 3)
+    assert out.write_image(codes / float(2**bits - 1))
+    out.close()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "fps"),
+    [
+        ({"dpx:FrameRate": 24.0}, Fraction(24)),
+        ({"dpx:FrameRate": 23.976}, Fraction(24000, 1001)),  # float32 23.9759998
+        ({"dpx:TemporalFrameRate": 25.0}, Fraction(25)),
+        ({"dpx:FrameRate": 30.0, "dpx:TemporalFrameRate": 25.0}, Fraction(30)),
+        ({}, None),
+    ],
+    ids=["24", "23.976-snapped", "television-header", "film-header-first", "none"],
+)
+def test_dpx_header_rate(
+    tmp_path: Path, attributes: dict[str, object], fps: Fraction | None
+) -> None:
+    path = tmp_path / "f.1001.dpx"
+    _write_dpx(path, 10, attributes)
+    header = read_header(path)
+    assert (header.file_format, header.frames_per_second) == ("dpx", fps)
+
+
+@pytest.mark.parametrize(
+    ("bits", "word", "time_code", "drop"),
+    # SMPTE ST 12-1 BCD: hours << 24 | minutes << 16 | seconds << 8 | frames, bit 6 DF
+    [(10, 0x10203004, "10:20:30:04", False), (8, 0x01000042, "01:00:00:02", True)],
+    ids=["10-bit", "8-bit-drop-frame"],
+)
+def test_dpx_time_code_storage_and_codes(
+    tmp_path: Path, bits: int, word: int, time_code: str, drop: bool
+) -> None:
+    path = tmp_path / "f.1001.dpx"
+    _write_dpx(path, bits, {"smpte:TimeCode": (word, 0), "dpx:FrameRate": 29.97})
+    header = read_header(path)
+    assert header.time_code == time_code
+    assert header.attributes["timeCodeDropFrame"] is drop
+    assert {c.pixel_type for c in header.channels} == {f"uint{bits}"}
+    assert header.chromaticities is None
+    # Samples are the code values over the largest code (ST 268 integer samples).
+    px = read_pixels(path)
+    want = np.arange(8 * 4 * 3, dtype=np.float64).reshape(4, 8, 3) / (2**bits - 1)
+    np.testing.assert_allclose(px, want, rtol=0, atol=1e-6)
+
+
+def test_other_formats_are_refused(tmp_path: Path) -> None:
+    import OpenImageIO as oiio  # noqa: N813 - the usual alias
+
+    path = tmp_path / "f.1001.tif"
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), oiio.ImageSpec(4, 4, 3, "uint8"))
+    out.write_image(np.zeros((4, 4, 3), np.float32))
+    out.close()
+    with pytest.raises(InputError, match="not an OpenEXR or DPX file .* as tiff"):
+        read_header(path)

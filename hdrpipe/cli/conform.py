@@ -99,7 +99,8 @@ def conform_command(
         None,
         "--input-space",
         help="With --timeline: OCIO colour space of media without recognised EXR "
-        "chromaticities: SPACE for every --media folder, or DIR=SPACE (repeatable).",
+        "chromaticities (required for DPX): SPACE for every --media folder, or "
+        "DIR=SPACE (repeatable).",
     ),
     qc_report: bool = typer.Option(
         True,

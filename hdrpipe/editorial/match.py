@@ -1,10 +1,12 @@
-"""Find each event's master: scan media roots for EXR sequences and match events.
+"""Find each event's master: scan media roots for EXR/DPX sequences and match events.
 
-Index. Every EXR sequence under the ``--media`` roots (recursively, hidden
-folders skipped, symlinked folders not followed) is indexed by its base name
-(``A010C001`` of ``A010C001.####.exr``), by the name of its folder, and by its
-source timecode range: the EXR ``timeCode`` of its first frame at its rate
-(``framesPerSecond``, else 24 fps), plus its length.
+Index. Every EXR or DPX sequence under the ``--media`` roots (recursively,
+hidden folders skipped, symlinked folders not followed) is indexed by its base
+name (``A010C001`` of ``A010C001.####.exr`` or ``.####.dpx``), by the name of
+its folder, and by its source timecode range: the timecode of its first frame
+(EXR ``timeCode``; DPX television-header time code) at its rate (EXR
+``framesPerSecond``, DPX film/television frame rate, else 24 fps), plus its
+length.
 
 Precedence. An event is looked up by, in order, its clip name, its reel name,
 then the stem of its source file name (``A010C001.mov`` → ``A010C001``); each
@@ -74,9 +76,10 @@ log = logging.getLogger(__name__)
 DEFAULT_HANDLES = 8
 DEFAULT_MEDIA_RATE = Rate(Fraction(24))
 Status = Literal["ok", "unmatched", "ambiguous", "out-of-range"]
-_NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)\.exr$", re.IGNORECASE)
+_NUMBERED = re.compile(
+    r"^(?P<prefix>.*?)(?P<digits>\d+)(?P<ext>\.(exr|dpx))$", re.IGNORECASE
+)
 _STEM = re.compile(r"([._-]?(\d+|#+|@+|%0?\d*d))?(\.[A-Za-z0-9]+)?$")
-_DPX = re.compile(r"\d+\.dpx$", re.IGNORECASE)
 #: Media root (absolute) → OCIO colour space of its sequences without a
 #: recognised ``chromaticities`` header.
 InputSpaces = Mapping[Path, str]
@@ -92,7 +95,7 @@ class MatchError(InputError):
 
 @dataclass(frozen=True)
 class Media:
-    """One EXR sequence under a media root, with its source timecode."""
+    """One EXR or DPX sequence under a media root, with its source timecode."""
 
     sequence: ImageSequence
     rate: Rate
@@ -187,20 +190,24 @@ def _tc_text(media: Media | None, frame: int | None) -> str | None:
 
 
 def _sequences_in(folder: Path, files: Iterable[str]) -> list[ImageSequence]:
-    groups: dict[tuple[str, int], None] = {}
+    groups: dict[tuple[str, int, str], None] = {}
     for name in sorted(files):
         if name.startswith(".") or ".partial." in name:
             continue
         m = _NUMBERED.match(name)
         if m:
-            groups[(m.group("prefix"), len(m.group("digits")))] = None
+            groups[(m.group("prefix"), len(m.group("digits")), m.group("ext"))] = None
     found = []
-    for prefix, pad in groups:
+    for prefix, pad, ext in groups:
         try:
-            found.append(open_sequence(folder / f"{prefix}{'#' * pad}.exr"))
+            found.append(open_sequence(folder / f"{prefix}{'#' * pad}{ext}"))
         except InputError as err:
-            log.warning("media %s: skipped %s####.exr: %s", folder, prefix, err)
+            log.warning("media %s: skipped %s####%s: %s", folder, prefix, ext, err)
     return found
+
+
+def _is_dpx(seq: ImageSequence) -> bool:
+    return Path(seq.pattern).suffix.lower() == ".dpx"
 
 
 def _media(seq: ImageSequence, input_space: str | None) -> Media:
@@ -305,16 +312,21 @@ def parse_input_spaces(
 def scan_media(
     roots: Sequence[str | os.PathLike[str]],
     input_spaces: InputSpaces | None = None,
+    *,
+    source_colorspace: str | None = None,
 ) -> tuple[Media, ...]:
-    """Index every EXR sequence under ``roots`` (see the module docstring).
+    """Index every EXR and DPX sequence under ``roots`` (see the module docstring).
 
     ``input_spaces`` maps a root (resolved) to the colour space of its
-    sequences without recognised chromaticities (:func:`parse_input_spaces`).
+    sequences without recognised chromaticities (:func:`parse_input_spaces`);
+    ``source_colorspace`` is the job's ``--source-colorspace`` (it reads every
+    sequence, DPX included).
 
     Raises
     ------
     InputError
-        No root, a root that is not a directory, or no EXR sequence at all.
+        No root, a root that is not a directory, no EXR or DPX sequence at all,
+        or DPX sequences under a root without an input space.
     """
     if not roots:
         raise InputError("editorial conform needs at least one --media folder")
@@ -325,16 +337,28 @@ def scan_media(
         if not base.is_dir():
             raise InputError(f"--media {base}: not a directory")
         space = spaces.get(base.resolve())
+        dpx: list[str] = []
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            if any(_DPX.search(f) for f in files):
-                # OpenImageIO reads DPX, but hdrpipe's sequence reader, checks
-                # and engine take OpenEXR only.
-                log.warning("media %s: DPX files are not indexed (EXR only)", folder)
             for seq in _sequences_in(Path(folder), files):
+                if _is_dpx(seq):
+                    dpx.append(seq.pattern)
                 found.setdefault(seq.pattern, _media(seq, space))
+        if dpx and space is None and source_colorspace is None:
+            # DPX code values are display or log signal with no primaries in the
+            # header: reading them as ACES2065-1 would be wrong on every pixel.
+            listed = ", ".join(dpx[:3]) + (
+                f" (+{len(dpx) - 3} more)" if len(dpx) > 3 else ""
+            )
+            raise InputError(
+                f"--media {base}: DPX sequences need an input colour space (a DPX "
+                f"header has no chromaticities): {listed}; pass --input-space "
+                f"{base}=SPACE (an OCIO colour space, e.g. ACEScct)"
+            )
     if not found:
-        raise InputError(f"no EXR sequence under {', '.join(str(r) for r in roots)}")
+        raise InputError(
+            f"no EXR or DPX sequence under {', '.join(str(r) for r in roots)}"
+        )
     return tuple(found[k] for k in sorted(found))
 
 
@@ -415,7 +439,7 @@ def _match_one(event: Event, index: Sequence[Media], handles: int) -> Match:
         for m in named:
             rng = _media_range(event, m)
             if rng is None:
-                detail.append(f"{m.sequence.pattern} has no EXR timeCode")
+                detail.append(f"{m.sequence.pattern} has no timecode")
             else:
                 detail.append(
                     f"{m.sequence.pattern} holds {m.first}-{m.last}, the event "

@@ -253,7 +253,7 @@ def plan_timeline(
         )
     plates, movies = _split_deliver(job)
     cut = read_timeline(job.inputs[0], rate=job.fps, force=job.force)
-    index = scan_media(media, input_spaces)
+    index = scan_media(media, input_spaces, source_colorspace=job.source_colorspace)
     matches = match_events(cut, index, handles=handles)
     check_matches(matches, force=job.force)
     outdir = Path(job.outdir).absolute()

@@ -307,9 +307,16 @@ def _validate_sources(
     reports: list[Report | None] = []
     for seq in sequences:
         if mode == "headers":
-            report = Validator(seq, job.profile).check_headers()
+            report = Validator(
+                seq, job.profile, source_space=job.source_colorspace
+            ).check_headers()
         else:
-            report = validate(seq, profile=job.profile, on_progress=step)
+            report = validate(
+                seq,
+                profile=job.profile,
+                on_progress=step,
+                source_space=job.source_colorspace,
+            )
         done += len(seq.frames)
         reports.append(report)
         check_report(job, seq, report, final=mode is True)
@@ -591,6 +598,19 @@ def plan(
     # window decodes to gigabytes), sizes the encoders cannot open.
     outdir = check_outdir(job.outdir)
     headers = [readable_header(seq) for seq in sequences]
+    dpx = [
+        s.pattern
+        for s, h in zip(sequences, headers, strict=True)
+        if h.file_format == "dpx"
+    ]
+    if dpx and not job.source_colorspace:
+        # DPX code values are display or log signal and the header names no
+        # primaries: assuming ACES2065-1 would be wrong on every pixel.
+        raise InputError(
+            f"{dpx[0]}: a DPX sequence has no colour space in its header; give "
+            "the one it is encoded in with --source-colorspace (an OCIO colour "
+            "space, e.g. ACEScct)"
+        )
     alpha = any(ch.name in ("A", "a") for h in headers for ch in h.channels)
     memory = fit_budget(
         headers,

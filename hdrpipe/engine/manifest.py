@@ -300,7 +300,13 @@ def _conform(
         raise InputError(f"output {target} exists (use --overwrite to replace it)")
     lock.record_outputs([out.path for out in plan_.outputs])
     validators = [
-        Validator(shot.sequence, job.profile, max_memory=job.max_memory, previews=True)
+        Validator(
+            shot.sequence,
+            job.profile,
+            max_memory=job.max_memory,
+            previews=True,
+            source_space=job.source_colorspace,
+        )
         for shot in plan_.shots
     ]
     for validator in validators:

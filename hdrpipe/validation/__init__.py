@@ -25,7 +25,13 @@ from ..memory import decoded_bytes, format_size, resolve_budget
 from ..sequence import Sequence, open_sequence
 from .checks import SequenceData, identify_chromaticities
 from .pixels import FrameStats, frame_stats
-from .profiles import CHECK_IDS, FOOTAGE_CHECKS, PROFILES, Profile
+from .profiles import (
+    CHECK_IDS,
+    FOOTAGE_CHECKS,
+    PROFILES,
+    Profile,
+    profile_for_source,
+)
 from .registry import CHECKS, Check, check_ids, register_check
 from .report import CheckResult, Report, Status, worst
 from .strips import StripBudgetError, strip_rows, strip_stats
@@ -99,6 +105,11 @@ class Validator:
     read — the frames a QC contact sheet shows — so a report made right after a
     job needs not decode them again (:meth:`previews`; ~0.8 MB each at 1080p).
 
+    ``source_space``: the OCIO colour space the source is read in, when given
+    explicitly; the profile then judges the source for that space
+    (:func:`~hdrpipe.validation.profiles.profile_for_source`, which also
+    adapts it to DPX storage).
+
     Raises
     ------
     InputError
@@ -112,6 +123,7 @@ class Validator:
         *,
         max_memory: str | int | None = None,
         previews: bool = False,
+        source_space: str | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise InputError(
@@ -123,7 +135,11 @@ class Validator:
             self.input = os.fspath(seq_or_path)
             self.sequence = open_sequence(self.input)
         self.profile = profile
-        self._profile = PROFILES[profile]
+        self._profile = profile_for_source(
+            PROFILES[profile],
+            source_space,
+            dpx=self.sequence.pattern.lower().endswith(".dpx"),
+        )
         self._budget, self._budget_source = resolve_budget(max_memory)
         frames = self.sequence.frames
         # The bit-depth estimate pools code values over at most BIT_DEPTH_FRAMES
@@ -465,6 +481,7 @@ def validate(
     on_progress: Callable[[int, int], None] | None = None,
     workers: int = 2,
     max_memory: str | int | None = None,
+    source_space: str | None = None,
 ) -> Report:
     """Validate a sequence (or a path/pattern) against a named profile.
 
@@ -483,6 +500,10 @@ def validate(
     max_memory
         Memory budget (``"4G"``, bytes); default a share of the memory
         available (:func:`hdrpipe.memory.default_budget`).
+    source_space
+        The OCIO colour space the source is read in, when given explicitly:
+        the profile judges it for that space, not for AP0
+        (:func:`~hdrpipe.validation.profiles.profile_for_source`).
 
     Raises
     ------
@@ -492,6 +513,6 @@ def validate(
         from its header, before decoding). A larger frame that does not fit
         whole is checked in strips of rows (:mod:`hdrpipe.validation.strips`).
     """
-    return Validator(seq_or_path, profile, max_memory=max_memory).report(
-        on_progress=on_progress, workers=workers
-    )
+    return Validator(
+        seq_or_path, profile, max_memory=max_memory, source_space=source_space
+    ).report(on_progress=on_progress, workers=workers)

@@ -302,11 +302,12 @@ def check_chromaticities(data: SequenceData, rule: Mapping[str, Any]) -> CheckRe
     )
     statuses: list[Status] = []
     parts = []
+    given = rule.get("given")  # the colour space the source is read in, if given
     if absent:
         statuses.append(_status(rule.get("absent", "warn")))
         parts.append(
             f"no chromaticities attribute in {_plural(len(absent), 'frame')} "
-            "(readers assume Rec.709)"
+            + (f"(read as {given}, as given)" if given else "(readers assume Rec.709)")
         )
     if wrong:
         statuses.append(_status(rule.get("mismatch", "fail")))
@@ -314,6 +315,7 @@ def check_chromaticities(data: SequenceData, rule: Mapping[str, Any]) -> CheckRe
         parts.append(
             f"declared {', '.join(names)} in {_plural(len(wrong), 'frame')} "
             f"(expected {' or '.join(expected)})"
+            + (f"; read as {given}, as given" if given else "")
         )
     if not parts:
         return CheckResult(

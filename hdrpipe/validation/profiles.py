@@ -21,6 +21,24 @@ The generated-footage checks (``black``, ``flash``, ``flicker``,
 warnings: each is a fault a supervisor judges by eye (a flash may be lightning,
 a held frame may be intended), so they inform the report and never stop a job.
 ``aces`` is about the container and does not run them.
+
+A source whose colour space is given explicitly (``--source-colorspace``, or
+an editorial ``--input-space``/recognised header, passed on as the pull's
+source colour space) is judged for what it is said to be, not refused for not
+being AP0 (:func:`profile_for_source`). For a given space other than
+ACES2065-1: ``chromaticities`` expects the primaries of the given space when it
+is a linear space with known primaries (ACEScg → AP1, "Linear Rec.709 (sRGB)" →
+Rec.709 …), else (an encoding such as ACEScct) the profile's; an absent
+attribute passes (the given space stands for it) and a contradicting one warns
+(the engine reads the given space and records the conflict); ``gamut``, whose
+shares assume AP0 data, reports without complaining. A DPX source given a
+space (integer code values, no chromaticities) also passes ``pixel_type`` with
+its integer storage and is not held to ``bit_depth``'s minimum: its stored
+depth is the ``pixel_type`` it reports (``uint10``), its code values are no
+half-float lattice to estimate. Every other check (readable, container,
+channels, resolution, continuity, non-finite, the footage checks) judges it as
+the profile says. Without a given space nothing changes: ``validate`` of a
+DPX in ``ray3`` fails ``pixel_type`` (not half), as it should.
 """
 
 from __future__ import annotations
@@ -30,6 +48,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ..colorimetry import declared_spaces
 from . import checks as _checks  # noqa: F401  (registers every check)
 from .registry import CHECKS, check_ids
 
@@ -41,6 +60,8 @@ __all__ = [
     "FOOTAGE_CHECKS",
     "LOSSLESS",
     "LOSSY",
+    "DPX_PIXEL_TYPES",
+    "profile_for_source",
 ]
 
 #: Every check id, in report order (stable API: ids never change meaning);
@@ -222,3 +243,58 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
         ),
     }
 )
+
+
+#: DPX sample storage as :func:`hdrpipe.exr.read_header` names it (stored depth).
+DPX_PIXEL_TYPES = ("uint1", "uint8", "uint10", "uint12", "uint16")
+_ACES = "ACES2065-1"
+
+
+def profile_for_source(
+    profile: Profile, source_space: str | None, *, dpx: bool = False
+) -> Profile:
+    """The profile a source is judged by when its colour space is given.
+
+    ``source_space`` is the OCIO colour space the job reads the source in
+    when given explicitly (None: not given, ``profile`` is returned as is);
+    ``dpx`` says the source is a DPX sequence. See the module docstring for
+    what changes. The name stays ``profile.name``; the description says what
+    the profile was adapted to.
+    """
+    if source_space is None:
+        return profile
+    checks = {k: dict(v) for k, v in profile.checks.items()}
+    notes = [f"source given as {source_space}"]
+    if source_space != _ACES:
+        primaries = {
+            str(s.ocio_linear): str(s.declared)
+            for s in declared_spaces()
+            if s.ocio_linear is not None
+        }.get(source_space)
+        if (rule := checks.get("chromaticities")) is not None:
+            # Primaries known (a linear space): only they agree with the given
+            # space; else (an encoding such as ACEScct) the profile's stand.
+            expected = (
+                (primaries,)
+                if primaries is not None
+                else tuple(rule.get("expected", ("AP0",)))
+            )
+            rule.update(
+                expected=expected, absent="pass", mismatch="warn", given=source_space
+            )
+        if (rule := checks.get("gamut")) is not None:
+            rule["severity"] = "pass"
+    if dpx:
+        if (rule := checks.get("pixel_type")) is not None:
+            allowed = tuple(rule.get("allowed", ("half",)))
+            rule["allowed"] = allowed + tuple(
+                t for t in DPX_PIXEL_TYPES if t not in allowed
+            )
+        if (rule := checks.get("bit_depth")) is not None:
+            rule["min_effective_bits"] = None
+        notes.append("DPX storage")
+    return Profile(
+        name=profile.name,
+        description=f"{profile.description} ({'; '.join(notes)})",
+        checks=_freeze(checks),
+    )

@@ -22,7 +22,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
-from ..exr import ExrHeader, _check_sane, _error_text, _open, _rgba_indices
+from ..exr import (
+    ExrHeader,
+    _check_sane,
+    _error_text,
+    _open,
+    _read_request,
+    _rgba_indices,
+    _to_samples,
+)
 from ..memory import format_size
 from .pixels import FrameStats, StripStats
 
@@ -88,8 +96,7 @@ def decode_strips(
         _check_sane(p, spec, max_pixels)
         names = tuple(spec.channelnames)
         idx = _rgba_indices(p, names, True) if rgba else list(range(len(names)))
-        formats = spec.channelformats or (spec.format,) * spec.nchannels
-        fmt = "half" if all(str(formats[i]) == "half" for i in idx) else "float"
+        fmt = _read_request(inp, spec, idx)
         lo, hi = min(idx), max(idx) + 1
         sel = [i - lo for i in idx]
         tile = int(spec.tile_height)
@@ -114,7 +121,7 @@ def decode_strips(
                 raise InputError(
                     f"{p}: pixels unreadable (rows {y}..{y1 - 1}): {reason}"
                 )
-            raw = np.asarray(raw)
+            raw = _to_samples(np.asarray(raw), spec)
             if raw.ndim == 2:
                 raw = raw[:, :, np.newaxis]
             if raw.ndim != 3:

@@ -149,4 +149,4 @@ def test_cli_refusal_and_notes(
     assert main(args) == 2
     assert "timeMap" in capsys.readouterr().err
     assert main([*args, "--force"]) == 2  # no media: unmatched, but read
-    assert "no EXR sequence" in capsys.readouterr().err
+    assert "no EXR or DPX sequence" in capsys.readouterr().err

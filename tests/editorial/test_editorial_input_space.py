@@ -77,7 +77,8 @@ def result(media: Path, cut: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         deliver=("exr-aces", "h264-sdr-review"),
         outdir=tmp_path_factory.mktemp("out"),
         color_path="exact",
-        profile="nuke-comp",  # ray3 (the default) takes AP0 footage only
+        # The default profile (ray3): each source is judged for the space it is
+        # read in (given or declared), not refused for not being AP0.
     )
     # One plain space for the root: the Rec.709 clip's header wins over it.
     spaces = parse_input_spaces(["ACEScg"], [media])
@@ -85,6 +86,7 @@ def result(media: Path, cut: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_input_space_and_its_origin_are_recorded(result: Any) -> None:
+    assert result.plan.job.profile == "ray3"
     rows = result.data["events"]
     assert [(r["input_space"], r["input_space_from"]) for r in rows] == [
         ("ACEScg", "--input-space"),
@@ -96,6 +98,19 @@ def test_input_space_and_its_origin_are_recorded(result: Any) -> None:
     assert [m["color"]["source_colorspace"] for m in manifests] == [
         "ACEScg",
         "Linear Rec.709 (sRGB)",
+    ]
+    chroma = [
+        next(
+            c
+            for c in m["inputs"][0]["validation"]["checks"]
+            if c["id"] == "chromaticities"
+        )
+        for m in manifests
+    ]
+    # ACEScg without the attribute passes as given; Rec.709 passes as declared.
+    assert [(c["status"], c["details"]["declared"]) for c in chroma] == [
+        ("pass", None),
+        ("pass", "Rec.709"),
     ]
 
 

@@ -121,7 +121,7 @@ def test_unmatched_ambiguous_and_out_of_range_are_all_listed(
 def test_media_roots_must_exist(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a directory"):
         scan_media([tmp_path / "none"])
-    with pytest.raises(InputError, match="no EXR sequence"):
+    with pytest.raises(InputError, match="no EXR or DPX sequence"):
         scan_media([tmp_path])
 
 
