@@ -217,7 +217,7 @@ def conform_command(
             # temporaries that the next job for this name removes.
             presets = [str(o["preset"]) for o in data["outputs"]]
             targets = handoff_paths(manifest.path.parent, str(data["name"]), presets)
-            lock.record_outputs([*lock.holder.outputs, *targets])
+            lock.record_outputs(targets)
             written = write_handoff(data, manifest.path.parent, overwrite=job.overwrite)
             data = {
                 **data,

@@ -4,18 +4,30 @@
 matched event, by a :class:`PullRunner`: this process, or the farm split by
 event) and, when the job delivers movies, :mod:`.assemble`'s master of the cut
 with its hand-off; it sits above both, so neither imports the other.
+
+The whole job holds the job lock ``OUTDIR/.<cut>.hdrpipe.lock``
+(:mod:`hdrpipe.engine.lock`; ``<cut>`` is the master's name), whose record
+lists every file the job makes (pulls, master, hand-off, editorial manifest):
+a second editorial job for that OUTDIR and cut is refused, and what a killed
+one left is removed before a rerun starts. The job is complete only with its
+``OUTDIR/<cut>.editorial.json``, written last. Each pull also holds its own
+lock (``OUTDIR/<shot>/.<shot>.hdrpipe.lock``) while it runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..engine import ConformJob, Manifest, ProgressCallback, conform, write_manifest
+from ..engine.job import job_files
+from ..engine.lock import JobLock, hold
 from ..errors import InputError
 from ..handoff import write_nuke_script
-from ..report.job import job_report
+from ..report.job import job_report, report_path
 from ..sequence import open_sequence
 from ..timecode import Timecode
 from .match import DEFAULT_HANDLES, InputSpaces
@@ -23,13 +35,14 @@ from .pulls import (
     ACES_PLATES,
     ACESCG_PLATES,
     DEFAULT_SHOT_NAME,
+    EditorialPlan,
     EditorialResult,
     Pull,
     plan_timeline,
     write_pull_look,
 )
 
-__all__ = ["conform_timeline", "PullRunner", "LocalRunner"]
+__all__ = ["conform_timeline", "editorial_files", "PullRunner", "LocalRunner"]
 
 
 def _plate_pattern(manifest: Manifest) -> str:
@@ -54,8 +67,12 @@ class PullRunner(Protocol):
         """Make every pull (its ``.cc`` is written); manifests in ``pulls`` order."""
         ...
 
-    def run_master(self, job: ConformJob) -> Manifest:
-        """Make the movies of the assembled master (an ordinary conform job)."""
+    def run_master(self, job: ConformJob, lock: JobLock | None = None) -> Manifest:
+        """Make the movies of the assembled master (an ordinary conform job).
+
+        ``lock`` is the editorial job's lock: the master's movies have the
+        cut's name in OUTDIR, so they run under it (not a second lock).
+        """
         ...
 
 
@@ -80,8 +97,42 @@ class LocalRunner:
             done += pull.frames.count
         return manifests
 
-    def run_master(self, job: ConformJob) -> Manifest:
-        return conform(job)
+    def run_master(self, job: ConformJob, lock: JobLock | None = None) -> Manifest:
+        return conform(job, lock=lock)
+
+
+def _engine_files(job: ConformJob) -> list[Path]:
+    """An engine job's deliverables, manifest and QC page."""
+    *outputs, manifest = job_files(job)
+    return [*outputs, manifest, report_path(manifest)]
+
+
+def editorial_files(planned: EditorialPlan, *, handoff: bool = False) -> list[Path]:
+    """Every file :func:`conform_timeline` makes for ``planned`` (for its lock).
+
+    Per pull: its plates, manifest, QC page, ``.nk`` and ``.cc``; for the
+    master: its ACES EXR sequence, movies, manifest, QC page and (with
+    ``handoff``) OTIO, EDL and AMF folder; last the editorial manifest.
+    """
+    files: list[Path] = []
+    for pull in planned.pulls:
+        files += _engine_files(pull.job)
+        files.append(pull.outdir / f"{pull.name}.nk")
+        if pull.look is not None:
+            files.append(pull.look)
+    name = planned.master_name
+    if planned.movies:
+        from .assemble import assembly_pattern
+
+        files.append(assembly_pattern(planned, name))
+        master = dataclasses.replace(planned.job, deliver=planned.movies, name=name)
+        files += _engine_files(master)
+        if handoff:
+            from .handoff import master_handoff_names
+
+            files += [planned.outdir / n for n in master_handoff_names(name)]
+    files.append(planned.outdir / f"{name}.editorial.json")
+    return files
 
 
 def conform_timeline(
@@ -110,6 +161,15 @@ def conform_timeline(
     farm's runner splits the job by event, :mod:`hdrpipe.farm.editorial`).
     ``qc_report``: each pull and the assembled cut get their QC report beside
     their manifest (:mod:`hdrpipe.report.job`), listed as ``report``.
+
+    The job holds ``OUTDIR/.<cut>.hdrpipe.lock`` from the end of planning to
+    its end (module docstring); what a dead job for that cut left is removed
+    first (kept with a resuming ``runner``).
+
+    Raises
+    ------
+    JobLockedError
+        Another live job holds the lock of OUTDIR and the cut (exit 2).
     """
     planned = plan_timeline(
         job,
@@ -118,6 +178,28 @@ def conform_timeline(
         shot_name_template=shot_name_template,
         input_spaces=input_spaces,
     )
+    resuming = runner is not None and runner.resume
+    marker = planned.outdir / f"{planned.master_name}.editorial.json"
+    with hold(
+        planned.outdir,
+        planned.master_name,
+        command="conform --timeline",
+        keep_outputs=resuming,
+        manifest=marker,
+    ) as lock:
+        lock.record_outputs(editorial_files(planned, handoff=handoff))
+        return _conform_timeline(planned, lock, on_progress, handoff, runner, qc_report)
+
+
+def _conform_timeline(
+    planned: EditorialPlan,
+    lock: JobLock,
+    on_progress: ProgressCallback | None,
+    handoff: bool,
+    runner: PullRunner | None,
+    qc_report: bool,
+) -> EditorialResult:
+    job = planned.job
     manifests = []
     shots: dict[int, dict[str, Any]] = {}
     if planned.movies:
@@ -169,7 +251,7 @@ def conform_timeline(
             plates,
             planned.master_name,
             planned.movies,
-            run_master=run.run_master,
+            run_master=lambda master_job: run.run_master(master_job, lock=lock),
             reuse=run.resume,
         )
         master = {
@@ -191,6 +273,5 @@ def conform_timeline(
                 master["handoff"] = {k: str(v) for k, v in written.items()}
     data["master"] = master
     path = planned.outdir / f"{planned.master_name}.editorial.json"
-    planned.outdir.mkdir(parents=True, exist_ok=True)
     write_manifest(path, data)
     return EditorialResult(planned, tuple(manifests), path, data)

@@ -39,6 +39,7 @@ __all__ = [
     "Output",
     "plan",
     "job_name",
+    "job_files",
     "readable_header",
     "manifest_path",
     "check_report",
@@ -443,6 +444,25 @@ def _output_paths(
             path = output_path(outdir, f"{name}_{spec.name}{spec.extension}")
         outputs.append(Output(spec, path))
     return tuple(outputs)
+
+
+def job_files(job: ConformJob) -> tuple[Path, ...]:
+    """What running ``job`` writes, unplanned: its deliverables and manifest.
+
+    The paths :func:`plan` gives the deliverables (EXR plates as their
+    ``####`` pattern), then ``OUTDIR/<name>.manifest.json``, from the job's
+    name, OUTDIR and presets alone (no source is read): for the job-lock
+    record of a job that runs ``job`` later
+    (:meth:`hdrpipe.engine.lock.JobLock.record_outputs`).
+    """
+    extra = load_presets(job.presets_file) if job.presets_file else None
+    specs = [get_preset(name, extra=extra) for name in job.deliver]
+    name = check_name(job_name(job), "job name (--name)")
+    outputs = _output_paths(name, Path(job.outdir), specs)
+    return (
+        *(out.path for out in outputs),
+        output_path(job.outdir, f"{name}.manifest.json"),
+    )
 
 
 def manifest_path(plan_: JobPlan) -> Path:

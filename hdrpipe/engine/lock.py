@@ -175,12 +175,18 @@ class JobLock:
         self._created = tuple(created)  # folders made for the lock, outermost first
 
     def record_outputs(self, outputs: Iterable[str | os.PathLike[str]]) -> None:
-        """Write the outputs this job makes into its record (for a later clean-up)."""
+        """Add the outputs this job makes to its record (for a later clean-up).
+
+        Calls accumulate (each path once, in first-recorded order): a job made
+        of several steps (an editorial conform's pulls, master and hand-off)
+        records each step's outputs as it comes to it, and a kill at any point
+        leaves a record of everything made so far.
+        """
         if self._fd is None:
             return
-        self.holder = replace(
-            self.holder, outputs=tuple(str(Path(p).absolute()) for p in outputs)
-        )
+        known = dict.fromkeys(self.holder.outputs)
+        known.update(dict.fromkeys(str(Path(p).absolute()) for p in outputs))
+        self.holder = replace(self.holder, outputs=tuple(known))
         _write(self._fd, self.holder.to_json() + "\n")
 
     @property
@@ -401,22 +407,30 @@ def hold(
     *,
     command: str = "conform",
     keep_outputs: bool = False,
+    manifest: str | os.PathLike[str] | None = None,
 ) -> Iterator[JobLock]:
     """Hold the lock of OUTDIR + ``name`` inside ``with``; clean a dead job's leftovers.
 
-    See :func:`acquire` and :func:`clean_stale` (``keep_outputs``).
+    See :func:`acquire` and :func:`clean_stale` (``keep_outputs``). ``manifest``
+    is the file whose presence marks the job complete (default
+    ``OUTDIR/<name>.manifest.json``; an editorial conform's is its
+    ``OUTDIR/<cut>.editorial.json``, written last).
     """
     lock = acquire(outdir, name, command=command)
-    manifest = Path(outdir).absolute() / f"{name}.manifest.json"
+    marker = (
+        Path(manifest).absolute()
+        if manifest is not None
+        else Path(outdir).absolute() / f"{name}.manifest.json"
+    )
     try:
         if lock.stale is not None:
-            clean_stale(lock.stale, manifest=manifest, keep_outputs=keep_outputs)
+            clean_stale(lock.stale, manifest=marker, keep_outputs=keep_outputs)
         yield lock
     except BaseException:
         # A job that stops (an error, Ctrl-C, SIGTERM) takes its temporaries
         # with it, also one a writer made just before the stop and had not yet
         # registered for its own clean-up. Under this lock they are ours.
-        for output in [*map(Path, lock.holder.outputs), manifest]:
+        for output in [*map(Path, lock.holder.outputs), marker]:
             for tmp in temporaries_of(output):
                 if _remove(tmp):
                     log.info("removed %s: the job stopped", tmp)

@@ -15,8 +15,10 @@
 Resume: a pull whose manifest exists is done and kept; a pull with a plan of
 the same job continues it (its complete chunk is kept); the master EXR is kept
 when complete and newer than every pull; the master's movies resume their own
-farm plan. Each pull holds its job lock (``OUTDIR/<shot>/.<shot>.hdrpipe.lock``)
-while it runs, so a second run of the same cut is refused.
+farm plan. The editorial job holds ``OUTDIR/.<cut>.hdrpipe.lock`` throughout
+(:func:`~hdrpipe.editorial.conform_timeline`; the master's movies run under
+it), so a second run of the same cut is refused; each pull also holds its own
+job lock (``OUTDIR/<shot>/.<shot>.hdrpipe.lock``) while it runs.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 from ..editorial.pulls import Pull
 from ..engine import ConformJob, Manifest, ProgressCallback
 from ..engine.job import job_name
-from ..engine.lock import hold
+from ..engine.lock import JobLock, hold
 from ..errors import InputError
 from ..sequence import Sequence as ImageSequence
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
@@ -84,6 +86,9 @@ class EditorialFarm:
 
     Use as a context manager: the Dask client (a local cluster of ``workers``
     by default, ``scheduler``'s, or ``client`` as given) lives as long as it.
+    The client starts when the first engine job is submitted, not on entry:
+    an editorial job refused at its start (its lock held by another job, an
+    output that exists) starts no cluster.
     """
 
     def __init__(
@@ -102,16 +107,25 @@ class EditorialFarm:
         self._given = client
         self._stack = contextlib.ExitStack()
         self._client: Any = None
+        self._entered = False
         local = client is None and scheduler is None
         self._threads = (
             worker_threads(2 if workers is None else workers) if local else None
         )
 
     def __enter__(self) -> EditorialFarm:
-        self._client = self._stack.enter_context(
-            _client(self.workers, self.scheduler, self._given)
-        )
+        self._entered = True
         return self
+
+    def _dask(self) -> Any:
+        """The Dask client, started on first use."""
+        if not self._entered:
+            raise RuntimeError("EditorialFarm is used outside its `with` block")
+        if self._client is None:
+            self._client = self._stack.enter_context(
+                _client(self.workers, self.scheduler, self._given)
+            )
+        return self._client
 
     def __exit__(
         self,
@@ -121,6 +135,7 @@ class EditorialFarm:
     ) -> None:
         self._stack.close()
         self._client = None
+        self._entered = False
 
     def _farm(self, pull: Pull) -> tuple[FarmPlan, bool]:
         """The pull's one-chunk plan, and whether an earlier run's is resumed."""
@@ -139,7 +154,7 @@ class EditorialFarm:
         self, pulls: Sequence[Pull], on_progress: ProgressCallback | None
     ) -> list[Manifest]:
         """One task per pull, all submitted at once; stitched here in order."""
-        if self._client is None:
+        if not self._entered:
             raise RuntimeError("EditorialFarm is used outside its `with` block")
         done: dict[int, Manifest] = {}
         farms: dict[int, FarmPlan] = {}
@@ -184,7 +199,7 @@ class EditorialFarm:
                 log.info("pull %s: its chunk is complete; kept", farm.name)
         token = uuid.uuid4().hex[:8]
         futures = [
-            self._client.submit(
+            self._dask().submit(
                 run_chunk,
                 farm,
                 0,
@@ -225,13 +240,16 @@ class EditorialFarm:
             raise
         report()
 
-    def run_master(self, job: ConformJob) -> Manifest:
-        """The master's movies in ``chunk``-frame chunks (resumable)."""
+    def run_master(self, job: ConformJob, lock: JobLock | None = None) -> Manifest:
+        """The master's movies in ``chunk``-frame chunks (resumable).
+
+        ``lock``: the editorial job's lock (the movies have the cut's name).
+        """
         if self.resume:
             finished = _finished(job)
             if finished is not None:
                 log.info("master %s: complete from an earlier run; kept", job.name)
                 return finished
         return conform_distributed(
-            job, chunk=self.chunk, client=self._client, resume=self.resume
+            job, chunk=self.chunk, client=self._dask(), resume=self.resume, lock=lock
         )

@@ -137,3 +137,30 @@ def test_stale_record_of_a_finished_job_keeps_its_outputs(tmp_path: Path) -> Non
     (tmp_path / "shot.manifest.json").write_text("{}")
     assert clean_stale(holder, manifest=tmp_path / "shot.manifest.json") == []
     assert movie.read_bytes() == b"done"
+
+
+def test_recorded_outputs_accumulate_and_a_custom_manifest_marks_completion(
+    tmp_path: Path,
+) -> None:
+    # A job of several steps records each step's outputs as it comes to it.
+    first, second = tmp_path / "cut_aces" / "cut.####.exr", tmp_path / "cut.mov"
+    with acquire(tmp_path, "cut") as dead:
+        dead.record_outputs([first])
+        dead.record_outputs([second, first])
+        stale_text = lock_path(tmp_path, "cut").read_text()
+    record = json.loads(stale_text)["outputs"]
+    assert record == [str(first), str(second)]
+    # Complete only with its own manifest: the engine's one does not count.
+    second.write_bytes(b"made, the job then killed")
+    (tmp_path / "cut.manifest.json").write_text("{}")
+    lock_path(tmp_path, "cut").write_text(stale_text)
+    with hold(tmp_path, "cut", manifest=tmp_path / "cut.editorial.json") as held:
+        assert held.stale is not None
+    assert not second.exists()
+    # With that manifest made after the dead job started, its outputs stay.
+    second.write_bytes(b"made")
+    (tmp_path / "cut.editorial.json").write_text("{}")
+    lock_path(tmp_path, "cut").write_text(stale_text)
+    with hold(tmp_path, "cut", manifest=tmp_path / "cut.editorial.json"):
+        pass
+    assert second.read_bytes() == b"made"
