@@ -193,6 +193,7 @@ def run(
     on_progress: ProgressCallback | None = None,
     keep_parts: bool = False,
     lock: JobLock | None = None,
+    threads: int | None = None,
 ) -> Manifest:
     """Run every chunk of ``farm`` on Dask, stitch the movies, write the manifest.
 
@@ -216,13 +217,28 @@ def run(
         The job lock of OUTDIR and the job's name when the caller holds it;
         otherwise it is taken here (:mod:`hdrpipe.engine.lock`): a second job
         for the same outputs is refused, and a dead run's leftovers are removed.
+    threads
+        Threads of each chunk task (colour pool, ProRes frame threads, x265
+        pool). Default: ``cores // workers`` on a local cluster; on a scheduler
+        or a given client, every core of the worker's machine (pass
+        ``cores // K`` when a machine runs K worker processes).
     """
     if lock is None:
         with hold(farm.outdir, farm.name, command="farm", keep_outputs=resume) as held:
             return _run(
-                farm, workers, scheduler, client, resume, on_progress, keep_parts, held
+                farm,
+                workers,
+                scheduler,
+                client,
+                resume,
+                on_progress,
+                keep_parts,
+                held,
+                threads,
             )
-    return _run(farm, workers, scheduler, client, resume, on_progress, keep_parts, lock)
+    return _run(
+        farm, workers, scheduler, client, resume, on_progress, keep_parts, lock, threads
+    )
 
 
 def _run(
@@ -234,6 +250,7 @@ def _run(
     on_progress: ProgressCallback | None,
     keep_parts: bool,
     lock: JobLock,
+    threads: int | None = None,
 ) -> Manifest:
     started = time.monotonic()
     lock.record_outputs([out["path"] for out in farm.outputs])
@@ -263,7 +280,8 @@ def _run(
     local = client is None and scheduler is None
     # A local cluster shares this machine: each worker gets its share of the
     # cores. Workers elsewhere (a scheduler, a Client) size from their own.
-    threads = worker_threads(2 if workers is None else workers) if local else None
+    if threads is None and local:
+        threads = worker_threads(2 if workers is None else workers)
     if local:
         _check_local_memory(farm, 2 if workers is None else workers)
     try:

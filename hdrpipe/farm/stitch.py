@@ -48,6 +48,7 @@ from ..outputs import discard, publish, staging_dir
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan, staged_exr
+from .state import read_record, record_path
 from .tasks import chunk_done, job_light_levels, task_plan
 
 __all__ = ["stitch"]
@@ -279,6 +280,11 @@ def stitch(
         (r or {}).get("status") == "fail" for r in farm.validation
     )
     workers = sorted({f"{r['worker']['host']}:{r['worker']['pid']}" for r in records})
+    measures = {
+        i: read_record(record_path(farm, "measure", i))
+        for i in range(len(farm.chunks))
+        if farm.measure_targets
+    }
     data["farm"] = {
         "plan": farm.plan_path,
         "chunk_size": farm.chunk_size,
@@ -288,6 +294,9 @@ def stitch(
                 "record_range": r["record_range"],
                 "worker": f"{r['worker']['host']}:{r['worker']['pid']}",
                 "elapsed_seconds": r.get("elapsed"),
+                # CPU of the worker process while the task ran (all its threads).
+                "cpu_seconds": r.get("cpu"),
+                "measure_cpu_seconds": (measures.get(r["index"]) or {}).get("cpu"),
             }
             for r in records
         ],

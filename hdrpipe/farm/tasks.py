@@ -158,6 +158,7 @@ def measure_chunk(
             log.info("measure chunk %d already complete", index)
             return done
     started = time.time()
+    cpu = time.process_time()
     planned = task_plan(farm)
     progress = ProgressFile(progress_path(farm, "measure", index))
     meters: dict[str, Any] = {}
@@ -185,6 +186,7 @@ def measure_chunk(
         "sources": source_digests(chunk_sources(planned, chunk.record_range)),
         "started": started,
         "elapsed": round(time.time() - started, 3),
+        "cpu": round(time.process_time() - cpu, 3),
         "worker": _worker(),
     }
     write_json_atomic(record_path(farm, "measure", index), record)
@@ -267,6 +269,7 @@ def run_chunk(
             log.info("chunk %d already complete", index)
             return done
     started = time.time()
+    cpu = time.process_time()
     planned = task_plan(farm)
     levels = job_light_levels(farm)
     # Hashed before the frames are read: a source rewritten while the chunk
@@ -320,6 +323,7 @@ def run_chunk(
         "sources": sources,
         "started": started,
         "elapsed": round(time.time() - started, 3),
+        "cpu": round(time.process_time() - cpu, 3),
         "worker": _worker(),
     }
     write_json_atomic(record_path(farm, "chunk", index), record)
