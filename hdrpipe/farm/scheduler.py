@@ -22,7 +22,7 @@ from ..engine import ConformJob, Manifest, ProgressCallback
 from ..engine.job import job_name
 from ..engine.lock import JobLock, hold
 from ..errors import HdrpipeError, InputError
-from ..memory import format_size
+from ..memory import allocator_tuned, format_size, tune_allocator
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
 from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
@@ -78,6 +78,7 @@ def local_cluster(workers: int | None = None) -> Any:
 
     Loopback only and no dashboard: a conform on one machine opens no public port.
     """
+    import dask
     import distributed
 
     n = 2 if workers is None else workers
@@ -85,13 +86,21 @@ def local_cluster(workers: int | None = None) -> Any:
         raise InputError(f"workers must be at least 1, got {n}")
     # distributed's annotations change between releases: call it untyped.
     dist: Any = distributed
-    return dist.LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
+    # The nanny sets MALLOC_TRIM_THRESHOLD_ in its workers' environment by
+    # default; glibc then stops adapting its mmap threshold, every frame-sized
+    # buffer is mapped and faulted in afresh, and a chunk costs about twice the
+    # CPU of the same frames in this process (bench/farm.py). Workers keep this
+    # process's allocator policy instead (see _client: tune_allocator).
+    with dask.config.set(
+        {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    ):
+        return dist.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
 
 
 @contextlib.contextmanager
@@ -118,6 +127,8 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
         local_cluster(workers) as cluster,
         dist.Client(cluster) as local,
     ):
+        if allocator_tuned():  # the CLI's allocator policy, in its workers too
+            local.run(tune_allocator)
         yield local
 
 
