@@ -5,7 +5,7 @@ A conform job becomes a :class:`FarmPlan` (plain JSON data, written to
 it task by task::
 
     farm = hdrpipe.farm.plan_job(job, chunk=48)     # validates once, writes the plan
-    for i in range(len(farm.chunks)):               # only for hevc-hdr10 jobs
+    for i in range(len(farm.chunks)):               # only if farm.measure_targets
         hdrpipe.farm.measure_chunk(farm, i)
     for i in range(len(farm.chunks)):               # any order, any machine
         hdrpipe.farm.run_chunk(farm, i)

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ..color.looks import absolute_look
+from ..encode import light_level_at_close
+from ..encode.presets import DeliverySpec
 from ..engine import ConformJob, JobPlan, ProgressCallback
 from ..engine import plan as engine_plan
 from ..engine.job import job_name
@@ -318,12 +320,33 @@ def _split(frames: int, chunk: int) -> list[tuple[int, int]]:
 
 
 def _measure_targets(plan_: JobPlan) -> tuple[str, ...]:
+    """Targets to measure before any chunk encodes: those of presets that bake
+    MaxCLL/MaxFALL in at open and cannot have them patched afterwards.
+
+    x265's SEI can be patched (:func:`patched_at_stitch`): its parts carry the
+    placeholder and the stitch patches the job's level, so no measure phase.
+    """
     return tuple(
         dict.fromkeys(
             out.spec.target
             for out in plan_.outputs
-            if out.spec.needs_light_level_at_open
+            if out.spec.needs_light_level_at_open and not light_level_at_close(out.spec)
         )
+    )
+
+
+def patched_at_stitch(spec: DeliverySpec, farm: FarmPlan) -> bool:
+    """True when ``spec``'s parts carry the placeholder light level SEI, which the
+    stitch patches to the level merged over all chunks (``hevc-hdr10``).
+
+    Plans that list the target in ``measure_targets`` (made before parts were
+    patched at the stitch) bake the measured level into every part instead.
+    """
+    return (
+        spec.hdr_metadata
+        and spec.needs_light_level_at_open
+        and light_level_at_close(spec)
+        and spec.target not in farm.measure_targets
     )
 
 

@@ -47,7 +47,7 @@ from ..errors import ConformError, EncodeError
 from ..outputs import discard, publish, staging_dir
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from .plan import FarmPlan, staged_exr
+from .plan import FarmPlan, patched_at_stitch, staged_exr
 from .state import read_record, record_path
 from .tasks import chunk_done, job_light_levels, task_plan
 
@@ -70,7 +70,15 @@ def _stitch_movie(
     has_alpha: bool,
     level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
+    *,
+    patch_sei: bool = False,
 ) -> dict[str, Any]:
+    """Remux the parts into ``final``, tag and verify it.
+
+    ``patch_sei``: the parts carry the placeholder light level SEI (x265), and
+    every copy in the stitched movie is patched to ``level``, merged over all
+    chunks — what a single-process encode does at close.
+    """
     parts = [Path(r["path"]) for r in chunk_records]
     frames = [c.frames for c in farm.chunks]
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +108,7 @@ def _stitch_movie(
             mastering=mastering,
             light_level=level,
             has_alpha=has_alpha,
+            patch_sei_light_level=patch_sei,
         )
         publish(tmp, final, overwrite=True)
     finally:
@@ -250,6 +259,7 @@ def stitch(
                 out.has_alpha,
                 level,
                 mastering,
+                patch_sei=patched_at_stitch(spec, farm),
             )
         # Each part judged its own bitrate: judge the stitched movie instead.
         record["findings"] = [

@@ -33,7 +33,7 @@ from ..engine import plan as engine_plan
 from ..engine import run as engine_run
 from ..errors import ConformError, InputError
 from ..types import ContentLightLevel
-from .plan import FarmPlan, staged_exr
+from .plan import FarmPlan, patched_at_stitch, staged_exr
 from .state import (
     CHUNK_RECORD_SCHEMA,
     MEASURE_RECORD_SCHEMA,
@@ -297,6 +297,11 @@ def run_chunk(
             light_levels=levels or None,
             on_progress=progress,
             threads=threads,
+            placeholder_light_level=[
+                out.spec.name
+                for out in planned.outputs
+                if patched_at_stitch(out.spec, farm)
+            ],
         )
         for preset, tmp in attempt_paths.items():
             os.replace(tmp, parts[preset])
