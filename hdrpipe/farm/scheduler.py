@@ -33,6 +33,7 @@ __all__ = [
     "conform_distributed",
     "local_cluster",
     "worker_threads",
+    "worker_shares",
     "TASK_RETRIES",
 ]
 
@@ -52,6 +53,51 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     if cores is None:
         cores = len(os.sched_getaffinity(0))
     return max(1, cores // max(1, workers))
+
+
+def _cores() -> int:
+    """The cores this process may use (run on each worker)."""
+    return len(os.sched_getaffinity(0))
+
+
+def worker_shares(client: Any) -> dict[str, int]:
+    """Worker address → threads each of its tasks may use on a running cluster.
+
+    A node's cores are shared by every task its worker processes run at once
+    (``dask worker --nworkers K --nthreads T``: K x T tasks): each gets
+    ``cores // (K x T)``, at least 1, computed per host from the scheduler's
+    worker list and each worker's own core count. Workers that join later
+    size from every core of their machine.
+    """
+    try:
+        info = client.scheduler_info()["workers"]
+        cores = client.run(_cores)
+    except (OSError, KeyError, TimeoutError) as err:
+        log.info("worker cores unavailable, tasks use every core: %s", err)
+        return {}
+    tasks_on: dict[str, int] = {}
+    for w in info.values():
+        tasks_on[w["host"]] = tasks_on.get(w["host"], 0) + int(w.get("nthreads", 1))
+    return {
+        addr: max(1, int(cores[addr]) // max(1, tasks_on[w["host"]]))
+        for addr, w in info.items()
+        if addr in cores
+    }
+
+
+def _sized(
+    task: Callable[..., dict[str, Any]],
+    farm: FarmPlan,
+    index: int,
+    *,
+    resume: bool,
+    shares: dict[str, int],
+) -> dict[str, Any]:
+    """Run ``task`` with the threads share of the Dask worker it landed on."""
+    from distributed import get_worker
+
+    threads = shares.get(get_worker().address)
+    return task(farm, index, resume=resume, threads=threads)
 
 
 def _check_local_memory(farm: FarmPlan, workers: int) -> None:
@@ -163,19 +209,37 @@ def _phase(
     # Tasks always skip a chunk already recorded complete: the state was cleared
     # when this run started (unless resuming), and the scheduler re-runs a
     # finished task whose result lived on a worker that died.
-    futures = [
-        client.submit(
-            task,
-            farm,
-            index,
-            resume=True,
-            threads=threads,
-            key=f"hdrpipe-{farm.name}-{phase}-{index:04d}-{token}",
-            pure=False,
-            retries=TASK_RETRIES,
-        )
-        for index in todo
-    ]
+    key = f"hdrpipe-{farm.name}-{phase}"
+    if threads is None:  # a cluster elsewhere: each worker's share of its node
+        shares = worker_shares(client)
+        futures = [
+            client.submit(
+                _sized,
+                task,
+                farm,
+                index,
+                resume=True,
+                shares=shares,
+                key=f"{key}-{index:04d}-{token}",
+                pure=False,
+                retries=TASK_RETRIES,
+            )
+            for index in todo
+        ]
+    else:
+        futures = [
+            client.submit(
+                task,
+                farm,
+                index,
+                resume=True,
+                threads=threads,
+                key=f"{key}-{index:04d}-{token}",
+                pure=False,
+                retries=TASK_RETRIES,
+            )
+            for index in todo
+        ]
     try:
         while True:
             report()
@@ -231,8 +295,8 @@ def run(
     threads
         Threads of each chunk task (colour pool, ProRes frame threads, x265
         pool). Default: ``cores // workers`` on a local cluster; on a scheduler
-        or a given client, every core of the worker's machine (pass
-        ``cores // K`` when a machine runs K worker processes).
+        or a given client, the node's cores divided by the tasks its workers
+        run at once (:func:`worker_shares`).
     """
     if lock is None:
         with hold(farm.outdir, farm.name, command="farm", keep_outputs=resume) as held:
@@ -290,7 +354,8 @@ def _run(
 
     local = client is None and scheduler is None
     # A local cluster shares this machine: each worker gets its share of the
-    # cores. Workers elsewhere (a scheduler, a Client) size from their own.
+    # cores. Workers elsewhere (a scheduler, a Client) get their node's share
+    # (worker_shares), unless threads is given.
     if threads is None and local:
         threads = worker_threads(2 if workers is None else workers)
     if local:

@@ -77,6 +77,11 @@ def test_conform_distributed_two_workers_with_progress(
             on_progress=lambda d, t: calls.append((d, t)),
         ).to_dict()
         assert client.status == "running"  # a client passed in is not closed
+        # Two one-thread workers on this machine: each task gets half its cores.
+        shares = farm.scheduler.worker_shares(client)
+        half = max(1, len(os.sched_getaffinity(0)) // 2)
+        assert sorted(shares.values()) == [half, half]
+        assert set(shares) == set(client.scheduler_info()["workers"])
     _assert_same_as_reference(manifest, reference)
     assert len(manifest["farm"]["chunks"]) == 4
     assert len(manifest["farm"]["workers"]) == 2
