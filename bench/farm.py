@@ -121,8 +121,17 @@ def _job(plate: str, preset: str, outdir: Path, **kw: Any) -> Any:
     return ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, **kw)
 
 
+def _allocator(a: dict[str, Any]) -> None:
+    if a.get("allocator") == "tuned":  # what the CLI does first
+        from hdrpipe.memory import tune_allocator
+
+        tune_allocator()
+
+
 def child_engine(a: dict[str, Any]) -> dict[str, Any]:
     from hdrpipe.engine import conform
+
+    _allocator(a)
 
     job = _job(a["plate"], a["preset"], Path(a["work"]) / "engine")
     clock = _Clock()
@@ -138,9 +147,14 @@ def child_farm(a: dict[str, Any]) -> dict[str, Any]:
     from hdrpipe import farm
     from hdrpipe.farm.scheduler import local_cluster
 
+    _allocator(a)
     workers = int(a["workers"])
     with local_cluster(workers) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
+        if a.get("allocator") == "tuned":
+            from hdrpipe.memory import tune_allocator
+
+            client.run(tune_allocator)  # as farm.run does for its own cluster
         client.run(lambda: __import__("hdrpipe.farm.tasks"))  # imports: timed apart
         time.sleep(1.0)  # let start-up settle
         tree0, wall0 = _tree_cpu(), time.perf_counter()
@@ -173,14 +187,17 @@ def child_chunks(a: dict[str, Any]) -> dict[str, Any]:
     from hdrpipe.farm.plan import FarmPlan
     from hdrpipe.farm.state import source_digests
 
+    _allocator(a)
     threads = a.get("threads")
     small, big = int(a["small"]), int(a["big"])
     work = Path(a["work"])
     out: dict[str, Any] = {}
 
-    def plan_for(tag: str, chunk: int) -> Any:
+    def plan_for(tag: str, chunk: int, **kw: Any) -> Any:
         clock = _Clock()
-        plan = farm.plan_job(_job(a["plate"], a["preset"], work / tag), chunk=chunk)
+        plan = farm.plan_job(
+            _job(a["plate"], a["preset"], work / tag, **kw), chunk=chunk
+        )
         frames = plan.frames
         return plan, {k: v / frames for k, v in clock.lap().items()}
 
@@ -219,7 +236,7 @@ def child_chunks(a: dict[str, Any]) -> dict[str, Any]:
     # chunk 0 was warmed by the pieces above (plan, transforms); chunk 1 is warm.
     first = timed(plan_s, 0)
     warm_small = timed(plan_s, 1)
-    plan_b, _ = plan_for("big", big)
+    plan_b, _ = plan_for("big", big, frames=f"1001-{1000 + big}")  # one chunk
     warm_big = timed(plan_b, 0)
     clock = _Clock()
     farm.stitch(plan_b)
@@ -261,7 +278,11 @@ CHILDREN = {
 }
 
 
+ALLOCATOR = {"policy": "default"}
+
+
 def _spawn(mode: str, **args: Any) -> dict[str, Any]:
+    args.setdefault("allocator", ALLOCATOR["policy"])
     proc = subprocess.run(
         [sys.executable, __file__, "--child", mode, json.dumps(args, default=str)],
         check=True,
@@ -335,7 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-frames", type=int, default=96)
     parser.add_argument("--check-chunk", type=int, default=24)
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-chunks", action="store_true")
+    parser.add_argument(
+        "--allocator",
+        choices=("default", "tuned"),
+        default="default",
+        help="glibc defaults (a library caller) or hdrpipe.memory.tune_allocator "
+        "(what the CLI sets: frame buffers mapped and unmapped each time)",
+    )
     args = parser.parse_args(argv)
+    ALLOCATOR["policy"] = args.allocator
     presets = args.preset or ["prores4444xq-pq1000", "hevc-hdr10"]
     cores = len(os.sched_getaffinity(0))
     threads = args.threads or max(1, cores // args.check_workers)
@@ -344,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="hdrpipe-bench-farm-"))
     print(
         f"{width}x{height}, {args.frames} frames, chunk {args.chunk}, {cores} CPUs, "
-        f"load {os.getloadavg()[0]:.1f}; chunk tasks with {threads} thread(s)"
+        f"load {os.getloadavg()[0]:.1f}; chunk tasks with {threads} thread(s); "
+        f"allocator {args.allocator}"
     )
     try:
         imports = _spawn("imports")
@@ -391,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"stitch {stitch.get('cpu', 0.0):.1f}, rest (Dask, polling) "
                     f"{rest:.1f} CPU s"
                 )
+            if args.skip_chunks:
+                continue
             c = _spawn(
                 "chunks",
                 plate=plate,
