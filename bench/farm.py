@@ -326,6 +326,17 @@ def predict(
     return {"plan": plan, **phases, "stitch": stitch, "total": total}
 
 
+def predict_cpu(costs: dict[str, Any], frames: int, chunk: int) -> float:
+    """CPU seconds of the same job (plan + every task + stitch), any worker count
+    (the first task of each worker's extra cost aside)."""
+    sizes = [min(chunk, frames - s) for s in range(0, frames, chunk)]
+    total = (costs["plan_per_frame"]["cpu"] + costs["stitch_per_frame"]["cpu"]) * frames
+    for fit in costs["fits"].values():
+        f = fit["cpu"]
+        total += sum(f["fixed"] + f["per_frame"] * n for n in sizes)
+    return float(total)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -357,6 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-chunk", type=int, default=24)
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--skip-chunks", action="store_true")
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="with --simulate: only the check against a real run here",
+    )
     parser.add_argument(
         "--allocator",
         choices=("default", "tuned"),
@@ -466,6 +482,38 @@ def _simulate(
     threads: int,
     costs_here: dict[str, Any],
 ) -> None:
+    if not args.check_only:
+        _simulate_size(args, preset, work, threads)
+    # Check the model on a real run here, from this size's costs.
+    cw, ch = _size(args.size)
+    check_plate = str(_plate(cw, ch, args.check_frames))
+    predicted = predict(
+        costs_here, args.check_frames, args.check_chunk, args.check_workers
+    )
+    cpu = predict_cpu(costs_here, args.check_frames, args.check_chunk)
+    load = os.getloadavg()[0]
+    real = _spawn(
+        "farm",
+        plate=check_plate,
+        preset=preset,
+        work=work / "check",
+        workers=args.check_workers,
+        chunk=args.check_chunk,
+        threads=threads,
+    )
+    print(
+        f"check: {cw}x{ch}, {args.check_frames} frames, chunk {args.check_chunk}, "
+        f"{args.check_workers} workers (load {load:.0f} → "
+        f"{os.getloadavg()[0]:.0f}): makespan predicted {predicted['total']:.1f} s, "
+        f"measured {real['wall']:.1f} s wall "
+        f"({real['wall'] / predicted['total'] - 1:+.0%}); CPU predicted "
+        f"{cpu:.1f} s, measured {real['cpu']:.1f} s ({real['cpu'] / cpu - 1:+.0%})"
+    )
+
+
+def _simulate_size(
+    args: argparse.Namespace, preset: str, work: Path, threads: int
+) -> None:
     sw, sh = _size(args.sim_size)
     sim_plate = str(_plate(sw, sh, 8))
     sim = _spawn(
@@ -491,27 +539,6 @@ def _simulate(
         "  predicted makespan "
         + ", ".join(f"{k} {v:.0f}" for k, v in p.items())
         + f" s  ({p['total'] / 3600:.2f} h; 1 worker {one['total'] / 3600:.2f} h)"
-    )
-    # Check the model on a real run here, from this size's costs.
-    cw, ch = _size(args.size)
-    check_plate = str(_plate(cw, ch, args.check_frames))
-    predicted = predict(
-        costs_here, args.check_frames, args.check_chunk, args.check_workers
-    )
-    real = _spawn(
-        "farm",
-        plate=check_plate,
-        preset=preset,
-        work=work / "check",
-        workers=args.check_workers,
-        chunk=args.check_chunk,
-        threads=threads,
-    )
-    print(
-        f"check: {cw}x{ch}, {args.check_frames} frames, chunk {args.check_chunk}, "
-        f"{args.check_workers} workers: predicted {predicted['total']:.1f} s, "
-        f"measured {real['wall']:.1f} s wall "
-        f"({real['wall'] / predicted['total'] - 1:+.0%})"
     )
 
 
