@@ -77,7 +77,7 @@ def plan_command(
         False, "--json", help="Print the plan as JSON on stdout."
     ),
 ) -> int:
-    """Validate a conform job once; write its chunked plan OUTDIR/<name>.farm.json."""
+    """Plan a conform job in chunks (header checks); write OUTDIR/<name>.farm.json."""
     with hold(job.outdir, job_name(job), command="farm plan"):
         farm = plan_job(job, chunk=chunk)
     if json_out:

@@ -42,12 +42,14 @@ from ..encode.container import finish_movie, remux_parts
 from ..encode.presets import DeliverySpec
 from ..encode.quality import bitrate_floor_finding
 from ..encode.video import default_mastering
-from ..engine import Manifest, manifest_data, write_manifest
+from ..engine import JobPlan, Manifest, manifest_data, write_manifest
+from ..engine.job import check_report
 from ..errors import ConformError, EncodeError
 from ..outputs import discard, publish, staging_dir
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan, patched_at_stitch, staged_exr
+from .sources import MergedValidator, load_stats, stats_path
 from .state import read_record, record_path
 from .tasks import chunk_done, job_light_levels, task_plan
 
@@ -116,6 +118,33 @@ def _stitch_movie(
     info["path"] = str(final)
     log.info("%s: %d frames stitched from %d parts, verified", final, total, len(parts))
     return info
+
+
+def _judge_sources(farm: FarmPlan, planned: JobPlan) -> list[dict[str, Any]]:
+    """Merge the chunks' source statistics, read the frames no chunk read, judge.
+
+    Raises
+    ------
+    ValidationError
+        A source fails the job's profile and ``force`` is off.
+    """
+    job = planned.job
+    merged = [
+        MergedValidator(shot.sequence, job.profile, max_memory=job.max_memory)
+        for shot in planned.shots
+    ]
+    for validator in merged:
+        validator.check_headers()
+    for chunk in farm.chunks:
+        per_shot = load_stats(stats_path(farm.state, chunk.index))
+        for validator, frames in zip(merged, per_shot, strict=True):
+            validator.add_frames(frames)
+    reports = []
+    for shot, validator in zip(planned.shots, merged, strict=True):
+        report = validator.report()
+        check_report(job, shot.sequence, report)
+        reports.append(report.to_dict())
+    return reports
 
 
 def _place_exr(staged: Path, final: Path, *, overwrite: bool) -> None:
@@ -191,6 +220,13 @@ def stitch(
             "run them (`hdrpipe farm run-chunk PLAN N`) before stitching"
         )
     planned = task_plan(farm)
+    # Judged before anything is published: an unforced job that fails its
+    # profile leaves no deliverable.
+    validation = (
+        _judge_sources(farm, planned)
+        if farm.validate_in_chunks
+        else list(farm.validation)
+    )
     measured = job_light_levels(farm)
     outputs: list[dict[str, Any]] = []
     for out in planned.outputs:
@@ -284,10 +320,10 @@ def stitch(
     if elapsed is None:
         elapsed = time.time() - min(r.get("started", time.time()) for r in records)
     data = manifest_data(planned, outputs, elapsed)
-    for entry, report in zip(data["inputs"], farm.validation, strict=False):
+    for entry, report in zip(data["inputs"], validation, strict=False):
         entry["validation"] = report
     data["validation_forced"] = bool(farm.job.get("force")) and any(
-        (r or {}).get("status") == "fail" for r in farm.validation
+        (r or {}).get("status") == "fail" for r in validation
     )
     workers = sorted({f"{r['worker']['host']}:{r['worker']['pid']}" for r in records})
     measures = {

@@ -34,6 +34,7 @@ from ..engine import run as engine_run
 from ..errors import ConformError, InputError
 from ..types import ContentLightLevel
 from .plan import FarmPlan, patched_at_stitch, staged_exr
+from .sources import ChunkValidator, save_stats, stats_path
 from .state import (
     CHUNK_RECORD_SCHEMA,
     MEASURE_RECORD_SCHEMA,
@@ -289,6 +290,15 @@ def run_chunk(
         if out["kind"] == "exr"
     }
     progress = ProgressFile(progress_path(farm, "chunk", index))
+    job = planned.job
+    validators = (
+        [
+            ChunkValidator(shot.sequence, job.profile, max_memory=job.max_memory)
+            for shot in planned.shots
+        ]
+        if farm.validate_in_chunks
+        else None
+    )
     try:
         outputs = engine_run(
             planned,
@@ -297,6 +307,7 @@ def run_chunk(
             light_levels=levels or None,
             on_progress=progress,
             threads=threads,
+            validators=validators,
             placeholder_light_level=[
                 out.spec.name
                 for out in planned.outputs
@@ -316,6 +327,11 @@ def run_chunk(
                 record["probe"]["path"] = final
     files = describe_files(list(parts.values()), checksum=True)
     files += describe_files(_exr_files(farm, chunk), checksum=True)
+    if validators is not None:
+        stats = save_stats(
+            stats_path(farm.state, index), [v.frames_read() for v in validators]
+        )
+        files += describe_files([stats], checksum=True)
     record = {
         "schema": CHUNK_RECORD_SCHEMA,
         "index": index,

@@ -394,3 +394,48 @@ def test_drop_frame_stitch_keeps_drop_frame_timecode(
     assert set(durations) == {1}
     _, tc = mediainfo(path)
     assert tc == "00:00:59;20"
+
+
+@pytest.mark.parametrize(
+    ("variant", "where"),
+    [("nonfinite", "chunk"), ("quant8_acescct", "stitch")],
+)
+def test_chunks_validate_pixels_and_the_stitch_judges(
+    tmp_path: Path, variant: str, where: str
+) -> None:
+    """The plan checks headers only; NaN/Inf stops the chunk that decodes it, a
+    clip-wide failure (bit depth) stops the stitch before anything is published;
+    with --force the manifest holds what `hdrpipe.validate` finds."""
+    from hdrpipe.errors import ValidationError
+    from hdrpipe.validation import validate
+
+    src = make_plate(
+        tmp_path / "src", width=64, height=36, frames=8, seed=3, variant=variant
+    )
+    expected = validate(src)
+    failing = sorted(c.id for c in expected.checks if c.status == "fail")
+    assert failing, f"the {variant} fixture passes validation"
+    deliver = ("prores4444xq-pq1000",)
+    plan = farm.plan_job(make_job(src, tmp_path / "out", deliver=deliver), chunk=3)
+    movie = tmp_path / "out" / "plate_prores4444xq-pq1000.mov"
+    stage = "chunk"
+    with pytest.raises(ValidationError, match="fails the 'ray3' profile"):
+        for chunk in plan.chunks:
+            farm.run_chunk(plan, chunk.index, threads=1)
+        stage = "stitch"
+        farm.stitch(plan)
+    assert stage == where
+    assert not movie.exists()
+
+    forced = farm.plan_job(
+        make_job(src, tmp_path / "forced", deliver=deliver, force=True), chunk=3
+    )
+    for chunk in forced.chunks:
+        farm.run_chunk(forced, chunk.index, threads=1)
+    data = farm.stitch(forced).to_dict()
+    report = data["inputs"][0]["validation"]
+    assert report["status"] == "fail"
+    assert sorted(c["id"] for c in report["checks"] if c["status"] == "fail") == (
+        failing
+    )
+    assert data["validation_forced"] is True
