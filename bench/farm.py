@@ -15,8 +15,8 @@ first and timed apart, so no run inherits another's caches):
 2. **farm, 1 worker**: ``plan_job`` + ``run`` on a local Dask cluster of one
    worker process (cluster start-up and worker imports done before the clock
    starts): CPU s/frame of the whole process tree (submitting process with the
-   scheduler, nanny, worker), split into plan (validation), measure chunks,
-   encode chunks, stitch and the rest (Dask); the **overhead ratio** against
+   scheduler, nanny, worker), split into plan (source checks), measure chunks,
+   encode chunks and the rest (stitch, Dask); the **overhead ratio** against
    the engine. Issue target: ≤ +10 %.
 3. **per-chunk costs**: chunk tasks of ``--chunk`` frames and of a few frames
    run in one process, fitted as ``fixed + per_frame × frames`` (CPU and wall,
@@ -24,17 +24,18 @@ first and timed apart, so no run inherits another's caches):
    local workers), plus the fixed pieces timed alone: imports (a fresh
    interpreter, minus a bare one), plan re-load (JSON + engine plan without
    validation), colour transforms (OCIO config, processors, LUT bake) cold and
-   warm, the job's light level merge, and source hashing per frame.
+   warm, and source hashing per frame.
 
 ``--simulate NODES`` then predicts the makespan of a ``--sim-frames`` job at
 ``--sim-size`` on NODES workers, from per-chunk costs measured in the same run
-at that size (chunks of 1 and 4 frames). The model: plan (validation) runs
+at that size (chunks of 1 and 4 frames). The model: plan (source checks) runs
 serially on the submitting machine, ∝ frames; each phase's chunks (measure,
-for ``hevc-hdr10``, then encode) are list-scheduled on the workers, a chunk of
-n frames taking ``fixed + per_frame × n`` wall seconds on a worker with the
-thread share measured; the stitch runs serially, ∝ frames. It checks the same
-model against a real ``--check-workers`` local run here (1080p, 96 frames,
-chunk 24): predicted vs measured wall.
+for plans that list ``measure_targets``, then encode) are list-scheduled on
+the workers, a chunk of n frames taking ``fixed + per_frame × n`` wall seconds
+on a worker with the thread share measured; the stitch runs serially, ∝
+frames. It checks the same model against a real ``--check-workers`` local run
+here (1080p, 96 frames, chunk 24): predicted vs measured wall and CPU
+(``--check-only``: the check alone).
 
 The machine's other load shows in the numbers (wall more than CPU): report
 CPU seconds. Nothing is asserted.
@@ -433,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{one['chunks']} chunks)  overhead {ratio:+.1%}"
                 )
                 print(
-                    f"  plan (validation) {one['plan']['cpu']:.1f}, measure chunks "
+                    f"  plan {one['plan']['cpu']:.1f}, measure chunks "
                     f"{one['measure_cpu']:.1f}, encode chunks {one['chunk_cpu']:.1f}, "
                     f"stitch {stitch.get('cpu', 0.0):.1f}, rest (Dask, polling) "
                     f"{rest:.1f} CPU s"
@@ -456,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("transforms_cold", "colour transforms (cold: config, processors)"),
                 ("transforms_warm", "colour transforms (warm, cached)"),
                 ("hash_per_frame", "source SHA-256, per frame"),
-                ("plan_per_frame", "farm plan (validation), per frame"),
+                ("plan_per_frame", "farm plan (source checks), per frame"),
                 ("stitch_per_frame", "stitch, per frame"),
             ):
                 print(f"  {label:46s} {_fmt(c[key]['cpu'])} [{c[key]['wall']:.3f}]")
