@@ -1,132 +1,546 @@
-"""Benchmark the farm: scaling from 1 to 2 Dask workers, and chunk + stitch overhead.
+"""Benchmark the farm: CPU per frame vs the engine, per-chunk costs, makespan model.
 
-Usage: ``.venv/bin/python bench/farm.py [--width 640] [--height 360] [--frames 48]
-[--chunk 12] [--preset prores4444xq-pq1000]``
+Usage::
 
-On one Ray3-like plate (generated once under bench/out/), prints:
+    .venv/bin/python bench/farm.py [--size 1080p] [--frames 96] [--chunk 48]
+        [--preset prores4444xq-pq1000 --preset hevc-hdr10] [--threads N]
+        [--simulate NODES [--sim-size uhd --sim-frames 1440 --sim-chunk 48]]
+        [--check-workers 2 --check-frames 96 --check-chunk 24]
 
-* the plain engine (``hdrpipe.engine.conform``, one process) — the baseline;
-* ``hdrpipe.farm.plan_job`` + ``run`` on a warm local cluster of 1 and of 2
-  worker processes (cluster start-up timed apart), its fps and the scaling
-  efficiency ``fps(2) / (2 × fps(1))``;
-* the overhead of the farm against the engine (1 worker vs plain) and the
-  stitch alone (lossless remux + verify of the finished parts).
+For each preset, on one Ray3-like plate (``fixtures.generate``, written once
+under bench/out/), every measurement in its own fresh process (imports done
+first and timed apart, so no run inherits another's caches):
 
-Every number includes validation and planning, like a user's run. The
-machine's other load shows in the numbers: run it on an idle machine.
-Nothing is asserted.
+1. **engine**: ``hdrpipe.engine.conform`` in one process: CPU s/frame.
+2. **farm, 1 worker**: ``plan_job`` + ``run`` on a local Dask cluster of one
+   worker process (cluster start-up and worker imports done before the clock
+   starts): CPU s/frame of the whole process tree (submitting process with the
+   scheduler, nanny, worker), split into plan (source checks), measure chunks,
+   encode chunks and the rest (stitch, Dask); the **overhead ratio** against
+   the engine. Issue target: ≤ +10 %.
+3. **per-chunk costs**: chunk tasks of ``--chunk`` frames and of a few frames
+   run in one process, fitted as ``fixed + per_frame × frames`` (CPU and wall,
+   with ``--threads`` threads, default the share of one of ``--check-workers``
+   local workers), plus the fixed pieces timed alone: imports (a fresh
+   interpreter, minus a bare one), plan re-load (JSON + engine plan without
+   validation), colour transforms (OCIO config, processors, LUT bake) cold and
+   warm, and source hashing per frame.
+
+``--simulate NODES`` then predicts the makespan of a ``--sim-frames`` job at
+``--sim-size`` on NODES workers, from per-chunk costs measured in the same run
+at that size (chunks of 1 and 4 frames). The model: plan (source checks) runs
+serially on the submitting machine, ∝ frames; each phase's chunks (measure,
+for plans that list ``measure_targets``, then encode) are list-scheduled on
+the workers, a chunk of n frames taking ``fixed + per_frame × n`` wall seconds
+on a worker with the thread share measured; the stitch runs serially, ∝
+frames. It checks the same model against a real ``--check-workers`` local run
+here (1080p, 96 frames, chunk 24): predicted vs measured wall and CPU
+(``--check-only``: the check alone).
+
+The machine's other load shows in the numbers (wall more than CPU): report
+CPU seconds. Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
+import json
 import logging
 import os
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fixtures.generate import make_plate  # noqa: E402
-from hdrpipe import farm  # noqa: E402
-from hdrpipe.engine import ConformJob, conform  # noqa: E402
+SIZES = {"1080p": (1920, 1080), "uhd": (3840, 2160), "small": (640, 360)}
+
+
+def _size(text: str) -> tuple[int, int]:
+    if text in SIZES:
+        return SIZES[text]
+    w, h = text.lower().split("x")
+    return int(w), int(h)
 
 
 def _plate(width: int, height: int, frames: int) -> Path:
+    from fixtures.generate import make_plate
+
     out = ROOT / "bench" / "out" / f"farm_plate_{width}x{height}_{frames}"
     if not (out / f"plate.{1000 + frames:04d}.exr").exists():
         make_plate(out, width=width, height=height, frames=frames)
     return out / "plate.####.exr"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--width", type=int, default=640)
-    parser.add_argument("--height", type=int, default=360)
-    parser.add_argument("--frames", type=int, default=48)
-    parser.add_argument("--chunk", type=int, default=12)
-    parser.add_argument("--preset", default="prores4444xq-pq1000")
-    args = parser.parse_args(argv)
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _tree_cpu() -> float:
+    """CPU seconds of this process and its live descendants (Dask nanny, worker)."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.cpu = _cpu()
+        self.wall = time.perf_counter()
+
+    def lap(self) -> dict[str, float]:
+        cpu, wall = _cpu(), time.perf_counter()
+        out = {"cpu": cpu - self.cpu, "wall": wall - self.wall}
+        self.cpu, self.wall = cpu, wall
+        return out
+
+
+# --------------------------------------------------------------------------- children
+# Each runs in a fresh interpreter (``bench/farm.py --child MODE JSON``) and
+# prints one JSON line.
+
+
+def _job(plate: str, preset: str, outdir: Path, **kw: Any) -> Any:
+    from hdrpipe.engine import ConformJob
+
+    return ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, **kw)
+
+
+def _allocator(a: dict[str, Any]) -> None:
+    if a.get("allocator") == "tuned":  # what the CLI does first
+        from hdrpipe.memory import tune_allocator
+
+        tune_allocator()
+
+
+def child_engine(a: dict[str, Any]) -> dict[str, Any]:
+    from hdrpipe.engine import conform
+
+    _allocator(a)
+
+    job = _job(a["plate"], a["preset"], Path(a["work"]) / "engine")
+    clock = _Clock()
+    conform(job)
+    return clock.lap()
+
+
+def child_farm(a: dict[str, Any]) -> dict[str, Any]:
+    """A real local Dask run: plan + run (+ stitch), CPU of the process tree."""
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
+    from hdrpipe import farm
+    from hdrpipe.farm.scheduler import local_cluster
 
-    plate = _plate(args.width, args.height, args.frames)
+    _allocator(a)
+    workers = int(a["workers"])
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        client.wait_for_workers(workers)
+        if a.get("allocator") == "tuned":
+            from hdrpipe.memory import tune_allocator
+
+            client.run(tune_allocator)  # as farm.run does for its own cluster
+        client.run(lambda: __import__("hdrpipe.farm.tasks"))  # imports: timed apart
+        time.sleep(1.0)  # let start-up settle
+        tree0, wall0 = _tree_cpu(), time.perf_counter()
+        clock = _Clock()
+        plan = farm.plan_job(
+            _job(a["plate"], a["preset"], Path(a["work"]) / f"farm{workers}"),
+            chunk=int(a["chunk"]),
+        )
+        planned = clock.lap()
+        manifest = farm.run(plan, client=client, threads=a.get("threads"))
+        wall = time.perf_counter() - wall0
+        tree = _tree_cpu() - tree0
+    info = manifest.to_dict().get("farm", {})
+    chunks = info.get("chunks", [])
+    return {
+        "cpu": tree,
+        "wall": wall,
+        "plan": planned,
+        "measure_cpu": sum(c.get("measure_cpu_seconds") or 0.0 for c in chunks),
+        "chunk_cpu": sum(c.get("cpu_seconds") or 0.0 for c in chunks),
+        "stitch": info.get("stitch"),
+        "chunks": len(plan.chunks),
+    }
+
+
+def child_chunks(a: dict[str, Any]) -> dict[str, Any]:
+    """Chunk tasks in one process: fitted fixed + per-frame costs, and pieces."""
+    from hdrpipe import farm
+    from hdrpipe.farm import tasks
+    from hdrpipe.farm.plan import FarmPlan
+    from hdrpipe.farm.state import source_digests
+
+    _allocator(a)
+    threads = a.get("threads")
+    small, big = int(a["small"]), int(a["big"])
+    work = Path(a["work"])
+    out: dict[str, Any] = {}
+
+    def plan_for(tag: str, chunk: int, **kw: Any) -> Any:
+        clock = _Clock()
+        plan = farm.plan_job(
+            _job(a["plate"], a["preset"], work / tag, **kw), chunk=chunk
+        )
+        frames = plan.frames
+        return plan, {k: v / frames for k, v in clock.lap().items()}
+
+    plan_s, per_frame_plan = plan_for("small", small)
+    out["plan_per_frame"] = per_frame_plan
+    # Fixed pieces, cold (the first task of a fresh worker process pays them).
+    clock = _Clock()
+    loaded = FarmPlan.load(plan_s.plan_path)
+    out["plan_load"] = clock.lap()
+    planned = tasks.task_plan(loaded)
+    out["task_plan_cold"] = clock.lap()
+    from hdrpipe.engine.stream import _transforms
+
+    targets = list(dict.fromkeys(o["target"] for o in loaded.outputs))
+    _transforms(planned, targets, threads)
+    out["transforms_cold"] = clock.lap()
+    _transforms(planned, targets, threads)
+    out["transforms_warm"] = clock.lap()
+    chunk0 = loaded.chunks[0]
+    paths = tasks.chunk_sources(planned, chunk0.record_range)
+    source_digests(paths)
+    lap = clock.lap()
+    out["hash_per_frame"] = {k: v / max(len(paths), 1) for k, v in lap.items()}
+
+    def timed(plan: Any, index: int) -> dict[str, dict[str, float]]:
+        res = {}
+        if plan.measure_targets:
+            clock = _Clock()
+            tasks.measure_chunk(plan, index, threads=threads)
+            res["measure"] = clock.lap()
+        clock = _Clock()
+        tasks.run_chunk(plan, index, threads=threads)
+        res["run"] = clock.lap()
+        return res
+
+    # chunk 0 was warmed by the pieces above (plan, transforms); chunk 1 is warm.
+    first = timed(plan_s, 0)
+    warm_small = timed(plan_s, 1)
+    plan_b, _ = plan_for("big", big, frames=f"1001-{1000 + big}")  # one chunk
+    warm_big = timed(plan_b, 0)
+    clock = _Clock()
+    farm.stitch(plan_b)
+    out["stitch_per_frame"] = {k: v / plan_b.frames for k, v in clock.lap().items()}
+    fits: dict[str, Any] = {}
+    for phase in warm_big:
+        fit = {}
+        for unit in ("cpu", "wall"):
+            ys, yb = warm_small[phase][unit], warm_big[phase][unit]
+            per_frame = (yb - ys) / (big - small)
+            fit[unit] = {
+                "fixed": ys - per_frame * small,
+                "per_frame": per_frame,
+                "first_extra": first[phase][unit] - ys,
+            }
+        fits[phase] = fit
+    out["fits"] = fits
+    out["samples"] = {"first": first, "small": warm_small, "big": warm_big}
+    return out
+
+
+def child_imports(_a: dict[str, Any]) -> dict[str, Any]:
+    def run(code: str) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+    bare = min(run("pass") for _ in range(3))
+    full = min(run("import hdrpipe.farm.tasks, distributed") for _ in range(3))
+    return {"cpu": full - bare}
+
+
+CHILDREN = {
+    "engine": child_engine,
+    "farm": child_farm,
+    "chunks": child_chunks,
+    "imports": child_imports,
+}
+
+
+ALLOCATOR = {"policy": "default"}
+
+
+def _spawn(mode: str, **args: Any) -> dict[str, Any]:
+    args.setdefault("allocator", ALLOCATOR["policy"])
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, json.dumps(args, default=str)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --------------------------------------------------------------------------- model
+
+
+def list_schedule(durations: list[float], workers: int) -> float:
+    """Makespan of tasks handed in order to the first free of ``workers`` slots."""
+    free = [0.0] * max(1, workers)
+    for d in durations:
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + d)
+    return max(free)
+
+
+def predict(
+    costs: dict[str, Any], frames: int, chunk: int, workers: int, unit: str = "wall"
+) -> dict[str, float]:
+    """Makespan (s) of ``frames`` in ``chunk``-frame chunks on ``workers`` workers."""
+    sizes = [min(chunk, frames - s) for s in range(0, frames, chunk)]
+    plan = costs["plan_per_frame"][unit] * frames
+    stitch = costs["stitch_per_frame"][unit] * frames
+    phases = {}
+    for phase, fit in costs["fits"].items():
+        f = fit[unit]
+        # Each worker's first chunk also pays the cold costs (imports aside).
+        durations = [
+            f["fixed"] + f["per_frame"] * n + (f["first_extra"] if i < workers else 0)
+            for i, n in enumerate(sizes)
+        ]
+        phases[phase] = list_schedule(durations, workers)
+    total = plan + sum(phases.values()) + stitch
+    return {"plan": plan, **phases, "stitch": stitch, "total": total}
+
+
+def predict_cpu(costs: dict[str, Any], frames: int, chunk: int) -> float:
+    """CPU seconds of the same job (plan + every task + stitch), any worker count
+    (the first task of each worker's extra cost aside)."""
+    sizes = [min(chunk, frames - s) for s in range(0, frames, chunk)]
+    total = (costs["plan_per_frame"]["cpu"] + costs["stitch_per_frame"]["cpu"]) * frames
+    for fit in costs["fits"].values():
+        f = fit["cpu"]
+        total += sum(f["fixed"] + f["per_frame"] * n for n in sizes)
+    return float(total)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _fmt(x: float) -> str:
+    return f"{x:7.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        result = CHILDREN[argv[1]](json.loads(argv[2]))
+        print(json.dumps(result))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1080p")
+    parser.add_argument("--frames", type=int, default=96)
+    parser.add_argument("--chunk", type=int, default=48)
+    parser.add_argument("--preset", action="append")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--small", type=int, default=4, help="frames of the short chunks"
+    )
+    parser.add_argument("--simulate", type=int, metavar="NODES")
+    parser.add_argument("--sim-size", default="uhd")
+    parser.add_argument("--sim-frames", type=int, default=1440)
+    parser.add_argument("--sim-chunk", type=int, default=48)
+    parser.add_argument("--check-workers", type=int, default=2)
+    parser.add_argument("--check-frames", type=int, default=96)
+    parser.add_argument("--check-chunk", type=int, default=24)
+    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-chunks", action="store_true")
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="with --simulate: only the check against a real run here",
+    )
+    parser.add_argument(
+        "--allocator",
+        choices=("default", "tuned"),
+        default="default",
+        help="glibc defaults (a library caller) or hdrpipe.memory.tune_allocator "
+        "(what the CLI sets: frame buffers mapped and unmapped each time)",
+    )
+    args = parser.parse_args(argv)
+    ALLOCATOR["policy"] = args.allocator
+    presets = args.preset or ["prores4444xq-pq1000", "hevc-hdr10"]
+    cores = len(os.sched_getaffinity(0))
+    threads = args.threads or max(1, cores // args.check_workers)
+    width, height = _size(args.size)
+    plate = str(_plate(width, height, args.frames))
     work = Path(tempfile.mkdtemp(prefix="hdrpipe-bench-farm-"))
+    print(
+        f"{width}x{height}, {args.frames} frames, chunk {args.chunk}, {cores} CPUs, "
+        f"load {os.getloadavg()[0]:.1f}; chunk tasks with {threads} thread(s); "
+        f"allocator {args.allocator}"
+    )
     try:
-
-        def job(tag: str) -> ConformJob:
-            return ConformJob(
-                inputs=(str(plate),), deliver=(args.preset,), outdir=work / tag
-            )
-
+        imports = _spawn("imports")
         print(
-            f"plate {args.width}x{args.height}, {args.frames} frames, "
-            f"{args.preset}, chunk {args.chunk}, {os.cpu_count()} CPUs"
+            f"imports (hdrpipe.farm.tasks + distributed, fresh interpreter): "
+            f"{imports['cpu']:.2f} CPU s — once per Dask worker process, once per "
+            "task for `hdrpipe farm run-chunk`"
         )
-        t0 = time.perf_counter()
-        conform(job("plain"))
-        plain = time.perf_counter() - t0
-        print(
-            f"engine (1 process):        {plain:7.2f} s  {args.frames / plain:6.2f} fps"
-        )
-
-        results = {}
-        for n in (1, 2):
-            t0 = time.perf_counter()
-            with (
-                LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                ) as cluster,
-                Client(cluster) as client,
-            ):
-                client.wait_for_workers(n)
-                startup = time.perf_counter() - t0
-                # Warm the workers (imports, OCIO config) on a throw-away chunk.
-                warm = farm.plan_job(
-                    ConformJob(
-                        inputs=(str(plate),),
-                        deliver=(args.preset,),
-                        outdir=work / f"warm{n}",
-                        frames=f"1001-{1000 + n}",
-                    ),
-                    chunk=1,
+        for preset in presets:
+            print(f"\n== {preset}")
+            w = work / preset
+            if not args.skip_overhead:
+                eng = _spawn("engine", plate=plate, preset=preset, work=w)
+                one = _spawn(
+                    "farm",
+                    plate=plate,
+                    preset=preset,
+                    work=w,
+                    workers=1,
+                    chunk=args.chunk,
                 )
-                farm.run(warm, client=client)
-                t0 = time.perf_counter()
-                plan = farm.plan_job(job(f"farm{n}"), chunk=args.chunk)
-                farm.run(plan, client=client, keep_parts=True)
-                elapsed = time.perf_counter() - t0
-            results[n] = elapsed
-            print(
-                f"farm, {n} worker{'s' if n > 1 else ' '}:          {elapsed:7.2f} s  "
-                f"{args.frames / elapsed:6.2f} fps  "
-                f"(cluster start-up {startup:.2f} s, not included)"
+                n = args.frames
+                ratio = one["cpu"] / eng["cpu"] - 1
+                print(
+                    f"engine (1 process):     {eng['cpu'] / n:.3f} CPU s/frame  "
+                    f"({eng['cpu']:.1f} CPU s, {eng['wall']:.1f} s wall)"
+                )
+                stitch = one.get("stitch") or {}
+                rest = (
+                    one["cpu"]
+                    - one["plan"]["cpu"]
+                    - one["measure_cpu"]
+                    - one["chunk_cpu"]
+                    - (stitch.get("cpu") or 0.0)
+                )
+                print(
+                    f"farm, 1 worker:         {one['cpu'] / n:.3f} CPU s/frame  "
+                    f"({one['cpu']:.1f} CPU s, {one['wall']:.1f} s wall, "
+                    f"{one['chunks']} chunks)  overhead {ratio:+.1%}"
+                )
+                print(
+                    f"  plan {one['plan']['cpu']:.1f}, measure chunks "
+                    f"{one['measure_cpu']:.1f}, encode chunks {one['chunk_cpu']:.1f}, "
+                    f"stitch {stitch.get('cpu', 0.0):.1f}, rest (Dask, polling) "
+                    f"{rest:.1f} CPU s"
+                )
+            if args.skip_chunks:
+                continue
+            c = _spawn(
+                "chunks",
+                plate=plate,
+                preset=preset,
+                work=w / "chunks",
+                small=args.small,
+                big=args.chunk,
+                threads=threads,
             )
-        efficiency = results[1] / (2 * results[2])
-        print(f"scaling efficiency 1 → 2 workers: {efficiency:.0%}")
-        print(
-            f"farm overhead vs engine (1 worker): {results[1] / plain - 1:+.0%} "
-            f"({results[1] - plain:+.2f} s)"
-        )
-        t0 = time.perf_counter()
-        farm.stitch(plan, keep_parts=True)
-        stitched = time.perf_counter() - t0
-        print(
-            f"stitch alone (remux {len(plan.chunks)} parts + verify + manifest): "
-            f"{stitched:.2f} s ({stitched / plain:.0%} of the engine run)"
-        )
+            print(f"per-chunk costs ({threads} thread(s)), CPU s [wall s]:")
+            for key, label in (
+                ("plan_load", "plan re-load (JSON)"),
+                ("task_plan_cold", "engine plan, no validation (cold)"),
+                ("transforms_cold", "colour transforms (cold: config, processors)"),
+                ("transforms_warm", "colour transforms (warm, cached)"),
+                ("hash_per_frame", "source SHA-256, per frame"),
+                ("plan_per_frame", "farm plan (source checks), per frame"),
+                ("stitch_per_frame", "stitch, per frame"),
+            ):
+                print(f"  {label:46s} {_fmt(c[key]['cpu'])} [{c[key]['wall']:.3f}]")
+            for phase, fit in c["fits"].items():
+                cpu, wall = fit["cpu"], fit["wall"]
+                print(
+                    f"  {phase:7s} task: fixed {_fmt(cpu['fixed'])} + "
+                    f"{cpu['per_frame']:.3f}/frame "
+                    f"(first task +{cpu['first_extra']:.2f}) "
+                    f"[wall {wall['fixed']:.2f} + {wall['per_frame']:.3f}/frame]"
+                )
+            if args.simulate:
+                _simulate(args, preset, w, threads, c)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def _simulate(
+    args: argparse.Namespace,
+    preset: str,
+    work: Path,
+    threads: int,
+    costs_here: dict[str, Any],
+) -> None:
+    if not args.check_only:
+        _simulate_size(args, preset, work, threads)
+    # Check the model on a real run here, from this size's costs.
+    cw, ch = _size(args.size)
+    check_plate = str(_plate(cw, ch, args.check_frames))
+    predicted = predict(
+        costs_here, args.check_frames, args.check_chunk, args.check_workers
+    )
+    cpu = predict_cpu(costs_here, args.check_frames, args.check_chunk)
+    load = os.getloadavg()[0]
+    real = _spawn(
+        "farm",
+        plate=check_plate,
+        preset=preset,
+        work=work / "check",
+        workers=args.check_workers,
+        chunk=args.check_chunk,
+        threads=threads,
+    )
+    print(
+        f"check: {cw}x{ch}, {args.check_frames} frames, chunk {args.check_chunk}, "
+        f"{args.check_workers} workers (load {load:.0f} → "
+        f"{os.getloadavg()[0]:.0f}): makespan predicted {predicted['total']:.1f} s, "
+        f"measured {real['wall']:.1f} s wall "
+        f"({real['wall'] / predicted['total'] - 1:+.0%}); CPU predicted "
+        f"{cpu:.1f} s, measured {real['cpu']:.1f} s ({real['cpu'] / cpu - 1:+.0%})"
+    )
+
+
+def _simulate_size(
+    args: argparse.Namespace, preset: str, work: Path, threads: int
+) -> None:
+    sw, sh = _size(args.sim_size)
+    sim_plate = str(_plate(sw, sh, 8))
+    sim = _spawn(
+        "chunks",
+        plate=sim_plate,
+        preset=preset,
+        work=work / "sim",
+        small=1,
+        big=4,
+        threads=threads,
+    )
+    p = predict(sim, args.sim_frames, args.sim_chunk, args.simulate)
+    one = predict(sim, args.sim_frames, args.sim_chunk, 1)
+    fits = ", ".join(
+        f"{k} {v['wall']['fixed']:.2f} + {v['wall']['per_frame']:.2f}/frame"
+        for k, v in sim["fits"].items()
+    )
+    print(
+        f"simulate {args.sim_frames} frames {sw}x{sh}, chunk {args.sim_chunk}, "
+        f"{args.simulate} workers of {threads} thread(s): measured here {fits} s wall"
+    )
+    print(
+        "  predicted makespan "
+        + ", ".join(f"{k} {v:.0f}" for k, v in p.items())
+        + f" s  ({p['total'] / 3600:.2f} h; 1 worker {one['total'] / 3600:.2f} h)"
+    )
 
 
 if __name__ == "__main__":

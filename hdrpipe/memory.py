@@ -35,6 +35,7 @@ __all__ = [
     "MMAP_THRESHOLD",
     "ARENA_MAX",
     "tune_allocator",
+    "allocator_tuned",
 ]
 
 #: Share of the available memory a job may plan to use by default.
@@ -164,4 +165,16 @@ def tune_allocator() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     done = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    return bool(mallopt(_M_ARENA_MAX, ARENA_MAX) == 1 and done)
+    done = bool(mallopt(_M_ARENA_MAX, ARENA_MAX) == 1 and done)
+    global _tuned
+    _tuned = _tuned or done
+    return done
+
+
+_tuned = False
+
+
+def allocator_tuned() -> bool:
+    """True once :func:`tune_allocator` applied its settings in this process
+    (a local farm's worker processes then apply them too)."""
+    return _tuned

@@ -3,7 +3,7 @@
 ::
 
     hdrpipe farm plan PATH... -d PRESET... -o OUTDIR [--chunk 48] [conform options]
-    hdrpipe farm measure-chunk PLAN N      # hevc-hdr10 jobs: all chunks, first
+    hdrpipe farm measure-chunk PLAN N      # if the plan lists measure_targets: first
     hdrpipe farm run-chunk PLAN N [--resume]
     hdrpipe farm stitch PLAN
     hdrpipe farm run PLAN [--workers N | --scheduler tcp://HOST:PORT] [--resume]
@@ -77,7 +77,7 @@ def plan_command(
         False, "--json", help="Print the plan as JSON on stdout."
     ),
 ) -> int:
-    """Validate a conform job once; write its chunked plan OUTDIR/<name>.farm.json."""
+    """Plan a conform job in chunks (header checks); write OUTDIR/<name>.farm.json."""
     with hold(job.outdir, job_name(job), command="farm plan"):
         farm = plan_job(job, chunk=chunk)
     if json_out:
@@ -99,7 +99,7 @@ def measure_chunk_command(
     ),
     threads: int | None = typer.Option(None, "--threads", min=1, help=_THREADS_HELP),
 ) -> int:
-    """Measure MaxCLL/MaxFALL of one chunk (jobs with hevc-hdr10; before run-chunk)."""
+    """Measure MaxCLL/MaxFALL of one chunk (plans listing measure_targets; first)."""
     record = measure_chunk(FarmPlan.load(plan), index, resume=resume, threads=threads)
     if json_out:
         emit_json(record)

@@ -13,7 +13,14 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +35,7 @@ from ..color import (
     mastering_display_for,
 )
 from ..encode import light_level_at_close, open_writer
+from ..encode.hevc_sei import PLACEHOLDER
 from ..encode.quality import bitrate_floor_finding
 from ..errors import (
     ColorError,
@@ -498,6 +506,7 @@ def run(
     on_progress: ProgressCallback | None = None,
     validators: Sequence[Validator] | None = None,
     threads: int | None = None,
+    placeholder_light_level: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Stream record frames of a planned job into its deliverables.
 
@@ -525,6 +534,12 @@ def run(
         strips, ProRes frame threads and x265's thread pool are sized from it
         (a farm worker running beside others passes cores // workers). Default:
         every core this process may use (ProRes at most ``FRAME_THREADS``).
+    placeholder_light_level
+        Preset ids whose writers bake MaxCLL/MaxFALL in at open and can have
+        them patched later (x265's SEI, :mod:`hdrpipe.encode.hevc_sei`): they
+        open and close with :data:`~hdrpipe.encode.hevc_sei.PLACEHOLDER` and
+        keep it (farm parts: the stitch patches the job's level into the
+        stitched movie). Their records still carry the meter of the frames made.
 
     Returns one JSON-friendly record per output (path, probe, HDR metadata and the
     light-level meter of the frames made, for merging chunks). Nothing appears
@@ -596,6 +611,8 @@ def run(
                 folder = folder.parent
             created += _make_dirs(folder)
             known = given.get(out.spec.target, measured.get(out.spec.target))
+            if out.spec.name in placeholder_light_level:
+                known = PLACEHOLDER
             writer = open_writer(
                 out.spec,
                 out.path,
@@ -655,7 +672,11 @@ def run(
             if spec.target in measured and level is not None:
                 level = _agree(measured[spec.target], level, spec.name)
             level = given.get(spec.target, level)
-            result = wt.writer.close(light_level=level)
+            result = wt.writer.close(
+                light_level=PLACEHOLDER
+                if spec.name in placeholder_light_level
+                else level
+            )
             record = _output_record(
                 wt.output,
                 resolved[spec.target],

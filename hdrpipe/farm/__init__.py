@@ -4,8 +4,8 @@ A conform job becomes a :class:`FarmPlan` (plain JSON data, written to
 ``OUTDIR/<name>.farm.json``) of record-frame chunks. Any farm manager can run
 it task by task::
 
-    farm = hdrpipe.farm.plan_job(job, chunk=48)     # validates once, writes the plan
-    for i in range(len(farm.chunks)):               # only for hevc-hdr10 jobs
+    farm = hdrpipe.farm.plan_job(job, chunk=48)     # header checks, writes the plan
+    for i in range(len(farm.chunks)):               # only if farm.measure_targets
         hdrpipe.farm.measure_chunk(farm, i)
     for i in range(len(farm.chunks)):               # any order, any machine
         hdrpipe.farm.run_chunk(farm, i)

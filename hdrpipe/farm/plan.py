@@ -1,6 +1,6 @@
 """A conform job cut into frame-range chunks, as plain JSON data any farm can run.
 
-:func:`plan_job` validates the sources once (the engine's ``plan``) and splits
+:func:`plan_job` checks the sources' headers (the engine's ``plan``) and splits
 the record (output) timeline into chunks of ``chunk`` frames. The
 :class:`FarmPlan` is written to ``OUTDIR/<name>.farm.json``; every task (a
 Dask worker, a Deadline/OpenCue/Tractor task running ``hdrpipe farm
@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ..color.looks import absolute_look
+from ..encode import light_level_at_close
+from ..encode.presets import DeliverySpec
 from ..engine import ConformJob, JobPlan, ProgressCallback
 from ..engine import plan as engine_plan
 from ..engine.job import job_name
@@ -125,6 +127,10 @@ class FarmPlan:
     validation: tuple[Mapping[str, Any] | None, ...] = ()
     has_alpha: bool = False
     created: str = ""
+    #: The plan judged the header checks only; the chunks validate the pixels
+    #: of the frames they decode and the stitch judges the job
+    #: (:mod:`.sources`). Plans written before validated every frame here.
+    validate_in_chunks: bool = False
 
     @property
     def state(self) -> Path:
@@ -156,6 +162,7 @@ class FarmPlan:
             "measure_targets": list(self.measure_targets),
             "chunks": [c.to_dict() for c in self.chunks],
             "validation": list(self.validation),
+            "validate_in_chunks": self.validate_in_chunks,
         }
 
     def to_json(self) -> str:
@@ -185,6 +192,7 @@ class FarmPlan:
                 validation=tuple(data.get("validation", ())),
                 has_alpha=bool(data.get("has_alpha", False)),
                 created=str(data.get("created", "")),
+                validate_in_chunks=bool(data.get("validate_in_chunks", False)),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"damaged farm plan: {err}") from err
@@ -318,17 +326,43 @@ def _split(frames: int, chunk: int) -> list[tuple[int, int]]:
 
 
 def _measure_targets(plan_: JobPlan) -> tuple[str, ...]:
+    """Targets to measure before any chunk encodes: those of presets that bake
+    MaxCLL/MaxFALL in at open and cannot have them patched afterwards.
+
+    x265's SEI can be patched (:func:`patched_at_stitch`): its parts carry the
+    placeholder and the stitch patches the job's level, so no measure phase.
+    """
     return tuple(
         dict.fromkeys(
             out.spec.target
             for out in plan_.outputs
-            if out.spec.needs_light_level_at_open
+            if out.spec.needs_light_level_at_open and not light_level_at_close(out.spec)
         )
     )
 
 
+def patched_at_stitch(spec: DeliverySpec, farm: FarmPlan) -> bool:
+    """True when ``spec``'s parts carry the placeholder light level SEI, which the
+    stitch patches to the level merged over all chunks (``hevc-hdr10``).
+
+    Plans that list the target in ``measure_targets`` (made before parts were
+    patched at the stitch) bake the measured level into every part instead.
+    """
+    return (
+        spec.hdr_metadata
+        and spec.needs_light_level_at_open
+        and light_level_at_close(spec)
+        and spec.target not in farm.measure_targets
+    )
+
+
 def farm_plan_from(
-    plan_: JobPlan, job: ConformJob, *, chunk: int, validation: Sequence[Any] = ()
+    plan_: JobPlan,
+    job: ConformJob,
+    *,
+    chunk: int,
+    validation: Sequence[Any] = (),
+    validate_in_chunks: bool = False,
 ) -> FarmPlan:
     """Cut an engine :class:`JobPlan` into chunks (no I/O)."""
     outdir = Path(job.outdir).absolute()
@@ -370,6 +404,7 @@ def farm_plan_from(
         validation=tuple(validation),
         has_alpha=plan_.has_alpha,
         created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        validate_in_chunks=validate_in_chunks,
     )
 
 
@@ -379,7 +414,10 @@ def plan_job(
     chunk: int = DEFAULT_CHUNK,
     on_progress: ProgressCallback | None = None,
 ) -> FarmPlan:
-    """Validate and plan ``job`` once, cut it into chunks, write the plan.
+    """Plan ``job`` (header checks of its sources), cut it into chunks, write the plan.
+
+    The pixels are validated by the chunks as they decode them, and the job is
+    judged at the stitch, before anything is published (:mod:`.sources`).
 
     The plan goes to ``OUTDIR/<name>.farm.json``.
 
@@ -400,13 +438,18 @@ def plan_job(
     InputError
         ``chunk`` < 1, or anything the engine's ``plan`` refuses.
     ValidationError
-        A source fails the job's profile (and ``force`` is off).
+        A source fails the header checks of the job's profile (and ``force``
+        is off); the pixel checks fail at the chunk or at the stitch.
     """
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise InputError(f"chunk must be a positive number of frames, got {chunk!r}")
-    plan_ = engine_plan(job, validate_sources=True, on_progress=on_progress)
+    # The header checks now (a typo or a wrong file fails at once); the pixel
+    # checks run in the chunks, on the frames they decode anyway (.sources).
+    plan_ = engine_plan(job, validate_sources="headers", on_progress=on_progress)
     validation = [report.to_dict() for report in plan_.reports]
-    farm = farm_plan_from(plan_, job, chunk=chunk, validation=validation)
+    farm = farm_plan_from(
+        plan_, job, chunk=chunk, validation=validation, validate_in_chunks=True
+    )
 
     Path(farm.outdir).mkdir(parents=True, exist_ok=True)
     reset_state(farm)

@@ -22,7 +22,7 @@ from ..engine import ConformJob, Manifest, ProgressCallback
 from ..engine.job import job_name
 from ..engine.lock import JobLock, hold
 from ..errors import HdrpipeError, InputError
-from ..memory import format_size
+from ..memory import allocator_tuned, format_size, tune_allocator
 from .plan import DEFAULT_CHUNK, FarmPlan, job_to_dict, plan_job, plan_path_for
 from .state import clean_attempts, complete_record, progress_done, reset_state
 from .stitch import stitch
@@ -33,6 +33,7 @@ __all__ = [
     "conform_distributed",
     "local_cluster",
     "worker_threads",
+    "worker_shares",
     "TASK_RETRIES",
 ]
 
@@ -52,6 +53,51 @@ def worker_threads(workers: int, cores: int | None = None) -> int:
     if cores is None:
         cores = len(os.sched_getaffinity(0))
     return max(1, cores // max(1, workers))
+
+
+def _cores() -> int:
+    """The cores this process may use (run on each worker)."""
+    return len(os.sched_getaffinity(0))
+
+
+def worker_shares(client: Any) -> dict[str, int]:
+    """Worker address → threads each of its tasks may use on a running cluster.
+
+    A node's cores are shared by every task its worker processes run at once
+    (``dask worker --nworkers K --nthreads T``: K x T tasks): each gets
+    ``cores // (K x T)``, at least 1, computed per host from the scheduler's
+    worker list and each worker's own core count. Workers that join later
+    size from every core of their machine.
+    """
+    try:
+        info = client.scheduler_info()["workers"]
+        cores = client.run(_cores)
+    except (OSError, KeyError, TimeoutError) as err:
+        log.info("worker cores unavailable, tasks use every core: %s", err)
+        return {}
+    tasks_on: dict[str, int] = {}
+    for w in info.values():
+        tasks_on[w["host"]] = tasks_on.get(w["host"], 0) + int(w.get("nthreads", 1))
+    return {
+        addr: max(1, int(cores[addr]) // max(1, tasks_on[w["host"]]))
+        for addr, w in info.items()
+        if addr in cores
+    }
+
+
+def _sized(
+    task: Callable[..., dict[str, Any]],
+    farm: FarmPlan,
+    index: int,
+    *,
+    resume: bool,
+    shares: dict[str, int],
+) -> dict[str, Any]:
+    """Run ``task`` with the threads share of the Dask worker it landed on."""
+    from distributed import get_worker
+
+    threads = shares.get(get_worker().address)
+    return task(farm, index, resume=resume, threads=threads)
 
 
 def _check_local_memory(farm: FarmPlan, workers: int) -> None:
@@ -78,6 +124,7 @@ def local_cluster(workers: int | None = None) -> Any:
 
     Loopback only and no dashboard: a conform on one machine opens no public port.
     """
+    import dask
     import distributed
 
     n = 2 if workers is None else workers
@@ -85,13 +132,21 @@ def local_cluster(workers: int | None = None) -> Any:
         raise InputError(f"workers must be at least 1, got {n}")
     # distributed's annotations change between releases: call it untyped.
     dist: Any = distributed
-    return dist.LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
+    # The nanny sets MALLOC_TRIM_THRESHOLD_ in its workers' environment by
+    # default; glibc then stops adapting its mmap threshold, every frame-sized
+    # buffer is mapped and faulted in afresh, and a chunk costs about twice the
+    # CPU of the same frames in this process (bench/farm.py). Workers keep this
+    # process's allocator policy instead (see _client: tune_allocator).
+    with dask.config.set(
+        {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    ):
+        return dist.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
 
 
 @contextlib.contextmanager
@@ -118,6 +173,8 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
         local_cluster(workers) as cluster,
         dist.Client(cluster) as local,
     ):
+        if allocator_tuned():  # the CLI's allocator policy, in its workers too
+            local.run(tune_allocator)
         yield local
 
 
@@ -152,19 +209,37 @@ def _phase(
     # Tasks always skip a chunk already recorded complete: the state was cleared
     # when this run started (unless resuming), and the scheduler re-runs a
     # finished task whose result lived on a worker that died.
-    futures = [
-        client.submit(
-            task,
-            farm,
-            index,
-            resume=True,
-            threads=threads,
-            key=f"hdrpipe-{farm.name}-{phase}-{index:04d}-{token}",
-            pure=False,
-            retries=TASK_RETRIES,
-        )
-        for index in todo
-    ]
+    key = f"hdrpipe-{farm.name}-{phase}"
+    if threads is None:  # a cluster elsewhere: each worker's share of its node
+        shares = worker_shares(client)
+        futures = [
+            client.submit(
+                _sized,
+                task,
+                farm,
+                index,
+                resume=True,
+                shares=shares,
+                key=f"{key}-{index:04d}-{token}",
+                pure=False,
+                retries=TASK_RETRIES,
+            )
+            for index in todo
+        ]
+    else:
+        futures = [
+            client.submit(
+                task,
+                farm,
+                index,
+                resume=True,
+                threads=threads,
+                key=f"{key}-{index:04d}-{token}",
+                pure=False,
+                retries=TASK_RETRIES,
+            )
+            for index in todo
+        ]
     try:
         while True:
             report()
@@ -193,6 +268,7 @@ def run(
     on_progress: ProgressCallback | None = None,
     keep_parts: bool = False,
     lock: JobLock | None = None,
+    threads: int | None = None,
 ) -> Manifest:
     """Run every chunk of ``farm`` on Dask, stitch the movies, write the manifest.
 
@@ -216,13 +292,28 @@ def run(
         The job lock of OUTDIR and the job's name when the caller holds it;
         otherwise it is taken here (:mod:`hdrpipe.engine.lock`): a second job
         for the same outputs is refused, and a dead run's leftovers are removed.
+    threads
+        Threads of each chunk task (colour pool, ProRes frame threads, x265
+        pool). Default: ``cores // workers`` on a local cluster; on a scheduler
+        or a given client, the node's cores divided by the tasks its workers
+        run at once (:func:`worker_shares`).
     """
     if lock is None:
         with hold(farm.outdir, farm.name, command="farm", keep_outputs=resume) as held:
             return _run(
-                farm, workers, scheduler, client, resume, on_progress, keep_parts, held
+                farm,
+                workers,
+                scheduler,
+                client,
+                resume,
+                on_progress,
+                keep_parts,
+                held,
+                threads,
             )
-    return _run(farm, workers, scheduler, client, resume, on_progress, keep_parts, lock)
+    return _run(
+        farm, workers, scheduler, client, resume, on_progress, keep_parts, lock, threads
+    )
 
 
 def _run(
@@ -234,6 +325,7 @@ def _run(
     on_progress: ProgressCallback | None,
     keep_parts: bool,
     lock: JobLock,
+    threads: int | None = None,
 ) -> Manifest:
     started = time.monotonic()
     lock.record_outputs([out["path"] for out in farm.outputs])
@@ -262,8 +354,10 @@ def _run(
 
     local = client is None and scheduler is None
     # A local cluster shares this machine: each worker gets its share of the
-    # cores. Workers elsewhere (a scheduler, a Client) size from their own.
-    threads = worker_threads(2 if workers is None else workers) if local else None
+    # cores. Workers elsewhere (a scheduler, a Client) get their node's share
+    # (worker_shares), unless threads is given.
+    if threads is None and local:
+        threads = worker_threads(2 if workers is None else workers)
     if local:
         _check_local_memory(farm, 2 if workers is None else workers)
     try:

@@ -42,12 +42,15 @@ from ..encode.container import finish_movie, pixel_aspect_ratio, remux_parts
 from ..encode.presets import DeliverySpec
 from ..encode.quality import bitrate_floor_finding
 from ..encode.video import default_mastering
-from ..engine import Manifest, manifest_data, write_manifest
+from ..engine import JobPlan, Manifest, manifest_data, write_manifest
+from ..engine.job import check_report
 from ..errors import ConformError, EncodeError
 from ..outputs import discard, publish, staging_dir
 from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
-from .plan import FarmPlan, staged_exr
+from .plan import FarmPlan, patched_at_stitch, staged_exr
+from .sources import MergedValidator, load_stats, stats_path
+from .state import read_record, record_path
 from .tasks import chunk_done, job_light_levels, task_plan
 
 __all__ = ["stitch"]
@@ -70,7 +73,15 @@ def _stitch_movie(
     level: ContentLightLevel | None,
     mastering: MasteringDisplay | None,
     pixel_aspect: float,
+    *,
+    patch_sei: bool = False,
 ) -> dict[str, Any]:
+    """Remux the parts into ``final``, tag and verify it.
+
+    ``patch_sei``: the parts carry the placeholder light level SEI (x265), and
+    every copy in the stitched movie is patched to ``level``, merged over all
+    chunks — what a single-process encode does at close.
+    """
     parts = [Path(r["path"]) for r in chunk_records]
     frames = [c.frames for c in farm.chunks]
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +112,7 @@ def _stitch_movie(
             light_level=level,
             has_alpha=has_alpha,
             pixel_aspect=pixel_aspect_ratio(pixel_aspect),
+            patch_sei_light_level=patch_sei,
         )
         publish(tmp, final, overwrite=True)
     finally:
@@ -108,6 +120,33 @@ def _stitch_movie(
     info["path"] = str(final)
     log.info("%s: %d frames stitched from %d parts, verified", final, total, len(parts))
     return info
+
+
+def _judge_sources(farm: FarmPlan, planned: JobPlan) -> list[dict[str, Any]]:
+    """Merge the chunks' source statistics, read the frames no chunk read, judge.
+
+    Raises
+    ------
+    ValidationError
+        A source fails the job's profile and ``force`` is off.
+    """
+    job = planned.job
+    merged = [
+        MergedValidator(shot.sequence, job.profile, max_memory=job.max_memory)
+        for shot in planned.shots
+    ]
+    for validator in merged:
+        validator.check_headers()
+    for chunk in farm.chunks:
+        per_shot = load_stats(stats_path(farm.state, chunk.index))
+        for validator, frames in zip(merged, per_shot, strict=True):
+            validator.add_frames(frames)
+    reports = []
+    for shot, validator in zip(planned.shots, merged, strict=True):
+        report = validator.report()
+        check_report(job, shot.sequence, report)
+        reports.append(report.to_dict())
+    return reports
 
 
 def _place_exr(staged: Path, final: Path, *, overwrite: bool) -> None:
@@ -183,6 +222,13 @@ def stitch(
             "run them (`hdrpipe farm run-chunk PLAN N`) before stitching"
         )
     planned = task_plan(farm)
+    # Judged before anything is published: an unforced job that fails its
+    # profile leaves no deliverable.
+    validation = (
+        _judge_sources(farm, planned)
+        if farm.validate_in_chunks
+        else list(farm.validation)
+    )
     measured = job_light_levels(farm)
     outputs: list[dict[str, Any]] = []
     for out in planned.outputs:
@@ -252,6 +298,7 @@ def stitch(
                 level,
                 mastering,
                 planned.pixel_aspect,
+                patch_sei=patched_at_stitch(spec, farm),
             )
         # Each part judged its own bitrate: judge the stitched movie instead.
         record["findings"] = [
@@ -276,12 +323,17 @@ def stitch(
     if elapsed is None:
         elapsed = time.time() - min(r.get("started", time.time()) for r in records)
     data = manifest_data(planned, outputs, elapsed)
-    for entry, report in zip(data["inputs"], farm.validation, strict=False):
+    for entry, report in zip(data["inputs"], validation, strict=False):
         entry["validation"] = report
     data["validation_forced"] = bool(farm.job.get("force")) and any(
-        (r or {}).get("status") == "fail" for r in farm.validation
+        (r or {}).get("status") == "fail" for r in validation
     )
     workers = sorted({f"{r['worker']['host']}:{r['worker']['pid']}" for r in records})
+    measures = {
+        i: read_record(record_path(farm, "measure", i))
+        for i in range(len(farm.chunks))
+        if farm.measure_targets
+    }
     data["farm"] = {
         "plan": farm.plan_path,
         "chunk_size": farm.chunk_size,
@@ -291,6 +343,9 @@ def stitch(
                 "record_range": r["record_range"],
                 "worker": f"{r['worker']['host']}:{r['worker']['pid']}",
                 "elapsed_seconds": r.get("elapsed"),
+                # CPU of the worker process while the task ran (all its threads).
+                "cpu_seconds": r.get("cpu"),
+                "measure_cpu_seconds": (measures.get(r["index"]) or {}).get("cpu"),
             }
             for r in records
         ],

@@ -33,7 +33,8 @@ from ..engine import plan as engine_plan
 from ..engine import run as engine_run
 from ..errors import ConformError, InputError
 from ..types import ContentLightLevel
-from .plan import FarmPlan, staged_exr
+from .plan import FarmPlan, patched_at_stitch, staged_exr
+from .sources import ChunkValidator, save_stats, stats_path
 from .state import (
     CHUNK_RECORD_SCHEMA,
     MEASURE_RECORD_SCHEMA,
@@ -158,6 +159,7 @@ def measure_chunk(
             log.info("measure chunk %d already complete", index)
             return done
     started = time.time()
+    cpu = time.process_time()
     planned = task_plan(farm)
     progress = ProgressFile(progress_path(farm, "measure", index))
     meters: dict[str, Any] = {}
@@ -185,6 +187,7 @@ def measure_chunk(
         "sources": source_digests(chunk_sources(planned, chunk.record_range)),
         "started": started,
         "elapsed": round(time.time() - started, 3),
+        "cpu": round(time.process_time() - cpu, 3),
         "worker": _worker(),
     }
     write_json_atomic(record_path(farm, "measure", index), record)
@@ -267,6 +270,7 @@ def run_chunk(
             log.info("chunk %d already complete", index)
             return done
     started = time.time()
+    cpu = time.process_time()
     planned = task_plan(farm)
     levels = job_light_levels(farm)
     # Hashed before the frames are read: a source rewritten while the chunk
@@ -286,6 +290,15 @@ def run_chunk(
         if out["kind"] == "exr"
     }
     progress = ProgressFile(progress_path(farm, "chunk", index))
+    job = planned.job
+    validators = (
+        [
+            ChunkValidator(shot.sequence, job.profile, max_memory=job.max_memory)
+            for shot in planned.shots
+        ]
+        if farm.validate_in_chunks
+        else None
+    )
     try:
         outputs = engine_run(
             planned,
@@ -294,6 +307,12 @@ def run_chunk(
             light_levels=levels or None,
             on_progress=progress,
             threads=threads,
+            validators=validators,
+            placeholder_light_level=[
+                out.spec.name
+                for out in planned.outputs
+                if patched_at_stitch(out.spec, farm)
+            ],
         )
         for preset, tmp in attempt_paths.items():
             os.replace(tmp, parts[preset])
@@ -308,6 +327,11 @@ def run_chunk(
                 record["probe"]["path"] = final
     files = describe_files(list(parts.values()), checksum=True)
     files += describe_files(_exr_files(farm, chunk), checksum=True)
+    if validators is not None:
+        stats = save_stats(
+            stats_path(farm.state, index), [v.frames_read() for v in validators]
+        )
+        files += describe_files([stats], checksum=True)
     record = {
         "schema": CHUNK_RECORD_SCHEMA,
         "index": index,
@@ -320,6 +344,7 @@ def run_chunk(
         "sources": sources,
         "started": started,
         "elapsed": round(time.time() - started, 3),
+        "cpu": round(time.process_time() - cpu, 3),
         "worker": _worker(),
     }
     write_json_atomic(record_path(farm, "chunk", index), record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -54,7 +55,9 @@ def test_plan_chunks_cover_the_record_timeline(chunked: dict[str, Any]) -> None:
         (15, 16),
     ]
     assert plan.frames == N
-    assert plan.measure_targets == ("hdr-pq-1000-rec2020",)
+    # hevc-hdr10's parts carry x265's placeholder SEI, patched at the stitch:
+    # no measure pass over the frames before encoding.
+    assert plan.measure_targets == ()
     written = json.loads(Path(plan.plan_path).read_text())
     assert farm.FarmPlan.from_dict(written) == plan
     assert Path(plan.plan_path) == chunked["dir"] / "plate.farm.json"
@@ -257,16 +260,48 @@ def test_run_chunk_resume_skips_and_rerun_is_idempotent(
         farm.stitch(plan)
 
 
+def _measured_plan(plan: farm.FarmPlan) -> farm.FarmPlan:
+    """The plan as hdrpipe wrote it before x265 parts were patched at the stitch:
+    the light level measured over the job first, then baked into every part."""
+    old = dataclasses.replace(plan, measure_targets=("hdr-pq-1000-rec2020",))
+    old.save()
+    return old
+
+
 def test_run_chunk_refuses_before_measure_and_bad_index(
     plate: Path, tmp_path: Path
 ) -> None:
     plan = farm.plan_job(
         make_job(plate, tmp_path, deliver=("hevc-hdr10",), frames="1001-1004"), chunk=2
     )
-    with pytest.raises(ConformError, match="measure chunk"):
-        farm.run_chunk(plan, 0)
     with pytest.raises(InputError, match="no chunk 2"):
         farm.run_chunk(plan, 2)
+    with pytest.raises(ConformError, match="measure chunk"):
+        farm.run_chunk(_measured_plan(plan), 0)
+
+
+def test_hevc_patched_at_stitch_same_bytes_as_measured_first(
+    plate: Path, tmp_path: Path
+) -> None:
+    """Parts with the placeholder SEI, patched once stitched, make the same file
+    as parts encoded with the job's level measured first (plans of before)."""
+    movies = {}
+    for tag in ("patched", "measured"):
+        job = make_job(
+            plate, tmp_path / tag, deliver=("hevc-hdr10",), frames="1001-1005"
+        )
+        plan = farm.plan_job(job, chunk=2)
+        if tag == "measured":
+            plan = _measured_plan(plan)
+            for chunk in plan.chunks:
+                farm.measure_chunk(plan, chunk.index)
+        for chunk in plan.chunks:
+            farm.run_chunk(plan, chunk.index, threads=1)
+        movies[tag] = output_path(farm.stitch(plan).to_dict(), "hevc-hdr10")
+    state = tmp_path / "patched" / ".plate.farm"
+    assert len(list(state.glob("chunk-*.json"))) == 3
+    assert not list(state.glob("measure-*.json"))
+    assert movies["patched"].read_bytes() == movies["measured"].read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -359,3 +394,48 @@ def test_drop_frame_stitch_keeps_drop_frame_timecode(
     assert set(durations) == {1}
     _, tc = mediainfo(path)
     assert tc == "00:00:59;20"
+
+
+@pytest.mark.parametrize(
+    ("variant", "where"),
+    [("nonfinite", "chunk"), ("quant8_acescct", "stitch")],
+)
+def test_chunks_validate_pixels_and_the_stitch_judges(
+    tmp_path: Path, variant: str, where: str
+) -> None:
+    """The plan checks headers only; NaN/Inf stops the chunk that decodes it, a
+    clip-wide failure (bit depth) stops the stitch before anything is published;
+    with --force the manifest holds what `hdrpipe.validate` finds."""
+    from hdrpipe.errors import ValidationError
+    from hdrpipe.validation import validate
+
+    src = make_plate(
+        tmp_path / "src", width=64, height=36, frames=8, seed=3, variant=variant
+    )
+    expected = validate(src)
+    failing = sorted(c.id for c in expected.checks if c.status == "fail")
+    assert failing, f"the {variant} fixture passes validation"
+    deliver = ("prores4444xq-pq1000",)
+    plan = farm.plan_job(make_job(src, tmp_path / "out", deliver=deliver), chunk=3)
+    movie = tmp_path / "out" / "plate_prores4444xq-pq1000.mov"
+    stage = "chunk"
+    with pytest.raises(ValidationError, match="fails the 'ray3' profile"):
+        for chunk in plan.chunks:
+            farm.run_chunk(plan, chunk.index, threads=1)
+        stage = "stitch"
+        farm.stitch(plan)
+    assert stage == where
+    assert not movie.exists()
+
+    forced = farm.plan_job(
+        make_job(src, tmp_path / "forced", deliver=deliver, force=True), chunk=3
+    )
+    for chunk in forced.chunks:
+        farm.run_chunk(forced, chunk.index, threads=1)
+    data = farm.stitch(forced).to_dict()
+    report = data["inputs"][0]["validation"]
+    assert report["status"] == "fail"
+    assert sorted(c["id"] for c in report["checks"] if c["status"] == "fail") == (
+        failing
+    )
+    assert data["validation_forced"] is True

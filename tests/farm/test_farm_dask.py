@@ -77,13 +77,20 @@ def test_conform_distributed_two_workers_with_progress(
             on_progress=lambda d, t: calls.append((d, t)),
         ).to_dict()
         assert client.status == "running"  # a client passed in is not closed
+        # Two one-thread workers on this machine: each task gets half its cores.
+        shares = farm.scheduler.worker_shares(client)
+        half = max(1, len(os.sched_getaffinity(0)) // 2)
+        assert sorted(shares.values()) == [half, half]
+        assert set(shares) == set(client.scheduler_info()["workers"])
     _assert_same_as_reference(manifest, reference)
     assert len(manifest["farm"]["chunks"]) == 4
     assert len(manifest["farm"]["workers"]) == 2
     done = [d for d, _ in calls]
     assert done == sorted(done)
-    # validation (16 frames) + measure (16) + encode (16)
-    assert calls[-1] == (3 * N, 3 * N)
+    # encode (16 frames) only: the plan checks headers (the chunks validate the
+    # pixels they decode) and there is no measure pass (hevc-hdr10's level is
+    # patched into the stitched movie)
+    assert calls[-1] == (N, N)
 
 
 def _free_port() -> int:
@@ -264,7 +271,6 @@ def test_sigkill_whole_run_then_resume(
     log = resumed.stderr.decode()
     for i in indices:
         assert f"chunk {i} already complete" in log
-        assert f"measure chunk {i} already complete" in log
         assert (
             (plan.state / f"chunk-{i:04d}.json").stat().st_mtime_ns,
             Path(plan.chunks[i].parts["prores4444xq-pq1000"]).stat().st_mtime_ns,
@@ -286,3 +292,44 @@ def test_conform_distributed_refuses_resume_of_another_job(
     other = make_job(plate, tmp_path, deliver=("exr-acescg",), frames="1001-1003")
     with pytest.raises(InputError, match="another job or chunk size"):
         farm.conform_distributed(other, chunk=2, workers=1, resume=True)
+
+
+@pytest.mark.slow
+def test_real_dask_cluster_uhd_chunks(tmp_path: Path) -> None:
+    """UHD chunks on a real scheduler + two workers: the same ProRes frames as a
+    single-process conform, and the HEVC parts stitched with the job's level."""
+    from distributed import Client
+
+    from fixtures.generate import make_plate
+    from hdrpipe.engine import conform
+
+    plate = make_plate(tmp_path / "src", width=3840, height=2160, frames=2, seed=7)
+    deliver = ("prores4444xq-pq1000", "hevc-hdr10")
+    ref = conform(make_job(plate, tmp_path / "ref", deliver=deliver)).to_dict()
+    with (
+        _dask_cluster(tmp_path) as (address, _workers),
+        Client(address, timeout="60s") as client,
+    ):
+        client.wait_for_workers(2, timeout=60)
+        manifest = farm.conform_distributed(
+            make_job(plate, tmp_path / "out", deliver=deliver),
+            chunk=1,
+            scheduler=address,
+        ).to_dict()
+    assert len(manifest["farm"]["chunks"]) == 2
+    ours = decoded_planes(output_path(manifest, "prores4444xq-pq1000"))
+    theirs = decoded_planes(output_path(ref, "prores4444xq-pq1000"))
+    assert len(ours) == len(theirs) == 2
+    assert ours[0][0].shape == (2160, 3840)
+    for a, b in zip(ours, theirs, strict=True):
+        assert all(np.array_equal(pa, pb) for pa, pb in zip(a, b, strict=True))
+    hevc = output_path(manifest, "hevc-hdr10")
+    video, tc = mediainfo(hevc)
+    assert (int(video["width"]), int(video["height"])) == (3840, 2160)
+    assert int(video["frame_count"]) == 2 and tc == START_TC
+    ref_hdr = next(o["hdr"] for o in ref["outputs"] if o["preset"] == "hevc-hdr10")
+    assert video["maximum_content_light_level"].startswith(f"{ref_hdr['max_cll']} ")
+    assert video["maximum_frameaverage_light_level"].startswith(
+        f"{ref_hdr['max_fall']} "
+    )
+    assert len(decoded_planes(hevc)) == 2
