@@ -32,7 +32,6 @@ __all__ = [
     "decoded_bytes",
     "frame_pixels",
     "MOVIE_BASE_BYTES",
-    "MMAP_THRESHOLD",
     "ARENA_MAX",
     "tune_allocator",
     "allocator_tuned",
@@ -49,14 +48,13 @@ BASE_BYTES = 140 * 10**6
 #: HEVC conform, against 134 MB for EXR).
 MOVIE_BASE_BYTES = 100 * 10**6
 
-#: glibc ``mallopt`` parameters (malloc.h) and the values :func:`tune_allocator`
-#: sets: buffers of 1 MiB and more are mapped and unmapped on their own (glibc
-#: otherwise raises this threshold to 32 MiB after the first large free, and
-#: frame-sized buffers then stay in the heap as fragmentation), and at most
-#: ``ARENA_MAX`` heaps for all threads (glibc's default: 8 per core).
-_M_MMAP_THRESHOLD = -3
+#: glibc ``mallopt`` parameter (malloc.h) and the value :func:`tune_allocator`
+#: sets: at most ``ARENA_MAX`` heaps for all threads (glibc's default: 8 per
+#: core, and each decode/colour/encode thread then leaves freed frames in a
+#: heap of its own). glibc's mapping threshold is left to adapt: a fixed low
+#: one (1 MiB was tried) maps and faults in every frame-sized buffer afresh,
+#: which saved 0.1 GB at 1080p for +70 % CPU (ProRes 4444 XQ, docs/memory.md).
 _M_ARENA_MAX = -8
-MMAP_THRESHOLD = 2**20
 ARENA_MAX = 2
 
 _UNITS = {
@@ -143,14 +141,13 @@ def decoded_bytes(header: ExrHeader, channels: Iterable[str] | None = None) -> i
 
 
 def tune_allocator() -> bool:
-    """Make the C allocator give frame buffers back (glibc only; else no-op).
+    """Make threads share the C allocator's heaps (glibc only; else no-op).
 
-    Sets :data:`MMAP_THRESHOLD` and :data:`ARENA_MAX` (process-wide: the CLI
-    calls it first; a program using the library may). Measured with
-    ``bench/memory.py`` at 1080p over 64 frames, peak RSS without → with:
-    EXR ACEScg 0.44 → 0.40 GB, ProRes 4444 XQ 0.52 → 0.40 GB, HEVC HDR10
-    1.05 → 0.89 GB. Returns whether the settings were applied. Call it
-    before starting threads.
+    Sets :data:`ARENA_MAX` (process-wide: the CLI calls it first; a program
+    using the library may). Measured at 1080p over 24 frames in one process
+    (ProRes 4444 XQ / HEVC HDR10), peak RSS 0.55 → 0.48 GB / 1.02 → 0.90 GB
+    at the same CPU time (docs/memory.md). Returns whether the setting was
+    applied. Call it before starting threads.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -164,8 +161,7 @@ def tune_allocator() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    done = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-    done = bool(mallopt(_M_ARENA_MAX, ARENA_MAX) == 1 and done)
+    done = bool(mallopt(_M_ARENA_MAX, ARENA_MAX) == 1)
     global _tuned
     _tuned = _tuned or done
     return done
