@@ -47,6 +47,8 @@ PRESETS = (
     "h264-sdr-review",
     "exr-acescg",
     "exr-aces",
+    "hevc-hdr10-lowmem",
+    "hevc-hlg-lowmem",
 )
 SIZES = {"1080p": (1920, 1080), "uhd": (3840, 2160)}
 #: Budgets per raster for one deliverable (bytes, decimal as --max-memory).
@@ -142,10 +144,15 @@ BEFORE = {
     },
     "h264-sdr-review": {"preset": "medium", "crf": "18"},
 }
+#: Shipped presets that trade quality for memory, compared with their base.
+LOW_MEMORY = {"hevc-hdr10": "hevc-hdr10-lowmem"}
 
 
-def quality(frames: int, width: int, height: int) -> None:
+def quality(frames: int, width: int, height: int, names: list[str]) -> None:
     """Quality of the shipped long-GOP settings against :data:`BEFORE`.
+
+    For the presets of :data:`BEFORE` in ``names``; with their
+    :data:`LOW_MEMORY` variant (a third row) when it is in ``names`` too.
 
     Same fixture frames (``fixtures.generate.render_frame``, colour-transformed
     to the preset's target) into both: PSNR of the decoded Y' against the
@@ -176,13 +183,15 @@ def quality(frames: int, width: int, height: int) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name, before in BEFORE.items():
+            if name not in names:
+                continue
             shipped = get_preset(name)
             transform = Transform(target=shipped.target)
             signals = [transform.apply(f) for f in scene]
-            for label, spec in (
-                ("before", replace(shipped, options=before)),
-                ("shipped", shipped),
-            ):
+            cases = [("before", replace(shipped, options=before)), ("shipped", shipped)]
+            if LOW_MEMORY.get(name) in names:
+                cases.append(("lowmem", get_preset(LOW_MEMORY[name])))
+            for label, spec in cases:
                 path = Path(tmp) / f"{name}-{label}{spec.extension}"
                 with open_writer(
                     spec,
@@ -229,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=64)
     ap.add_argument("--sizes", default="1080p,uhd")
     ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("--quality-only", action="store_true", help="skip the memory rows")
     ap.add_argument("--presets-file", default="", help="user presets (experiments)")
     ap.add_argument(
         "--plates",
@@ -247,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="FRAMES",
-        help="also encode FRAMES 1080p frames with the long-GOP presets before "
-        "and after their memory settings and print PSNR, grain and bitrate",
+        help="also encode FRAMES 1080p frames with the long-GOP presets (of "
+        "--presets) before and after their memory settings, and the low-memory "
+        "variants, and print PSNR, grain and bitrate",
     )
     ap.add_argument(
         "--estimate-only",
@@ -267,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'depth':>5} {'budget':>7} {'s':>6}"
     )
     worst = 0.0
-    for size in sizes:
+    for size in [] if args.quality_only else sizes:
         pattern = plate(args.plates, size, args.frames)
         for preset in presets:
             r = measure(
@@ -293,10 +304,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{float(r['seconds']):6.1f}",  # type: ignore[arg-type]
                 flush=True,
             )
-    if not args.estimate_only:
+    if not (args.estimate_only or args.quality_only):
         print(f"largest estimate error: {worst:.1%} (target <= 20 %)")
     if args.quality:
-        quality(args.quality, *SIZES["1080p"])
+        quality(args.quality, *SIZES["1080p"], presets)
     return 0
 
 

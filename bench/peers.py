@@ -1,32 +1,40 @@
 """Benchmark hdrpipe against the usual ``oiiotool --ociodisplay`` → ffmpeg two-step.
 
-    .venv/bin/python bench/peers.py [--frames 48] [--rss-frames 48,240] [--quick]
+    .venv/bin/python bench/peers.py [--size 1920x1080|uhd] [--frames 48]
+                                    [--rss-frames 48,240] [--presets a,b] [--quick]
 
-On one generated 1080p ACES2065-1 plate (``fixtures.generate.make_plate``, half
-PIZ), in the same run:
+On one generated ACES2065-1 plate (``fixtures.generate.make_plate``, half PIZ;
+1080p by default, ``--size uhd`` = 3840x2160), in the same run, for each of
+``--presets`` (default ProRes 4444 XQ and HEVC HDR10):
 
 (a) peer: ``oiiotool`` (the OpenImageIO wheel's, linking OCIO 2.5.1, so with
     ``ocio://studio-config-v4.0.0_aces-v2.0_ocio-v2.5``) ``--ociodisplay
     "Rec.2100-PQ - Display" "ACES 2.0 - HDR 1000 nits (Rec.2020)"`` to 16-bit
-    TIFF, then Debian's ffmpeg ``prores_ks`` 4444 XQ with BT.2020 / PQ tags (the
-    RGB → Y'CbCr matrix set to BT.2020 explicitly; swscale's default is BT.601);
+    TIFF (once, shared by the peer's encodes), then Debian's ffmpeg: ``prores_ks``
+    4444 XQ, or ``libx265`` with the ``hevc-hdr10`` preset's own x265 settings
+    (CRF, tune, look-ahead, frame threads, VBV cap, HDR10 SEI with the preset's
+    mastering display and a fixed MaxCLL/MaxFALL: the peer has no meter), with
+    BT.2020 / PQ tags (the RGB → Y'CbCr matrix set to BT.2020 explicitly;
+    swscale's default is BT.601);
 (b) hdrpipe exact and (c) hdrpipe auto: ``hdrpipe.engine.conform(ConformJob(…,
-    deliver=("prores4444xq-pq1000",)))`` in a subprocess with
-    ``$HDRPIPE_COLOR_PATH`` = exact / auto (the shipped preset uses prores_aw;
-    ``auto+ks`` re-runs auto with a prores_ks preset for a like-for-like encoder).
+    deliver=(preset,)))`` in a subprocess with ``$HDRPIPE_COLOR_PATH`` = exact /
+    auto (the shipped ProRes preset uses prores_aw; ``auto+ks`` re-runs auto with
+    a prores_ks preset for a like-for-like encoder, skipped by ``--quick`` and at
+    UHD).
 
 Reported per workflow: wall time and fps end to end (hdrpipe also in steady
 state, once its pipeline is full), CPU seconds per frame, peak RSS of the
-process(es), and the colour error of the decoded ProRes (PyAV, BT.2020 NCL
-narrow range in numpy) against the exact OCIO signal (hdrpipe
-``Transform(color_path="exact")``) on sample frames: p99.9 / max in 10-bit code
-values and max ΔE_ITP. Also the per-stage CPU cost, each stage alone on one
-thread over frames spread across the clip (decode, validation statistics,
-colour exact/fast, meter, encode; measured in fresh processes right before and
-right after each run and averaged, so a first bake happens before the run), the
-sum-of-stages CPU limit (cores ÷ their sum of CPU seconds per frame: what
-perfect overlap would reach) and each run as a fraction of it, and peak RSS of
-auto runs at each ``--rss-frames`` length (flat memory = same RSS).
+process(es), and the colour error of the decoded movie (PyAV, BT.2020 NCL
+narrow range in numpy; 4:2:0 chroma repeated to full size) against the exact
+OCIO signal (hdrpipe ``Transform(color_path="exact")``) on sample frames: p99.9
+/ max in 10-bit code values and max ΔE_ITP. Also the per-stage CPU cost, each
+stage alone on one thread over frames spread across the clip (decode,
+validation statistics, colour exact/fast, meter, encode; measured in fresh
+processes right before and right after each run and averaged, so a first bake
+happens before the run), the sum-of-stages CPU limit (cores ÷ their sum of CPU
+seconds per frame: what perfect overlap would reach) and each run as a fraction
+of it, and peak RSS of auto runs at each ``--rss-frames`` length (flat memory =
+same RSS; none by default at UHD).
 
 The machine is shared: wall numbers move with other load (the load average is
 printed); CPU seconds per frame move less.
@@ -60,6 +68,12 @@ sys.path.insert(0, str(ROOT))
 __all__ = ["main"]
 
 PRESET = "prores4444xq-pq1000"
+#: Deliverables timed by default: the ProRes master and the HEVC HDR10 master.
+PRESETS = (PRESET, "hevc-hdr10")
+#: ``--size`` names.
+SIZES = {"1080p": "1920x1080", "uhd": "3840x2160"}
+#: MaxCLL/MaxFALL the peer's x265 is given (it has no meter).
+PEER_LIGHT_LEVEL = "1000,400"
 TARGET = "hdr-pq-1000-rec2020"
 PEER_CONFIG = "ocio://studio-config-v4.0.0_aces-v2.0_ocio-v2.5"
 PEER_DISPLAY = "Rec.2100-PQ - Display"
@@ -190,9 +204,10 @@ def _read_tiffs(tif: Path, indices: Sequence[int]) -> dict[int, NDArray[np.float
     return result
 
 
-def _peer(
-    pattern: Path, out: Path, frames: int, ffmpeg: str, indices: Sequence[int]
+def _peer_tiffs(
+    pattern: Path, out: Path, frames: int, indices: Sequence[int]
 ) -> dict[str, Any]:
+    """The peer's colour step: ``oiiotool --ociodisplay`` to 16-bit TIFFs."""
     tif = out / "peer_tif"
     shutil.rmtree(tif, ignore_errors=True)
     tif.mkdir(parents=True)
@@ -217,7 +232,60 @@ def _peer(
             str(tif / "peer.#.tif"),
         ]
     )
-    movie = out / "peer_prores4444xq.mov"
+    oiio["stage_signal"] = _read_tiffs(tif, indices)
+    oiio["tif"] = tif
+    return oiio
+
+
+def _peer_x265_params(width: int, height: int) -> str:
+    """The ``hevc-hdr10`` preset's x265 settings as an ffmpeg ``-x265-params``."""
+    from hdrpipe.encode import get_preset
+    from hdrpipe.encode.video import default_mastering
+
+    spec = get_preset("hevc-hdr10")
+    params = [
+        p
+        for p in spec.options["x265-params"].split(":")
+        if p and not p.startswith("log-level=")
+    ]
+    kbps = int(spec.bitrate_ceiling(width, height, Fraction(24)) // 1000)
+    params += [
+        "log-level=error",
+        "hdr10=1",
+        "repeat-headers=1",
+        f"master-display={default_mastering(spec).x265()}",
+        f"max-cll={PEER_LIGHT_LEVEL}",
+        "chromaloc=0",
+        f"vbv-maxrate={kbps}",
+        f"vbv-bufsize={kbps}",
+    ]
+    return ":".join(params)
+
+
+def _peer(
+    tiffs: dict[str, Any],
+    out: Path,
+    frames: int,
+    ffmpeg: str,
+    preset: str,
+    size: tuple[int, int],
+) -> dict[str, Any]:
+    """The peer's encode of ``preset`` from the shared TIFFs (oiiotool counted in)."""
+    if preset == PRESET:
+        movie = out / "peer_prores4444xq.mov"
+        pix, name = "yuv444p10le", "peer oiiotool+ffmpeg(ks)"
+        codec = ["-c:v", "prores_ks", "-profile:v", "5", "-vendor", "apl0"]
+    elif preset == "hevc-hdr10":
+        from hdrpipe.encode import get_preset
+
+        options = get_preset(preset).options
+        movie = out / "peer_hevc_hdr10.mp4"
+        pix, name = "yuv420p10le", "peer oiiotool+ffmpeg(x265)"
+        codec = ["-c:v", "libx265", "-preset", options["preset"]]
+        codec += ["-crf", options["crf"], "-tune", options["tune"]]
+        codec += ["-x265-params", _peer_x265_params(*size), "-tag:v", "hvc1"]
+    else:
+        raise SystemExit(f"no peer command for preset {preset!r}")
     ff = _run(
         [
             ffmpeg,
@@ -229,17 +297,12 @@ def _peer(
             "-start_number",
             str(FIRST),
             "-i",
-            str(tif / "peer.%04d.tif"),
+            str(tiffs["tif"] / "peer.%04d.tif"),
             "-frames:v",
             str(frames),
             "-vf",
-            "scale=out_color_matrix=bt2020:out_range=tv,format=yuv444p10le",
-            "-c:v",
-            "prores_ks",
-            "-profile:v",
-            "5",
-            "-vendor",
-            "apl0",
+            f"scale=out_color_matrix=bt2020:out_range=tv,format={pix}",
+            *codec,
             "-color_primaries",
             "bt2020",
             "-color_trc",
@@ -251,16 +314,15 @@ def _peer(
             str(movie),
         ]
     )
-    stage_signal = _read_tiffs(tif, indices)
-    shutil.rmtree(tif, ignore_errors=True)
     return {
-        "stage_signal": stage_signal,
-        "name": "peer oiiotool+ffmpeg(ks)",
-        "wall": oiio["wall"] + ff["wall"],
-        "cpu": oiio["cpu"] + ff["cpu"],
-        "rss_mb": max(oiio["rss_mb"], ff["rss_mb"]),
+        "stage_signal": tiffs["stage_signal"],
+        "name": name,
+        "preset": preset,
+        "wall": tiffs["wall"] + ff["wall"],
+        "cpu": tiffs["cpu"] + ff["cpu"],
+        "rss_mb": max(tiffs["rss_mb"], ff["rss_mb"]),
         "steps": {
-            "oiiotool_s": round(oiio["wall"], 2),
+            "oiiotool_s": round(tiffs["wall"], 2),
             "ffmpeg_s": round(ff["wall"], 2),
         },
         "movie": str(movie),
@@ -274,12 +336,14 @@ def _hdrpipe(
     frames: int,
     color_path: str,
     *,
+    preset: str = PRESET,
     ks: bool = False,
     stage_samples: int = 0,
 ) -> dict[str, Any]:
-    outdir = out / f"hdrpipe_{color_path}{'_ks' if ks else ''}_{frames}"
+    outdir = out / f"hdrpipe_{preset}_{color_path}{'_ks' if ks else ''}_{frames}"
     env = dict(os.environ, HDRPIPE_COLOR_PATH=color_path)
     cmd = [_python(), __file__, "_conform", str(pattern), str(outdir), str(frames)]
+    cmd += ["--preset", preset]
     if ks:
         presets = out / "ks_presets.toml"
         presets.write_text(KS_PRESETS)
@@ -287,7 +351,7 @@ def _hdrpipe(
 
     def measure_stages(used: str) -> dict[str, float]:
         stage_cmd = [_python(), __file__, "_stages", str(pattern), str(frames)]
-        stage_cmd += [str(stage_samples), used, "prores_ks" if ks else "prores_aw"]
+        stage_cmd += [str(stage_samples), used, preset + ("-ks" if ks else "")]
         found: dict[str, float] = json.loads(
             _run(stage_cmd)["stdout"].strip().splitlines()[-1]
         )
@@ -308,9 +372,11 @@ def _hdrpipe(
             before = measure_stages(ran)
         after = measure_stages(ran)
         stages = {k: (before[k] + after[k]) / 2 for k in after}
+    encoder = "prores_ks" if ks else "prores_aw" if preset == PRESET else "x265"
     return {
         "stages": stages,
-        "name": f"hdrpipe {color_path}{' (prores_ks)' if ks else ' (prores_aw)'}",
+        "preset": preset,
+        "name": f"hdrpipe {color_path} ({encoder})",
         "wall": res["wall"],
         "cpu": res["cpu"],
         "rss_mb": res["rss_mb"],
@@ -330,10 +396,11 @@ def _conform_child(argv: Sequence[str]) -> int:
     ap.add_argument("outdir")
     ap.add_argument("frames", type=int)
     ap.add_argument("--presets")
+    ap.add_argument("--preset", default=PRESET)
     a = ap.parse_args(argv)
     from hdrpipe.engine import ConformJob, conform
 
-    preset = PRESET + ("-ks" if a.presets else "")
+    preset = a.preset + ("-ks" if a.presets else "")
     job = ConformJob(
         inputs=(a.pattern,),
         deliver=(preset,),
@@ -397,7 +464,11 @@ def _conform_child(argv: Sequence[str]) -> int:
 
 
 def _decode_rgb(movie: str, indices: Sequence[int]) -> dict[int, NDArray[np.float32]]:
-    """Decode frames ``indices`` of a ProRes movie to R'G'B' in [0, 1] (BT.2020 NCL)."""
+    """Decode frames ``indices`` of a movie to R'G'B' in [0, 1] (BT.2020 NCL).
+
+    Subsampled chroma is repeated to full size (no filter): both workflows'
+    HEVC pay the same 4:2:0 error.
+    """
     import av
 
     wanted = set(indices)
@@ -421,7 +492,14 @@ def _decode_rgb(movie: str, indices: Sequence[int]) -> dict[int, NDArray[np.floa
                 plane = frame.planes[p]
                 dt = np.uint16 if bits > 8 else np.uint8
                 data = np.frombuffer(plane, dtype=dt).reshape(plane.height, -1)
-                planes.append(data[:, : plane.width].astype(np.float64))
+                data = data[:, : plane.width].astype(np.float64)
+                if data.shape != (frame.height, frame.width):  # 4:2:x: repeat
+                    data = np.repeat(
+                        np.repeat(data, frame.height // data.shape[0], axis=0),
+                        frame.width // data.shape[1],
+                        axis=1,
+                    )
+                planes.append(data)
             scale = 2 ** (bits - 8)
             y = (planes[0] - 16 * scale) / (219 * scale)  # ITU-R BT.2020-2 Table 5
             cb = (planes[1] - 128 * scale) / (224 * scale)
@@ -509,14 +587,15 @@ def _cpu_per_frame(fn: Any, items: Sequence[Any], reps: int = 1) -> float:
 
 
 def _stages(
-    pattern: Path, frames: int, samples: int, colour: str, encoder: str
+    pattern: Path, frames: int, samples: int, colour: str, preset: str
 ) -> dict[str, float]:
     """CPU seconds per frame of each stage of one run, alone, on one thread.
 
     Measured on ``samples`` frames spread over the clip (the exact transform's
     cost varies ~15 % with content): decode (stored half), validation
     statistics, colour ``colour`` ("exact" or "fast", from the half samples as
-    the stream feeds it), CTA-861.3 meter, encode (Y'CbCr + ``encoder``).
+    the stream feeds it), CTA-861.3 meter, encode (Y'CbCr + ``preset``'s codec;
+    a ``-ks`` suffix: the prores_ks variant of the ProRes preset).
     """
     from hdrpipe.color import LightLevelMeter, Transform
     from hdrpipe.encode import open_writer
@@ -547,13 +626,14 @@ def _stages(
         presets = Path(tmp) / "ks.toml"
         presets.write_text(KS_PRESETS)
         spec = (
-            load_presets(presets)[PRESET + "-ks"]
-            if encoder == "prores_ks"
-            else get_preset(PRESET)
+            load_presets(presets)[preset]
+            if preset.endswith("-ks")
+            else get_preset(preset)
         )
+        encoder = spec.codec
         writer = open_writer(
             spec,
-            Path(tmp) / "stage.mov",
+            Path(tmp) / f"stage{spec.extension}",
             width=signals[0].shape[1],
             height=signals[0].shape[0],
             rate=parse_rate(Fraction(24)),
@@ -568,10 +648,8 @@ def _stages(
 
 
 def _stages_child(argv: Sequence[str]) -> int:
-    pattern, frames, samples, colour, encoder = argv
-    print(
-        json.dumps(_stages(Path(pattern), int(frames), int(samples), colour, encoder))
-    )
+    pattern, frames, samples, colour, preset = argv
+    print(json.dumps(_stages(Path(pattern), int(frames), int(samples), colour, preset)))
     return 0
 
 
@@ -587,9 +665,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=48, help="frames timed per workflow")
     ap.add_argument(
-        "--rss-frames", default="48,240", help="clip lengths for the RSS check (auto)"
+        "--rss-frames",
+        default=None,
+        help="clip lengths for the RSS check (auto, first preset; default 48,240 "
+        "at 1080p, none at UHD)",
     )
-    ap.add_argument("--size", default="1920x1080")
+    ap.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT, or 1080p / uhd")
+    ap.add_argument(
+        "--presets",
+        default=",".join(PRESETS),
+        help=f"deliverables to time (peer commands exist for {', '.join(PRESETS)})",
+    )
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "peers"))
     ap.add_argument(
         "--quick",
@@ -600,10 +686,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="also print one JSON document")
     a = ap.parse_args(argv)
     frames = 12 if a.quick else a.frames
-    rss_lengths = (
-        [] if a.quick else sorted({int(x) for x in a.rss_frames.split(",") if x})
+    width, height = (
+        int(v) for v in SIZES.get(a.size.lower(), a.size).lower().split("x")
     )
-    width, height = (int(v) for v in a.size.lower().split("x"))
+    uhd = width * height > 1920 * 1080
+    rss_frames = a.rss_frames if a.rss_frames is not None else "" if uhd else "48,240"
+    rss_lengths = (
+        [] if a.quick else sorted({int(x) for x in rss_frames.split(",") if x})
+    )
+    presets = [p for p in a.presets.split(",") if p]
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
     cores = len(os.sched_getaffinity(0))
@@ -618,15 +709,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     ffmpeg = None if a.skip_peer else _ffmpeg()
-    if ffmpeg:
-        rows.append(_peer(pattern, work, frames, ffmpeg, sample))
-    samples = 3 if a.quick else 6
-    rows.append(_hdrpipe(pattern, work, frames, "exact", stage_samples=samples))
-    rows.append(_hdrpipe(pattern, work, frames, "auto", stage_samples=samples))
-    if not a.quick:
-        rows.append(
-            _hdrpipe(pattern, work, frames, "auto", ks=True, stage_samples=samples)
-        )
+    tiffs = _peer_tiffs(pattern, work, frames, sample) if ffmpeg else None
+    samples = 3 if a.quick or uhd else 6
+    for preset in presets:
+        if ffmpeg and tiffs is not None:
+            rows.append(_peer(tiffs, work, frames, ffmpeg, preset, (width, height)))
+        for colour in ("exact", "auto"):
+            rows.append(
+                _hdrpipe(
+                    pattern,
+                    work,
+                    frames,
+                    colour,
+                    preset=preset,
+                    stage_samples=samples,
+                )
+            )
+        if preset == PRESET and not (a.quick or uhd):
+            rows.append(
+                _hdrpipe(pattern, work, frames, "auto", ks=True, stage_samples=samples)
+            )
+    if tiffs is not None:
+        shutil.rmtree(tiffs["tif"], ignore_errors=True)
     for row in rows:
         row.update(_errors(row["movie"], ref))
     # Colour stage alone (before any encoder): the peer's 16-bit TIFFs, hdrpipe's
@@ -638,14 +742,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             stage = fast_signal if "auto" in row["name"] else ref
         row["colour_stage"] = _stage_errors(stage, ref)
 
-    peer_fps = frames / rows[0]["wall"] if ffmpeg else None
-    peer_cpu = rows[0]["cpu"] / frames if ffmpeg else None
+    peers = {r["preset"]: r for r in rows if r["name"].startswith("peer")}
     print(
-        f"\n{'workflow':<28}{'wall s':>8}{'fps':>7}{'x peer':>8}{'steady':>8}"
-        f"{'CPU s/f':>9}{'CPU x':>7}{'RSS MB':>8}{'p99.9':>7}{'max':>7}"
+        f"\n{'preset':<20}{'workflow':<28}{'wall s':>8}{'fps':>7}{'x peer':>8}"
+        f"{'steady':>8}{'CPU s/f':>9}{'CPU x':>7}{'RSS MB':>8}{'p99.9':>7}{'max':>7}"
         f"{'ΔE_ITP':>8}  path"
     )
     for row in rows:
+        peer = peers.get(row["preset"])
+        peer_fps = frames / peer["wall"] if peer else None
+        peer_cpu = peer["cpu"] / frames if peer else None
         fps = frames / row["wall"]
         steady = row.get("steady_fps")
         enc_fps = f"{steady:8.2f}" if steady else f"{'':>8}"
@@ -659,23 +765,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cp.get("reason") and cp.get("path") != "fast":
             path += f" ({cp['reason']})"
         print(
-            f"{row['name']:<28}{row['wall']:>8.1f}{fps:>7.2f}{ratio}{enc_fps}"
+            f"{row['preset']:<20}{row['name']:<28}{row['wall']:>8.1f}{fps:>7.2f}{ratio}{enc_fps}"
             f"{cpu_f:>9.3f}{cpu_ratio}{row['rss_mb']:>8.0f}{row['p999']:>7.2f}"
             f"{row['max']:>7.1f}{row['de']:>8.2f}  {path}"
         )
     print(
-        "  x peer: wall-clock fps ratio; CPU x: peer CPU s/frame ÷ this CPU s/frame "
+        "  x peer: wall-clock fps ratio vs the peer of the same preset (its oiiotool "
+        "step included); CPU x: peer CPU s/frame ÷ this CPU s/frame "
         "(robust to other load); steady: fps once the pipeline is full (from the "
         "first quarter of the frames to the last)"
     )
-    print(f"\n{'colour stage only':<28}{'p99.9':>7}{'max':>7}{'ΔE_ITP':>8}")
+    print(f"\n{'colour stage only':<48}{'p99.9':>7}{'max':>7}{'ΔE_ITP':>8}")
     for row in rows:
         cs = row["colour_stage"]
-        print(f"{row['name']:<28}{cs['p999']:>7.2f}{cs['max']:>7.1f}{cs['de']:>8.2f}")
+        print(
+            f"{row['preset']:<20}{row['name']:<28}{cs['p999']:>7.2f}{cs['max']:>7.1f}{cs['de']:>8.2f}"
+        )
     print(
-        "  errors: decoded ProRes vs exact OCIO signal (hdrpipe studio config), "
+        "  errors: decoded movie vs exact OCIO signal (hdrpipe studio config), "
         "10-bit code "
-        f"values, frames {sample}; ProRes + 10-bit Y'CbCr quantisation included; "
+        f"values, frames {sample}; codec + 10-bit Y'CbCr quantisation included "
+        "(HEVC: 4:2:0 chroma repeated, no filter); "
         "colour stage = 16-bit TIFF (peer) / Transform output (hdrpipe) before encoding"
     )
 
@@ -691,7 +801,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         total = sum(stages.values())
         limit = cores / total
         parts = ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
-        print(f"{row['name']}: {parts} = {total:.3f} CPU s/frame → {limit:.2f} fps")
+        print(
+            f"{row['preset']} {row['name']}: {parts} = {total:.3f} CPU s/frame "
+            f"→ {limit:.2f} fps"
+        )
         print(
             f"    end-to-end {frames / row['wall']:.2f} fps = "
             f"{frames / row['wall'] / limit:.2f}× limit (set-up included); "
@@ -703,13 +816,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rss_rows = []
     for n in rss_lengths:
-        same = [r for r in rows if r["name"] == "hdrpipe auto (prores_aw)"]
-        res = same[0] if n == frames and same else _hdrpipe(pattern, work, n, "auto")
+        same = [r for r in rows if r["preset"] == presets[0] and "auto" in r["name"]]
+        res = (
+            same[0]
+            if n == frames and same
+            else _hdrpipe(pattern, work, n, "auto", preset=presets[0])
+        )
         rss_rows.append((n, res["rss_mb"], n / res["wall"], res["cpu"] / n))
     if rss_rows:
-        print(f"\n{'auto, frames':<22}{'peak RSS MB':>12}{'fps':>8}{'CPU s/f':>9}")
+        head = f"auto {presets[0]}, frames"
+        print(f"\n{head:<36}{'peak RSS MB':>12}{'fps':>8}{'CPU s/f':>9}")
         for n, rss, fps, cpu in rss_rows:
-            print(f"{n:<22}{rss:>12.0f}{fps:>8.2f}{cpu:>9.3f}")
+            print(f"{n:<36}{rss:>12.0f}{fps:>8.2f}{cpu:>9.3f}")
     if a.json:
         print(
             json.dumps(

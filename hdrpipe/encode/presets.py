@@ -659,6 +659,28 @@ _PRESET_LIST: tuple[DeliverySpec, ...] = (
     ),
 )
 
+#: x265 settings of the low-memory HEVC masters: no B-frames (each B-frame in
+#: a row holds another source picture with its analysis data; ~50 bytes per
+#: pixel for medium's 4, 0.4 GB at UHD). docs/presets.md "Memory" has the cost.
+_X265_LOWMEM_PARAMS = _X265_MASTER_OPTIONS["x265-params"] + ":bframes=0"
+
+
+def _low_memory(spec: DeliverySpec) -> DeliverySpec:
+    """``spec`` without B-frames: the HEVC master that fits 2 GB at UHD."""
+    return replace(
+        spec,
+        name=f"{spec.name}-lowmem",
+        description=f"{spec.description}; no B-frames (fits 2 GB at UHD)",
+        options={**spec.options, "x265-params": _X265_LOWMEM_PARAMS},
+        quality=f"{spec.quality}; trade: no B-frames, 0.4 GB less at UHD for "
+        "Y' 1.2 dB further from the source codes, same grain (docs/presets.md)",
+    )
+
+
+_PRESET_LIST += tuple(
+    _low_memory(p) for p in _PRESET_LIST if p.name in ("hevc-hdr10", "hevc-hlg")
+)
+
 PRESETS: Mapping[str, DeliverySpec] = MappingProxyType(
     {p.name: p for p in _PRESET_LIST}
 )

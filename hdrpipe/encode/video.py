@@ -502,7 +502,18 @@ class VideoWriter(WriterContext):
         """Encode one frame (H, W, 3|4) float32 display-encoded R'G'B'(A) in [0, 1].
 
         ``time_code`` is accepted for the Writer protocol; a movie carries only the
-        start timecode (``tmcd``) and frames are contiguous.
+        start timecode (``tmcd``) and frames are contiguous. Same as
+        ``write_prepared(prepare(frame))``.
+        """
+        self.write_prepared(self.prepare(frame))
+
+    def prepare(self, frame: NDArray[np.float32]) -> av.VideoFrame:
+        """Check one R'G'B'(A) frame and convert it into the encoder's frame.
+
+        The result holds the Y'CbCr code planes only (a quarter of the float32
+        frame at 4:2:0 10-bit): a caller that queues frames for a slow encoder
+        (:meth:`write_prepared` on another thread) queues these, and can drop
+        the float32 frame at once. Thread-safe (no encoder state).
         """
         if self._closed:
             raise EncodeError(f"{self.path}: write after close")
@@ -529,6 +540,12 @@ class VideoWriter(WriterContext):
             raise EncodeError(f"{self.path}: frame {n}: {err}") from err
         # Straight into the encoder's frame buffers: no intermediate planes.
         self.planes(a, out=frame_planes(vf))
+        return vf
+
+    def write_prepared(self, vf: av.VideoFrame) -> None:
+        """Encode one frame made by :meth:`prepare` (on any thread), in order."""
+        if self._closed:
+            raise EncodeError(f"{self.path}: write after close")
         self._encode(vf)
 
     def write_planes(self, planes: list[NDArray[np.uint16]]) -> None:

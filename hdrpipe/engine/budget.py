@@ -2,15 +2,18 @@
 
 The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
 
-* reader: the frame being decoded, its decoder's buffer and the two cached
-  source frames retimes read again (stored precision), plus, when the frame
-  is retimed or reformatted, float32 copies of the sources and the result;
+* reader: the frame being decoded, its decoder's buffer and the cached
+  source frames (stored precision; two when retimes blend neighbours, else
+  the last one), plus, when the frame is retimed or reformatted, float32
+  copies of the sources and the result;
 * ``depth`` rendered frames, the colour stage's input and one signal per
-  colour target, ``depth`` coloured items (one signal per target), and per
-  colour target feeding a writer slower than the colour stage (compressed
-  EXR, x265)
-  ``depth`` queued signals and the one being converted (float32, shared by
-  deliverables of one target; behind ProRes and x264 that queue stays empty);
+  colour target, ``depth`` coloured items (one signal per target), per colour
+  target feeding a compressed EXR (slower than the colour stage) ``depth``
+  queued signals and the one being written (float32, shared by deliverables of
+  one target; behind ProRes, x264 and uncompressed EXR that queue stays
+  empty), and per colour target feeding x265 the signal being converted: x265's
+  queue holds the encoder's Y'CbCr frames instead (``depth``, the one waiting
+  to be queued and the one being coded: :func:`encoder_frame_bytes` each);
 * per EXR deliverable the frame being written (float32); per movie
   deliverable its Y'CbCr code planes (:data:`VIDEO_WRITER_BYTES_PER_SAMPLE`)
   and the encoder's own state: ProRes holds a frame per frame thread (16-bit
@@ -18,7 +21,8 @@ The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
   pictures: :data:`ENCODER_BYTES_PER_PIXEL` plus
   :data:`LOOKAHEAD_BYTES_PER_PIXEL` per look-ahead frame (``rc-lookahead`` of
   the preset, else the encoder's ``medium`` default
-  :data:`DEFAULT_LOOKAHEAD`);
+  :data:`DEFAULT_LOOKAHEAD`) and, for x265, :data:`BFRAME_BYTES_PER_PIXEL` per
+  B-frame in a row (``bframes``, medium's 4 by default);
 * the interpreter and libraries (:data:`~hdrpipe.memory.BASE_BYTES`, plus
   :data:`~hdrpipe.memory.MOVIE_BASE_BYTES` once a job has a movie).
 
@@ -30,7 +34,10 @@ the queues are shared (the queued signals once per colour target).
 
 When the estimate exceeds the budget with ``depth`` 2 but fits with 1, the job
 runs with 1 (slower: less overlap between stages); when it does not fit
-even then, the job is refused before any output is opened.
+even then, the job is refused before any output is opened. A job with an x265
+deliverable larger than 2K (:data:`LARGE_PIXELS`) always runs with 1: x265 is
+then the slowest stage by far, and deeper queues in front of it only hold
+memory (at UHD, 175 MB per frame in flight).
 """
 
 from __future__ import annotations
@@ -64,12 +71,21 @@ __all__ = [
     "VIDEO_WRITER_BYTES_PER_SAMPLE",
     "QUEUE_DEPTH",
     "lookahead",
+    "bframes",
+    "encoder_frame_bytes",
+    "queue_depth",
+    "slow_writer",
+    "LARGE_PIXELS",
+    "BFRAME_BYTES_PER_PIXEL",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Items each bounded queue of the stream holds (frames in flight per stage).
 QUEUE_DEPTH = 2
+#: Output pixels above which a job with an x265 deliverable keeps one frame in
+#: flight per stage (2K DCI, 2048x1080; UHD is 3840x2160).
+LARGE_PIXELS = 2048 * 1080
 
 #: Long-GOP encoder state per output pixel (bytes) besides its look-ahead:
 #: reference and reordered pictures with their analysis data, the frame being
@@ -87,9 +103,35 @@ LOOKAHEAD_BYTES_PER_PIXEL: Mapping[str, float] = {
 }
 #: ``rc-lookahead`` of the encoders' ``medium`` preset (a preset without one).
 DEFAULT_LOOKAHEAD: Mapping[str, int] = {"libx265": 20, "libx264": 40}
+#: Per B-frame in a row (x265 ``bframes``) beyond none, bytes per output pixel:
+#: the reordered source pictures x265 holds with their analysis data
+#: (:data:`ENCODER_BYTES_PER_PIXEL` is at medium's 4).
+BFRAME_BYTES_PER_PIXEL: Mapping[str, float] = {"libx265": 12.5}
+#: ``bframes`` of x265's ``medium`` preset.
+DEFAULT_BFRAMES = 4
 #: A movie writer's Y'CbCr conversion buffers, bytes per sample of the signal.
 VIDEO_WRITER_BYTES_PER_SAMPLE = 4
 _LOOKAHEAD_RE = re.compile(r"(?:^|[:,])rc[-_]lookahead=(\d+)")
+_BFRAMES_RE = re.compile(r"(?:^|[:,])bframes=(\d+)")
+
+
+def bframes(spec: DeliverySpec) -> int:
+    """The most B-frames in a row of an x265 preset (``bframes``, else medium's)."""
+    match = _BFRAMES_RE.search(spec.options.get("x265-params", ""))
+    return int(match[1]) if match is not None else DEFAULT_BFRAMES
+
+
+def encoder_frame_bytes(spec: DeliverySpec, pixels: int) -> int:
+    """Bytes of one encoder input frame of ``spec`` (Y'CbCr planes, 8/16-bit)."""
+    samples = {"420": 1.5, "422": 2.0}.get(spec.chroma or "", 3.0)
+    return int(pixels * samples * (2 if spec.bit_depth > 8 else 1))
+
+
+def queue_depth(width: int, height: int, specs: Sequence[DeliverySpec]) -> int:
+    """The deepest queues a job runs with (before the budget): see the module doc."""
+    if width * height > LARGE_PIXELS and any(s.codec == "libx265" for s in specs):
+        return 1
+    return QUEUE_DEPTH
 
 
 def lookahead(spec: DeliverySpec) -> int:
@@ -128,7 +170,7 @@ class MemoryEstimate:
         }
 
 
-def _slow_writer(spec: DeliverySpec) -> bool:
+def slow_writer(spec: DeliverySpec) -> bool:
     """A writer slower than the colour stage: its input queue stays full.
 
     Measured (bench/memory.py): compressed EXR and x265 are; uncompressed EXR,
@@ -161,17 +203,25 @@ def estimate_memory(
     names = ("R", "G", "B", "A") if has_alpha else ("R", "G", "B")
     source = max(decoded_bytes(h, names) for h in headers)
     source_pixels = max(decoded_bytes(h, names) // (2 * channels) for h in headers)
-    reader = 4 * source
+    reader = 3 * source
     rendered = source
     if resampled:
-        reader += 2 * source_pixels * channels * 4 + 2 * signal
+        reader += source + 2 * source_pixels * channels * 4 + 2 * signal
         rendered = max(source, signal)
     targets = len({spec.target for spec in specs})
     flight = depth * rendered + rendered + targets * signal * (1 + depth)
     # The deliverables' queues fill only behind a writer slower than the
-    # colour stage (EXR compression, x265); the others keep up.
-    slow = {spec.target for spec in specs if _slow_writer(spec)}
+    # colour stage (EXR compression, x265); the others keep up. x265's queue
+    # holds its Y'CbCr frames, converted from the signal before queueing.
+    slow = {s.target for s in specs if slow_writer(s) and s.kind == "exr"}
     flight += len(slow) * (depth + 1) * signal
+    early = {s.target for s in specs if slow_writer(s) and s.kind != "exr"}
+    flight += len(early) * signal
+    flight += sum(
+        (depth + 2) * encoder_frame_bytes(s, pixels)
+        for s in specs
+        if slow_writer(s) and s.kind != "exr"
+    )
     writers = 0
     encoders = 0
     movies = False
@@ -181,10 +231,15 @@ def estimate_memory(
             continue
         movies = True
         writers += pixels * channels * VIDEO_WRITER_BYTES_PER_SAMPLE
-        per_pixel = ENCODER_BYTES_PER_PIXEL.get(spec.codec or "")
-        if per_pixel is not None:
-            per_frame = LOOKAHEAD_BYTES_PER_PIXEL[spec.codec or ""]
-            encoders += int(pixels * (per_pixel + per_frame * lookahead(spec)))
+        state = ENCODER_BYTES_PER_PIXEL.get(spec.codec or "")
+        if state is not None:
+            per_pixel = state + LOOKAHEAD_BYTES_PER_PIXEL[spec.codec or ""] * lookahead(
+                spec
+            )
+            if spec.codec in BFRAME_BYTES_PER_PIXEL:
+                per_b = BFRAME_BYTES_PER_PIXEL[spec.codec or ""]
+                per_pixel += per_b * (bframes(spec) - DEFAULT_BFRAMES)
+            encoders += int(pixels * per_pixel)
         else:  # frame-threaded intra codecs (ProRes): a frame per thread
             frame_threads = threads or min(len(os.sched_getaffinity(0)), FRAME_THREADS)
             encoders += frame_threads * pixels * channels * 2
@@ -221,7 +276,8 @@ def fit_budget(
     """
     budget, origin = resolve_budget(max_memory)
     best: MemoryEstimate | None = None
-    for depth in (QUEUE_DEPTH, 1):
+    deepest = queue_depth(width, height, specs)
+    for depth in range(deepest, 0, -1):
         parts = estimate_memory(
             headers,
             width,
@@ -235,13 +291,13 @@ def fit_budget(
         peak = sum(parts.values()) * processes
         best = MemoryEstimate(peak, budget, depth, origin, parts)
         if peak <= budget:
-            if depth < QUEUE_DEPTH:
+            if depth < deepest:
                 log.warning(
                     "estimated peak memory %s exceeds the budget %s with %d frames "
                     "in flight per stage: running with %d (slower)",
                     format_size(sum(parts.values()) * processes),
                     format_size(budget),
-                    QUEUE_DEPTH,
+                    deepest,
                     depth,
                 )
             return best

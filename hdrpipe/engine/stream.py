@@ -52,7 +52,7 @@ from ..resample.retime import Sample, retime_frame
 from ..timecode import Timecode
 from ..types import ContentLightLevel
 from ..validation import Validator
-from .budget import QUEUE_DEPTH
+from .budget import QUEUE_DEPTH, slow_writer
 from .job import (
     EXR_FIRST_FRAME,
     ColorPath,
@@ -318,7 +318,15 @@ def _stream(
         for index, shot, sample in _record_frames(plan_, record_range):
             frames = sources.get(id(shot))
             if frames is None:
-                frames = _SourceFrames(plan_, shot, channels, by_shot.get(id(shot)))
+                frames = _SourceFrames(
+                    plan_,
+                    shot,
+                    channels,
+                    by_shot.get(id(shot)),
+                    # Blends read each source twice (this sample and the next);
+                    # one-to-one or held frames need only the last one.
+                    cache_size=max((len(s.sources) for s in shot.samples), default=1),
+                )
                 sources[id(shot)] = frames
             try:
                 picture = _render(plan_, shot, sample, frames)
@@ -376,7 +384,9 @@ def _stream(
         while (item := _get(rendered, failed)) is not _END:
             index, shot, picture = item
             signals = {t: convert(index, shot, t, picture) for t in targets}
+            del item, picture  # not held while a full queue blocks the put
             _put(coloured, (index, shot, signals), failed)
+            del signals
         _put(coloured, _END, failed)
 
     stages = [_Stage("read", read, failed), _Stage("colour", colour, failed)]
@@ -403,7 +413,13 @@ def _stream(
 
 
 class _WriterThread:
-    """One deliverable's Y'CbCr conversion and encoder, fed through a bounded queue."""
+    """One deliverable's Y'CbCr conversion and encoder, fed through a bounded queue.
+
+    Behind an encoder slower than the colour stage (x265, :func:`slow_writer`)
+    the queue stays full: there the producer converts each frame to the
+    encoder's Y'CbCr frame first (:meth:`prepare`) and the queue holds those
+    (4:2:0 10-bit: an eighth of the float32 R'G'B' signal), not the signals.
+    """
 
     def __init__(
         self, output: Output, writer: Any, failed: threading.Event, depth: int
@@ -412,20 +428,42 @@ class _WriterThread:
         self.writer = writer
         self.queue: queue.Queue[Any] = queue.Queue(depth)
         self._failed = failed
+        self._early = slow_writer(output.spec) and hasattr(writer, "prepare")
         self.thread = _Stage(output.spec.name, self._run, failed)
         self.thread.start()
 
     def _run(self) -> None:
         while (item := _get(self.queue, self._failed)) is not _END:
             frame, time_code = item
-            self.writer.write(frame, time_code=time_code)
+            del item  # the encoder may hold the frame: only it keeps it alive
+            if self._early:
+                self.writer.write_prepared(frame)
+            else:
+                self.writer.write(frame, time_code=time_code)
+            del frame
 
-    def put(self, frame: NDArray[np.float32], time_code: Timecode) -> None:
-        _put(self.queue, (frame, time_code), self._failed)
+    def prepare(self, frame: NDArray[np.float32]) -> Any:
+        """What :meth:`put` queues for ``frame`` (the encoder's frame, or itself)."""
+        return self.writer.prepare(frame) if self._early else frame
+
+    def put(self, prepared: Any, time_code: Timecode) -> None:
+        _put(self.queue, (prepared, time_code), self._failed)
 
     def finish(self) -> None:
         _put(self.queue, _END, self._failed)
         self.thread.join()
+
+
+def _delivered(
+    wt: _WriterThread, signals: Mapping[str, NDArray[np.float32]]
+) -> NDArray[np.float32]:
+    """The signal ``wt``'s deliverable takes (its target's; alpha dropped if so)."""
+    signal = signals[wt.output.spec.target]
+    if signal.shape[2] == 4 and not wt.output.has_alpha:
+        # Alpha dropped (JobPlan decided, logged, recorded): the premultiplied
+        # colour as stored.
+        signal = np.ascontiguousarray(signal[..., :3])
+    return signal
 
 
 def _resolved_targets(
@@ -637,13 +675,13 @@ def run(
             index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]
         ) -> None:
             time_code = plan_.timecode(index)
+            prepared = [wt.prepare(_delivered(wt, signals)) for wt in writers]
+            # The float32 signals live on only in the queues that take them, not
+            # here while a full queue blocks (the stream's item shares this dict).
+            signals.clear()
+            prepared.reverse()
             for wt in writers:
-                signal = signals[wt.output.spec.target]
-                if signal.shape[2] == 4 and not wt.output.has_alpha:
-                    # Alpha dropped (JobPlan decided, logged, recorded): the
-                    # premultiplied colour as stored.
-                    signal = np.ascontiguousarray(signal[..., :3])
-                wt.put(signal, time_code)
+                wt.put(prepared.pop(), time_code)
 
         held: list[dict[str, Any]] = []
         _stream(

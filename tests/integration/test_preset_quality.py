@@ -127,7 +127,7 @@ def test_the_plate_has_grain_to_keep(plate: Path) -> None:
     assert 0.8 < np.mean([highpass_sigma(p) for p in ref]) < 3.0
 
 
-@pytest.mark.slow  # one conform to six presets: ~20 s of CPU on 2 shared cores
+@pytest.mark.slow  # one conform to the video presets: ~30 s of CPU on 2 shared cores
 @pytest.mark.parametrize("name", VIDEO)
 def test_preset_meets_its_grain_and_bitrate_targets(
     manifest: dict, plate: Path, presets_file: Path, name: str
@@ -170,7 +170,7 @@ H265_MAX_BR = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["hevc-hdr10", "hevc-hlg"])
+@pytest.mark.parametrize("name", ["hevc-hdr10", "hevc-hlg", "hevc-hdr10-lowmem"])
 def test_hevc_master_signals_a_level_its_bitrate_fits(
     manifest: dict, name: str
 ) -> None:
@@ -211,7 +211,13 @@ def test_prores_422hq_is_a_mezzanine_with_a_stated_target() -> None:
     assert spec.grain_retention_min == 0.80 < MASTER_GRAIN_RETENTION
     assert spec.quality is not None and "not a grain master" in spec.quality
     masters = [n for n, s in PRESETS.items() if s.purpose == "master"]
-    assert sorted(masters) == ["hevc-hdr10", "hevc-hlg", "prores4444xq-pq1000"]
+    assert sorted(masters) == [
+        "hevc-hdr10",
+        "hevc-hdr10-lowmem",
+        "hevc-hlg",
+        "hevc-hlg-lowmem",
+        "prores4444xq-pq1000",
+    ]
 
 
 @pytest.mark.slow

@@ -256,6 +256,30 @@ def test_a_tight_budget_runs_with_one_frame_in_flight(
 
 
 @pytest.mark.parametrize(
+    ("preset", "raster", "depth"),
+    [
+        ("hevc-hdr10", "3840x2160", 1),
+        ("hevc-hdr10", "1920x1080", 2),
+        ("prores4444xq-pq1000", "3840x2160", 2),
+    ],
+)
+def test_x265_above_2k_keeps_one_frame_in_flight(
+    small_plate: Path, tmp_path: Path, preset: str, raster: str, depth: int
+) -> None:
+    # Behind x265 at UHD deeper queues only hold memory (175 MB a frame):
+    # the plan keeps one frame in flight even when the budget has room.
+    job = ConformJob(
+        inputs=(str(small_plate),),
+        deliver=(preset,),
+        outdir=tmp_path / "out",
+        reformat=raster,
+        max_memory="64G",
+    )
+    planned = plan(job, validate_sources=False)
+    assert planned.memory is not None and planned.memory.depth == depth
+
+
+@pytest.mark.parametrize(
     ("text", "size"),
     [
         ("8G", 8 * 10**9),
