@@ -11,6 +11,7 @@ directory (completion records and the progress files running chunks write).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -210,36 +211,24 @@ def _phase(
     # when this run started (unless resuming), and the scheduler re-runs a
     # finished task whose result lived on a worker that died.
     key = f"hdrpipe-{farm.name}-{phase}"
-    if threads is None:  # a cluster elsewhere: each worker's share of its node
-        shares = worker_shares(client)
-        futures = [
-            client.submit(
-                _sized,
-                task,
-                farm,
-                index,
-                resume=True,
-                shares=shares,
-                key=f"{key}-{index:04d}-{token}",
-                pure=False,
-                retries=TASK_RETRIES,
-            )
-            for index in todo
-        ]
-    else:
-        futures = [
-            client.submit(
-                task,
-                farm,
-                index,
-                resume=True,
-                threads=threads,
-                key=f"{key}-{index:04d}-{token}",
-                pure=False,
-                retries=TASK_RETRIES,
-            )
-            for index in todo
-        ]
+    # A cluster elsewhere: each task sized from its worker's share of its node.
+    run: Callable[..., dict[str, Any]] = (
+        functools.partial(_sized, task, shares=worker_shares(client))
+        if threads is None
+        else functools.partial(task, threads=threads)
+    )
+    futures = [
+        client.submit(
+            run,
+            farm,
+            index,
+            resume=True,
+            key=f"{key}-{index:04d}-{token}",
+            pure=False,
+            retries=TASK_RETRIES,
+        )
+        for index in todo
+    ]
     try:
         while True:
             report()

@@ -21,11 +21,11 @@ from fixtures.editorial import (
     DPX_CODE_MAX,
     ClipSpec,
     EventSpec,
-    editorial_timeline,
     frame_id,
     make_clip,
     make_dpx_clip,
     read_id,
+    ungraded_cuts,
 )
 from fixtures.generate import render_frame
 from hdrpipe.cli import main
@@ -41,16 +41,6 @@ DPX = ClipSpec("D020C002", 2, 2 * 86400 + 100, frames=12)
 EVENTS = (EventSpec(ACES, 2, 4), EventSpec(DPX, 3, 5))
 
 
-def _timeline() -> otio.schema.Timeline:
-    timeline = editorial_timeline(EVENTS)
-    track = timeline.tracks[0]
-    for item in [i for i in track if isinstance(i, otio.schema.Transition)]:
-        track.remove(item)  # cuts only
-    for clip in timeline.find_clips():
-        del clip.metadata["cdl"]  # no grade: the pixels are the conversion alone
-    return timeline
-
-
 @pytest.fixture(scope="module")
 def roots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("dpxmedia")
@@ -62,7 +52,7 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def cut(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cut") / "dpx_cut.otio"
-    otio.adapters.write_to_file(_timeline(), str(path))
+    otio.adapters.write_to_file(ungraded_cuts(EVENTS), str(path))
     return path
 
 

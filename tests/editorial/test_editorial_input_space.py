@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from fixtures.editorial import (
     ClipSpec,
     EventSpec,
-    editorial_timeline,
     frame_id,
     make_clip,
     read_id,
+    ungraded_cuts,
 )
 from hdrpipe.cli import main
 from hdrpipe.editorial import conform_timeline, parse_input_spaces, plan_timeline
@@ -36,16 +36,6 @@ R709 = ClipSpec("R709", 6, 6 * 86400, frames=12)  # linear Rec.709, declared
 EVENTS = (EventSpec(CG, 2, 4), EventSpec(R709, 3, 4))
 
 
-def _timeline() -> otio.schema.Timeline:
-    timeline = editorial_timeline(EVENTS)
-    track = timeline.tracks[0]
-    for item in [i for i in track if isinstance(i, otio.schema.Transition)]:
-        track.remove(item)  # cuts only
-    for clip in timeline.find_clips():
-        del clip.metadata["cdl"]  # no grade: the pixels are the conversion alone
-    return timeline
-
-
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mixed")
@@ -57,7 +47,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def cut(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cut") / "mixed.otio"
-    otio.adapters.write_to_file(_timeline(), str(path))
+    otio.adapters.write_to_file(ungraded_cuts(EVENTS), str(path))
     return path
 
 
