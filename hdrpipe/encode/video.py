@@ -186,16 +186,6 @@ def _repair_dts(
     return packets
 
 
-def _route_ffmpeg_log() -> None:
-    """Send FFmpeg's log (libx264 included) to Python logging, not to stderr.
-
-    PyAV then logs through the ``libav.*`` loggers (the CLI shows them with
-    hdrpipe's own log); below WARNING nothing is forwarded.
-    """
-    if av.logging.get_level() is None:
-        av.logging.set_level(av.logging.WARNING)
-
-
 def light_level_at_close(spec: DeliverySpec) -> bool:
     """True when a writer of ``spec`` can take MaxCLL/MaxFALL at :meth:`close`.
 
@@ -404,8 +394,12 @@ class VideoWriter(WriterContext):
         return opts
 
     def _open(self, threads: int | None) -> None:
+        # FFmpeg's log stays off (PyAV's default, av.logging level None): a
+        # Python log callback takes the GIL from the encoder's own threads, and
+        # freeing a codec context (which joins them) with the GIL held then
+        # deadlocks (PyAV issues 751, 909; seen here in the test suite). x265
+        # logs by itself and is silenced in _codec_options; errors still raise.
         spec = self.spec
-        _route_ffmpeg_log()
         try:
             self._container = av.open(str(self._tmp), "w", format=spec.container)
             stream = self._container.add_stream(spec.codec, rate=self.rate.fps)
