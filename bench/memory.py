@@ -59,10 +59,13 @@ import json, resource, sys, time
 from hdrpipe.memory import tune_allocator
 tune_allocator()  # as the CLI does
 from hdrpipe.engine import ConformJob, plan
+from hdrpipe.engine.job import job_specs
 from hdrpipe.engine.manifest import conform
 plate, outdir, preset, presets_file, threads = sys.argv[1:6]
 job = ConformJob(inputs=(plate,), deliver=(preset,), outdir=outdir, overwrite=True,
                  presets_file=presets_file or None)
+if any(s.low_memory for s in job_specs(job)):
+    tune_allocator(lean=True)  # as the CLI does for a low_memory preset
 planned = plan(job)
 estimate = planned.memory.to_dict()
 t0 = time.perf_counter()

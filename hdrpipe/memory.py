@@ -33,6 +33,7 @@ __all__ = [
     "frame_pixels",
     "MOVIE_BASE_BYTES",
     "ARENA_MAX",
+    "LEAN_MMAP_THRESHOLD",
     "tune_allocator",
     "allocator_tuned",
 ]
@@ -48,13 +49,18 @@ BASE_BYTES = 140 * 10**6
 #: HEVC conform, against 134 MB for EXR).
 MOVIE_BASE_BYTES = 100 * 10**6
 
-#: glibc ``mallopt`` parameter (malloc.h) and the value :func:`tune_allocator`
+#: glibc ``mallopt`` parameters (malloc.h) and the values :func:`tune_allocator`
 #: sets: at most ``ARENA_MAX`` heaps for all threads (glibc's default: 8 per
 #: core, and each decode/colour/encode thread then leaves freed frames in a
-#: heap of its own). glibc's mapping threshold is left to adapt: a fixed low
-#: one (1 MiB was tried) maps and faults in every frame-sized buffer afresh,
-#: which saved 0.1 GB at 1080p for +70 % CPU (ProRes 4444 XQ, docs/memory.md).
+#: heap of its own); with ``lean``, also a fixed ``LEAN_MMAP_THRESHOLD``: every
+#: buffer of 1 MiB and more is its own mapping, given back when freed. That
+#: lowers the peak (0.1 GB at 1080p, 0.15 GB at UHD) but the kernel faults in
+#: and zeroes every frame-sized buffer afresh: +71 % CPU on ProRes 4444 XQ and
+#: +25 % on HEVC at 1080p (docs/memory.md), so only jobs that ask for it
+#: (a ``low_memory`` preset) get it; glibc's adaptive threshold otherwise.
+_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
+LEAN_MMAP_THRESHOLD = 2**20
 ARENA_MAX = 2
 
 _UNITS = {
@@ -140,14 +146,16 @@ def decoded_bytes(header: ExrHeader, channels: Iterable[str] | None = None) -> i
     return frame_pixels(header) * max(per_pixel, 2)
 
 
-def tune_allocator() -> bool:
+def tune_allocator(*, lean: bool = False) -> bool:
     """Make threads share the C allocator's heaps (glibc only; else no-op).
 
-    Sets :data:`ARENA_MAX` (process-wide: the CLI calls it first; a program
-    using the library may). Measured at 1080p over 24 frames in one process
-    (ProRes 4444 XQ / HEVC HDR10), peak RSS 0.55 → 0.48 GB / 1.02 → 0.90 GB
-    at the same CPU time (docs/memory.md). Returns whether the setting was
-    applied. Call it before starting threads.
+    Sets :data:`ARENA_MAX`, and with ``lean`` :data:`LEAN_MMAP_THRESHOLD`
+    (process-wide: the CLI calls it first, and again with ``lean`` for a job
+    with a ``low_memory`` preset; a program using the library may). Measured
+    at 1080p over 24 frames in one process (ProRes 4444 XQ / HEVC HDR10),
+    peak RSS 0.55 → 0.48 GB / 1.02 → 0.90 GB at the same CPU time; lean 0.39
+    / 0.79 GB for +71 % / +25 % CPU (docs/memory.md). Returns whether the
+    settings were applied. Call it before starting threads.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -162,6 +170,8 @@ def tune_allocator() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     done = bool(mallopt(_M_ARENA_MAX, ARENA_MAX) == 1)
+    if lean:
+        done = bool(mallopt(_M_MMAP_THRESHOLD, LEAN_MMAP_THRESHOLD) == 1 and done)
     global _tuned
     _tuned = _tuned or done
     return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -64,3 +65,42 @@ def test_tuned_allocator_reuses_other_threads_freed_memory() -> None:
     # 8 x 400 x 48 KiB = 150 MiB stay held in both; the default also keeps
     # 8 x 400 holes of 48 KiB (measured 326 MB against 213 MB tuned).
     assert plain - tuned > 60 * 2**20, (tuned, plain)
+
+
+# After a conform through the CLI, 100 buffers of 4 MiB are filled and freed
+# (the last one held): a lean allocator has unmapped them, glibc's adaptive
+# threshold (raised past 4 MiB by the first large free) keeps them in the heap.
+_AFTER_CONFORM = r"""
+import sys
+import numpy as np
+from hdrpipe.cli import main
+assert main(sys.argv[1:]) == 0
+np.ones(4 << 20, np.uint8)
+held = [np.ones(4 << 20, np.uint8) for _ in range(100)]
+last = held.pop()
+del held
+status = open("/proc/self/status").read().splitlines()
+print(next(int(l.split()[1]) for l in status if l.startswith("VmRSS")) * 1024)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
+def test_low_memory_preset_runs_with_the_lean_allocator(tmp_path: Path) -> None:
+    from fixtures.generate import make_plate
+
+    plate = make_plate(tmp_path / "src", width=64, height=36, frames=2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    rss = {}
+    for preset in ("hevc-hdr10", "hevc-hdr10-lowmem"):
+        args = ["conform", str(plate), "-d", preset, "-o", str(tmp_path / preset)]
+        done = subprocess.run(
+            [sys.executable, "-c", _AFTER_CONFORM, *args, "--no-report", "--no-progress"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        rss[preset] = int(done.stdout.strip().splitlines()[-1])
+    # 396 MiB freed: only the lean process gave them back
+    assert rss["hevc-hdr10"] - rss["hevc-hdr10-lowmem"] > 300 * 2**20, rss

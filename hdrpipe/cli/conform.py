@@ -10,9 +10,10 @@ import typer
 from ..editorial.match import DEFAULT_HANDLES
 from ..editorial.pulls import DEFAULT_SHOT_NAME
 from ..engine import ConformJob, conform, plan
-from ..engine.job import job_name
+from ..engine.job import job_name, job_specs
 from ..engine.lock import hold
 from ..errors import InputError
+from ..memory import tune_allocator
 from ._app import app, emit_json, stderr
 from ._job import job_command
 from ._progress import ProgressBar
@@ -177,6 +178,8 @@ def conform_command(
                 f"hand-off file(s) exist: {', '.join(map(str, found))} "
                 "(use --overwrite to replace them)"
             )
+    if any(spec.low_memory for spec in job_specs(job)):
+        tune_allocator(lean=True)  # the preset's stated trade: peak over CPU
     distributed = workers is not None or scheduler is not None or resume
     if workers is not None and scheduler is not None:
         raise InputError("give --workers (local cluster) or --scheduler, not both")

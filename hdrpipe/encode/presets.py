@@ -163,7 +163,9 @@ class DeliverySpec:
     ``max_bits_per_pixel`` the encoder's peak-rate cap (x265 VBV,
     :meth:`bitrate_ceiling`), which also makes the encoder signal the HEVC
     level and tier that admit it; ``quality`` says the targets in words for
-    ``hdrpipe presets``.
+    ``hdrpipe presets``. ``low_memory``: the preset trades CPU for a lower
+    peak, and the CLI runs a job that has one with the lean allocator
+    (:func:`hdrpipe.memory.tune_allocator`, docs/memory.md).
     """
 
     name: str
@@ -194,6 +196,7 @@ class DeliverySpec:
     min_bits_per_pixel: float | None = None
     max_bits_per_pixel: float | None = None
     quality: str = ""
+    low_memory: bool = False
 
     def bitrate_floor(self, width: int, height: int, fps: Fraction) -> float | None:
         """Return the lowest acceptable video bitrate in bit/s, or None (no floor).
@@ -673,7 +676,9 @@ def _low_memory(spec: DeliverySpec) -> DeliverySpec:
         description=f"{spec.description}; no B-frames (fits 2 GB at UHD)",
         options={**spec.options, "x265-params": _X265_LOWMEM_PARAMS},
         quality=f"{spec.quality}; trade: no B-frames, 0.4 GB less at UHD for "
-        "Y' 1.2 dB further from the source codes, same grain (docs/presets.md)",
+        "Y' 1.2 dB further from the source codes, same grain, and the lean "
+        "allocator (+25 % CPU, docs/presets.md)",
+        low_memory=True,
     )
 
 

@@ -446,6 +446,12 @@ def _output_paths(
     return tuple(outputs)
 
 
+def job_specs(job: ConformJob) -> list[DeliverySpec]:
+    """The delivery specs of ``job`` (shipped presets and its presets file)."""
+    extra = load_presets(job.presets_file) if job.presets_file else None
+    return [get_preset(name, extra=extra) for name in job.deliver]
+
+
 def job_files(job: ConformJob) -> tuple[Path, ...]:
     """What running ``job`` writes, unplanned: its deliverables and manifest.
 
@@ -455,8 +461,7 @@ def job_files(job: ConformJob) -> tuple[Path, ...]:
     record of a job that runs ``job`` later
     (:meth:`hdrpipe.engine.lock.JobLock.record_outputs`).
     """
-    extra = load_presets(job.presets_file) if job.presets_file else None
-    specs = [get_preset(name, extra=extra) for name in job.deliver]
+    specs = job_specs(job)
     name = check_name(job_name(job), "job name (--name)")
     outputs = _output_paths(name, Path(job.outdir), specs)
     return (
