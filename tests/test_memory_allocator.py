@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,8 +93,9 @@ def test_low_memory_preset_runs_with_the_lean_allocator(tmp_path: Path) -> None:
     rss = {}
     for preset in ("hevc-hdr10", "hevc-hdr10-lowmem"):
         args = ["conform", str(plate), "-d", preset, "-o", str(tmp_path / preset)]
+        args += ["--no-report", "--no-progress"]
         done = subprocess.run(
-            [sys.executable, "-c", _AFTER_CONFORM, *args, "--no-report", "--no-progress"],
+            [sys.executable, "-c", _AFTER_CONFORM, *args],
             env=env,
             capture_output=True,
             text=True,
