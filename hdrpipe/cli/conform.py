@@ -186,6 +186,10 @@ def conform_command(
     # One lock for the job and its hand-off: a second job for OUTDIR + name is
     # refused (exit 2); what a killed run left is cleaned first.
     command = "conform --workers" if distributed else "conform"
+    if qc_report:  # the plotting library loads while the job runs
+        from ..report.plots import warm_up
+
+        warm_up()
     with (
         hold(job.outdir, job_name(job), command=command, keep_outputs=resume) as lock,
         ProgressBar(progress) as bar,
