@@ -1,7 +1,11 @@
 """Benchmark the conform engine: fps against the stages alone, peak RSS against length.
 
 Usage: ``.venv/bin/python bench/conform.py [--short 48] [--long 240] [--preset ID]
-[--report-only]``
+[--report-only] [--editorial [bench/editorial.py's options]]``
+
+``--editorial`` runs the editorial case instead: a conform of the test cut
+(EDL, four events, pulls with handles) against plain conforms of the same
+frames, cost per event (``bench/editorial.py``, which it runs).
 
 Prints, for a 1080p Ray3-like plate (generated once under bench/out/):
 
@@ -17,8 +21,8 @@ Prints, for a 1080p Ray3-like plate (generated once under bench/out/):
   demo's four (ProRes, HEVC HDR10, H.264 SDR review, ACEScg EXR) at the short
   length: the target is under 10 %. The wall share is the report's time after
   the job; the job runs on every core and the report on one, so an idle
-  machine shows the largest share. The CPU share does not depend on the load. ``--report-only`` runs just these
-  two jobs.
+  machine shows the largest share. The CPU share does not depend on the load.
+  ``--report-only`` runs just these two jobs.
 
 Nothing is asserted: the numbers are for people (and the issue notes).
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -170,6 +175,11 @@ def _report_cases(short: Path, n: int, preset: str, color_path: str) -> None:
 
 
 def main() -> int:
+    if "--editorial" in sys.argv[1:]:  # the editorial case, its own options
+        sys.argv.remove("--editorial")
+        script = Path(__file__).with_name("editorial.py")
+        runpy.run_path(str(script), run_name="__main__")
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--short", type=int, default=48)
     ap.add_argument("--long", type=int, default=240)
