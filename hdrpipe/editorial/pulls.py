@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from ..encode.presets import get_preset, load_presets
 from ..engine import ConformJob, Manifest
+from ..engine.job import job_specs
 from ..errors import InputError
 from ..outputs import atomic_write
 from ..timecode import Timecode
@@ -207,8 +207,7 @@ def _split_deliver(job: ConformJob) -> tuple[tuple[str, ...], tuple[str, ...]]:
     With movie presets only, the pulls are ``exr-aces`` (the master is built
     from them); a master needs ``exr-aces`` or ``exr-acescg`` pulls.
     """
-    extra = load_presets(job.presets_file) if job.presets_file else None
-    kinds = {n: get_preset(n, extra=extra).kind for n in job.deliver}
+    kinds = {n: spec.kind for n, spec in zip(job.deliver, job_specs(job), strict=True)}
     plates = tuple(n for n in job.deliver if kinds[n] == "exr")
     movies = tuple(n for n in job.deliver if kinds[n] != "exr")
     if not plates:

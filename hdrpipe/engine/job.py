@@ -565,8 +565,7 @@ def plan(
     ValidationError
         A source fails the ``job.profile`` checks and ``job.force`` is off.
     """
-    extra = load_presets(job.presets_file) if job.presets_file else None
-    specs = [get_preset(name, extra=extra) for name in job.deliver]
+    specs = job_specs(job)
     sequences = [
         item if isinstance(item, ImageSequence) else open_sequence(item)
         for item in job.inputs
