@@ -132,7 +132,12 @@ def _judge_sources(farm: FarmPlan, planned: JobPlan) -> list[dict[str, Any]]:
     """
     job = planned.job
     merged = [
-        MergedValidator(shot.sequence, job.profile, max_memory=job.max_memory)
+        MergedValidator(
+            shot.sequence,
+            job.profile,
+            max_memory=job.max_memory,
+            source_space=job.source_colorspace,
+        )
         for shot in planned.shots
     ]
     for validator in merged:

@@ -293,7 +293,12 @@ def run_chunk(
     job = planned.job
     validators = (
         [
-            ChunkValidator(shot.sequence, job.profile, max_memory=job.max_memory)
+            ChunkValidator(
+                shot.sequence,
+                job.profile,
+                max_memory=job.max_memory,
+                source_space=job.source_colorspace,
+            )
             for shot in planned.shots
         ]
         if farm.validate_in_chunks

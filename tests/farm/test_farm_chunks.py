@@ -439,3 +439,28 @@ def test_chunks_validate_pixels_and_the_stitch_judges(
         failing
     )
     assert data["validation_forced"] is True
+
+
+def test_given_source_space_is_judged_alike_in_the_chunks_and_the_stitch(
+    tmp_path: Path,
+) -> None:
+    """An ACEScg plate delivered with --source-colorspace ACEScg passes the ray3
+    profile in one process; the farm's chunks and stitch judge it the same."""
+    from fixtures.generate import render_frame
+    from hdrpipe.exr import AP1_CHROMATICITIES, write_exr
+
+    src = tmp_path / "src"
+    for i in range(4):
+        px = render_frame(64, 36, i, seed=3)
+        write_exr(src / f"cg.{1001 + i}.exr", px, chromaticities=AP1_CHROMATICITIES)
+    fields = {"deliver": ("prores4444xq-pq1000",), "source_colorspace": "ACEScg"}
+    pattern = src / "cg.####.exr"
+    single = conform(make_job(pattern, tmp_path / "single", **fields)).to_dict()
+    plan = farm.plan_job(make_job(pattern, tmp_path / "chunked", **fields), chunk=2)
+    for chunk in plan.chunks:
+        farm.run_chunk(plan, chunk.index, threads=1)
+    stitched = farm.stitch(plan).to_dict()
+    for doc in (single, stitched):
+        (report,) = [s["validation"] for s in doc["inputs"]]
+        chroma = next(c for c in report["checks"] if c["id"] == "chromaticities")
+        assert chroma["status"] == "pass", chroma
