@@ -165,6 +165,11 @@ class EditorialPlan:
     def outdir(self) -> Path:
         return Path(self.job.outdir).absolute()
 
+    @property
+    def manifest_path(self) -> Path:
+        """``OUTDIR/<cut>.editorial.json``: written last, it marks the job complete."""
+        return self.outdir / f"{self.master_name}.editorial.json"
+
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-plain data (the dry run's document)."""
         rate = self.cut.rate

@@ -131,7 +131,7 @@ def editorial_files(planned: EditorialPlan, *, handoff: bool = False) -> list[Pa
             from .handoff import master_handoff_names
 
             files += [planned.outdir / n for n in master_handoff_names(name)]
-    files.append(planned.outdir / f"{name}.editorial.json")
+    files.append(planned.manifest_path)
     return files
 
 
@@ -179,13 +179,12 @@ def conform_timeline(
         input_spaces=input_spaces,
     )
     resuming = runner is not None and runner.resume
-    marker = planned.outdir / f"{planned.master_name}.editorial.json"
     with hold(
         planned.outdir,
         planned.master_name,
         command="conform --timeline",
         keep_outputs=resuming,
-        manifest=marker,
+        manifest=planned.manifest_path,
     ) as lock:
         lock.record_outputs(editorial_files(planned, handoff=handoff))
         return _conform_timeline(planned, lock, on_progress, handoff, runner, qc_report)
@@ -272,6 +271,5 @@ def _conform_timeline(
                 )
                 master["handoff"] = {k: str(v) for k, v in written.items()}
     data["master"] = master
-    path = planned.outdir / f"{planned.master_name}.editorial.json"
-    write_manifest(path, data)
-    return EditorialResult(planned, tuple(manifests), path, data)
+    write_manifest(planned.manifest_path, data)
+    return EditorialResult(planned, tuple(manifests), planned.manifest_path, data)
