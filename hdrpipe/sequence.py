@@ -129,6 +129,12 @@ class Sequence:
         return FrameRange(min(frames), max(frames))
 
     @property
+    def is_dpx(self) -> bool:
+        """A DPX sequence (by its pattern's extension): integer code values, no
+        chromaticities (:mod:`hdrpipe.exr`)."""
+        return self.pattern.lower().endswith(".dpx")
+
+    @property
     def missing(self) -> tuple[int, ...]:
         """Frames of the range that are not on disk, sorted."""
         wanted = self.expected if self.expected is not None else tuple(self.frame_range)

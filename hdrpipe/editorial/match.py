@@ -206,10 +206,6 @@ def _sequences_in(folder: Path, files: Iterable[str]) -> list[ImageSequence]:
     return found
 
 
-def _is_dpx(seq: ImageSequence) -> bool:
-    return Path(seq.pattern).suffix.lower() == ".dpx"
-
-
 def _media(seq: ImageSequence, input_space: str | None) -> Media:
     try:
         header = seq.header(seq.frames[0])
@@ -341,7 +337,7 @@ def scan_media(
         for folder, dirs, files in os.walk(base):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for seq in _sequences_in(Path(folder), files):
-                if _is_dpx(seq):
+                if seq.is_dpx:
                     dpx.append(seq.pattern)
                 found.setdefault(seq.pattern, _media(seq, space))
         if dpx and space is None and source_colorspace is None:

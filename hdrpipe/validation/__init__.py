@@ -138,7 +138,7 @@ class Validator:
         self._profile = profile_for_source(
             PROFILES[profile],
             source_space,
-            dpx=self.sequence.pattern.lower().endswith(".dpx"),
+            dpx=self.sequence.is_dpx,
         )
         self._budget, self._budget_source = resolve_budget(max_memory)
         frames = self.sequence.frames
