@@ -260,6 +260,15 @@ class Transform:
         its measured error (p99.9 / max 10-bit code values, max ΔE_ITP)."""
         return self._color_path.info()
 
+    def restart_count(self) -> None:
+        """Count the fast path's routed pixels afresh: a Transform kept for another
+        slice of a job (a farm worker's next chunk) reports that slice's
+        ``routed_exact_fraction``. The bake, the first-frame check and its errors
+        are kept: they are what reusing the Transform saves."""
+        fast = self._color_path.fast
+        if fast is not None:
+            fast.restart_count()
+
     def __repr__(self) -> str:
         return (
             f"Transform(source={self.source!r}, target={self.target.name!r}, "

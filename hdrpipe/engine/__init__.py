@@ -45,7 +45,7 @@ from .job import (
     plan,
 )
 from .manifest import Manifest, conform, manifest_data, write_manifest
-from .stream import measure, run
+from .stream import measure, run, transforms_for
 
 __all__ = [
     "ConformJob",
@@ -56,6 +56,7 @@ __all__ = [
     "plan",
     "measure",
     "run",
+    "transforms_for",
     "write_manifest",
     "manifest_data",
     "conform",

@@ -63,7 +63,7 @@ from .job import (
     check_report,
 )
 
-__all__ = ["measure", "run", "QUEUE_DEPTH"]
+__all__ = ["measure", "run", "transforms_for", "QUEUE_DEPTH"]
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +260,15 @@ def _render(
     return np.ascontiguousarray(picture, dtype=np.float32)
 
 
-def _transforms(
+def transforms_for(
     plan_: JobPlan, targets: Iterable[str], threads: int | None = None
 ) -> dict[tuple[str, str], Transform]:
+    """One :class:`Transform` per (shot colour space, target) of ``plan_``.
+
+    What :func:`run` and :func:`measure` convert with; a caller that runs a job
+    in slices (a farm worker) may make them once and pass them to each call, so
+    the fast path is set up and checked once per process, as in one ``run``.
+    """
     job = plan_.job
     result: dict[tuple[str, str], Transform] = {}
     for shot in plan_.shots:
@@ -301,7 +307,7 @@ def _stream(
     ``validators`` (one per shot) validate the source frames as they are decoded.
     """
     if transforms is None:
-        transforms = _transforms(plan_, targets)
+        transforms = transforms_for(plan_, targets)
     meters = dict(meters or {})
     channels = "RGBA" if plan_.has_alpha else "RGB"
     failed = threading.Event()
@@ -503,7 +509,7 @@ def measure(
     """
     frames = _record_range(plan_, record_range)
     if transforms is None:
-        transforms = _transforms(plan_, [target], threads)
+        transforms = transforms_for(plan_, [target], threads)
     meter = LightLevelMeter(
         _resolved_targets(transforms)[target], include_mattes=plan_.job.include_mattes
     )
@@ -545,6 +551,7 @@ def run(
     validators: Sequence[Validator] | None = None,
     threads: int | None = None,
     placeholder_light_level: Collection[str] = (),
+    transforms: Mapping[tuple[str, str], Transform] | None = None,
 ) -> list[dict[str, Any]]:
     """Stream record frames of a planned job into its deliverables.
 
@@ -578,6 +585,11 @@ def run(
         open and close with :data:`~hdrpipe.encode.hevc_sei.PLACEHOLDER` and
         keep it (farm parts: the stitch patches the job's level into the
         stitched movie). Their records still carry the meter of the frames made.
+    transforms
+        The job's transforms (:func:`transforms_for`, covering every shot's colour
+        space and every output's target) when the caller keeps them between
+        calls; default: made for this call. Each output record describes them as
+        they are after this call (colour path, check errors, routed fraction).
 
     Returns one JSON-friendly record per output (path, probe, HDR metadata and the
     light-level meter of the frames made, for merging chunks). Nothing appears
@@ -594,7 +606,8 @@ def run(
     targets = list(dict.fromkeys(out.spec.target for out in outputs))
     # One Transform per (source, target) for the whole run: the fast path bakes and
     # checks once, and its record (path used, measured error) goes in the manifest.
-    transforms = _transforms(plan_, targets, threads)
+    if transforms is None:
+        transforms = transforms_for(plan_, targets, threads)
     resolved = _resolved_targets(transforms)
     hdr_targets = [t for t in targets if mastering_display_for(resolved[t]) is not None]
     # Writers that bake MaxCLL/MaxFALL in at open and cannot patch them at close

@@ -138,8 +138,14 @@ def local_cluster(workers: int | None = None) -> Any:
     # buffer is mapped and faulted in afresh, and a chunk costs about twice the
     # CPU of the same frames in this process (bench/farm.py). Workers keep this
     # process's allocator policy instead (see _client: tune_allocator).
+    # The workers' statistical profiler (a stack sample of every thread each
+    # 10 ms, for the dashboard this cluster does not open) is off: it costs CPU
+    # in every task (bench/farm.py).
     with dask.config.set(
-        {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+        {
+            "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+            "distributed.worker.profile.enabled": False,
+        }
     ):
         return dist.LocalCluster(
             n_workers=n,

@@ -184,6 +184,25 @@ def test_fast_matches_exact_on_fixture_frame(plate) -> None:
     assert np.percentile(_code_error(ref2, auto.apply(second)), 99.9) <= 1.0
 
 
+def test_restart_count_reports_the_frames_since(plate) -> None:
+    """A Transform kept for a farm worker's next chunk reports that chunk's
+    routed fraction, as a fresh Transform would, and keeps its first-frame check."""
+    first = plate(96, 64, frame=1)  # gamut-edge patches: some pixels routed
+    second = np.full_like(first, 0.18)  # grey: none routed
+    kept = Transform(target=PQ, color_path="auto")
+    kept.apply(first)
+    checked = kept.color_path_info["frame_errors"]
+    assert kept.color_path_info["routed_exact_fraction"] > 0
+    kept.restart_count()
+    kept.apply(second)
+    fresh = Transform(target=PQ, color_path="fast")
+    fresh.apply(second)
+    info = kept.color_path_info
+    assert fresh.color_path_info["routed_exact_fraction"] == 0.0
+    assert info["routed_exact_fraction"] == 0.0
+    assert info["frame_errors"] == checked and info["path"] == "fast"
+
+
 def test_fast_path_passes_alpha_and_nonfinite_through(plate) -> None:
     rgb = plate(64, 36)
     alpha = np.linspace(0.0, 1.0, 64 * 36, dtype=np.float32).reshape(36, 64, 1)

@@ -171,6 +171,11 @@ class FastPath:
         with self._lock:
             return self._routed / self._pixels if self._pixels else 0.0
 
+    def restart_count(self) -> None:
+        """Count routed pixels afresh (the evaluator reused for another slice)."""
+        with self._lock:
+            self._pixels = self._routed = 0
+
 
 def measure_errors(
     transform: HasExactStage,
