@@ -50,6 +50,7 @@ import logging
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -210,12 +211,12 @@ def child_chunks(a: dict[str, Any]) -> dict[str, Any]:
     out["plan_load"] = clock.lap()
     planned = tasks.task_plan(loaded)
     out["task_plan_cold"] = clock.lap()
-    from hdrpipe.engine.stream import _transforms
+    from hdrpipe.engine.stream import transforms_for
 
     targets = list(dict.fromkeys(o["target"] for o in loaded.outputs))
-    _transforms(planned, targets, threads)
+    transforms_for(planned, targets, threads)
     out["transforms_cold"] = clock.lap()
-    _transforms(planned, targets, threads)
+    transforms_for(planned, targets, threads)
     out["transforms_warm"] = clock.lap()
     chunk0 = loaded.chunks[0]
     paths = tasks.chunk_sources(planned, chunk0.record_range)
@@ -345,6 +346,39 @@ def _fmt(x: float) -> str:
     return f"{x:7.3f}"
 
 
+def _overhead(args: Any, plate: str, preset: str, w: Path) -> None:
+    """Engine vs a 1-worker farm, ``--repeat`` times alternated: CPU s/frame."""
+    n = args.frames
+    engine_cpu, farm_cpu = [], []
+    for i in range(args.repeat):
+        eng = _spawn("engine", plate=plate, preset=preset, work=w / f"e{i}")
+        one = _spawn(
+            "farm",
+            plate=plate,
+            preset=preset,
+            work=w / f"f{i}",
+            workers=1,
+            chunk=args.chunk,
+        )
+        engine_cpu.append(eng["cpu"])
+        farm_cpu.append(one["cpu"])
+        rest = one["cpu"] - one["plan"]["cpu"] - one["measure_cpu"] - one["chunk_cpu"]
+        print(
+            f"run {i + 1}: engine {eng['cpu'] / n:.3f} CPU s/frame "
+            f"({eng['cpu']:.1f} CPU s, {eng['wall']:.1f} s wall); farm, 1 worker "
+            f"{one['cpu'] / n:.3f} ({one['cpu']:.1f} CPU s, {one['wall']:.1f} s wall, "
+            f"{one['chunks']} chunks: plan {one['plan']['cpu']:.1f}, measure chunks "
+            f"{one['measure_cpu']:.1f}, encode chunks {one['chunk_cpu']:.1f}, stitch "
+            f"and Dask {rest:.1f}); overhead {one['cpu'] / eng['cpu'] - 1:+.1%}"
+        )
+    e, f = statistics.median(engine_cpu), statistics.median(farm_cpu)
+    print(
+        f"median of {args.repeat}: engine {e / n:.3f}, farm {f / n:.3f} CPU s/frame: "
+        f"overhead {f / e - 1:+.1%} (target +10 %); load now "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
@@ -368,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-frames", type=int, default=96)
     parser.add_argument("--check-chunk", type=int, default=24)
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="engine and farm runs, alternated; the medians give the overhead",
+    )
     parser.add_argument("--skip-chunks", action="store_true")
     parser.add_argument(
         "--check-only",
@@ -405,40 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {preset}")
             w = work / preset
             if not args.skip_overhead:
-                eng = _spawn("engine", plate=plate, preset=preset, work=w)
-                one = _spawn(
-                    "farm",
-                    plate=plate,
-                    preset=preset,
-                    work=w,
-                    workers=1,
-                    chunk=args.chunk,
-                )
-                n = args.frames
-                ratio = one["cpu"] / eng["cpu"] - 1
-                print(
-                    f"engine (1 process):     {eng['cpu'] / n:.3f} CPU s/frame  "
-                    f"({eng['cpu']:.1f} CPU s, {eng['wall']:.1f} s wall)"
-                )
-                stitch = one.get("stitch") or {}
-                rest = (
-                    one["cpu"]
-                    - one["plan"]["cpu"]
-                    - one["measure_cpu"]
-                    - one["chunk_cpu"]
-                    - (stitch.get("cpu") or 0.0)
-                )
-                print(
-                    f"farm, 1 worker:         {one['cpu'] / n:.3f} CPU s/frame  "
-                    f"({one['cpu']:.1f} CPU s, {one['wall']:.1f} s wall, "
-                    f"{one['chunks']} chunks)  overhead {ratio:+.1%}"
-                )
-                print(
-                    f"  plan {one['plan']['cpu']:.1f}, measure chunks "
-                    f"{one['measure_cpu']:.1f}, encode chunks {one['chunk_cpu']:.1f}, "
-                    f"stitch {stitch.get('cpu', 0.0):.1f}, rest (Dask, polling) "
-                    f"{rest:.1f} CPU s"
-                )
+                _overhead(args, plate, preset, w)
             if args.skip_chunks:
                 continue
             c = _spawn(

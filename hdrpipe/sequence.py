@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -49,9 +50,26 @@ from .errors import InputError, SourceReadError
 from .exr import ExrHeader, read_header
 from .types import FrameRange
 
-__all__ = ["Sequence", "open_sequence", "parse_frame_range"]
+__all__ = ["Sequence", "file_sha256", "open_sequence", "parse_frame_range"]
 
 log = logging.getLogger(__name__)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of a regular file's bytes.
+
+    Opened without blocking: a frame swapped for a FIFO or a device since it was
+    found raises :class:`InputError` instead of hanging the job.
+    """
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path}: not a regular file")
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 _RANGE_RE = re.compile(r"^\s*(-?\d+)\s*(?:(?:-|:|\.\.)\s*(-?\d+)\s*)?$")
 _EXR_SUFFIXES = (".exr",)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-import stat
 import threading
 import time
 from collections.abc import Mapping
@@ -23,6 +21,7 @@ from ..encode.presets import spec_to_dict
 from ..errors import HdrpipeError, InputError
 from ..outputs import atomic_write, discard
 from ..sequence import Sequence as ImageSequence
+from ..sequence import file_sha256
 from ..validation import Validator
 from .job import (
     ConformJob,
@@ -69,18 +68,6 @@ def _fraction_text(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    # O_NONBLOCK: a frame swapped for a FIFO since discovery must not hang us.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InputError(f"{path}: not a regular file")
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _input_digests(
     seq: ImageSequence, stop: threading.Event | None = None
 ) -> dict[str, str] | None:
@@ -89,7 +76,7 @@ def _input_digests(
     for f in seq.frames:
         if stop is not None and stop.is_set():
             return None
-        found[seq.path(f).name] = _sha256(seq.path(f))
+        found[seq.path(f).name] = file_sha256(seq.path(f))
     return found
 
 

@@ -10,7 +10,6 @@ re-rendered plate is never mixed with chunks made from the old one).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
 from ..outputs import atomic_write
+from ..sequence import file_sha256
 
 if TYPE_CHECKING:  # a plan's state is read through the plan; plan.py imports this
     from .plan import FarmPlan
@@ -41,6 +41,7 @@ __all__ = [
     "reset_state",
     "sha256",
     "clean_attempts",
+    "source_digest",
     "source_digests",
     "sources_changed",
 ]
@@ -80,26 +81,27 @@ def read_record(path: Path) -> dict[str, Any] | None:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 of a file a chunk made or read (regular files only)."""
+    return file_sha256(path)
 
 
 _DIGESTS_LOCK = threading.Lock()
 _DIGESTS: dict[tuple[str, int, int, int], str] = {}
 
 
-def _source_sha256(path: Path) -> str:
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
+    st = path.stat()
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _source_sha256(path: Path, key: tuple[str, int, int, int] | None = None) -> str:
     """SHA-256 of a source frame, remembered per (path, inode, size, mtime).
 
-    A resume checks every chunk's sources, and the stitch checks them again:
-    a file that has not been written since (same inode, size and mtime_ns)
-    is not read twice by one process.
+    A resume checks every chunk's sources, and the stitch checks them again,
+    then lists them in the manifest: a file that has not been written since
+    (same inode, size and mtime_ns) is not read twice by one process.
     """
-    st = path.stat()
-    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    key = _stat_key(path) if key is None else key
     with _DIGESTS_LOCK:
         known = _DIGESTS.get(key)
     if known is not None:
@@ -110,17 +112,42 @@ def _source_sha256(path: Path) -> str:
     return digest
 
 
-def source_digests(paths: list[Path]) -> dict[str, str]:
-    """Source frame path → SHA-256, for a chunk's record."""
-    return {str(p): _source_sha256(p) for p in sorted(set(paths))}
+def source_digests(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Source frame path → its SHA-256 and the ``stat`` it had, for a chunk's record.
+
+    ``{"sha256": …, "stat": [inode, size, mtime_ns]}``: the stat is taken before
+    the file is hashed, so a file rewritten meanwhile can only make a later
+    check hash it again, never pass on a stale digest.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for p in sorted(set(paths)):
+        key = _stat_key(p)
+        out[str(p)] = {"sha256": _source_sha256(p, key), "stat": list(key[1:])}
+    return out
 
 
-def sources_changed(recorded: Mapping[str, str]) -> str | None:
-    """``None`` when every recorded source frame is unchanged, else the first change."""
-    for text, digest in recorded.items():
+def source_digest(path: Path) -> str:
+    """SHA-256 of a source frame (remembered while its ``stat`` is unchanged)."""
+    return _source_sha256(path)
+
+
+def sources_changed(recorded: Mapping[str, Any]) -> str | None:
+    """``None`` when every recorded source frame is unchanged, else the first change.
+
+    A frame whose inode, size and mtime_ns are those recorded is taken as
+    unchanged without reading it (as make and rsync do: a rewrite moves the
+    mtime); any other is hashed and compared. Records of an older hdrpipe hold
+    the digest alone and are always hashed.
+    """
+    for text, entry in recorded.items():
         path = Path(text)
+        digest = entry["sha256"] if isinstance(entry, Mapping) else entry
         try:
-            now = _source_sha256(path)
+            key = _stat_key(path)
+            if isinstance(entry, Mapping) and list(key[1:]) == entry.get("stat"):
+                with _DIGESTS_LOCK:
+                    _DIGESTS.setdefault(key, digest)
+            now = _source_sha256(path, key)
         except FileNotFoundError:
             return f"source {path} is missing"
         if now != digest:

@@ -50,7 +50,7 @@ from ..timecode import Timecode
 from ..types import ContentLightLevel, MasteringDisplay, Rate
 from .plan import FarmPlan, patched_at_stitch, staged_exr
 from .sources import MergedValidator, load_stats, stats_path
-from .state import read_record, record_path
+from .state import read_record, record_path, source_digest
 from .tasks import chunk_done, job_light_levels, task_plan
 
 __all__ = ["stitch"]
@@ -327,7 +327,17 @@ def stitch(
 
     if elapsed is None:
         elapsed = time.time() - min(r.get("started", time.time()) for r in records)
-    data = manifest_data(planned, outputs, elapsed)
+    # The sources were just checked against the chunks' records (digests
+    # remembered in this process): the manifest lists them without reading
+    # every frame once more.
+    digests = {
+        shot.sequence.pattern: {
+            shot.sequence.path(f).name: source_digest(shot.sequence.path(f))
+            for f in shot.sequence.frames
+        }
+        for shot in planned.shots
+    }
+    data = manifest_data(planned, outputs, elapsed, digests=digests)
     for entry, report in zip(data["inputs"], validation, strict=False):
         entry["validation"] = report
     data["validation_forced"] = bool(farm.job.get("force")) and any(
