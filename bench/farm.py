@@ -32,10 +32,13 @@ at that size (chunks of 1 and 4 frames). The model: plan (source checks) runs
 serially on the submitting machine, ∝ frames; each phase's chunks (measure,
 for plans that list ``measure_targets``, then encode) are list-scheduled on
 the workers, a chunk of n frames taking ``fixed + per_frame × n`` wall seconds
-on a worker with the thread share measured; the stitch runs serially, ∝
-frames. It checks the same model against a real ``--check-workers`` local run
-here (1080p, 96 frames, chunk 24): predicted vs measured wall and CPU
-(``--check-only``: the check alone).
+on a worker with the thread share measured, and at least its CPU seconds over
+the cores a worker has (``--simulate``: one core per task thread; the check:
+this machine's cores over ``--check-workers``) — the costs are measured with
+one worker alone, whose pipeline threads spread over every core; the stitch
+runs serially, ∝ frames. It checks the same model against a real
+``--check-workers`` local run here (1080p, 96 frames, chunk 24): predicted vs
+measured wall and CPU (``--check-only``: the check alone).
 
 The machine's other load shows in the numbers (wall more than CPU): report
 CPU seconds. Nothing is asserted.
@@ -309,20 +312,39 @@ def list_schedule(durations: list[float], workers: int) -> float:
 
 
 def predict(
-    costs: dict[str, Any], frames: int, chunk: int, workers: int, unit: str = "wall"
+    costs: dict[str, Any],
+    frames: int,
+    chunk: int,
+    workers: int,
+    unit: str = "wall",
+    cores_per_worker: float | None = None,
 ) -> dict[str, float]:
-    """Makespan (s) of ``frames`` in ``chunk``-frame chunks on ``workers`` workers."""
+    """Makespan (s) of ``frames`` in ``chunk``-frame chunks on ``workers`` workers.
+
+    With ``cores_per_worker`` a chunk lasts at least its CPU seconds over the
+    cores its worker has: the chunk costs were measured with one worker alone,
+    whose pipeline threads (reader, colour, encoder) spread over every core.
+    """
     sizes = [min(chunk, frames - s) for s in range(0, frames, chunk)]
     plan = costs["plan_per_frame"][unit] * frames
     stitch = costs["stitch_per_frame"][unit] * frames
     phases = {}
     for phase, fit in costs["fits"].items():
-        f = fit[unit]
-        # Each worker's first chunk also pays the cold costs (imports aside).
-        durations = [
-            f["fixed"] + f["per_frame"] * n + (f["first_extra"] if i < workers else 0)
-            for i, n in enumerate(sizes)
-        ]
+
+        def duration(i: int, n: int, f: dict[str, float]) -> float:
+            # Each worker's first chunk also pays the cold costs (imports aside).
+            return (
+                f["fixed"]
+                + f["per_frame"] * n
+                + (f["first_extra"] if i < workers else 0)
+            )
+
+        durations = [duration(i, n, fit[unit]) for i, n in enumerate(sizes)]
+        if unit == "wall" and cores_per_worker:
+            durations = [
+                max(d, duration(i, n, fit["cpu"]) / cores_per_worker)
+                for i, (d, n) in enumerate(zip(durations, sizes, strict=True))
+            ]
         phases[phase] = list_schedule(durations, workers)
     total = plan + sum(phases.values()) + stitch
     return {"plan": plan, **phases, "stitch": stitch, "total": total}
@@ -495,8 +517,16 @@ def _simulate(
     # Check the model on a real run here, from this size's costs.
     cw, ch = _size(args.size)
     check_plate = str(_plate(cw, ch, args.check_frames))
-    predicted = predict(
+    free_core = predict(
         costs_here, args.check_frames, args.check_chunk, args.check_workers
+    )
+    share = len(os.sched_getaffinity(0)) / args.check_workers
+    predicted = predict(
+        costs_here,
+        args.check_frames,
+        args.check_chunk,
+        args.check_workers,
+        cores_per_worker=share,
     )
     cpu = predict_cpu(costs_here, args.check_frames, args.check_chunk)
     load = os.getloadavg()[0]
@@ -512,8 +542,9 @@ def _simulate(
     print(
         f"check: {cw}x{ch}, {args.check_frames} frames, chunk {args.check_chunk}, "
         f"{args.check_workers} workers (load {load:.0f} → "
-        f"{os.getloadavg()[0]:.0f}): makespan predicted {predicted['total']:.1f} s, "
-        f"measured {real['wall']:.1f} s wall "
+        f"{os.getloadavg()[0]:.0f}): makespan predicted {predicted['total']:.1f} s "
+        f"({share:g} core(s) per worker; {free_core['total']:.1f} s if each chunk ran "
+        f"as fast as alone), measured {real['wall']:.1f} s wall "
         f"({real['wall'] / predicted['total'] - 1:+.0%}); CPU predicted "
         f"{cpu:.1f} s, measured {real['cpu']:.1f} s ({real['cpu'] / cpu - 1:+.0%})"
     )
@@ -533,15 +564,19 @@ def _simulate_size(
         big=4,
         threads=threads,
     )
-    p = predict(sim, args.sim_frames, args.sim_chunk, args.simulate)
-    one = predict(sim, args.sim_frames, args.sim_chunk, 1)
+    # A node per worker, one core per task thread.
+    p = predict(
+        sim, args.sim_frames, args.sim_chunk, args.simulate, cores_per_worker=threads
+    )
+    one = predict(sim, args.sim_frames, args.sim_chunk, 1, cores_per_worker=threads)
     fits = ", ".join(
         f"{k} {v['wall']['fixed']:.2f} + {v['wall']['per_frame']:.2f}/frame"
         for k, v in sim["fits"].items()
     )
     print(
         f"simulate {args.sim_frames} frames {sw}x{sh}, chunk {args.sim_chunk}, "
-        f"{args.simulate} workers of {threads} thread(s): measured here {fits} s wall"
+        f"{args.simulate} workers of {threads} thread(s) and as many cores: "
+        f"measured here {fits} s wall"
     )
     print(
         "  predicted makespan "
