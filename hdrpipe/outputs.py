@@ -39,6 +39,7 @@ from .errors import InputError, OutputError
 
 __all__ = [
     "NAME_MAX_BYTES",
+    "FILE_NAME_MAX_BYTES",
     "STAGING_PREFIX",
     "check_name",
     "check_outdir",
@@ -57,6 +58,9 @@ __all__ = [
 #: at most 255 bytes on common file systems, and hdrpipe appends
 #: ``_<preset id><extension>`` or ``.manifest.json`` to the job name.
 NAME_MAX_BYTES = 100
+
+#: Longest file name (UTF-8 bytes) hdrpipe writes: common file systems' limit.
+FILE_NAME_MAX_BYTES = 255
 
 #: Prefix of every temporary file and folder hdrpipe creates in an output folder
 #: (``.hdrpipe-<random>``): hidden, never a deliverable, safe to delete when no
@@ -86,11 +90,14 @@ def file_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~_UMASK
 
 
-def check_name(name: object, what: str = "name") -> str:
+def check_name(
+    name: object, what: str = "name", max_bytes: int = NAME_MAX_BYTES
+) -> str:
     """Return ``name`` if it is a safe single file-name component, else refuse it.
 
     Accepted: any non-empty string without ``/`` and NUL, other than ``.`` and
-    ``..``, encodable for the file system and at most :data:`NAME_MAX_BYTES` bytes.
+    ``..``, encodable for the file system and at most ``max_bytes`` bytes
+    (default :data:`NAME_MAX_BYTES`, the limit of a name given by the user).
 
     Raises
     ------
@@ -118,10 +125,8 @@ def check_name(name: object, what: str = "name") -> str:
         size = len(os.fsencode(name))
     except UnicodeError as err:
         raise InputError(f"{what} {name!r}: not encodable as a file name") from err
-    if size > NAME_MAX_BYTES:
-        raise InputError(
-            f"{what} {name[:40]!r}…: {size} bytes, at most {NAME_MAX_BYTES}"
-        )
+    if size > max_bytes:
+        raise InputError(f"{what} {name[:40]!r}…: {size} bytes, at most {max_bytes}")
     return name
 
 
@@ -158,7 +163,9 @@ def output_path(outdir: str | os.PathLike[str], *parts: str) -> Path:
     """``outdir/part/…`` for safe names ``parts``, checked to resolve inside ``outdir``.
 
     ``outdir`` itself is resolved first (it may be a symlink the user chose);
-    every part must pass :func:`check_name`; a final path whose resolution
+    every part must pass :func:`check_name` with the file system's limit
+    (:data:`FILE_NAME_MAX_BYTES`: a job name of :data:`NAME_MAX_BYTES` gets a
+    suffix such as ``_<preset id>.mov``); a final path whose resolution
     (symlinks included) leaves ``outdir`` is refused.
 
     Raises
@@ -169,7 +176,7 @@ def output_path(outdir: str | os.PathLike[str], *parts: str) -> Path:
     root = Path(outdir).resolve()
     path = root
     for part in parts:
-        path = path / check_name(part, "output name")
+        path = path / check_name(part, "output name", FILE_NAME_MAX_BYTES)
     real = path.resolve()
     if real != root and not real.is_relative_to(root):
         raise InputError(

@@ -21,7 +21,7 @@ from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
 from ..errors import InputError, ValidationError
 from ..exr import ExrHeader
-from ..outputs import check_name, check_outdir, output_path
+from ..outputs import FILE_NAME_MAX_BYTES, check_name, check_outdir, output_path
 from ..resample.reformat import FITS, Fit, Placement, parse_raster, plan_reformat
 from ..resample.retime import METHODS, Method, Sample, frame_map
 from ..sequence import Sequence as ImageSequence
@@ -439,7 +439,9 @@ def _output_paths(
     for spec in specs:
         if spec.kind == "exr":
             folder = output_path(outdir, f"{name}_{spec.name}")
-            path = folder / check_name(f"{name}.####{spec.extension}", "output name")
+            path = folder / check_name(
+                f"{name}.####{spec.extension}", "output name", FILE_NAME_MAX_BYTES
+            )
         else:
             path = output_path(outdir, f"{name}_{spec.name}{spec.extension}")
         outputs.append(Output(spec, path))

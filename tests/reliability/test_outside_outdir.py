@@ -118,6 +118,34 @@ def test_legal_hostile_names_stay_inside_outdir(
     ]
 
 
+def test_a_job_name_at_the_limit_still_gets_its_deliverables(
+    plate: Path, tmp_path: Path
+) -> None:
+    """The name limit leaves room for the suffixes hdrpipe appends (regression:
+    an accepted 100-byte name was refused again as ``NAME_preset.mov``)."""
+    name = "名" * 33 + "x"  # 100 UTF-8 bytes
+    assert len(name.encode()) == NAME_MAX_BYTES
+    out = tmp_path / "out"
+    manifest = conform(
+        ConformJob(
+            inputs=(str(plate),),
+            deliver=("exr-acescg", "prores422hq-pq1000"),
+            outdir=out,
+            name=name,
+        )
+    )
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [
+            f"{name}.manifest.json",
+            f"{name}_exr-acescg",
+            f"{name}_prores422hq-pq1000.mov",
+        ]
+    )
+    assert manifest.path == out / f"{name}.manifest.json"
+    with pytest.raises(InputError, match="at most 100"):
+        check_name(name + "x")
+
+
 def test_planted_symlink_out_of_outdir_is_refused(plate: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
