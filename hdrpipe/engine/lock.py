@@ -221,6 +221,12 @@ class JobLock:
         self.release()
 
 
+#: Tries to take a lock that changes hands, and the pause while a holder's
+#: record is being written or removed (at most about a second in all).
+_ATTEMPTS = 100
+_RECORD_WAIT = 0.01
+
+
 def acquire(
     outdir: str | os.PathLike[str],
     name: str,
@@ -252,13 +258,18 @@ def acquire(
     except OSError as err:
         raise InputError(f"{folder}: cannot create the output folder: {err}") from err
     path = lock_path(folder, name)
-    for _attempt in range(100):
+    for _attempt in range(_ATTEMPTS):
         fd = _open(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             held = Holder.from_json(_read(fd))
             os.close(fd)
+            if held is None and _attempt < _ATTEMPTS - 1:
+                # Locked but no record yet (its holder is writing it) or no
+                # more (it is releasing): look again, to name it or take it.
+                time.sleep(_RECORD_WAIT)
+                continue
             who = held.describe() if held is not None else "another process"
             raise JobLockedError(
                 f"{folder}: a job for {name!r} is already running ({who}); "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,28 @@ def test_lock_in_process(tmp_path: Path) -> None:
         with acquire(tmp_path, "other"):  # another name is another job
             pass
     assert not lock_path(tmp_path, "shot").exists()
+
+
+def test_a_job_caught_writing_its_record_is_still_named(tmp_path: Path) -> None:
+    """A lock taken but not yet described (its holder is between flock and
+    writing its record) is not reported as 'another process': the refused job
+    looks again and names the holder (regression: racing hand-offs, 1 in 25)."""
+    with hold(tmp_path, "shot"):
+        path = lock_path(tmp_path, "shot")
+        record = path.read_text()
+        path.write_text("")  # the holder's record, not written yet
+
+        def write_it() -> None:
+            time.sleep(0.05)
+            path.write_text(record)
+
+        writer = threading.Thread(target=write_it)
+        writer.start()
+        try:
+            with pytest.raises(JobLockedError, match=f"conform by pid {os.getpid()}"):
+                acquire(tmp_path, "shot")
+        finally:
+            writer.join()
 
 
 def test_lock_never_follows_a_symlink(tmp_path: Path) -> None:
