@@ -69,6 +69,14 @@ def validate_command(
         help="Memory budget (8G, 512M): a frame too large to validate whole within "
         "it is checked in strips of rows (default: 80% of the memory available).",
     ),
+    source_colorspace: str | None = typer.Option(
+        None,
+        "--source-colorspace",
+        metavar="SPACE",
+        help="The OCIO colour space the source is in (as conform "
+        "--source-colorspace reads it): judged as that space, e.g. a DPX plate "
+        "in ACEScct or an EXR in ACEScg.",
+    ),
     list_checks: bool = typer.Option(
         False,
         "--list-checks",
@@ -88,6 +96,12 @@ def validate_command(
         raise InputError(
             f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
         )
+    if source_colorspace is not None:
+        from ..color import colorspace_name
+
+        source_colorspace = colorspace_name(
+            source_colorspace, what="--source-colorspace"
+        )
     show = not json_out and stderr.is_terminal
     with _progress(show) as bar:
         task = bar.add_task("validate", total=None) if bar is not None else None
@@ -102,6 +116,7 @@ def validate_command(
             on_progress=on_progress,
             workers=workers,
             max_memory=max_memory,
+            source_space=source_colorspace,
         )
     document = result.to_dict()
     if report is not None:

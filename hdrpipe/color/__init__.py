@@ -18,7 +18,7 @@ from ..transfer import (
     ootf_bt2100_hlg,
     ootf_inverse_bt2100_hlg,
 )
-from .config import ConfigInfo, resolve_config
+from .config import ConfigInfo, colorspace_name, resolve_config
 from .hdr_metadata import (
     FrameLight,
     LightLevelMeter,
@@ -38,6 +38,7 @@ __all__ = [
     "target_names",
     "get_target",
     "resolve_config",
+    "colorspace_name",
     "ConfigInfo",
     "source_colorspace",
     "FrameLight",

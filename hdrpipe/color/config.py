@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import PyOpenColorIO as ocio  # noqa: N813
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 
 __all__ = [
     "BUILTIN_CONFIG",
@@ -30,6 +30,7 @@ __all__ = [
     "ConfigSource",
     "resolve_config",
     "clear_config_cache",
+    "colorspace_name",
     "one_line",
 ]
 
@@ -164,6 +165,36 @@ def resolve_config(
         "hdrpipe default config %s not found; using %s", PROJECT_CONFIG, BUILTIN_CONFIG
     )
     return _load_config(BUILTIN_CONFIG, "builtin")
+
+
+def colorspace_name(
+    name: str,
+    config: str | os.PathLike[str] | None = None,
+    *,
+    what: str = "colour space",
+) -> str:
+    """The canonical name of colour space (or alias) ``name`` in the config.
+
+    ``config`` as :func:`resolve_config`; ``what`` names the option in errors.
+
+    Raises
+    ------
+    InputError
+        The config has no such colour space (the message lists its scene spaces).
+    """
+    cfg, info = resolve_config(config)
+    found = cfg.getColorSpace(name.strip())
+    if found is None:
+        scene = [
+            cs.getName()
+            for cs in cfg.getColorSpaces()
+            if cs.getReferenceSpaceType() == ocio.REFERENCE_SPACE_SCENE
+        ]
+        raise InputError(
+            f"{what} {name!r}: no such colour space in {info.uri}; scene spaces: "
+            + ", ".join(scene)
+        )
+    return str(found.getName())
 
 
 def clear_config_cache() -> None:

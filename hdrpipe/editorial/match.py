@@ -46,7 +46,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from ..color import resolve_config
+from ..color import colorspace_name
 from ..color import source_colorspace as colorspace_of
 from ..errors import InputError
 from ..sequence import Sequence as ImageSequence
@@ -267,16 +267,10 @@ def parse_input_spaces(
     """
     if not values:
         return {}
-    config_obj, info = resolve_config(config)
     by_root = {Path(os.fspath(r)).expanduser().resolve(): r for r in roots}
 
     def canonical(space: str) -> str:
-        found = config_obj.getColorSpace(space.strip())
-        if found is None:
-            raise InputError(
-                f"--input-space {space!r}: no such colour space in {info.uri}"
-            )
-        return str(found.getName())
+        return colorspace_name(space, config, what="--input-space")
 
     default: str | None = None
     given: dict[Path, str] = {}

@@ -100,3 +100,54 @@ def test_profile_for_source_changes_nothing_else() -> None:
     assert cct.checks["chromaticities"]["absent"] == "pass"
     assert "uint10" in given.checks["pixel_type"]["allowed"]
     assert given.checks["bit_depth"]["min_effective_bits"] is None
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    import json
+
+    from hdrpipe.cli import main
+
+    code = main(["validate", "--json", *args])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out else None), err
+
+
+def test_cli_validates_a_dpx_in_the_given_space_whole_or_in_strips(
+    dpx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    validation = importlib.import_module("hdrpipe.validation")
+    whole: list[str] = []
+    real_decode = validation.decode
+
+    def decode(path: Any, *args: Any, **kwargs: Any) -> Any:
+        whole.append(str(path))
+        return real_decode(path, *args, **kwargs)
+
+    monkeypatch.setattr(validation, "decode", decode)
+    code, plain, err = _cli(capsys, str(dpx))
+    assert code == 1 and plain["status"] == "fail", err  # uint10, as stored
+    code, given, err = _cli(capsys, str(dpx), "--source-colorspace", "acescct")
+    assert code == 0, err  # an alias of the config's ACEScct
+    by_id = {c["id"]: c for c in given["checks"]}
+    assert by_id["pixel_type"]["status"] == "pass"
+    assert by_id["chromaticities"]["message"].endswith("(read as ACEScct, as given)")
+    # A budget under one 64x36 DPX frame's decode (about 28 kB): checked in
+    # strips of rows, with the same result.
+    assert len(whole) == 2 * 3  # two runs, three frames decoded whole
+    code, strips, err = _cli(
+        capsys, str(dpx), "--source-colorspace", "ACEScct", "--max-memory", "12k"
+    )
+    assert code == 0, err
+    assert len(whole) == 6  # none decoded whole this time
+    assert strips["checks"] == given["checks"]
+
+
+def test_cli_refuses_an_unknown_source_space(
+    dpx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, doc, err = _cli(capsys, str(dpx), "--source-colorspace", "ACES-typo")
+    assert code == 2 and doc is None
+    assert "--source-colorspace 'ACES-typo': no such colour space" in err
+    assert "ACEScct" in err  # the spaces the config has are listed
