@@ -206,9 +206,10 @@ def estimate_memory(
     names = ("R", "G", "B", "A") if has_alpha else ("R", "G", "B")
     source = max(decoded_bytes(h, names) for h in headers)
     source_pixels = max(decoded_bytes(h, names) // (2 * channels) for h in headers)
-    # The frame being decoded and the cached one (the reader renders a frame
+    # The frame being decoded (with its decoder's and the validation
+    # statistics' temporaries) and the cached one (the reader renders a frame
     # only when the colour stage has room for it, see below).
-    reader = 2 * source
+    reader = 3 * source
     rendered = source
     if resampled:
         reader += source + 2 * source_pixels * channels * 4 + 2 * signal
