@@ -19,7 +19,8 @@ subprocess on the fixture plate (``fixtures.generate``, generated once under
 
 Budgets (issue "Scale"): ≤ 1 GB at 1080p, ≤ 2 GB at UHD for any single
 deliverable; rows over budget are marked. Memory numbers are repeatable; the
-seconds are only indicative on a shared machine.
+wall seconds (``s``) are only indicative on a shared machine, the child's CPU
+seconds (``cpu s``, user + system) much less affected by load.
 
 Short clips hide x265's steady state (its look-ahead fills first): use ≥ 64
 frames. Nothing is asserted: the numbers are for people.
@@ -79,8 +80,9 @@ else:
 seconds = time.perf_counter() - t0
 with open("/proc/self/status") as f:
     hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
-print(json.dumps({"ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                  * 1024, "vmhwm": hwm * 1024, "seconds": seconds,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"ru_maxrss": usage.ru_maxrss * 1024, "vmhwm": hwm * 1024,
+                  "seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
                   "estimate": estimate}))
 """
 
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'size':<6} {'preset':<22} {'measured':>9} {'estimate':>9} {'error':>7} "
-        f"{'depth':>5} {'budget':>7} {'s':>6}"
+        f"{'depth':>5} {'budget':>7} {'s':>6} {'cpu s':>6}"
     )
     worst = 0.0
     for size in [] if args.quality_only else sizes:
@@ -304,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{size:<6} {preset:<22} {measured / 1e9:7.2f}GB "
                 f"{estimate / 1e9:7.2f}GB "
                 f"{error:+7.1%} {est['frames_in_flight_per_stage']:>5} {over:>7} "
-                f"{float(r['seconds']):6.1f}",  # type: ignore[arg-type]
+                f"{float(r['seconds']):6.1f} "  # type: ignore[arg-type]
+                f"{float(r['cpu']):6.1f}",  # type: ignore[arg-type]
                 flush=True,
             )
     if not (args.estimate_only or args.quality_only):

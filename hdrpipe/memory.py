@@ -36,6 +36,7 @@ __all__ = [
     "LEAN_MMAP_THRESHOLD",
     "tune_allocator",
     "allocator_tuned",
+    "release_free_memory",
 ]
 
 #: Share of the available memory a job may plan to use by default.
@@ -178,6 +179,39 @@ def tune_allocator(*, lean: bool = False) -> bool:
 
 
 _tuned = False
+_trim: Any = None  # libc's malloc_trim once looked up; False where there is none
+
+
+def release_free_memory() -> bool:
+    """Give the pages of freed heap memory back to the system (glibc
+    ``malloc_trim(0)``; elsewhere a no-op). Returns whether it ran.
+
+    glibc keeps what a thread frees in its heap for the next allocation: behind
+    a slow encoder, frame-sized buffers freed between live ones stay resident
+    (0.2 GB of a UHD HEVC job's peak, docs/memory.md). A stage that frees one
+    frame at a time (x265's writer, after each frame) calls this: the pages are
+    faulted in again when reused, a few milliseconds per UHD frame, against
+    seconds of encoding.
+    """
+    global _trim
+    if _trim is None:
+        _trim = False
+        name = (
+            ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+        )
+        if name is not None:
+            try:
+                fn = ctypes.CDLL(name).malloc_trim
+            except (OSError, AttributeError):  # musl and others
+                fn = None
+            if fn is not None:
+                fn.argtypes = (ctypes.c_size_t,)
+                fn.restype = ctypes.c_int
+                _trim = fn
+    if _trim is False:
+        return False
+    _trim(0)
+    return True
 
 
 def allocator_tuned() -> bool:

@@ -303,6 +303,33 @@ class Transform:
 
     __call__ = apply
 
+    def apply_strips(
+        self, frame: NDArray[np.floating[Any]], on_strip: StripCallback
+    ) -> None:
+        """Colour-convert ``frame`` band by band into ``on_strip`` only.
+
+        As :meth:`apply` without its result: each band of rows is converted
+        into a buffer of its own, handed to ``on_strip(first_row, rows)`` (in
+        the worker that made it) and dropped, so no converted frame is ever
+        held (a caller that turns the signal into something smaller, e.g. an
+        encoder's Y'CbCr frame, as it goes). A frame the fast path checks
+        against the exact one is converted whole and handed over as one band.
+        """
+        arr = np.asarray(frame)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise ColorError(
+                f"{self.description}: expected an (H, W, 3|4) frame, got shape "
+                f"{arr.shape}"
+            )
+        if arr.dtype not in (np.float32, np.float16):
+            arr = arr.astype(np.float32)
+        state = self._color_path
+        if state.needs_frame_check:
+            out = np.empty(arr.shape, np.float32)
+            self._evaluate(out, on_strip, source=arr)
+            return
+        self._evaluate_strips(None, state.active, on_strip, source=arr)
+
     def _evaluate(
         self,
         out: NDArray[np.float32],
@@ -326,20 +353,32 @@ class Transform:
 
     def _evaluate_strips(
         self,
-        out: NDArray[np.float32],
+        out: NDArray[np.float32] | None,
         fast: bool,
         on_strip: StripCallback | None = None,
         *,
         source: NDArray[np.floating[Any]] | None = None,
     ) -> None:
-        height, width, channels = out.shape
+        """Convert ``source`` (default: ``out`` itself) into ``out`` strip by
+        strip; with ``out`` None, each strip into a buffer of its own that only
+        ``on_strip`` sees."""
+        if out is not None:
+            height, width, channels = out.shape
+        elif source is not None:
+            height, width, channels = source.shape
+        else:
+            raise ValueError("_evaluate_strips: nothing to convert")
         if height == 0 or width == 0:
             return
         strip_fn = self._apply_strip_rgb if channels == 3 else self._apply_strip_rgba
 
-        def apply(first: int, strip: NDArray[np.float32]) -> None:
+        def apply(first: int, rows: int) -> None:
+            if out is None:
+                strip = np.empty((rows, width, channels), np.float32)
+            else:
+                strip = out[first : first + rows]
             if source is not None:  # widen/copy here, just before OCIO reads it
-                strip[...] = source[first : first + strip.shape[0]]
+                strip[...] = source[first : first + rows]
             strip_fn(strip, fast=fast)
             if on_strip is not None:
                 on_strip(first, strip)
@@ -353,7 +392,7 @@ class Transform:
         n_strips = max(-(-height // rows), min(height, n * 4) if n > 1 else 1)
         bounds = np.linspace(0, height, n_strips + 1).astype(int)
         strips = [
-            (int(a), out[a:b])
+            (int(a), int(b - a))
             for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             if b > a
         ]

@@ -669,7 +669,7 @@ _X265_LOWMEM_PARAMS = _X265_MASTER_OPTIONS["x265-params"] + ":bframes=0"
 
 
 def _low_memory(spec: DeliverySpec) -> DeliverySpec:
-    """``spec`` without B-frames: the HEVC master that fits 2 GB at UHD."""
+    """``spec`` without B-frames: the HEVC master in 0.4 GB less at UHD."""
     return replace(
         spec,
         name=f"{spec.name}-lowmem",

@@ -44,6 +44,7 @@ from .probe import (
 
 __all__ = [
     "VideoWriter",
+    "PreparedFrame",
     "light_level_at_close",
     "EncodeResult",
     "default_mastering",
@@ -507,10 +508,9 @@ class VideoWriter(WriterContext):
         The result holds the Y'CbCr code planes only (a quarter of the float32
         frame at 4:2:0 10-bit): a caller that queues frames for a slow encoder
         (:meth:`write_prepared` on another thread) queues these, and can drop
-        the float32 frame at once. Thread-safe (no encoder state).
+        the float32 frame at once. Thread-safe (no encoder state). Same as
+        ``begin_frame()``, one band of the whole frame, ``finish()``.
         """
-        if self._closed:
-            raise EncodeError(f"{self.path}: write after close")
         n = self._frames
         a = np.asarray(frame)
         if a.dtype != np.float32:
@@ -524,17 +524,23 @@ class VideoWriter(WriterContext):
                 f"{self.path}: frame {n}: expected ({self.height}, {self.width}, 3|4), "
                 f"got {a.shape}"
             )
-        if self.has_alpha and a.shape[2] != 4:
-            raise InputError(
-                f"{self.path}: frame {n}: writer has alpha, frame has 3 channels"
-            )
+        prepared = self.begin_frame()
+        prepared.band(0, a)
+        return prepared.finish()
+
+    def begin_frame(self) -> PreparedFrame:
+        """An encoder frame to fill band of rows by band (:class:`PreparedFrame`).
+
+        For a caller that has the R'G'B'(A) signal a band at a time (the colour
+        stage's strips): no float32 frame need ever exist. Thread-safe.
+        """
+        if self._closed:
+            raise EncodeError(f"{self.path}: write after close")
         try:
             vf = av.VideoFrame(self.width, self.height, self.pix_fmt)
         except (av.error.FFmpegError, ValueError) as err:
-            raise EncodeError(f"{self.path}: frame {n}: {err}") from err
-        # Straight into the encoder's frame buffers: no intermediate planes.
-        self.planes(a, out=frame_planes(vf))
-        return vf
+            raise EncodeError(f"{self.path}: frame {self._frames}: {err}") from err
+        return PreparedFrame(self, vf)
 
     def write_prepared(self, vf: av.VideoFrame) -> None:
         """Encode one frame made by :meth:`prepare` (on any thread), in order."""
@@ -666,3 +672,57 @@ class VideoWriter(WriterContext):
     def frames(self) -> int:
         """Frames written so far."""
         return self._frames
+
+
+class PreparedFrame:
+    """One encoder frame of a :class:`VideoWriter`, converted band by band.
+
+    :meth:`band` converts rows of the R'G'B'(A) signal straight into the
+    frame's Y'CbCr(A) planes (:class:`~hdrpipe.encode.ycbcr.BandConverter`:
+    the codes of the whole-frame conversion, to the bit); bands may come in
+    any order and from several threads, and cover the frame once. Then
+    :meth:`finish` gives the frame for :meth:`VideoWriter.write_prepared`.
+    """
+
+    def __init__(self, writer: VideoWriter, vf: av.VideoFrame) -> None:
+        spec = writer.spec
+        planes = frame_planes(vf)
+        self._writer = writer
+        self._frame = vf
+        self._alpha = planes[3] if writer.has_alpha else None
+        self._bit_depth = spec.bit_depth
+        self._converter = ycbcr.BandConverter(
+            writer.height,
+            writer.width,
+            matrix=spec.matrix,  # type: ignore[arg-type]  # checked at open
+            bit_depth=spec.bit_depth,
+            chroma=spec.chroma,  # type: ignore[arg-type]
+            out=(planes[0], planes[1], planes[2]),
+        )
+
+    def band(self, first: int, rows: NDArray[np.float32]) -> None:
+        """Convert rows ``first`` … ``first + len(rows)`` ((n, W, 3|4) float32)."""
+        if self._alpha is not None:
+            if rows.ndim != 3 or rows.shape[-1] != 4:
+                raise InputError(
+                    f"{self._writer.path}: frame {self._writer.frames}: writer has "
+                    "alpha, frame has 3 channels"
+                )
+            end = first + rows.shape[0]
+            self._alpha[first:end] = ycbcr.quantise_alpha(rows[..., 3], self._bit_depth)
+        try:
+            self._converter.band(first, rows)
+        except ValueError as err:
+            raise InputError(
+                f"{self._writer.path}: frame {self._writer.frames}: {err}"
+            ) from err
+
+    def finish(self) -> av.VideoFrame:
+        """The filled frame (every band given)."""
+        try:
+            self._converter.finish()
+        except ValueError as err:
+            raise InputError(
+                f"{self._writer.path}: frame {self._writer.frames}: {err}"
+            ) from err
+        return self._frame

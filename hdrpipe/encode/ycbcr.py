@@ -32,12 +32,13 @@ with linear interpolation at the same sites.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "BandConverter",
     "MATRICES",
     "CHROMA_LOCATION",
     "rgb_to_ycbcr",
@@ -214,68 +215,226 @@ def rgb_to_ycbcr(
     a = np.asarray(rgb)
     if a.ndim != 3 or a.shape[2] < 3:
         raise ValueError(f"expected (H, W, 3|4) R'G'B', got shape {a.shape}")
-    k_r, k_g, k_b = _coefficients(matrix)
-    f32 = np.float32
-    h, w = a.shape[:2]
-    chroma_shape = {
-        "444": (h, w),
-        "422": (h, (w + 1) // 2),
-        "420": ((h + 1) // 2, (w + 1) // 2),
-    }[chroma]
-    if out is None:
-        out = (
-            np.empty((h, w), np.uint16),
-            np.empty(chroma_shape, np.uint16),
-            np.empty(chroma_shape, np.uint16),
-        )
-    y_out, cb_out, cr_out = out
-    if (
-        y_out.shape != (h, w)
-        or chroma_shape != cb_out.shape
-        or chroma_shape != cr_out.shape
-    ):
-        raise ValueError(
-            f"out planes {[p.shape for p in out]} do not fit {w}x{h} {chroma}"
-        )
-    scale = f32(1 << (bit_depth - 8))
-    limits = code_range(bit_depth)
-    # 4:4:4 quantises chroma block by block; sub-sampled chroma is filtered over
-    # whole planes (the filters need neighbouring rows), so it is kept in float.
-    full_cb = full_cr = None
-    if chroma != "444":
-        full_cb, full_cr = np.empty((h, w), f32), np.empty((h, w), f32)
-    rows = max(1, _BLOCK_PIXELS // max(w, 1))
-    block = (min(rows, h), w)
-    y, cb, cr, t = (np.empty(block, f32) for _ in range(4))
-    kcb, kcr = f32(1.0 / (2.0 * (1.0 - k_b))), f32(1.0 / (2.0 * (1.0 - k_r)))
-    for top in range(0, h, rows):
-        src = a[top : top + rows]
-        n = src.shape[0]
-        r, g, b = (src[..., i].astype(f32, copy=False) for i in range(3))
-        yb, cbb, crb, tb = y[:n], cb[:n], cr[:n], t[:n]
-        # E'_Y = K_R E'_R + K_G E'_G + K_B E'_B, summed in this order.
-        np.multiply(r, f32(k_r), out=yb)
-        np.multiply(g, f32(k_g), out=tb)
-        yb += tb
-        np.multiply(b, f32(k_b), out=tb)
-        yb += tb
-        np.subtract(b, yb, out=cbb)
-        cbb *= kcb
-        np.subtract(r, yb, out=crb)
-        crb *= kcr
-        _quantise(yb, 219.0, 16.0, scale, limits, y_out[top : top + n])
-        if full_cb is None or full_cr is None:
-            _quantise(cbb, 224.0, 128.0, scale, limits, cb_out[top : top + n])
-            _quantise(crb, 224.0, 128.0, scale, limits, cr_out[top : top + n])
-        else:
-            full_cb[top : top + n] = cbb
-            full_cr[top : top + n] = crb
-    if full_cb is not None and full_cr is not None:
-        sub_cb = downsample_chroma(full_cb, chroma)
-        sub_cr = downsample_chroma(full_cr, chroma)
-        _quantise(sub_cb, 224.0, 128.0, scale, limits, cb_out)
-        _quantise(sub_cr, 224.0, 128.0, scale, limits, cr_out)
-    return y_out, cb_out, cr_out
+    conv = BandConverter(
+        a.shape[0],
+        a.shape[1],
+        matrix=matrix,
+        bit_depth=bit_depth,
+        chroma=chroma,
+        out=out,
+    )
+    conv.band(0, a)
+    return conv.finish()
+
+
+def _hfilter(c: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The horizontal half of :func:`downsample_chroma` (same operations)."""
+    p = _pad_edge(c, 1, 1, 2)  # p[:, j + 1] == c[:, j]
+    n = (c.shape[1] + 1) // 2
+    left = p[:, 0 : 2 * n : 2]
+    mid = p[:, 1 : 2 * n + 1 : 2]
+    right = p[:, 2 : 2 * n + 2 : 2]
+    return (left + 2.0 * mid + right) * np.float32(0.25)
+
+
+def _vfilter(
+    r0: NDArray[np.float32],
+    r1: NDArray[np.float32],
+    r2: NDArray[np.float32],
+    r3: NDArray[np.float32],
+) -> NDArray[np.float32]:
+    """The vertical half of :func:`downsample_chroma` (same operations)."""
+    return (r0 + r3 + np.float32(3.0) * (r1 + r2)) * np.float32(0.125)
+
+
+#: Rows :meth:`BandConverter.band` converts at a time (more are split): its
+#: float32 chroma rows stay small whatever the caller hands it.
+_BAND_PIXELS = 1 << 18
+#: Rows of a band within this distance of its edges are kept for the 4:2:0
+#: chroma rows whose [1, 3, 3, 1] filter reaches into the neighbouring band.
+_EDGE_ROWS = 3
+
+
+class BandConverter:
+    """One frame's Y'CbCr codes, converted band of rows by band of rows.
+
+    :func:`rgb_to_ycbcr` of a whole frame, for a caller that has the R'G'B'
+    signal only a band at a time (a colour stage working in strips): bands
+    (:meth:`band`) may come in any order and from several threads at once, and
+    must cover the frame once; then :meth:`finish`. The codes are those of
+    :func:`rgb_to_ycbcr` to the bit: every sample goes through the same float32
+    operations. A 4:2:0 chroma row whose vertical filter reaches into a
+    neighbouring band is made by :meth:`finish`, from the horizontally filtered
+    edge rows each band kept; no float32 plane of the frame is ever held.
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        *,
+        matrix: Matrix,
+        bit_depth: int,
+        chroma: Chroma,
+        out: Planes | None = None,
+    ) -> None:
+        h, w = height, width
+        chroma_shape = {
+            "444": (h, w),
+            "422": (h, (w + 1) // 2),
+            "420": ((h + 1) // 2, (w + 1) // 2),
+        }[chroma]
+        if out is None:
+            out = (
+                np.empty((h, w), np.uint16),
+                np.empty(chroma_shape, np.uint16),
+                np.empty(chroma_shape, np.uint16),
+            )
+        if (
+            out[0].shape != (h, w)
+            or chroma_shape != out[1].shape
+            or chroma_shape != out[2].shape
+        ):
+            raise ValueError(
+                f"out planes {[p.shape for p in out]} do not fit {w}x{h} {chroma}"
+            )
+        self.height, self.width = h, w
+        self.out: Planes = out
+        self._chroma = chroma
+        self._k = _coefficients(matrix)
+        self._scale = np.float32(1 << (bit_depth - 8))
+        self._limits = code_range(bit_depth)
+        # 4:2:0 only: chroma rows left to finish() and the edge rows they need
+        # (row -> horizontally filtered Cb, Cr). Threads add to them: list.extend
+        # and dict item assignment are atomic.
+        self._pending: list[int] = []
+        self._rows: list[int] = []  # rows converted, per band
+        self._edges: dict[int, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
+
+    def band(self, first: int, rgb: ArrayLike) -> None:
+        """Convert rows ``first`` … ``first + len(rgb)`` (R'G'B', (n, W, ≥3))."""
+        a = np.asarray(rgb)
+        if (
+            a.ndim != 3
+            or a.shape[2] < 3
+            or a.shape[1] != self.width
+            or first < 0
+            or first + a.shape[0] > self.height
+        ):
+            raise ValueError(
+                f"band of shape {a.shape} at row {first} does not fit "
+                f"{self.width}x{self.height} R'G'B'"
+            )
+        step = max(1, _BAND_PIXELS // max(self.width, 1))
+        step += step % 2  # whole 4:2:0 row pairs
+        for top in range(0, a.shape[0], step):
+            self._band(first + top, a[top : top + step])
+        self._rows.append(a.shape[0])
+
+    def _band(self, first: int, a: NDArray[Any]) -> None:
+        k_r, k_g, k_b = self._k
+        f32 = np.float32
+        h, w = a.shape[:2]
+        y_out, cb_out, cr_out = self.out
+        scale, limits = self._scale, self._limits
+        sub = self._chroma != "444"
+        if sub:
+            n2 = (w + 1) // 2
+            h_cb, h_cr = np.empty((h, n2), f32), np.empty((h, n2), f32)
+        rows = max(1, _BLOCK_PIXELS // max(w, 1))
+        block = (min(rows, h), w)
+        y, cb, cr, t = (np.empty(block, f32) for _ in range(4))
+        kcb, kcr = f32(1.0 / (2.0 * (1.0 - k_b))), f32(1.0 / (2.0 * (1.0 - k_r)))
+        for top in range(0, h, rows):
+            src = a[top : top + rows]
+            n = src.shape[0]
+            r, g, b = (src[..., i].astype(f32, copy=False) for i in range(3))
+            yb, cbb, crb, tb = y[:n], cb[:n], cr[:n], t[:n]
+            # E'_Y = K_R E'_R + K_G E'_G + K_B E'_B, summed in this order.
+            np.multiply(r, f32(k_r), out=yb)
+            np.multiply(g, f32(k_g), out=tb)
+            yb += tb
+            np.multiply(b, f32(k_b), out=tb)
+            yb += tb
+            np.subtract(b, yb, out=cbb)
+            cbb *= kcb
+            np.subtract(r, yb, out=crb)
+            crb *= kcr
+            at = first + top
+            _quantise(yb, 219.0, 16.0, scale, limits, y_out[at : at + n])
+            if not sub:
+                _quantise(cbb, 224.0, 128.0, scale, limits, cb_out[at : at + n])
+                _quantise(crb, 224.0, 128.0, scale, limits, cr_out[at : at + n])
+            else:
+                # Sub-sampled chroma is filtered before it is quantised.
+                h_cb[top : top + n] = _hfilter(cbb)
+                h_cr[top : top + n] = _hfilter(crb)
+        if not sub:
+            return
+        if self._chroma == "422":
+            _quantise(h_cb, 224.0, 128.0, scale, limits, cb_out[first : first + h])
+            _quantise(h_cr, 224.0, 128.0, scale, limits, cr_out[first : first + h])
+            return
+        self._vertical(first, h_cb, h_cr)
+
+    def _vertical(
+        self, first: int, h_cb: NDArray[np.float32], h_cr: NDArray[np.float32]
+    ) -> None:
+        """4:2:0: the chroma rows whose luma rows 2k, 2k+1 start in this band."""
+        n = h_cb.shape[0]
+        last = first + n  # rows first … last - 1
+        top = self.height - 1
+        ks = np.arange((first + 1) // 2, (last - 1) // 2 + 1)
+        # Chroma row k filters rows 2k-1 … 2k+2, the edges replicated.
+        need = np.clip(2 * ks[:, None] + np.arange(-1, 3), 0, top)
+        inside = ((need >= first) & (need < last)).all(axis=1)
+        done = ks[inside]  # a contiguous run: only the band's ends reach out
+        if done.size:
+            local = need[inside] - first
+            scale, limits = self._scale, self._limits
+            lo, hi = int(done[0]), int(done[-1]) + 1
+            for plane, out in ((h_cb, self.out[1]), (h_cr, self.out[2])):
+                v = _vfilter(*(plane[local[:, j]] for j in range(4)))
+                _quantise(v, 224.0, 128.0, scale, limits, out[lo:hi])
+        # Rows a neighbouring band's edge chroma rows need (whichever band
+        # owns those), and this band's own edge chroma rows: left to finish().
+        keep: set[int] = set()
+        if first > 0:
+            keep.update(range(first, min(first + _EDGE_ROWS, last)))
+        if last < self.height:
+            keep.update(range(max(last - _EDGE_ROWS, first), last))
+        for row in keep:
+            self._edges[row] = (h_cb[row - first].copy(), h_cr[row - first].copy())
+        self._pending.extend(int(k) for k in ks[~inside])
+
+    def finish(self) -> Planes:
+        """The chroma rows left by the bands' edges; the (Y, Cb, Cr) planes."""
+        if sum(self._rows) != self.height:
+            raise ValueError(
+                f"bands of {sum(self._rows)} rows in all do not cover the frame "
+                f"({self.height} rows) once"
+            )
+        if self._pending:
+            ks = np.array(sorted(self._pending))
+            need = np.clip(2 * ks[:, None] + np.arange(-1, 3), 0, self.height - 1)
+            try:
+                for i, out in ((0, self.out[1]), (1, self.out[2])):
+                    v = _vfilter(
+                        *(
+                            np.stack([self._edges[int(r)][i] for r in need[:, j]])
+                            for j in range(4)
+                        )
+                    )
+                    codes = np.empty(v.shape, np.uint16)
+                    _quantise(v, 224.0, 128.0, self._scale, self._limits, codes)
+                    out[ks] = codes
+            except KeyError as err:
+                raise ValueError(
+                    f"row {err} of the frame was never converted"
+                ) from None
+            self._pending.clear()
+            self._edges.clear()
+        return self.out
 
 
 def ycbcr_to_rgb(

@@ -206,25 +206,29 @@ def estimate_memory(
     names = ("R", "G", "B", "A") if has_alpha else ("R", "G", "B")
     source = max(decoded_bytes(h, names) for h in headers)
     source_pixels = max(decoded_bytes(h, names) // (2 * channels) for h in headers)
+    # The frame being decoded (with its decoder's and the validation
+    # statistics' temporaries) and the cached one (the reader renders a frame
+    # only when the colour stage has room for it, see below).
     reader = 3 * source
     rendered = source
     if resampled:
         reader += source + 2 * source_pixels * channels * 4 + 2 * signal
         rendered = max(source, signal)
-    targets = len({spec.target for spec in specs})
-    flight = depth * rendered + rendered + targets * signal * (1 + depth)
-    # The deliverables' queues fill only behind a writer slower than the
-    # colour stage (EXR, x265: slow_writer); the others keep up. x265's queue
-    # holds its Y'CbCr frames, converted from the signal before queueing.
+    # Rendered frames not yet coloured: at most depth, counting the colour
+    # stage's input (the reader waits for room before rendering the next).
+    flight = depth * rendered
+    # Encoders slower than the colour stage (slow_writer): EXR takes signals
+    # (depth queued, one being written); x265 takes Y'CbCr frames the colour
+    # stage makes strip by strip, so its target needs no whole signal.
+    early = [s for s in specs if slow_writer(s) and s.kind != "exr"]
+    whole = {s.target for s in specs if s not in early}
+    # Coloured items not yet consumed (the one being made and the one a
+    # blocked consumer holds included): depth + 1 per whole signal and per
+    # early frame; then each x265 queue and the frame being encoded.
+    flight += len(whole) * (depth + 1) * signal
+    flight += sum((2 * depth + 2) * encoder_frame_bytes(s, pixels) for s in early)
     slow = {s.target for s in specs if slow_writer(s) and s.kind == "exr"}
     flight += len(slow) * (depth + 1) * signal
-    early = {s.target for s in specs if slow_writer(s) and s.kind != "exr"}
-    flight += len(early) * signal
-    flight += sum(
-        (depth + 2) * encoder_frame_bytes(s, pixels)
-        for s in specs
-        if slow_writer(s) and s.kind != "exr"
-    )
     writers = 0
     encoders = 0
     movies = False
@@ -233,7 +237,8 @@ def estimate_memory(
             writers += signal
             continue
         movies = True
-        writers += pixels * channels * VIDEO_WRITER_BYTES_PER_SAMPLE
+        if spec not in early:  # x265's frames are counted in flight
+            writers += pixels * channels * VIDEO_WRITER_BYTES_PER_SAMPLE
         state = ENCODER_BYTES_PER_PIXEL.get(spec.codec or "")
         if state is not None:
             per_pixel = state + LOOKAHEAD_BYTES_PER_PIXEL[spec.codec or ""] * lookahead(

@@ -22,7 +22,7 @@ from collections.abc import (
     Sequence,
 )
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,7 @@ from ..errors import (
     ValidationError,
 )
 from ..exr import decode, read_pixels
+from ..memory import release_free_memory
 from ..resample.flow import FlowCache
 from ..resample.reformat import apply_reformat
 from ..resample.retime import Sample, retime_frame
@@ -102,6 +103,12 @@ def _put(q: queue.Queue[Any], item: Any, failed: threading.Event) -> None:
             return
         except queue.Full:
             continue
+
+
+def _acquire(slots: threading.Semaphore, failed: threading.Event) -> None:
+    while not slots.acquire(timeout=0.1):
+        if failed.is_set():
+            raise _Cancelled
 
 
 def _get(q: queue.Queue[Any], failed: threading.Event) -> Any:
@@ -286,10 +293,25 @@ def transforms_for(
     return result
 
 
+class _Bands(Protocol):
+    """A frame made from a colour target's signal band by band in the colour
+    stage (:class:`hdrpipe.encode.video.PreparedFrame`)."""
+
+    def band(self, first: int, rows: NDArray[np.float32]) -> None: ...
+
+    def finish(self) -> Any: ...
+
+
+#: What the colour stage hands on per record frame: target -> whole signal (the
+#: targets asked for whole), and the frames made band by band (one per entry
+#: of ``early``, in its order).
+_Consume = Callable[[int, Shot, dict[str, NDArray[np.float32]], list[Any]], None]
+
+
 def _stream(
     plan_: JobPlan,
     targets: Sequence[str],
-    consume: Callable[[int, Shot, dict[str, NDArray[np.float32]]], None],
+    consume: _Consume,
     *,
     record_range: range | None = None,
     tick: Callable[[], None] | None = None,
@@ -297,6 +319,8 @@ def _stream(
     meters: Mapping[str, LightLevelMeter] | None = None,
     validators: Sequence[Validator] | None = None,
     held: list[dict[str, Any]] | None = None,
+    early: Sequence[tuple[str, Callable[[], _Bands]]] = (),
+    whole: Collection[str] | None = None,
 ) -> None:
     """Decode → retime → reformat → colour every record frame; hand each to ``consume``.
 
@@ -305,6 +329,12 @@ def _stream(
     meter) measure each target's signal inside the colour stage's workers, band
     by band while it is in cache, and add every frame before it is consumed.
     ``validators`` (one per shot) validate the source frames as they are decoded.
+
+    ``early`` (target, frame factory): frames made in the colour stage from the
+    target's signal band by band as its strips are converted (an encoder's
+    Y'CbCr frame), handed to ``consume`` instead of the signal. ``whole``: the
+    targets whose whole float32 signal ``consume`` needs (default all); the
+    others are never held whole (at UHD, 100 MB per frame).
     """
     if transforms is None:
         transforms = transforms_for(plan_, targets)
@@ -314,6 +344,14 @@ def _stream(
     depth = _depth(plan_)
     rendered: queue.Queue[Any] = queue.Queue(depth)
     coloured: queue.Queue[Any] = queue.Queue(depth)
+    # Rendered frames not yet coloured: the queue's and the one in the colour
+    # stage. The reader renders the next frame only when there is room, rather
+    # than holding a finished one while the queue is full (at UHD, 50 MB of
+    # half floats: the reader stays one frame ahead of the colour stage).
+    room = threading.Semaphore(depth + 1)
+    # Likewise coloured items not yet consumed, the one being made and the one
+    # the consumer holds while a full writer queue blocks it included.
+    room_coloured = threading.Semaphore(depth + 1)
 
     by_shot = {
         id(shot): v for shot, v in zip(plan_.shots, validators or (), strict=False)
@@ -334,6 +372,7 @@ def _stream(
                     cache_size=max((len(s.sources) for s in shot.samples), default=1),
                 )
                 sources[id(shot)] = frames
+            _acquire(room, failed)
             try:
                 picture = _render(plan_, shot, sample, frames)
             except HdrpipeError:
@@ -353,46 +392,69 @@ def _stream(
         _put(rendered, _END, failed)
 
     def convert(
-        index: int, shot: Shot, target: str, picture: Pixels
-    ) -> NDArray[np.float32]:
-        signal = _convert(shot, target, picture)
-        if not np.isfinite(signal).all() and np.isfinite(picture).all():
-            bad = int(np.count_nonzero(~np.isfinite(signal)))
-            raise ColorError(
-                f"{shot.sequence.pattern}: record frame {index}: the colour "
-                f"transform to {target} gives {bad} non-finite sample(s) (NaN/Inf) "
-                "from finite pixels; check the look (CDL slope/power/saturation)"
-            )
-        return signal
-
-    def _convert(shot: Shot, target: str, picture: Pixels) -> NDArray[np.float32]:
+        index: int, shot: Shot, target: str, picture: Pixels, made: list[Any]
+    ) -> NDArray[np.float32] | None:
+        """The target's signal (if asked for whole); its early frames into ``made``."""
         transform = transforms[(shot.colorspace, target)]
         meter = meters.get(target)
-        if meter is None:
-            return transform.apply(picture)
-        bands: list[FrameLight] = []  # list.append is atomic: workers share it
+        slots = [i for i, (t, _) in enumerate(early) if t == target]
+        frames = [early[i][1]() for i in slots]
+        # list.append is atomic: the colour pool's workers share these.
+        light: list[FrameLight] = []
+        bad: list[int] = []
 
-        def measure_band(first: int, rows: NDArray[np.float32]) -> None:
-            bands.append(
-                meter.measure(
-                    rows,
-                    active=shot.placement.active,
-                    first_row=first,
-                    frame_height=picture.shape[0],
+        def on_strip(first: int, rows: NDArray[np.float32]) -> None:
+            finite = np.isfinite(rows)
+            if not finite.all():
+                bad.append(int(finite.size - np.count_nonzero(finite)))
+            if meter is not None:
+                light.append(
+                    meter.measure(
+                        rows,
+                        active=shot.placement.active,
+                        first_row=first,
+                        frame_height=picture.shape[0],
+                    )
                 )
-            )
+            for frame in frames:
+                frame.band(first, rows)
 
-        signal = transform.apply(picture, on_strip=measure_band)
-        meter.add_light(sum(bands, FrameLight()))
+        signal = None
+        if whole is None or target in whole:
+            signal = transform.apply(picture, on_strip=on_strip)
+        else:
+            transform.apply_strips(picture, on_strip)
+        if bad and np.isfinite(picture).all():
+            raise ColorError(
+                f"{shot.sequence.pattern}: record frame {index}: the colour "
+                f"transform to {target} gives {sum(bad)} non-finite sample(s) "
+                "(NaN/Inf) from finite pixels; check the look (CDL "
+                "slope/power/saturation)"
+            )
+        if meter is not None:
+            meter.add_light(sum(light, FrameLight()))
+        for i, frame in zip(slots, frames, strict=True):
+            made[i] = frame.finish()
         return signal
 
     def colour() -> None:
+        _acquire(room_coloured, failed)
         while (item := _get(rendered, failed)) is not _END:
             index, shot, picture = item
-            signals = {t: convert(index, shot, t, picture) for t in targets}
+            made: list[Any] = [None] * len(early)
+            signals = {}
+            for t in targets:
+                signal = convert(index, shot, t, picture, made)
+                if signal is not None:
+                    signals[t] = signal
+                del signal
             del item, picture  # not held while a full queue blocks the put
-            _put(coloured, (index, shot, signals), failed)
-            del signals
+            room.release()
+            _put(coloured, (index, shot, signals, made), failed)
+            del signals, made
+            if early:  # behind x265: what this frame's strips freed, now
+                release_free_memory()
+            _acquire(room_coloured, failed)
         _put(coloured, _END, failed)
 
     stages = [_Stage("read", read, failed), _Stage("colour", colour, failed)]
@@ -407,6 +469,8 @@ def _stream(
             if item is _END:
                 break
             consume(*item)
+            del item
+            room_coloured.release()
             if tick is not None:
                 tick()
     finally:
@@ -422,9 +486,10 @@ class _WriterThread:
     """One deliverable's Y'CbCr conversion and encoder, fed through a bounded queue.
 
     Behind an encoder slower than the colour stage (x265, :func:`slow_writer`)
-    the queue stays full: there the producer converts each frame to the
-    encoder's Y'CbCr frame first (:meth:`prepare`) and the queue holds those
-    (4:2:0 10-bit: an eighth of the float32 R'G'B' signal), not the signals.
+    the queue stays full: there the colour stage makes the encoder's Y'CbCr
+    frame itself, strip by strip as it converts (:attr:`early`,
+    ``VideoWriter.begin_frame``), and the queues hold those (4:2:0 10-bit: an
+    eighth of the float32 R'G'B' signal), never the signal.
     """
 
     def __init__(
@@ -434,7 +499,8 @@ class _WriterThread:
         self.writer = writer
         self.queue: queue.Queue[Any] = queue.Queue(depth)
         self._failed = failed
-        self._early = slow_writer(output.spec) and hasattr(writer, "prepare")
+        #: Fed frames the colour stage made (``writer.begin_frame``), not signals.
+        self.early = slow_writer(output.spec) and hasattr(writer, "begin_frame")
         self.thread = _Stage(output.spec.name, self._run, failed)
         self.thread.start()
 
@@ -442,15 +508,15 @@ class _WriterThread:
         while (item := _get(self.queue, self._failed)) is not _END:
             frame, time_code = item
             del item  # the encoder may hold the frame: only it keeps it alive
-            if self._early:
+            if self.early:
                 self.writer.write_prepared(frame)
+                del frame
+                # The slowest stage: what the others freed meanwhile (frames,
+                # strips) leaves the heap before more is allocated.
+                release_free_memory()
             else:
                 self.writer.write(frame, time_code=time_code)
-            del frame
-
-    def prepare(self, frame: NDArray[np.float32]) -> Any:
-        """What :meth:`put` queues for ``frame`` (the encoder's frame, or itself)."""
-        return self.writer.prepare(frame) if self._early else frame
+                del frame
 
     def put(self, prepared: Any, time_code: Timecode) -> None:
         _put(self.queue, (prepared, time_code), self._failed)
@@ -516,7 +582,10 @@ def measure(
     done = 0
 
     def consume(
-        _index: int, _shot: Shot, _signals: dict[str, NDArray[np.float32]]
+        _index: int,
+        _shot: Shot,
+        _signals: dict[str, NDArray[np.float32]],
+        _made: list[Any],
     ) -> None:
         nonlocal done
         done += 1
@@ -531,6 +600,7 @@ def measure(
         transforms=transforms,
         meters={target: meter},
         validators=validators,
+        whole=(),  # only measured: no signal is held whole
     )
     return meter
 
@@ -684,14 +754,23 @@ def run(
             )
             writers.append(_WriterThread(out, writer, failed, _depth(plan_)))
 
+        early = [wt for wt in writers if wt.early]
+
         def consume(
-            index: int, _shot: Shot, signals: dict[str, NDArray[np.float32]]
+            index: int,
+            _shot: Shot,
+            signals: dict[str, NDArray[np.float32]],
+            made: list[Any],
         ) -> None:
             time_code = plan_.timecode(index)
-            prepared = [wt.prepare(_delivered(wt, signals)) for wt in writers]
-            # The float32 signals live on only in the queues that take them, not
-            # here while a full queue blocks (the stream's item shares this dict).
+            frames = iter(made)
+            prepared = [
+                next(frames) if wt.early else _delivered(wt, signals) for wt in writers
+            ]
+            # The frames live on only in the queues that take them, not here
+            # while a full queue blocks (the stream's item shares these).
             signals.clear()
+            made.clear()
             prepared.reverse()
             for wt in writers:
                 wt.put(prepared.pop(), time_code)
@@ -707,6 +786,8 @@ def run(
             meters=meters,
             validators=None if pre_measure else validators,
             held=held,
+            early=[(wt.output.spec.target, wt.writer.begin_frame) for wt in early],
+            whole={wt.output.spec.target for wt in writers if not wt.early},
         )
         if not pre_measure:
             _judge(plan_, validators)

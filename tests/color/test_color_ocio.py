@@ -429,3 +429,28 @@ def test_source_colorspace(
     colorspace, warning = source_colorspace(declared, override)
     assert colorspace == expected
     assert (warning is not None) == warns
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_apply_strips_hands_over_the_whole_frame_once(
+    plate: Plate, channels: int
+) -> None:
+    """Without a result frame, the bands ``on_strip`` sees are apply()'s rows."""
+    rgb = np.tile(_test_frame(plate), (1, 96, 1))  # 36 x 6144: several strips
+    if channels == 4:
+        rgb = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 0.5, np.float32)], 2)
+    half = rgb.astype(np.float16)
+    t = Transform(target="hdr-pq-1000-rec2020", threads=3, color_path="exact")
+    want = t(half)
+    got = np.full(half.shape, np.nan, np.float32)
+    seen: list[tuple[int, int]] = []
+
+    def on_strip(first: int, rows: NDArray[np.float32]) -> None:
+        seen.append((first, rows.shape[0]))
+        got[first : first + rows.shape[0]] = rows
+
+    assert t.apply_strips(half, on_strip) is None
+    assert len(seen) > 1
+    assert sorted(seen) == sorted(set(seen))  # no band twice
+    assert sum(n for _, n in seen) == half.shape[0]
+    assert np.array_equal(got, want)

@@ -15,6 +15,7 @@ from pymediainfo import MediaInfo
 from qt_reader import h264_vui, read_movie
 
 from hdrpipe.encode import EncodeResult, get_preset, open_writer, verify
+from hdrpipe.encode.video import frame_planes
 from hdrpipe.encode.ycbcr import dequantise_alpha, ycbcr_to_rgb
 from hdrpipe.errors import EncodeError, InputError
 from hdrpipe.timecode import Timecode
@@ -578,3 +579,36 @@ def test_verify_fails_when_container_and_bitstream_disagree(
     with pytest.raises(EncodeError, match="colour_primaries: container says 'BT.709'"):
         verify(path, spec709, **kw)
     verify(result.path, spec, **kw)  # the untouched file agrees with itself
+
+
+@pytest.mark.parametrize(
+    ("name", "alpha"),
+    [("hevc-hdr10", False), ("prores4444xq-pq1000", True), ("h264-sdr-review", False)],
+)
+def test_frame_made_band_by_band_is_the_prepared_frame(
+    tmp_path: Path, name: str, alpha: bool
+) -> None:
+    """begin_frame() filled in bands (any order, odd rows) gives prepare()'s planes."""
+    frame = make_frames(1, 64, 36, alpha=alpha)[0]
+    spec = get_preset(name)
+    with open_writer(
+        spec,
+        tmp_path / f"a{spec.extension}",
+        width=64,
+        height=36,
+        rate=Rate(24),
+        has_alpha=alpha,
+        mastering=bt2020_mastering() if spec.hdr_metadata else None,
+        light_level=ContentLightLevel(1000, 400)
+        if spec.needs_light_level_at_open
+        else None,
+    ) as w:
+        want = [p.copy() for p in frame_planes(w.prepare(frame))]
+        made = w.begin_frame()
+        for lo, hi in ((19, 36), (0, 7), (7, 19)):
+            made.band(lo, frame[lo:hi])
+        got = frame_planes(made.finish())
+        w.abort()
+    assert len(got) == (4 if alpha else 3)
+    for ours, ref in zip(got, want, strict=True):
+        np.testing.assert_array_equal(ours, ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from hdrpipe.encode.ycbcr import (
+    MATRICES,
+    BandConverter,
     code_range,
     downsample_chroma,
     quantise_alpha,
@@ -199,3 +202,75 @@ def test_out_planes_may_be_strided_views_of_a_frame_buffer(chroma: str) -> None:
         rgb_to_ycbcr(
             rgb, matrix="bt2020nc", bit_depth=10, chroma=chroma, out=(y, cb[:, 1:], cr)
         )
+
+
+def _whole_plane_codes(
+    rgb: np.ndarray, matrix: str, bits: int, chroma: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The conversion as it was done before bands: float32 E'Y/E'Cb/E'Cr planes of
+    the whole frame, chroma down-sampled as whole planes, then quantised (the
+    same float32 operations per sample, so the same codes to the bit)."""
+    f32 = np.float32
+    k_r, k_b = MATRICES[matrix]
+    k_g = 1.0 - k_r - k_b
+    r, g, b = (rgb[..., i].astype(f32) for i in range(3))
+    y = r * f32(k_r)
+    y += g * f32(k_g)
+    y += b * f32(k_b)
+    cb = (b - y) * f32(1.0 / (2.0 * (1.0 - k_b)))
+    cr = (r - y) * f32(1.0 / (2.0 * (1.0 - k_r)))
+    lo, hi = code_range(bits)
+    scale = f32(1 << (bits - 8))
+
+    def q(e: np.ndarray, gain: float, offset: float) -> np.ndarray:
+        e = e * (f32(gain) * scale) + f32(offset) * scale + f32(0.5)
+        return np.clip(np.floor(e), lo, hi).astype(np.uint16)
+
+    return (
+        q(y, 219.0, 16.0),
+        q(downsample_chroma(cb, chroma), 224.0, 128.0),  # type: ignore[arg-type]
+        q(downsample_chroma(cr, chroma), 224.0, 128.0),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("chroma", ["444", "422", "420"])
+@pytest.mark.parametrize("shape", [(31, 37), (64, 40), (1, 5), (600, 24)])
+def test_bands_in_any_order_give_the_whole_frame_codes(
+    chroma: str, shape: tuple[int, int]
+) -> None:
+    """A colour stage hands the signal over in strips (any rows, any order, from
+    several threads): the codes equal the whole-plane conversion's, to the bit,
+    including the 4:2:0 chroma rows whose filter straddles two strips."""
+    h, w = shape
+    rgb = RNG.uniform(-0.05, 1.05, (h, w, 4)).astype(np.float32)
+    ref = _whole_plane_codes(rgb, "bt2020nc", 10, chroma)
+    whole = rgb_to_ycbcr(rgb, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+    for ours, want in zip(whole, ref, strict=True):
+        np.testing.assert_array_equal(ours, want)
+    rng = np.random.default_rng(h * w)
+    for _ in range(4):
+        cuts = sorted({0, h, *rng.integers(0, h + 1, size=5).tolist()})
+        bands = list(itertools.pairwise(cuts))
+        rng.shuffle(bands)
+        conv = BandConverter(h, w, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+        for lo, hi in bands:
+            conv.band(lo, rgb[lo:hi])
+        for ours, want in zip(conv.finish(), ref, strict=True):
+            np.testing.assert_array_equal(ours, want)
+    # One row at a time, bottom up: every 4:2:0 chroma row is made by finish().
+    conv = BandConverter(h, w, matrix="bt2020nc", bit_depth=10, chroma=chroma)
+    for row in reversed(range(h)):
+        conv.band(row, rgb[row : row + 1])
+    for ours, want in zip(conv.finish(), ref, strict=True):
+        np.testing.assert_array_equal(ours, want)
+
+
+def test_a_band_left_out_is_an_error_not_stale_codes() -> None:
+    rgb = RNG.uniform(0.0, 1.0, (16, 8, 3)).astype(np.float32)
+    conv = BandConverter(16, 8, matrix="bt709", bit_depth=8, chroma="420")
+    conv.band(0, rgb[:7])
+    conv.band(9, rgb[9:])  # rows 7-8 never given
+    with pytest.raises(ValueError, match="do not cover the frame"):
+        conv.finish()
+    with pytest.raises(ValueError, match="does not fit"):
+        conv.band(12, rgb[:8])  # past the last row

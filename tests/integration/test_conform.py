@@ -574,3 +574,39 @@ def test_cli_conform_on_a_local_dask_cluster_matches_one_process(
         [5, 10],
         [10, 12],
     ]
+
+
+def test_encoder_frames_made_in_the_colour_stage_equal_the_signals(
+    plate: Path, tmp_path: Path
+) -> None:
+    """x265's Y'CbCr frames are made strip by strip in the colour stage (no float32
+    signal held whole): the planes are those of the whole signal converted."""
+    from hdrpipe.encode import get_preset, open_writer
+    from hdrpipe.encode.video import frame_planes
+    from hdrpipe.engine.stream import _stream
+
+    planned = plan(
+        ConformJob(inputs=(str(plate),), deliver=("hevc-hdr10",), outdir=tmp_path)
+    )
+    spec = get_preset("hevc-hdr10")
+    writer = open_writer(spec, tmp_path / "x.mp4", width=W, height=H, rate=planned.rate)
+    compared = []
+
+    def consume(index: int, _shot: Any, signals: dict, made: list) -> None:
+        want = frame_planes(writer.prepare(signals[spec.target]))
+        got = frame_planes(made[0])
+        for ours, ref in zip(got, want, strict=True):
+            np.testing.assert_array_equal(ours, ref)
+        compared.append(index)
+
+    try:
+        _stream(
+            planned,
+            [spec.target],
+            consume,
+            early=[(spec.target, writer.begin_frame)],
+            whole={spec.target},
+        )
+    finally:
+        writer.abort()
+    assert compared == list(range(N))
