@@ -185,16 +185,20 @@ def colorspace_name(
     cfg, info = resolve_config(config)
     found = cfg.getColorSpace(name.strip())
     if found is None:
-        scene = [
-            cs.getName()
-            for cs in cfg.getColorSpaces()
-            if cs.getReferenceSpaceType() == ocio.REFERENCE_SPACE_SCENE
-        ]
         raise InputError(
             f"{what} {name!r}: no such colour space in {info.uri}; scene spaces: "
-            + ", ".join(scene)
+            + ", ".join(scene_space_names(cfg))
         )
     return str(found.getName())
+
+
+def scene_space_names(cfg: Any) -> list[str]:
+    """The scene-referred colour spaces of ``cfg``, for an error message."""
+    return [
+        str(cs.getName())
+        for cs in cfg.getColorSpaces()
+        if cs.getReferenceSpaceType() == ocio.REFERENCE_SPACE_SCENE
+    ]
 
 
 def clear_config_cache() -> None:

@@ -21,7 +21,13 @@ import PyOpenColorIO as ocio  # noqa: N813
 from numpy.typing import NDArray
 
 from ..errors import ColorError
-from .config import ConfigInfo, clear_config_cache, one_line, resolve_config
+from .config import (
+    ConfigInfo,
+    clear_config_cache,
+    one_line,
+    resolve_config,
+    scene_space_names,
+)
 from .fastpath import color_path_state
 from .looks import Look, look_transform, parse_look
 from .pool import STRIP_PIXELS, call_each, default_threads
@@ -153,14 +159,9 @@ class Transform:
         self._config = cfg
         src = cfg.getColorSpace(source)
         if src is None:
-            names = [
-                cs.getName()
-                for cs in cfg.getColorSpaces()
-                if cs.getReferenceSpaceType() == ocio.REFERENCE_SPACE_SCENE
-            ]
             raise ColorError(
                 f"unknown source colorspace {source!r} in {info.uri}; available: "
-                + ", ".join(names)
+                + ", ".join(scene_space_names(cfg))
             )
         self.source: str = src.getName()
         self.target: Target = target_in(target, cfg, info)
@@ -289,6 +290,13 @@ class Transform:
         while it is still in cache. It must be thread-safe and must not modify
         ``rows``.
         """
+        arr = self._checked(frame)
+        out = np.empty(arr.shape, np.float32)
+        self._evaluate(out, on_strip, source=arr)
+        return out
+
+    def _checked(self, frame: NDArray[np.floating[Any]]) -> NDArray[np.floating[Any]]:
+        """``frame`` as an (H, W, 3|4) half or float32 array, or a ColorError."""
         arr = np.asarray(frame)
         if arr.ndim != 3 or arr.shape[2] not in (3, 4):
             raise ColorError(
@@ -297,9 +305,7 @@ class Transform:
             )
         if arr.dtype not in (np.float32, np.float16):
             arr = arr.astype(np.float32)
-        out = np.empty(arr.shape, np.float32)
-        self._evaluate(out, on_strip, source=arr)
-        return out
+        return arr
 
     __call__ = apply
 
@@ -315,14 +321,7 @@ class Transform:
         encoder's Y'CbCr frame, as it goes). A frame the fast path checks
         against the exact one is converted whole and handed over as one band.
         """
-        arr = np.asarray(frame)
-        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-            raise ColorError(
-                f"{self.description}: expected an (H, W, 3|4) frame, got shape "
-                f"{arr.shape}"
-            )
-        if arr.dtype not in (np.float32, np.float16):
-            arr = arr.astype(np.float32)
+        arr = self._checked(frame)
         state = self._color_path
         if state.needs_frame_check:
             out = np.empty(arr.shape, np.float32)
