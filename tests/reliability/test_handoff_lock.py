@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -101,6 +102,9 @@ def _paused_handoff(manifest: Path, out: Path) -> subprocess.Popen[str]:
                 return proc
         _, err = finish(proc)
         assert proc.returncode == 0, err
+        # A finished attempt leaves a complete hand-off: the next attempt, the
+        # one caught, must start from an empty folder as the tests assume.
+        shutil.rmtree(out, ignore_errors=True)
     # Never seen holding it: it took no lock; seen but never caught: too fast.
     assert seen, "hdrpipe handoff never held the job lock"
     pytest.skip("the hand-off never ran long enough to be caught holding its lock")
