@@ -13,6 +13,7 @@ import numpy as np
 import OpenEXR
 import pytest
 
+from hdrpipe import exr
 from hdrpipe.errors import InputError
 from hdrpipe.exr import (
     AP0_CHROMATICITIES,
@@ -175,6 +176,50 @@ def test_tiled_and_multipart(tmp_path: Path) -> None:
     assert read_header(mp).parts == 2
     np.testing.assert_array_equal(
         read_pixels(mp, part=1), (px * 2).astype(np.float16).astype(np.float32)
+    )
+
+
+@pytest.mark.parametrize(
+    ("compression", "tiled"),
+    [
+        (OpenEXR.NO_COMPRESSION, False),  # 1 row per chunk
+        (OpenEXR.ZIP_COMPRESSION, False),  # 16
+        (OpenEXR.PIZ_COMPRESSION, False),  # 32
+        (OpenEXR.DWAB_COMPRESSION, False),  # 256
+        (OpenEXR.ZIP_COMPRESSION, True),
+    ],
+    ids=["none", "zip", "piz", "dwab", "tiled"],
+)
+def test_frame_read_in_bands_equals_openexr_decoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compression: object, tiled: bool
+) -> None:
+    # A frame is read band by band into one array (OpenImageIO's whole-image
+    # read holds it twice): bands of one chunk each here, with a data window
+    # off the origin, as OpenEXR's own decoder reads the file.
+    monkeypatch.setattr(exr, "READ_BAND_BYTES", 1)
+    px = _rng_pixels(300, 70, 4, seed=8).astype(np.float16)
+    header = {
+        "compression": compression,
+        "type": OpenEXR.tiledimage if tiled else OpenEXR.scanlineimage,
+        "dataWindow": ((3, 11), (72, 310)),
+        "displayWindow": ((0, 0), (79, 319)),
+    }
+    if tiled:
+        tiles = OpenEXR.TileDescription()
+        tiles.xSize, tiles.ySize, tiles.mode = 16, 16, OpenEXR.ONE_LEVEL
+        header["tiles"] = tiles
+    path = tmp_path / "bands.exr"
+    OpenEXR.File(header, {c: px[:, :, i].copy() for i, c in enumerate("RGBA")}).write(
+        str(path)
+    )
+    ref = OpenEXR.File(str(path), separate_channels=True).channels()
+    expected = np.stack([ref[c].pixels for c in "RGBA"], axis=2)
+    decoded = exr.decode(path)
+    assert decoded.stored.dtype == np.float16
+    np.testing.assert_array_equal(decoded.stored, expected)
+    rgb = exr.read_pixels(path, channels="RGB")
+    np.testing.assert_array_equal(
+        rgb[11:311, 3:73], expected[..., :3].astype(np.float32)
     )
 
 

@@ -8,6 +8,7 @@ Pure numpy on the decoded (H, W, C) array: no I/O. Counts are of *samples*
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,12 @@ def eotf_inverse_st2084(luminance: NDArray[Any]) -> NDArray[np.float64]:
     return np.asarray(_pq(np.asarray(luminance, np.float64)), np.float64)
 
 
+#: Samples counted per block for NaN, Inf and negatives: the counts' masks
+#: and temporaries are a block's, not a frame's (at UHD a whole-frame mask is
+#: 25 MB, held while the reader already holds the frame).
+COUNT_BLOCK_SAMPLES = 1 << 20
+
+
 def _count_half(u: NDArray[np.uint16]) -> tuple[int, int, int]:
     """Count NaN, ±Inf and finite negative (non-zero) half samples from their bits.
 
@@ -116,11 +123,32 @@ def _count_half(u: NDArray[np.uint16]) -> tuple[int, int, int]:
     """
     if int(u.max()) < 0x7C00:  # one pass: every sample is finite and >= +0
         return 0, 0, 0
-    mag = u & np.uint16(0x7FFF)
-    nan = int(np.count_nonzero(mag > 0x7C00))
-    inf = int(np.count_nonzero(mag == 0x7C00))
-    negative = int(np.count_nonzero((u > 0x8000) & (u < 0xFC00)))
+    nan = inf = negative = 0
+    for block in _blocks(u):
+        mag = block & np.uint16(0x7FFF)
+        nan += int(np.count_nonzero(mag > 0x7C00))
+        inf += int(np.count_nonzero(mag == 0x7C00))
+        negative += int(np.count_nonzero((block > 0x8000) & (block < 0xFC00)))
     return nan, inf, negative
+
+
+def _count_float(a: NDArray[np.float32]) -> tuple[int, int, int]:
+    """Count NaN, ±Inf and finite negative float32 samples."""
+    nan = inf = negative = 0
+    for block in _blocks(a):
+        nan += int(np.count_nonzero(np.isnan(block)))
+        inf += int(np.count_nonzero(np.isinf(block)))
+        negative += int(
+            np.count_nonzero(block < 0) - np.count_nonzero(np.isneginf(block))
+        )
+    return nan, inf, negative
+
+
+def _blocks(a: NDArray[Any]) -> Iterator[NDArray[Any]]:
+    """``a``'s samples in flat blocks of :data:`COUNT_BLOCK_SAMPLES`."""
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, COUNT_BLOCK_SAMPLES):
+        yield flat[start : start + COUNT_BLOCK_SAMPLES]
 
 
 def _apply_matrix(m: NDArray[Any], rgb: NDArray[Any]) -> NDArray[np.float64]:
@@ -263,12 +291,7 @@ class StripStats:
         if rows.dtype == np.float16:
             nan, inf, negative = _count_half(rows.view(np.uint16))
         else:
-            arr = rows.astype(np.float32, copy=False)
-            nan = int(np.count_nonzero(np.isnan(arr)))
-            inf = int(np.count_nonzero(np.isinf(arr)))
-            negative = int(
-                np.count_nonzero(arr < 0) - np.count_nonzero(np.isneginf(arr))
-            )
+            nan, inf, negative = _count_float(rows.astype(np.float32, copy=False))
         self._nan += nan
         self._inf += inf
         self._negative += negative

@@ -25,11 +25,11 @@ from ..errors import InputError
 from ..exr import (
     ExrHeader,
     _check_sane,
-    _error_text,
     _open,
     _read_request,
     _rgba_indices,
     _to_samples,
+    read_rows,
 )
 from ..memory import format_size
 from .pixels import FrameStats, StripStats
@@ -106,26 +106,8 @@ def decode_strips(
                 f"{p}: one row of {spec.tile_width}x{tile} tiles is more than the "
                 f"{rows} row(s) the memory budget allows; refused"
             )
-        x0, x1 = spec.x, spec.x + spec.width
-        end = spec.y + spec.height
-        for y in range(spec.y, end, step):
-            y1 = min(y + step, end)
-            if tile > 0:
-                raw = inp.read_tiles(
-                    0, 0, x0, x1, y, y1, spec.z, spec.z + 1, lo, hi, fmt
-                )
-            else:
-                raw = inp.read_scanlines(0, 0, y, y1, spec.z, lo, hi, fmt)
-            if raw is None or inp.has_error:
-                reason = _error_text(inp.geterror)
-                raise InputError(
-                    f"{p}: pixels unreadable (rows {y}..{y1 - 1}): {reason}"
-                )
-            raw = _to_samples(np.asarray(raw), spec)
-            if raw.ndim == 2:
-                raw = raw[:, :, np.newaxis]
-            if raw.ndim != 3:
-                raise InputError(f"{p}: volume/deep images are not supported")
+        for _y, raw in read_rows(inp, spec, p, step, (lo, hi), fmt):
+            raw = _to_samples(raw, spec)
             if sel != list(range(raw.shape[2])):
                 raw = raw[:, :, sel]
             yield np.ascontiguousarray(raw)

@@ -306,3 +306,26 @@ def test_real_hdr_image_counts_match_numpy() -> None:
     assert checks["nonfinite"].details["nan"] == int(np.isnan(px).sum())
     assert checks["nonfinite"].details["inf"] == int(np.isinf(px).sum())
     assert checks["negative"].details["count"] == int(np.count_nonzero(px < 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_counts_added_block_by_block_equal_numpy(
+    monkeypatch: pytest.MonkeyPatch, dtype: type
+) -> None:
+    # The counts run over blocks of samples (bounded temporaries): a frame of
+    # many blocks, with NaN, ±Inf, negatives and -0 in blocks and on their edges.
+    from hdrpipe.validation import pixels
+
+    monkeypatch.setattr(pixels, "COUNT_BLOCK_SAMPLES", 1000)
+    rng = np.random.default_rng(11)
+    px = rng.standard_normal((37, 53, 3)).astype(dtype)
+    flat = px.reshape(-1)
+    flat[::997] = np.nan
+    flat[999::1000] = np.inf
+    flat[1000::1001] = -np.inf
+    flat[3::7] = -0.0
+    stats = pixels.frame_stats(px)
+    wide = px.astype(np.float32)
+    assert stats.nan == int(np.isnan(wide).sum()) > 0
+    assert stats.inf == int(np.isinf(wide).sum()) > 0
+    assert stats.negative == int(np.count_nonzero(np.isfinite(wide) & (wide < 0))) > 0
