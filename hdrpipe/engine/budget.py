@@ -2,11 +2,12 @@
 
 The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
 
-* reader: the frame being decoded, its decoder's buffer and the cached
-  source frames (stored precision; two when retimes blend neighbours, else
-  the last one), plus, when the frame is retimed or reformatted, float32
+* reader: the frame being decoded (stored precision; the cache frees its last
+  frame before the next is decoded, and keeps two when retimes blend
+  neighbours), plus, when the frame is retimed or reformatted, float32
   copies of the sources and the result;
-* ``depth`` rendered frames, the colour stage's input and one signal per
+* ``depth`` rendered frames (none behind x265 at ``depth`` 1: the reader
+  renders no frame ahead there), the colour stage's input and one signal per
   colour target, ``depth`` coloured items (one signal per target), per colour
   target feeding an EXR writer ``depth``
   queued signals and the one being written (float32, shared by deliverables of
@@ -18,7 +19,7 @@ The stream holds, at most (``depth`` = items per queue, :data:`QUEUE_DEPTH`):
   deliverable its Y'CbCr code planes (:data:`VIDEO_WRITER_BYTES_PER_SAMPLE`)
   and the encoder's own state: ProRes holds a frame per frame thread (16-bit
   samples), libx265/libx264 their look-ahead, reference and frame-thread
-  pictures: :data:`ENCODER_BYTES_PER_PIXEL` plus
+  pictures: :data:`ENCODER_FIXED_BYTES` and :data:`ENCODER_BYTES_PER_PIXEL` plus
   :data:`LOOKAHEAD_BYTES_PER_PIXEL` per look-ahead frame (``rc-lookahead`` of
   the preset, else the encoder's ``medium`` default
   :data:`DEFAULT_LOOKAHEAD`) and, for x265, :data:`BFRAME_BYTES_PER_PIXEL` per
@@ -66,6 +67,7 @@ __all__ = [
     "estimate_memory",
     "fit_budget",
     "ENCODER_BYTES_PER_PIXEL",
+    "ENCODER_FIXED_BYTES",
     "LOOKAHEAD_BYTES_PER_PIXEL",
     "DEFAULT_LOOKAHEAD",
     "VIDEO_WRITER_BYTES_PER_SAMPLE",
@@ -95,6 +97,11 @@ ENCODER_BYTES_PER_PIXEL: Mapping[str, int] = {
     "libx265": 160,
     "libx264": 10,
 }
+#: Long-GOP encoder state that does not grow with the raster (bytes): x264's
+#: frame-thread and look-ahead contexts. Fitted to bench/memory.py, where the
+#: review preset peaks at 0.57-0.67 GB at 1080p and 1.25-1.37 GB at UHD over
+#: several runs (x264's own allocation varies run to run).
+ENCODER_FIXED_BYTES: Mapping[str, int] = {"libx264": 90 * 10**6}
 #: Per frame of look-ahead (bytes per output pixel): the source picture and
 #: its half-resolution planes (x265: 10-bit samples in 16 bits).
 LOOKAHEAD_BYTES_PER_PIXEL: Mapping[str, float] = {
@@ -206,21 +213,23 @@ def estimate_memory(
     names = ("R", "G", "B", "A") if has_alpha else ("R", "G", "B")
     source = max(decoded_bytes(h, names) for h in headers)
     source_pixels = max(decoded_bytes(h, names) // (2 * channels) for h in headers)
-    # The frame being decoded (with its decoder's and the validation
-    # statistics' temporaries) and the cached one (the reader renders a frame
-    # only when the colour stage has room for it, see below).
-    reader = 3 * source
+    # The frame being decoded: the decoder fills it band by band and the
+    # validation counts block by block (a few MB besides), and the reader's
+    # cache frees its last frame first (two when a retime blends neighbours).
+    reader = source
     rendered = source
     if resampled:
         reader += source + 2 * source_pixels * channels * 4 + 2 * signal
         rendered = max(source, signal)
-    # Rendered frames not yet coloured: at most depth, counting the colour
-    # stage's input (the reader waits for room before rendering the next).
-    flight = depth * rendered
     # Encoders slower than the colour stage (slow_writer): EXR takes signals
     # (depth queued, one being written); x265 takes Y'CbCr frames the colour
     # stage makes strip by strip, so its target needs no whole signal.
     early = [s for s in specs if slow_writer(s) and s.kind != "exr"]
+    # Rendered frames not yet coloured: at most depth, counting the colour
+    # stage's input (the reader waits for room before rendering the next);
+    # behind x265 at one frame per stage the reader renders none ahead, and
+    # the frame being decoded is the colour stage's next input.
+    flight = (0 if early and depth == 1 else depth) * rendered
     whole = {s.target for s in specs if s not in early}
     # Coloured items not yet consumed (the one being made and the one a
     # blocked consumer holds included): depth + 1 per whole signal and per
@@ -247,7 +256,9 @@ def estimate_memory(
             if spec.codec in BFRAME_BYTES_PER_PIXEL:
                 per_b = BFRAME_BYTES_PER_PIXEL[spec.codec or ""]
                 per_pixel += per_b * (bframes(spec) - DEFAULT_BFRAMES)
-            encoders += int(pixels * per_pixel)
+            encoders += int(pixels * per_pixel) + ENCODER_FIXED_BYTES.get(
+                spec.codec or "", 0
+            )
         else:  # frame-threaded intra codecs (ProRes): a frame per thread
             frame_threads = threads or min(len(os.sched_getaffinity(0)), FRAME_THREADS)
             encoders += frame_threads * pixels * channels * 2

@@ -35,6 +35,7 @@ from ..memory import format_size
 from .pixels import FrameStats, StripStats
 
 __all__ = [
+    "STRIP_BYTES_PER_DECODED",
     "STRIP_SHARE",
     "StripBudgetError",
     "decode_strips",
@@ -45,6 +46,11 @@ __all__ = [
 #: Share of the memory budget one strip (decoded samples and the statistics'
 #: temporaries) may take.
 STRIP_SHARE = 0.5
+#: Bytes held while one strip is validated, per byte of its decoded samples:
+#: OpenImageIO's ``read_scanlines``/``read_tiles`` decode into a buffer of
+#: their own and copy it into the array they return (the strip is held twice
+#: while it is read), plus the statistics' blocks and samples.
+STRIP_BYTES_PER_DECODED = 2.2
 
 
 class StripBudgetError(InputError):

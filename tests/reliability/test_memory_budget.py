@@ -96,7 +96,8 @@ def test_validate_checks_a_zip_bomb_in_strips_within_the_budget(
     zip_bomb: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     decoded = _spy_decode(monkeypatch)
-    code, strips, err = _validate_json(capsys, zip_bomb, "150M")
+    # Validating the frame whole needs about 1.2 x its 96 MB decoded.
+    code, strips, err = _validate_json(capsys, zip_bomb, "100M")
     assert code in (0, 1), err
     assert decoded == []  # never decoded whole: strip by strip
     assert "Traceback" not in err
@@ -176,7 +177,10 @@ def test_validate_in_strips_peaks_far_below_a_whole_read(zip_bomb: Path) -> None
     assert code == code_whole, err
     decoded = BOMB * BOMB * 3 * 2
     assert whole - base > decoded  # the measurement sees a whole decode
-    assert (strips - base) < 0.3 * (whole - base), (base, whole, strips)
+    # In strips the validation stays within the budget it was given, at
+    # well under half a whole read (which holds the frame once, ~1.05x).
+    assert strips - base < 40 * 10**6, (base, whole, strips)
+    assert (strips - base) < 0.5 * (whole - base), (base, whole, strips)
 
 
 def test_conform_refuses_a_zip_bomb_before_the_first_frame(
