@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from ..color import Transform, get_target, source_colorspace
+from ..color import Transform, colorspace_name, get_target, source_colorspace
 from ..color.fastpath import ColorPath
 from ..encode.limits import check_frame_size
 from ..encode.presets import DeliverySpec, carries_alpha, get_preset, load_presets
@@ -563,7 +563,8 @@ def plan(
         outside ``job.outdir``, an output folder that is a file or not writable,
         a raster a preset's encoder cannot encode (odd sizes for 4:2:2/4:2:0,
         encoder minimums), an estimated peak memory over the budget
-        (``job.max_memory``).
+        (``job.max_memory``), a ``job.source_colorspace`` the OCIO config
+        does not have.
     ValidationError
         A source fails the ``job.profile`` checks and ``job.force`` is off.
     """
@@ -612,6 +613,16 @@ def plan(
         pixel_aspect = _pixel_aspect(first_header)
 
     # OCIO config, colour targets and look resolve now (cheap), not after validation.
+    if job.source_colorspace:
+        # A typo is the user's (exit 2, before any header is judged against
+        # it); an alias becomes the config's own name, which validation
+        # judges by and the manifest and hand-offs record.
+        job = replace(
+            job,
+            source_colorspace=colorspace_name(
+                job.source_colorspace, job.config, what="--source-colorspace"
+            ),
+        )
     for target in dict.fromkeys(spec.target for spec in specs):
         get_target(target, config=job.config)
     if job.look is not None:

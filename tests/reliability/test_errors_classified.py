@@ -55,6 +55,25 @@ def test_outdir_below_a_file_is_bad_usage(
     assert tree(tmp_path) == ["file"]
 
 
+def test_unknown_source_colorspace_is_bad_usage_and_an_alias_is_resolved(
+    plate: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As validate: a name the OCIO config lacks is the user's mistake (exit 2),
+    # said before any warning that judges the plate's header against it.
+    out = tmp_path / "out"
+    code, err = _cli(capsys, *_conform(plate, out, "--source-colorspace", "ACES-typo"))
+    assert code == 2, err
+    assert "--source-colorspace 'ACES-typo': no such colour space" in err
+    assert "ACEScg" in err  # the config's scene spaces are listed
+    assert "overridden" not in err
+    assert not out.exists()
+    # An alias (any case) is recorded under the config's own name.
+    code, err = _cli(capsys, *_conform(plate, out, "--source-colorspace", "acescg"))
+    assert code == 0, err
+    manifest = json.loads(next(out.glob("*.manifest.json")).read_text("utf-8"))
+    assert manifest["color"]["source_colorspace"] == "ACEScg"
+
+
 def test_read_only_outdir_is_refused_before_the_job(
     plate: Path,
     tmp_path: Path,
