@@ -99,7 +99,7 @@ ENCODER_BYTES_PER_PIXEL: Mapping[str, int] = {
 }
 #: Long-GOP encoder state that does not grow with the raster (bytes): x264's
 #: frame-thread and look-ahead contexts. Fitted to bench/memory.py, where the
-#: review preset peaks at 0.57-0.67 GB at 1080p and 1.25-1.37 GB at UHD over
+#: review preset peaks at 0.57-0.67 GB at 1080p and 1.25-1.43 GB at UHD over
 #: several runs (x264's own allocation varies run to run).
 ENCODER_FIXED_BYTES: Mapping[str, int] = {"libx264": 90 * 10**6}
 #: Per frame of look-ahead (bytes per output pixel): the source picture and
