@@ -590,11 +590,19 @@ def _read(
         data, display = _windows(spec)
     finally:
         inp.close()
+    return _selected(raw, spec, idx, lo), names, data, display
+
+
+def _selected(
+    raw: NDArray[Any], spec: oiio.ImageSpec, idx: Sequence[int], lo: int
+) -> NDArray[Any]:
+    """Channels ``idx`` of samples read from channel ``lo`` on, C-contiguous and
+    as hdrpipe holds them (:func:`_to_samples`)."""
     raw = _to_samples(raw, spec)
     sel = [i - lo for i in idx]
     if sel != list(range(raw.shape[2])):
         raw = raw[:, :, sel]
-    return np.ascontiguousarray(raw), names, data, display
+    return np.ascontiguousarray(raw)
 
 
 def check_decodes(

@@ -53,7 +53,7 @@ from ..resample.retime import Sample, retime_frame
 from ..timecode import Timecode
 from ..types import ContentLightLevel
 from ..validation import Validator
-from .budget import QUEUE_DEPTH, slow_writer
+from .budget import QUEUE_DEPTH, frames_ahead, slow_writer
 from .job import (
     EXR_FIRST_FRAME,
     ColorPath,
@@ -351,11 +351,8 @@ def _stream(
     # stage. The reader renders the next frame only when there is room, rather
     # than holding a finished one while the queue is full (at UHD, 50 MB of
     # half floats: the reader stays one frame ahead of the colour stage).
-    # Behind x265 with one frame per stage (a UHD job) it renders none ahead:
-    # x265 is several times slower than decode and colour together there, so
-    # the one source frame alive is the one being decoded or coloured
-    # (measured at UHD: 0.03-0.06 GB lower peak at the same wall time).
-    room = threading.Semaphore(depth + (0 if early and depth == 1 else 1))
+    # Behind x265 at one frame per stage it renders none ahead (frames_ahead).
+    room = threading.Semaphore(frames_ahead(depth, behind_x265=bool(early)) + 1)
     # Likewise coloured items not yet consumed, the one being made and the one
     # the consumer holds while a full writer queue blocks it included.
     room_coloured = threading.Semaphore(depth + 1)

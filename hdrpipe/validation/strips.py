@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InputError
@@ -28,7 +27,7 @@ from ..exr import (
     _open,
     _read_request,
     _rgba_indices,
-    _to_samples,
+    _selected,
     read_rows,
 )
 from ..memory import format_size
@@ -104,7 +103,6 @@ def decode_strips(
         idx = _rgba_indices(p, names, True) if rgba else list(range(len(names)))
         fmt = _read_request(inp, spec, idx)
         lo, hi = min(idx), max(idx) + 1
-        sel = [i - lo for i in idx]
         tile = int(spec.tile_height)
         step = rows if tile <= 0 else rows // tile * tile
         if step <= 0:
@@ -113,10 +111,7 @@ def decode_strips(
                 f"{rows} row(s) the memory budget allows; refused"
             )
         for _y, raw in read_rows(inp, spec, p, step, (lo, hi), fmt):
-            raw = _to_samples(raw, spec)
-            if sel != list(range(raw.shape[2])):
-                raw = raw[:, :, sel]
-            yield np.ascontiguousarray(raw)
+            yield _selected(raw, spec, idx, lo)
     finally:
         inp.close()
 
